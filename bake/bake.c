@@ -1,0 +1,554 @@
+/* bake/bake.c - write a bundle.
+ *
+ * Two passes over the inputs: the first computes every digest (the manifest
+ * must come first in the archive), the second streams the archive.  Inputs
+ * are read in 1 MiB chunks, never whole.  zstd output goes through our own
+ * streaming compressor rather than libarchive's filter so we can set the
+ * job size (memory bound) and keep >= 1 worker (output identical on any
+ * machine).
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "bake/bundle_private.h"
+#include "core/atomic.h"
+#include "core/log.h"
+#include "core/progress.h"
+
+#define CHUNK (1u << 20)
+
+struct bake_entry {
+	char *path; /* in the archive */
+	char *src;  /* on disk; NULL for generated entries */
+	const char *data; /* generated content */
+	uint64_t size;
+	unsigned mode;
+	char sha256[MV_SHA256_HEX];
+	struct stat st; /* seen in pass 1; pass 2 refuses a changed file */
+};
+
+struct sink {
+	int fd;
+	struct mv_sha256 sha;
+	uint64_t written;
+	ZSTD_CCtx *zc; /* NULL unless zstd */
+	ZSTD_outBuffer out;
+	struct mv_err *err;
+	int failed;
+};
+
+void
+bake_options_init(struct bake_options *opt)
+{
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+
+	memset(opt, 0, sizeof(*opt));
+	opt->compress = BUNDLE_ZSTD;
+	opt->source_date_epoch = sde ? strtoll(sde, NULL, 10) : 0;
+	opt->progress = true;
+}
+
+static int
+sink_write_raw(struct sink *s, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	mv_sha256_update(&s->sha, buf, len);
+	s->written += len;
+	while (len > 0) {
+		ssize_t n = write(s->fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			mv_err_sys(s->err, errno, "write bundle");
+			s->failed = 1;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+sink_zstd(struct sink *s, const void *buf, size_t len, ZSTD_EndDirective end)
+{
+	ZSTD_inBuffer in = {buf, len, 0};
+
+	for (;;) {
+		size_t r = ZSTD_compressStream2(s->zc, &s->out, &in, end);
+		if (ZSTD_isError(r)) {
+			mv_err_set(s->err, MV_EXIT_FAIL, "zstd: %s",
+			           ZSTD_getErrorName(r));
+			s->failed = 1;
+			return -1;
+		}
+		if (s->out.pos > 0) {
+			if (sink_write_raw(s, s->out.dst, s->out.pos) != 0)
+				return -1;
+			s->out.pos = 0;
+		}
+		if (end == ZSTD_e_end ? r == 0 : in.pos == in.size)
+			return 0;
+	}
+}
+
+static la_ssize_t
+la_write(struct archive *a, void *ud, const void *buf, size_t len)
+{
+	struct sink *s = ud;
+	int rc;
+
+	rc = s->zc ? sink_zstd(s, buf, len, ZSTD_e_continue)
+	           : sink_write_raw(s, buf, len);
+	if (rc != 0) {
+		archive_set_error(a, EIO, "%s", s->err->msg);
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct bake_entry *)a)->path,
+	              ((const struct bake_entry *)b)->path);
+}
+
+/* Every entry of meshvm-bundle/1 is data (certs, config, archives,
+ * packages, unit files: systemd warns about executable units), so all are
+ * normalised to 0644 whatever the source mode; 0755 is reserved for
+ * executables the format may carry later. */
+static int
+add_entry(struct bake_entry *ents, size_t *n, const char *arc,
+          const char *src, struct mv_err *err)
+{
+	struct bake_entry *e = &ents[*n];
+
+	memset(e, 0, sizeof(*e));
+	if (stat(src, &e->st) != 0)
+		return mv_err_sys(err, errno, "%s", src);
+	if (!S_ISREG(e->st.st_mode))
+		return mv_err_set(err, MV_EXIT_FAIL, "%s: not a regular file", src);
+	e->path = strdup(arc);
+	e->src = strdup(src);
+	if (e->path == NULL || e->src == NULL) {
+		free(e->path);
+		free(e->src);
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	}
+	e->size = (uint64_t)e->st.st_size;
+	e->mode = 0644;
+	(*n)++;
+	return 0;
+}
+
+static void
+free_entries(struct bake_entry *ents, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(ents[i].path);
+		free(ents[i].src);
+	}
+	free(ents);
+}
+
+static int
+collect_entries(const struct bundle_spec *spec, struct bake_entry **out,
+                size_t *n_out, struct mv_err *err)
+{
+	static const char *const ids[] = {"cluster.env", "hosts", "mesh.yaml",
+	                                  "root-cert.pem"};
+	size_t cap = 8 + spec->n_units, n = 0;
+	struct bake_entry *ents = calloc(cap, sizeof(*ents));
+	char arc[512], src[4096];
+
+	if (ents == NULL)
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(arc, sizeof(arc), "identity/%s", ids[i]);
+		snprintf(src, sizeof(src), "%s/%s", spec->identity_dir, ids[i]);
+		if (add_entry(ents, &n, arc, src, err) != 0)
+			goto fail;
+	}
+	if (add_entry(ents, &n, "image/image.tar", spec->image, err) != 0)
+		goto fail;
+	if (add_entry(ents, &n,
+	              spec->sidecar_format == BUNDLE_PKG_RPM
+	                      ? "sidecar/istio-sidecar.rpm"
+	                      : "sidecar/istio-sidecar.deb",
+	              spec->sidecar, err) != 0)
+		goto fail;
+	for (size_t i = 0; i < spec->n_units; i++) {
+		const char *base = strrchr(spec->units[i], '/');
+		snprintf(arc, sizeof(arc), "units/%s",
+		         base ? base + 1 : spec->units[i]);
+		if (add_entry(ents, &n, arc, spec->units[i], err) != 0)
+			goto fail;
+		}
+	qsort(ents, n, sizeof(*ents), cmp_entry);
+	for (size_t i = 1; i < n; i++)
+		if (!strcmp(ents[i - 1].path, ents[i].path)) {
+			mv_err_set(err, MV_EXIT_FAIL, "two inputs map to %s",
+			           ents[i].path);
+			goto fail;
+		}
+	*out = ents;
+	*n_out = n;
+	return 0;
+fail:
+	free_entries(ents, n);
+	return -1;
+}
+
+static const char *
+mode_str(unsigned mode)
+{
+	return mode == 0755 ? "0755" : "0644";
+}
+
+static const struct bake_entry *
+find_entry(const struct bake_entry *ents, size_t n, const char *prefix)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strncmp(ents[i].path, prefix, strlen(prefix)))
+			return &ents[i];
+	return NULL;
+}
+
+/* MANIFEST.json: the field order is part of the format (byte-identical
+ * output), so objects keep insertion order. */
+static char *
+build_manifest(const struct bundle_spec *spec, const struct bake_entry *ents,
+               size_t n, int64_t sde)
+{
+	const struct bake_entry *side = find_entry(ents, n, "sidecar/");
+	const struct bake_entry *img = find_entry(ents, n, "image/");
+	json_t *m = json_object(), *svc = json_object(), *sc = json_object();
+	json_t *im = json_object(), *files = json_array();
+	char *out;
+
+	json_object_set_new(m, "format", json_string(BUNDLE_FORMAT));
+	json_object_set_new(svc, "name", json_string(spec->service.name));
+	json_object_set_new(svc, "namespace",
+	                    json_string(spec->service.namespace_));
+	json_object_set_new(svc, "port", json_integer(spec->service.port));
+	json_object_set_new(svc, "protocol",
+	                    json_string(spec->service.protocol));
+	json_object_set_new(m, "service", svc);
+	json_object_set_new(sc, "path", json_string(side->path));
+	json_object_set_new(sc, "format",
+	                    json_string(spec->sidecar_format == BUNDLE_PKG_RPM
+	                                        ? "rpm" : "deb"));
+	json_object_set_new(sc, "version", json_string(spec->sidecar_version));
+	json_object_set_new(sc, "size", json_integer((json_int_t)side->size));
+	json_object_set_new(sc, "sha256", json_string(side->sha256));
+	json_object_set_new(m, "sidecar", sc);
+	json_object_set_new(im, "path", json_string(img->path));
+	json_object_set_new(im, "format", json_string(spec->image_format));
+	json_object_set_new(im, "size", json_integer((json_int_t)img->size));
+	json_object_set_new(im, "sha256", json_string(img->sha256));
+	json_object_set_new(m, "image", im);
+	for (size_t i = 0; i < n; i++) {
+		json_t *f = json_object();
+		json_object_set_new(f, "path", json_string(ents[i].path));
+		json_object_set_new(f, "size", json_integer((json_int_t)ents[i].size));
+		json_object_set_new(f, "sha256", json_string(ents[i].sha256));
+		json_object_set_new(f, "mode", json_string(mode_str(ents[i].mode)));
+		json_array_append_new(files, f);
+	}
+	json_object_set_new(m, "files", files);
+	json_object_set_new(m, "source_date_epoch", json_integer(sde));
+	out = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(m);
+	if (out != NULL) {
+		size_t l = strlen(out);
+		char *nl = realloc(out, l + 2);
+		if (nl == NULL) {
+			free(out);
+			return NULL;
+		}
+		nl[l] = '\n';
+		nl[l + 1] = '\0';
+		out = nl;
+	}
+	return out;
+}
+
+static int
+write_header(struct archive *a, const char *path, uint64_t size,
+             unsigned mode, int64_t sde, struct mv_err *err)
+{
+	struct archive_entry *e = archive_entry_new();
+	int r;
+
+	if (e == NULL)
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, mode);
+	archive_entry_set_size(e, (la_int64_t)size);
+	archive_entry_set_mtime(e, (time_t)sde, 0);
+	archive_entry_set_uid(e, 0);
+	archive_entry_set_gid(e, 0);
+	archive_entry_set_uname(e, "root");
+	archive_entry_set_gname(e, "root");
+	r = archive_write_header(a, e);
+	archive_entry_free(e);
+	if (r != ARCHIVE_OK)
+		return mv_err_set(err, MV_EXIT_FAIL, "%s: %s", path,
+		                  archive_error_string(a));
+	return 0;
+}
+
+static bool
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static int
+stream_file(struct archive *a, const struct bake_entry *e, char *buf,
+            struct mv_progress *prog, struct mv_err *err)
+{
+	uint64_t left = e->size;
+	struct stat st;
+	int fd;
+
+	fd = open(e->src, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mv_err_sys(err, errno, "%s", e->src);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (fstat(fd, &st) != 0 || !same_file(&st, &e->st)) {
+		close(fd);
+		return mv_err_set(err, MV_EXIT_FAIL,
+		                  "%s: changed while baking (digest would be "
+		                  "stale); bake again", e->src);
+	}
+	while (left > 0) {
+		size_t want = left < CHUNK ? (size_t)left : CHUNK;
+		ssize_t n = read(fd, buf, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int en = n < 0 ? errno : 0;
+			close(fd);
+			if (n < 0)
+				return mv_err_sys(err, en, "%s: read", e->src);
+			return mv_err_set(err, MV_EXIT_FAIL,
+			                  "%s: shrank while baking", e->src);
+		}
+		if (archive_write_data(a, buf, (size_t)n) != n) {
+			close(fd);
+			return mv_err_set(err, MV_EXIT_FAIL, "%s: %s", e->path,
+			                  archive_error_string(a));
+		}
+		mv_progress_add(prog, (uint64_t)n);
+		left -= (uint64_t)n;
+	}
+	if (fstat(fd, &st) != 0 || !same_file(&st, &e->st)) {
+		close(fd);
+		return mv_err_set(err, MV_EXIT_FAIL,
+		                  "%s: changed while baking; bake again", e->src);
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+setup_zstd(struct sink *s, const struct bake_options *opt,
+           struct mv_err *err)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int threads = opt->threads > 0 ? opt->threads : (int)(cores > 0 ? cores : 1);
+	int level = opt->level > 0 ? opt->level : 3;
+	size_t r;
+
+	s->zc = ZSTD_createCCtx();
+	s->out.size = ZSTD_CStreamOutSize();
+	s->out.dst = malloc(s->out.size);
+	if (s->zc == NULL || s->out.dst == NULL)
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	if (level > ZSTD_maxCLevel())
+		return mv_err_set(err, MV_EXIT_USAGE, "zstd level %d above %d",
+		                  level, ZSTD_maxCLevel());
+	/* nbWorkers >= 1 always: with one or more workers zstd emits the same
+	 * bytes whatever the count, so bundles match across machines. */
+	r = ZSTD_CCtx_setParameter(s->zc, ZSTD_c_nbWorkers, threads);
+	if (ZSTD_isError(r))
+		return mv_err_set(err, MV_EXIT_FAIL,
+		                  "zstd without multithreading support: %s",
+		                  ZSTD_getErrorName(r));
+	ZSTD_CCtx_setParameter(s->zc, ZSTD_c_compressionLevel, level);
+	ZSTD_CCtx_setParameter(s->zc, ZSTD_c_jobSize, 2u << 20);
+	ZSTD_CCtx_setParameter(s->zc, ZSTD_c_checksumFlag, 1);
+	return 0;
+}
+
+int
+bundle_bake(const struct bundle_spec *spec, const char *out_path,
+            const struct bake_options *opt, struct bake_result *res,
+            struct mv_err *err)
+{
+	struct bake_entry *ents = NULL;
+	size_t n = 0;
+	uint64_t total = 0;
+	char *manifest = NULL, *sums = NULL, *buf = NULL;
+	char manifest_sha[MV_SHA256_HEX];
+	struct mv_atomic_file af = {.fd = -1, .slot = -1};
+	struct archive *a = NULL;
+	struct mv_progress *prog = NULL;
+	struct sink s;
+	int rc = -1;
+
+	memset(&s, 0, sizeof(s));
+	s.err = err;
+	if (opt->compress == BUNDLE_GZIP && opt->level > 9)
+		return mv_err_set(err, MV_EXIT_USAGE, "gzip level must be 1..9");
+	if (collect_entries(spec, &ents, &n, err) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		total += ents[i].size;
+
+	/* Pass 1: digests. */
+	if (opt->progress)
+		prog = mv_progress_new("hashing", total);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t got;
+		if (mv_sha256_file_hex(ents[i].src, ents[i].sha256, &got, prog,
+		                       err) != 0)
+			goto out;
+		if (got != ents[i].size) {
+			mv_err_set(err, MV_EXIT_FAIL, "%s: changed while baking",
+			           ents[i].src);
+			goto out;
+		}
+	}
+	mv_progress_free(prog);
+	prog = NULL;
+
+	manifest = build_manifest(spec, ents, n, opt->source_date_epoch);
+	if (manifest == NULL) {
+		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		goto out;
+	}
+	mv_sha256_buf_hex(manifest, strlen(manifest), manifest_sha);
+	{
+		size_t cap = (n + 1) * (64 + 2 + 512 + 1) + 1, off = 0;
+		sums = malloc(cap);
+		if (sums == NULL) {
+			mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+			goto out;
+		}
+		off += (size_t)snprintf(sums + off, cap - off, "%s  %s\n",
+		                        manifest_sha, BUNDLE_MANIFEST);
+		for (size_t i = 0; i < n; i++)
+			off += (size_t)snprintf(sums + off, cap - off, "%s  %s\n",
+			                        ents[i].sha256, ents[i].path);
+	}
+
+	/* Pass 2: the archive. */
+	if (mv_atomic_open(&af, out_path, 0644, err) != 0)
+		goto out;
+	s.fd = af.fd;
+	if (mv_sha256_init(&s.sha) != 0) {
+		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		goto out;
+	}
+	if (opt->compress == BUNDLE_ZSTD && setup_zstd(&s, opt, err) != 0)
+		goto out;
+	a = archive_write_new();
+	buf = malloc(CHUNK);
+	if (a == NULL || buf == NULL) {
+		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		goto out;
+	}
+	archive_write_set_format_pax_restricted(a);
+	/* Big blocks: the compressor sees few large writes, not one per 10
+	 * KiB record.  The last block is padded to the usual 10240 only. */
+	archive_write_set_bytes_per_block(a, (int)CHUNK);
+	archive_write_set_bytes_in_last_block(a, 10240);
+	if (opt->compress == BUNDLE_GZIP) {
+		char o[64];
+		archive_write_add_filter_gzip(a);
+		snprintf(o, sizeof(o), "gzip:!timestamp,gzip:compression-level=%d",
+		         opt->level > 0 ? opt->level : 6);
+		if (archive_write_set_options(a, o) != ARCHIVE_OK) {
+			mv_err_set(err, MV_EXIT_FAIL, "gzip: %s",
+			           archive_error_string(a));
+			goto out;
+		}
+	} else {
+		archive_write_add_filter_none(a);
+	}
+	if (archive_write_open2(a, &s, NULL, la_write, NULL, NULL) !=
+	    ARCHIVE_OK) {
+		mv_err_set(err, MV_EXIT_FAIL, "%s: %s", out_path,
+		           archive_error_string(a));
+		goto out;
+	}
+	if (opt->progress)
+		prog = mv_progress_new("writing", total);
+	if (write_header(a, BUNDLE_MANIFEST, strlen(manifest), 0644,
+	                 opt->source_date_epoch, err) != 0 ||
+	    archive_write_data(a, manifest, strlen(manifest)) < 0 ||
+	    write_header(a, BUNDLE_SUMS, strlen(sums), 0644,
+	                 opt->source_date_epoch, err) != 0 ||
+	    archive_write_data(a, sums, strlen(sums)) < 0) {
+		if (err->msg[0] == '\0')
+			mv_err_set(err, MV_EXIT_FAIL, "%s", archive_error_string(a));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (write_header(a, ents[i].path, ents[i].size, ents[i].mode,
+		                 opt->source_date_epoch, err) != 0 ||
+		    stream_file(a, &ents[i], buf, prog, err) != 0)
+			goto out;
+	}
+	if (archive_write_close(a) != ARCHIVE_OK) {
+		if (!s.failed)
+			mv_err_set(err, MV_EXIT_FAIL, "%s: %s", out_path,
+			           archive_error_string(a));
+		goto out;
+	}
+	if (s.zc != NULL && sink_zstd(&s, NULL, 0, ZSTD_e_end) != 0)
+		goto out;
+	mv_progress_free(prog);
+	prog = NULL;
+	if (mv_atomic_commit(&af, err) != 0)
+		goto out;
+	if (res != NULL) {
+		mv_sha256_final_hex(&s.sha, res->sha256);
+		res->size = s.written;
+		res->content_size = total + strlen(manifest) + strlen(sums);
+		res->n_entries = n + 2;
+	}
+	rc = 0;
+out:
+	mv_progress_free(prog);
+	if (a != NULL)
+		archive_write_free(a);
+	if (rc != 0)
+		mv_atomic_abort(&af);
+	mv_sha256_discard(&s.sha);
+	ZSTD_freeCCtx(s.zc);
+	free(s.out.dst);
+	free(buf);
+	free(sums);
+	free(manifest);
+	free_entries(ents, n);
+	return rc;
+}

@@ -1,0 +1,412 @@
+/* bake/reader.c - the bundle read pipeline shared by verify and unpack.
+ *
+ * zstd bundles are decompressed on a second thread while the caller's
+ * thread parses tar and hashes entries, so the two costs overlap.  The
+ * producer also hashes the raw file (whole-bundle digest) and keeps
+ * reading to EOF so the digest covers every byte.  gzip and uncompressed
+ * bundles go through libarchive's own filters on the caller's thread.
+ */
+#include <archive.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "bake/reader.h"
+#include "core/progress.h"
+
+#define RAW_CHUNK (1u << 20)
+#define OUT_CHUNK (1u << 20)
+#define NBUF 4
+
+struct rbuf {
+	char *data;
+	size_t len;
+};
+
+struct bundle_reader {
+	int fd;
+	const char *name;
+	bool zstd;
+	const char *compression;
+	struct archive *a;
+	struct mv_progress *progress;
+
+	/* raw input accounting */
+	struct mv_sha256 sha;
+	bool hashing;
+	uint64_t raw_bytes;
+	char *raw; /* gzip/none: libarchive reads from here */
+	unsigned char head[4];
+	size_t head_len, head_pos;
+
+	/* zstd producer -> consumer ring */
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct rbuf bufs[NBUF];
+	int filled; /* number of filled buffers */
+	int r_idx, w_idx;
+	bool handed; /* consumer holds bufs[r_idx] */
+	bool done, cancel;
+	char error[512];
+	bool trailing_garbage;
+};
+
+/*--- raw input -----------------------------------------------------------*/
+
+/* Read raw bytes (peeked magic first), hashing them. */
+static ssize_t
+raw_read(struct bundle_reader *r, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (r->head_pos < r->head_len) {
+		size_t k = r->head_len - r->head_pos;
+		if (k > len)
+			k = len;
+		memcpy(buf, r->head + r->head_pos, k);
+		r->head_pos += k;
+		n = (ssize_t)k;
+	} else {
+		do
+			n = read(r->fd, buf, len);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0)
+			return n;
+	}
+	if (r->hashing)
+		mv_sha256_update(&r->sha, buf, (size_t)n);
+	r->raw_bytes += (uint64_t)n;
+	mv_progress_add(r->progress, (uint64_t)n);
+	return n;
+}
+
+/*--- zstd producer -------------------------------------------------------*/
+
+static void
+producer_fail(struct bundle_reader *r, const char *msg)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->error[0] == '\0')
+		snprintf(r->error, sizeof(r->error), "%s", msg);
+	r->done = true;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Wait for a free output buffer; NULL when cancelled. */
+static struct rbuf *
+producer_slot(struct bundle_reader *r)
+{
+	struct rbuf *b;
+
+	pthread_mutex_lock(&r->lock);
+	while (r->filled == NBUF && !r->cancel)
+		pthread_cond_wait(&r->cond, &r->lock);
+	b = r->cancel ? NULL : &r->bufs[r->w_idx];
+	pthread_mutex_unlock(&r->lock);
+	return b;
+}
+
+static void
+producer_push(struct bundle_reader *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->w_idx = (r->w_idx + 1) % NBUF;
+	r->filled++;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void *
+producer_main(void *arg)
+{
+	struct bundle_reader *r = arg;
+	ZSTD_DCtx *dc = ZSTD_createDCtx();
+	char *in = malloc(RAW_CHUNK);
+	size_t last = 0;
+	bool any = false;
+	struct rbuf *b = NULL;
+
+	if (dc == NULL || in == NULL) {
+		producer_fail(r, "out of memory");
+		goto out;
+	}
+	/* Bound decoder memory: our bundles use windows <= 8 MiB. */
+	ZSTD_DCtx_setParameter(dc, ZSTD_d_windowLogMax, 27);
+	for (;;) {
+		ssize_t n = raw_read(r, in, RAW_CHUNK);
+		if (n < 0) {
+			producer_fail(r, "read error");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		ZSTD_inBuffer ib = {in, (size_t)n, 0};
+		while (ib.pos < ib.size) {
+			if (b == NULL) {
+				b = producer_slot(r);
+				if (b == NULL)
+					goto out; /* cancelled */
+				b->len = 0;
+			}
+			ZSTD_outBuffer ob = {b->data, OUT_CHUNK, b->len};
+			last = ZSTD_decompressStream(dc, &ob, &ib);
+			if (ZSTD_isError(last)) {
+				char msg[256];
+				snprintf(msg, sizeof(msg), "zstd: %s",
+				         ZSTD_getErrorName(last));
+				producer_fail(r, msg);
+				goto out;
+			}
+			any = true;
+			b->len = ob.pos;
+			if (b->len == OUT_CHUNK) {
+				producer_push(r);
+				b = NULL;
+			}
+		}
+	}
+	/* Flush what the decoder still holds. */
+	while (any && last != 0) {
+		ZSTD_inBuffer ib = {NULL, 0, 0};
+		if (b == NULL) {
+			b = producer_slot(r);
+			if (b == NULL)
+				goto out;
+			b->len = 0;
+		}
+		ZSTD_outBuffer ob = {b->data, OUT_CHUNK, b->len};
+		size_t before = ob.pos;
+		last = ZSTD_decompressStream(dc, &ob, &ib);
+		if (ZSTD_isError(last)) {
+			producer_fail(r, "zstd: corrupt data");
+			goto out;
+		}
+		b->len = ob.pos;
+		if (b->len == OUT_CHUNK) {
+			producer_push(r);
+			b = NULL;
+		} else if (ob.pos == before) {
+			break; /* no progress: input ended inside a frame */
+		}
+	}
+	if (b != NULL && b->len > 0)
+		producer_push(r);
+	if (last != 0) {
+		producer_fail(r, "truncated stream (zstd frame incomplete)");
+		goto out;
+	}
+	pthread_mutex_lock(&r->lock);
+	r->done = true;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+out:
+	ZSTD_freeDCtx(dc);
+	free(in);
+	return NULL;
+}
+
+/* libarchive read callback over the ring. */
+static la_ssize_t
+zstd_la_read(struct archive *a, void *ud, const void **buf)
+{
+	struct bundle_reader *r = ud;
+	la_ssize_t n;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->handed) { /* give back the buffer libarchive was using */
+		r->handed = false;
+		r->r_idx = (r->r_idx + 1) % NBUF;
+		r->filled--;
+		pthread_cond_broadcast(&r->cond);
+	}
+	while (r->filled == 0 && !r->done)
+		pthread_cond_wait(&r->cond, &r->lock);
+	if (r->filled > 0 && r->error[0] == '\0') {
+		*buf = r->bufs[r->r_idx].data;
+		n = (la_ssize_t)r->bufs[r->r_idx].len;
+		r->handed = true;
+	} else if (r->error[0] != '\0') {
+		archive_set_error(a, EIO, "%s", r->error);
+		n = -1;
+	} else {
+		n = 0;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+static la_ssize_t
+raw_la_read(struct archive *a, void *ud, const void **buf)
+{
+	struct bundle_reader *r = ud;
+	ssize_t n = raw_read(r, r->raw, RAW_CHUNK);
+
+	if (n < 0) {
+		archive_set_error(a, errno, "read error");
+		return -1;
+	}
+	*buf = r->raw;
+	return n;
+}
+
+/*--- public --------------------------------------------------------------*/
+
+int
+bundle_reader_open(struct bundle_reader **out, int fd, const char *name,
+                   bool hash_whole, struct mv_progress *progress,
+                   struct mv_err *err)
+{
+	struct bundle_reader *r = calloc(1, sizeof(*r));
+	ssize_t n;
+	int la;
+
+	*out = NULL;
+	if (r == NULL)
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	r->fd = fd;
+	r->name = name;
+	r->progress = progress;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cond, NULL);
+	*out = r;
+	if (hash_whole) {
+		if (mv_sha256_init(&r->sha) != 0)
+			return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		r->hashing = true;
+	}
+	do
+		n = read(fd, r->head, sizeof(r->head));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return mv_err_sys(err, errno, "%s: read", name);
+	r->head_len = (size_t)n;
+	if (n == 4 && r->head[0] == 0x28 && r->head[1] == 0xb5 &&
+	    r->head[2] == 0x2f && r->head[3] == 0xfd) {
+		r->zstd = true;
+		r->compression = "zstd";
+	} else if (n >= 2 && r->head[0] == 0x1f && r->head[1] == 0x8b) {
+		r->compression = "gzip";
+	} else {
+		r->compression = "none";
+	}
+	r->a = archive_read_new();
+	if (r->a == NULL)
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	archive_read_support_format_tar(r->a);
+	if (r->zstd) {
+		for (int i = 0; i < NBUF; i++)
+			if ((r->bufs[i].data = malloc(OUT_CHUNK)) == NULL)
+				return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		if (pthread_create(&r->thread, NULL, producer_main, r) != 0)
+			return mv_err_set(err, MV_EXIT_FAIL, "cannot start thread");
+		r->thread_started = true;
+		la = archive_read_open(r->a, r, NULL, zstd_la_read, NULL);
+	} else {
+		if (!strcmp(r->compression, "gzip"))
+			archive_read_support_filter_gzip(r->a);
+		r->raw = malloc(RAW_CHUNK);
+		if (r->raw == NULL)
+			return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		la = archive_read_open(r->a, r, NULL, raw_la_read, NULL);
+	}
+	if (la != ARCHIVE_OK)
+		return mv_err_set(err, MV_EXIT_VERIFY,
+		                  "%s: not a meshvm bundle (zstd, gzip or plain "
+		                  "tar): %s", name, archive_error_string(r->a));
+	return 0;
+}
+
+struct archive *
+bundle_reader_archive(struct bundle_reader *r)
+{
+	return r->a;
+}
+
+const char *
+bundle_reader_compression(const struct bundle_reader *r)
+{
+	return r->compression;
+}
+
+int
+bundle_reader_finish(struct bundle_reader *r, char sha[MV_SHA256_HEX],
+                     uint64_t *raw_size, struct mv_err *err)
+{
+	if (r->zstd) {
+		/* Drain: the rest must be tar padding (zero bytes). */
+		bool nonzero = false;
+		pthread_mutex_lock(&r->lock);
+		for (;;) {
+			if (r->handed) {
+				r->handed = false;
+				r->r_idx = (r->r_idx + 1) % NBUF;
+				r->filled--;
+				pthread_cond_broadcast(&r->cond);
+			}
+			while (r->filled == 0 && !r->done)
+				pthread_cond_wait(&r->cond, &r->lock);
+			if (r->filled == 0)
+				break;
+			struct rbuf *b = &r->bufs[r->r_idx];
+			for (size_t i = 0; i < b->len && !nonzero; i++)
+				nonzero = b->data[i] != 0;
+			r->handed = true;
+		}
+		pthread_mutex_unlock(&r->lock);
+		pthread_join(r->thread, NULL);
+		r->thread_started = false;
+		if (r->error[0] != '\0')
+			return mv_err_set(err, MV_EXIT_VERIFY, "%s: %s", r->name,
+			                  r->error);
+		if (nonzero)
+			return mv_err_set(err, MV_EXIT_VERIFY,
+			                  "%s: data after the end of the archive",
+			                  r->name);
+	} else {
+		for (;;) {
+			ssize_t n = raw_read(r, r->raw, RAW_CHUNK);
+			if (n < 0)
+				return mv_err_sys(err, errno, "%s: read", r->name);
+			if (n == 0)
+				break;
+		}
+	}
+	if (r->hashing) {
+		mv_sha256_final_hex(&r->sha, sha);
+		r->hashing = false;
+	} else if (sha != NULL) {
+		sha[0] = '\0';
+	}
+	if (raw_size != NULL)
+		*raw_size = r->raw_bytes;
+	return 0;
+}
+
+void
+bundle_reader_free(struct bundle_reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->thread_started) {
+		pthread_mutex_lock(&r->lock);
+		r->cancel = true;
+		pthread_cond_broadcast(&r->cond);
+		pthread_mutex_unlock(&r->lock);
+		pthread_join(r->thread, NULL);
+	}
+	if (r->a != NULL)
+		archive_read_free(r->a);
+	for (int i = 0; i < NBUF; i++)
+		free(r->bufs[i].data);
+	free(r->raw);
+	mv_sha256_discard(&r->sha);
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->cond);
+	free(r);
+}

@@ -1,0 +1,30 @@
+/* bake/reader.h - bundle read pipeline (private to bake/). */
+#ifndef MESHVM_BAKE_READER_H
+#define MESHVM_BAKE_READER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/sha256.h"
+
+struct archive;
+struct mv_progress;
+struct bundle_reader;
+
+/* Start reading a bundle from fd; *out is set even on failure (free it). */
+int bundle_reader_open(struct bundle_reader **out, int fd, const char *name,
+                       bool hash_whole, struct mv_progress *progress,
+                       struct mv_err *err);
+/* libarchive handle positioned at the first entry (tar, already
+ * decompressed). Borrowed. */
+struct archive *bundle_reader_archive(struct bundle_reader *r);
+const char *bundle_reader_compression(const struct bundle_reader *r);
+/* After libarchive hit EOF: drain to the end of the file, report
+ * decompression errors and trailing garbage, give the whole-file digest
+ * (empty string unless hash_whole) and raw size. */
+int bundle_reader_finish(struct bundle_reader *r, char sha[MV_SHA256_HEX],
+                         uint64_t *raw_size, struct mv_err *err);
+void bundle_reader_free(struct bundle_reader *r);
+
+#endif

@@ -1,0 +1,653 @@
+/* bake/verify.c - verify, inspect and unpack a bundle.
+ *
+ * One scan serves all three: read the manifest (first entry), then check
+ * every entry against it while (for unpack) writing it under a staging
+ * directory.  Nothing is trusted before it was checked: an entry is
+ * refused on its header alone (path, type, mode, listing) before a byte of
+ * it is written.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "bake/bundle_private.h"
+#include "bake/reader.h"
+#include "core/progress.h"
+
+struct scan {
+	const char *name;
+	struct bundle_reader *reader;
+	struct archive *a;
+	struct archive *disk; /* unpack only */
+	struct bundle_info *info;
+	bool *seen;
+	bool sums_seen;
+	char manifest_sha[MV_SHA256_HEX];
+	char *last_path;
+};
+
+static int
+verr(struct mv_err *err, const char *name, const char *entry,
+     const char *why)
+{
+	return mv_err_set(err, MV_EXIT_VERIFY, "%s: %s: %s", name, entry, why);
+}
+
+static char *
+read_all(struct archive *a, size_t max, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap + 1);
+
+	if (buf == NULL)
+		return NULL;
+	for (;;) {
+		la_ssize_t r;
+		if (n == cap) {
+			char *nb;
+			if (cap >= max) {
+				free(buf);
+				return NULL;
+			}
+			cap *= 2;
+			nb = realloc(buf, cap + 1);
+			if (nb == NULL) {
+				free(buf);
+				return NULL;
+			}
+			buf = nb;
+		}
+		r = archive_read_data(a, buf + n, cap - n);
+		if (r < 0) {
+			free(buf);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* Refuse an entry on its header: what it is, where it would go. */
+static int
+check_header(struct scan *sc, struct archive_entry *e, struct mv_err *err)
+{
+	const char *path = archive_entry_pathname(e);
+	mode_t type = archive_entry_filetype(e);
+	mode_t mode = archive_entry_mode(e);
+
+	if (path == NULL || path[0] == '\0')
+		return verr(err, sc->name, "(entry)", "entry without a name");
+	if (path[0] == '/')
+		return verr(err, sc->name, path, "absolute path refused");
+	if (!strcmp(path, "..") || !strncmp(path, "../", 3) ||
+	    strstr(path, "/../") != NULL ||
+	    (strlen(path) >= 3 && !strcmp(path + strlen(path) - 3, "/..")))
+		return verr(err, sc->name, path, "'..' component refused");
+	if (archive_entry_hardlink(e) != NULL)
+		return verr(err, sc->name, path, "hard link refused");
+	if (type == AE_IFLNK || archive_entry_symlink(e) != NULL)
+		return verr(err, sc->name, path, "symbolic link refused");
+	if (type == AE_IFCHR || type == AE_IFBLK)
+		return verr(err, sc->name, path, "device node refused");
+	if (type == AE_IFIFO)
+		return verr(err, sc->name, path, "FIFO refused");
+	if (type == AE_IFSOCK)
+		return verr(err, sc->name, path, "socket refused");
+	if (type == AE_IFDIR)
+		return verr(err, sc->name, path,
+		            "directory entry refused (bundles list files only)");
+	if (type != AE_IFREG)
+		return verr(err, sc->name, path, "not a regular file");
+	if (mode & (S_ISUID | S_ISGID | S_ISVTX))
+		return verr(err, sc->name, path,
+		            "setuid/setgid/sticky bit refused");
+	if (!bundle_path_is_safe(path))
+		return verr(err, sc->name, path, "unsafe path refused");
+	if (archive_entry_size_is_set(e) == 0)
+		return verr(err, sc->name, path, "entry without a size");
+	return 0;
+}
+
+static int
+check_sums(struct scan *sc, const char *buf, size_t len, struct mv_err *err)
+{
+	size_t cap = (sc->info->n_files + 1) * (64 + 2 + 256 + 1) + 1, off = 0;
+	char *want = malloc(cap);
+	int rc = 0;
+
+	if (want == NULL)
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	off += (size_t)snprintf(want + off, cap - off, "%s  %s\n",
+	                        sc->manifest_sha, BUNDLE_MANIFEST);
+	for (size_t i = 0; i < sc->info->n_files; i++)
+		off += (size_t)snprintf(want + off, cap - off, "%s  %s\n",
+		                        sc->info->files[i].sha256,
+		                        sc->info->files[i].path);
+	if (off != len || memcmp(want, buf, len) != 0)
+		rc = verr(err, sc->name, BUNDLE_SUMS,
+		          "does not match MANIFEST.json");
+	free(want);
+	return rc;
+}
+
+/* Stream one entry's data: hash it, optionally write it out. */
+static int
+scan_data(struct scan *sc, const char *path, const struct bundle_file *f,
+          struct mv_err *err)
+{
+	struct mv_sha256 h;
+	uint64_t total = 0;
+	char sha[MV_SHA256_HEX];
+
+	if (mv_sha256_init(&h) != 0)
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	for (;;) {
+		const void *buf;
+		size_t size;
+		la_int64_t offset;
+		int r = archive_read_data_block(sc->a, &buf, &size, &offset);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK) {
+			mv_sha256_discard(&h);
+			return mv_err_set(err, MV_EXIT_VERIFY, "%s: %s: %s", sc->name,
+			                  path, archive_error_string(sc->a));
+		}
+		if ((uint64_t)offset != total) {
+			mv_sha256_discard(&h);
+			return verr(err, sc->name, path, "sparse entry refused");
+		}
+		mv_sha256_update(&h, buf, size);
+		total += size;
+		if (total > f->size) {
+			mv_sha256_discard(&h);
+			return verr(err, sc->name, path, "larger than the manifest says");
+		}
+		if (sc->disk != NULL &&
+		    archive_write_data_block(sc->disk, buf, size, offset) !=
+		            ARCHIVE_OK) {
+			mv_sha256_discard(&h);
+			return mv_err_set(err, MV_EXIT_FAIL, "%s: write: %s", path,
+			                  archive_error_string(sc->disk));
+		}
+	}
+	mv_sha256_final_hex(&h, sha);
+	if (total != f->size)
+		return verr(err, sc->name, path,
+		            "size differs from the manifest (truncated?)");
+	if (strcmp(sha, f->sha256) != 0)
+		return verr(err, sc->name, path, "sha256 differs from the manifest");
+	return 0;
+}
+
+static int
+disk_header(struct scan *sc, const char *path, uint64_t size, unsigned mode,
+            struct mv_err *err)
+{
+	struct archive_entry *d;
+	int r;
+
+	if (sc->disk == NULL)
+		return 0;
+	d = archive_entry_new();
+	if (d == NULL)
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	archive_entry_set_pathname(d, path);
+	archive_entry_set_filetype(d, AE_IFREG);
+	archive_entry_set_perm(d, mode & 0755);
+	archive_entry_set_size(d, (la_int64_t)size);
+	archive_entry_set_mtime(d, (time_t)sc->info->source_date_epoch, 0);
+	r = archive_write_header(sc->disk, d);
+	archive_entry_free(d);
+	if (r != ARCHIVE_OK)
+		return mv_err_set(err, MV_EXIT_VERIFY, "%s: %s: refused: %s",
+		                  sc->name, path, archive_error_string(sc->disk));
+	return 0;
+}
+
+static int
+disk_finish(struct scan *sc, const char *path, struct mv_err *err)
+{
+	if (sc->disk != NULL && archive_write_finish_entry(sc->disk) != ARCHIVE_OK)
+		return mv_err_set(err, MV_EXIT_FAIL, "%s: %s", path,
+		                  archive_error_string(sc->disk));
+	return 0;
+}
+
+static int
+scan_bundle(struct scan *sc, struct mv_err *err)
+{
+	struct archive_entry *e;
+	size_t len = 0;
+	char *buf;
+	int r;
+
+	r = archive_read_next_header(sc->a, &e);
+	if (r != ARCHIVE_OK)
+		return mv_err_set(err, MV_EXIT_VERIFY,
+		                  "%s: not a meshvm bundle: %s", sc->name,
+		                  r == ARCHIVE_EOF ? "empty archive"
+		                                   : archive_error_string(sc->a));
+	if (strcmp(archive_entry_pathname(e) ? archive_entry_pathname(e) : "",
+	           BUNDLE_MANIFEST) != 0 ||
+	    archive_entry_filetype(e) != AE_IFREG)
+		return mv_err_set(err, MV_EXIT_VERIFY,
+		                  "%s: %s: the first entry must be %s", sc->name,
+		                  archive_entry_pathname(e) ? archive_entry_pathname(e)
+		                                            : "?",
+		                  BUNDLE_MANIFEST);
+	if (archive_entry_size(e) > (la_int64_t)BUNDLE_MANIFEST_MAX)
+		return verr(err, sc->name, BUNDLE_MANIFEST, "too large");
+	buf = read_all(sc->a, BUNDLE_MANIFEST_MAX, &len);
+	if (buf == NULL)
+		return mv_err_set(err, MV_EXIT_VERIFY, "%s: %s: unreadable: %s",
+		                  sc->name, BUNDLE_MANIFEST,
+		                  archive_error_string(sc->a));
+	mv_sha256_buf_hex(buf, len, sc->manifest_sha);
+	if (bundle_manifest_parse(buf, len, sc->info, err) != 0) {
+		free(buf);
+		mv_err_prefix(err, "%s", sc->name);
+		return -1;
+	}
+	if (disk_header(sc, BUNDLE_MANIFEST, len, 0644, err) != 0 ||
+	    (sc->disk != NULL &&
+	     archive_write_data(sc->disk, buf, len) != (la_ssize_t)len) ||
+	    disk_finish(sc, BUNDLE_MANIFEST, err) != 0) {
+		free(buf);
+		if (err->msg[0] == '\0')
+			mv_err_set(err, MV_EXIT_FAIL, "%s: write failed",
+			           BUNDLE_MANIFEST);
+		return -1;
+	}
+	free(buf);
+	sc->seen = calloc(sc->info->n_files ? sc->info->n_files : 1, 1);
+	sc->last_path = strdup(BUNDLE_MANIFEST);
+	if (sc->seen == NULL || sc->last_path == NULL)
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+
+	while ((r = archive_read_next_header(sc->a, &e)) == ARCHIVE_OK) {
+		const char *path = archive_entry_pathname(e);
+		const struct bundle_file *f;
+
+		if (check_header(sc, e, err) != 0)
+			return -1;
+		if (!strcmp(path, BUNDLE_MANIFEST))
+			return verr(err, sc->name, path, "duplicate entry");
+		if (!strcmp(path, BUNDLE_SUMS)) {
+			if (sc->sums_seen)
+				return verr(err, sc->name, path, "duplicate entry");
+			sc->sums_seen = true;
+			if (archive_entry_size(e) > (la_int64_t)BUNDLE_MANIFEST_MAX)
+				return verr(err, sc->name, path, "too large");
+			buf = read_all(sc->a, BUNDLE_MANIFEST_MAX, &len);
+			if (buf == NULL)
+				return mv_err_set(err, MV_EXIT_VERIFY,
+				                  "%s: %s: unreadable: %s", sc->name,
+				                  path, archive_error_string(sc->a));
+			if (check_sums(sc, buf, len, err) != 0 ||
+			    disk_header(sc, path, len, 0644, err) != 0 ||
+			    (sc->disk != NULL &&
+			     archive_write_data(sc->disk, buf, len) != (la_ssize_t)len) ||
+			    disk_finish(sc, path, err) != 0) {
+				free(buf);
+				if (err->msg[0] == '\0')
+					mv_err_set(err, MV_EXIT_FAIL, "%s: write failed",
+					           path);
+				return -1;
+			}
+			free(buf);
+		} else {
+			f = bundle_info_find(sc->info, path);
+			if (f == NULL)
+				return verr(err, sc->name, path,
+				            "not listed in MANIFEST.json");
+			if (sc->seen[f - sc->info->files])
+				return verr(err, sc->name, path, "duplicate entry");
+			sc->seen[f - sc->info->files] = true;
+			if ((uint64_t)archive_entry_size(e) != f->size)
+				return verr(err, sc->name, path,
+				            "size differs from the manifest");
+			if ((archive_entry_perm(e) & 07777) != f->mode)
+				return verr(err, sc->name, path,
+				            "mode differs from the manifest");
+			if (disk_header(sc, path, f->size, f->mode, err) != 0 ||
+			    scan_data(sc, path, f, err) != 0 ||
+			    disk_finish(sc, path, err) != 0)
+				return -1;
+		}
+		if (strcmp(sc->last_path, path) >= 0)
+			return verr(err, sc->name, path,
+			            "entries out of order (bundles are sorted)");
+		free(sc->last_path);
+		sc->last_path = strdup(path);
+		if (sc->last_path == NULL)
+			return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	}
+	if (r != ARCHIVE_EOF)
+		return mv_err_set(err, MV_EXIT_VERIFY, "%s: %s (after %s)",
+		                  sc->name, archive_error_string(sc->a),
+		                  sc->last_path);
+	if (!sc->sums_seen)
+		return verr(err, sc->name, BUNDLE_SUMS, "missing");
+	for (size_t i = 0; i < sc->info->n_files; i++)
+		if (!sc->seen[i])
+			return verr(err, sc->name, sc->info->files[i].path,
+			            "listed in MANIFEST.json but missing");
+	return 0;
+}
+
+static int
+run_scan(int fd, const char *name, const struct bundle_read_options *opt,
+         struct archive *disk, struct bundle_info **out, struct mv_err *err)
+{
+	struct scan sc;
+	struct mv_progress *prog = NULL;
+	struct stat st;
+	int rc = -1;
+
+	*out = NULL;
+	memset(&sc, 0, sizeof(sc));
+	sc.name = name;
+	sc.disk = disk;
+	sc.info = calloc(1, sizeof(*sc.info));
+	if (sc.info == NULL)
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	if (opt != NULL && opt->progress && fstat(fd, &st) == 0 &&
+	    S_ISREG(st.st_mode))
+		prog = mv_progress_new(disk ? "unpacking" : "verifying",
+		                       (uint64_t)st.st_size);
+	/* The whole-file digest costs a third hashing stream; compute it only
+	 * when there is one to check. */
+	if (bundle_reader_open(&sc.reader, fd, name,
+	                       opt != NULL && opt->expect_sha256 != NULL, prog,
+	                       err) != 0)
+		goto out;
+	sc.a = bundle_reader_archive(sc.reader);
+	if (scan_bundle(&sc, err) != 0)
+		goto out;
+	if (bundle_reader_finish(sc.reader, sc.info->sha256,
+	                         &sc.info->file_size, err) != 0)
+		goto out;
+	sc.info->compression = bundle_reader_compression(sc.reader);
+	if (opt != NULL && opt->expect_sha256 != NULL &&
+	    strcmp(opt->expect_sha256, sc.info->sha256) != 0) {
+		mv_err_set(err, MV_EXIT_VERIFY,
+		           "%s: bundle sha256 %s differs from the expected %s", name,
+		           sc.info->sha256, opt->expect_sha256);
+		goto out;
+	}
+	rc = 0;
+out:
+	mv_progress_free(prog);
+	bundle_reader_free(sc.reader);
+	free(sc.seen);
+	free(sc.last_path);
+	if (rc == 0)
+		*out = sc.info;
+	else
+		bundle_info_free(sc.info);
+	return rc;
+}
+
+int
+bundle_verify_fd(int fd, const char *name,
+                 const struct bundle_read_options *opt,
+                 struct bundle_info **out, struct mv_err *err)
+{
+	return run_scan(fd, name, opt, NULL, out, err);
+}
+
+int
+bundle_verify(const char *path, const struct bundle_read_options *opt,
+              struct bundle_info **out, struct mv_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc;
+
+	*out = NULL;
+	if (fd < 0)
+		return mv_err_sys(err, errno, "%s", path);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	rc = bundle_verify_fd(fd, path, opt, out, err);
+	close(fd);
+	return rc;
+}
+
+int
+bundle_inspect(const char *path, struct bundle_info **out,
+               struct mv_err *err)
+{
+	struct bundle_reader *r = NULL;
+	struct bundle_info *info;
+	struct archive_entry *e;
+	struct stat st;
+	char *buf;
+	size_t len;
+	int fd, rc = -1;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mv_err_sys(err, errno, "%s", path);
+	info = calloc(1, sizeof(*info));
+	if (info == NULL) {
+		close(fd);
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	}
+	if (bundle_reader_open(&r, fd, path, false, NULL, err) != 0)
+		goto out;
+	if (archive_read_next_header(bundle_reader_archive(r), &e) !=
+	            ARCHIVE_OK ||
+	    strcmp(archive_entry_pathname(e), BUNDLE_MANIFEST) != 0) {
+		mv_err_set(err, MV_EXIT_VERIFY,
+		           "%s: not a meshvm bundle (first entry is not %s)", path,
+		           BUNDLE_MANIFEST);
+		goto out;
+	}
+	buf = read_all(bundle_reader_archive(r), BUNDLE_MANIFEST_MAX, &len);
+	if (buf == NULL) {
+		mv_err_set(err, MV_EXIT_VERIFY, "%s: %s unreadable", path,
+		           BUNDLE_MANIFEST);
+		goto out;
+	}
+	rc = bundle_manifest_parse(buf, len, info, err);
+	free(buf);
+	if (rc != 0) {
+		mv_err_prefix(err, "%s", path);
+		goto out;
+	}
+	rc = -1;
+	info->compression = bundle_reader_compression(r);
+	bundle_reader_free(r);
+	r = NULL;
+	if (fstat(fd, &st) != 0 ||
+	    mv_sha256_file_hex(path, info->sha256, &info->file_size, NULL,
+	                       err) != 0)
+		goto out;
+	rc = 0;
+out:
+	bundle_reader_free(r);
+	close(fd);
+	if (rc == 0)
+		*out = info;
+	else
+		bundle_info_free(info);
+	return rc;
+}
+
+/*--- unpack --------------------------------------------------------------*/
+
+static int
+rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP || flag == FTW_D)
+		return rmdir(path) == 0 || errno == ENOENT ? 0 : -1;
+	return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+static void
+remove_tree(const char *path)
+{
+	nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+static int
+dir_is_empty(const char *path, bool *exists, struct mv_err *err)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+
+	if (d == NULL) {
+		if (errno == ENOENT) {
+			*exists = false;
+			return 0;
+		}
+		return mv_err_sys(err, errno, "%s", path);
+	}
+	*exists = true;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			closedir(d);
+			return mv_err_set(err, MV_EXIT_FAIL,
+			                  "%s: destination is not empty", path);
+		}
+	closedir(d);
+	return 0;
+}
+
+/* Everything checked out: move the staged top-level entries into dest.
+ * A failure part-way removes what was already moved (dest was empty). */
+static int
+move_into_place(const char *staging, const char *dest, struct mv_err *err)
+{
+	char moved[16][256], from[4096], to[4096];
+	size_t n_moved = 0;
+	struct dirent *de;
+	DIR *d = opendir(staging);
+	int rc = 0;
+
+	if (d == NULL)
+		return mv_err_sys(err, errno, "%s", staging);
+	while ((de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", staging, de->d_name);
+		snprintf(to, sizeof(to), "%s/%s", dest, de->d_name);
+		if (n_moved == 16 || rename(from, to) != 0) {
+			mv_err_sys(err, n_moved == 16 ? EMLINK : errno,
+			           "%s: move into place", to);
+			rc = -1;
+			break;
+		}
+		snprintf(moved[n_moved++], sizeof(moved[0]), "%s", de->d_name);
+	}
+	closedir(d);
+	if (rc != 0)
+		for (size_t i = 0; i < n_moved; i++) {
+			snprintf(to, sizeof(to), "%s/%s", dest, moved[i]);
+			remove_tree(to);
+		}
+	return rc;
+}
+
+int
+bundle_unpack(const char *path, const char *dest,
+              const struct bundle_read_options *opt,
+              struct bundle_info **out, struct mv_err *err)
+{
+	struct archive *disk = NULL;
+	char *staging = NULL;
+	bool existed = false;
+	int fd = -1, cwd = -1, rc = -1;
+	size_t n;
+
+	*out = NULL;
+	if (dir_is_empty(dest, &existed, err) != 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mv_err_sys(err, errno, "%s", path);
+	if (!existed && mkdir(dest, 0755) != 0) {
+		int e = errno;
+		close(fd);
+		return mv_err_sys(err, e, "%s: mkdir", dest);
+	}
+	n = strlen(dest) + 32;
+	staging = malloc(n);
+	if (staging == NULL) {
+		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		goto out;
+	}
+	snprintf(staging, n, "%s/.meshvm-unpack-XXXXXX", dest);
+	if (mkdtemp(staging) == NULL) {
+		mv_err_sys(err, errno, "%s: staging directory", dest);
+		free(staging);
+		staging = NULL;
+		goto out;
+	}
+	cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cwd < 0 || chdir(staging) != 0) {
+		mv_err_sys(err, errno, "%s: chdir", staging);
+		goto out;
+	}
+	/* Entry names stay relative to the staging directory (we chdir into
+	 * it), so libarchive's own refusals apply on top of ours. */
+	disk = archive_write_disk_new();
+	if (disk == NULL) {
+		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		goto restore;
+	}
+	archive_write_disk_set_options(
+		disk, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+		              ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+		              ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
+		              ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+		              ARCHIVE_EXTRACT_NO_OVERWRITE);
+	rc = run_scan(fd, path, opt, disk, out, err);
+	if (rc == 0 && archive_write_close(disk) != ARCHIVE_OK) {
+		mv_err_set(err, MV_EXIT_FAIL, "%s: %s", dest,
+		           archive_error_string(disk));
+		bundle_info_free(*out);
+		*out = NULL;
+		rc = -1;
+	}
+restore:
+	if (cwd >= 0 && fchdir(cwd) != 0 && rc == 0) {
+		mv_err_sys(err, errno, "restore working directory");
+		bundle_info_free(*out);
+		*out = NULL;
+		rc = -1;
+	}
+	if (rc == 0 && move_into_place(staging, dest, err) != 0) {
+		bundle_info_free(*out);
+		*out = NULL;
+		rc = -1;
+	}
+out:
+	if (disk != NULL)
+		archive_write_free(disk);
+	if (cwd >= 0)
+		close(cwd);
+	if (fd >= 0)
+		close(fd);
+	if (staging != NULL)
+		remove_tree(staging);
+	free(staging);
+	if (rc != 0 && !existed)
+		remove_tree(dest);
+	return rc;
+}

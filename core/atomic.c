@@ -1,0 +1,300 @@
+/* core/atomic.c - atomic file output (see atomic.h). */
+#include "core/atomic.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Named temp files pending; the signal handler unlinks them. Fixed slots
+ * because a handler may not allocate. */
+#define TMP_SLOTS 16
+static char tmp_slot_path[TMP_SLOTS][PATH_MAX];
+static atomic_int tmp_slot_used[TMP_SLOTS];
+static bool force_named;
+
+void
+mv_atomic_force_named(bool force)
+{
+	force_named = force;
+}
+
+static int
+slot_take(const char *path)
+{
+	for (int i = 0; i < TMP_SLOTS; i++) {
+		int expect = 0;
+		if (strlen(path) >= PATH_MAX)
+			return -1;
+		if (atomic_compare_exchange_strong(&tmp_slot_used[i], &expect, 2)) {
+			memcpy(tmp_slot_path[i], path, strlen(path) + 1);
+			atomic_store(&tmp_slot_used[i], 1);
+			return i;
+		}
+	}
+	return -1;
+}
+
+static void
+slot_release(int i)
+{
+	if (i >= 0)
+		atomic_store(&tmp_slot_used[i], 0);
+}
+
+static void
+cleanup_handler(int sig)
+{
+	for (int i = 0; i < TMP_SLOTS; i++)
+		if (atomic_load(&tmp_slot_used[i]) == 1)
+			unlink(tmp_slot_path[i]);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void
+mv_atomic_install_signal_cleanup(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cleanup_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static char *
+dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+static char *
+temp_name_for(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+	size_t n = dirlen + strlen(base) + 16;
+	char *t = malloc(n);
+
+	if (t == NULL)
+		return NULL;
+	snprintf(t, n, "%.*s.%s.XXXXXX", (int)dirlen, path, base);
+	return t;
+}
+
+int
+mv_atomic_open(struct mv_atomic_file *af, const char *path, mode_t mode,
+               struct mv_err *err)
+{
+	char *dir;
+	int fd = -1;
+
+	memset(af, 0, sizeof(*af));
+	af->fd = -1;
+	af->slot = -1;
+	af->mode = mode;
+	af->path = strdup(path);
+	dir = dir_of(path);
+	if (af->path == NULL || dir == NULL) {
+		free(dir);
+		mv_atomic_abort(af);
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	}
+#ifdef O_TMPFILE
+	if (!force_named)
+		fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+#endif
+	if (fd >= 0) {
+		af->unnamed = true;
+	} else {
+		if (errno == EACCES || errno == EROFS || errno == ENOENT ||
+		    errno == ENOTDIR) {
+			int e = errno;
+			mv_err_sys(err, e, "%s: cannot write in directory %s", path,
+			           dir);
+			free(dir);
+			mv_atomic_abort(af);
+			return -1;
+		}
+		af->tmp_path = temp_name_for(path);
+		if (af->tmp_path == NULL) {
+			free(dir);
+			mv_atomic_abort(af);
+			return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		}
+		/* Block SIGINT/SIGTERM until the cleanup slot holds the name:
+		 * a signal in between would leak the file. */
+		sigset_t block, old;
+		sigemptyset(&block);
+		sigaddset(&block, SIGINT);
+		sigaddset(&block, SIGTERM);
+		pthread_sigmask(SIG_BLOCK, &block, &old);
+		fd = mkostemp(af->tmp_path, O_CLOEXEC);
+		if (fd >= 0)
+			af->slot = slot_take(af->tmp_path);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (fd < 0) {
+			int e = errno;
+			mv_err_sys(err, e, "%s: cannot create temp file", path);
+			free(dir);
+			mv_atomic_abort(af);
+			return -1;
+		}
+	}
+	free(dir);
+	af->fd = fd;
+	if (fchmod(fd, mode) != 0) {
+		int e = errno;
+		mv_atomic_abort(af);
+		return mv_err_sys(err, e, "%s: chmod", path);
+	}
+	return 0;
+}
+
+static void
+fsync_dir_of(const char *path)
+{
+	char *dir = dir_of(path);
+	int dfd;
+
+	if (dir == NULL)
+		return;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	free(dir);
+}
+
+int
+mv_atomic_commit(struct mv_atomic_file *af, struct mv_err *err)
+{
+	char procpath[64];
+
+	if (af->fd < 0)
+		return mv_err_set(err, MV_EXIT_FAIL, "%s: nothing to commit",
+		                  af->path ? af->path : "?");
+	if (fsync(af->fd) != 0) {
+		int e = errno;
+		mv_err_sys(err, e, "%s: fsync", af->path);
+		mv_atomic_abort(af);
+		return -1;
+	}
+	if (af->unnamed) {
+		/* Give the unnamed file a temp name, then rename it over the
+		 * target: linkat cannot replace an existing file. */
+		af->tmp_path = temp_name_for(af->path);
+		if (af->tmp_path == NULL) {
+			mv_atomic_abort(af);
+			return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		}
+		sigset_t block, old;
+		sigemptyset(&block);
+		sigaddset(&block, SIGINT);
+		sigaddset(&block, SIGTERM);
+		pthread_sigmask(SIG_BLOCK, &block, &old);
+		for (int tries = 0;; tries++) {
+			char *x = strrchr(af->tmp_path, '.') + 1;
+			for (int i = 0; x[i] != '\0'; i++)
+				x[i] = "abcdefghijklmnopqrstuvwxyz0123456789"
+				       [(unsigned)random() % 36];
+			snprintf(procpath, sizeof(procpath), "/proc/self/fd/%d",
+			         af->fd);
+			if (linkat(AT_FDCWD, procpath, AT_FDCWD, af->tmp_path,
+			           AT_SYMLINK_FOLLOW) == 0)
+				break;
+			if (errno == ENOENT &&
+			    linkat(af->fd, "", AT_FDCWD, af->tmp_path,
+			           AT_EMPTY_PATH) == 0)
+				break;
+			if (errno != EEXIST || tries > 100) {
+				int e = errno;
+				pthread_sigmask(SIG_SETMASK, &old, NULL);
+				mv_err_sys(err, e, "%s: link temp file", af->path);
+				free(af->tmp_path);
+				af->tmp_path = NULL;
+				mv_atomic_abort(af);
+				return -1;
+			}
+		}
+		af->unnamed = false;
+		af->slot = slot_take(af->tmp_path);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (rename(af->tmp_path, af->path) != 0) {
+		int e = errno;
+		mv_err_sys(err, e, "%s: rename into place", af->path);
+		mv_atomic_abort(af);
+		return -1;
+	}
+	slot_release(af->slot);
+	af->slot = -1;
+	free(af->tmp_path);
+	af->tmp_path = NULL;
+	close(af->fd);
+	af->fd = -1;
+	fsync_dir_of(af->path);
+	free(af->path);
+	af->path = NULL;
+	return 0;
+}
+
+void
+mv_atomic_abort(struct mv_atomic_file *af)
+{
+	if (af == NULL)
+		return;
+	if (af->fd >= 0)
+		close(af->fd);
+	af->fd = -1;
+	if (af->tmp_path != NULL)
+		unlink(af->tmp_path);
+	slot_release(af->slot);
+	af->slot = -1;
+	free(af->tmp_path);
+	af->tmp_path = NULL;
+	free(af->path);
+	af->path = NULL;
+}
+
+int
+mv_write_file_atomic(const char *path, const void *data, size_t len,
+                     mode_t mode, struct mv_err *err)
+{
+	struct mv_atomic_file af;
+	const char *p = data;
+
+	if (mv_atomic_open(&af, path, mode, err) != 0)
+		return -1;
+	while (len > 0) {
+		ssize_t n = write(af.fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			mv_err_sys(err, e, "%s: write", path);
+			mv_atomic_abort(&af);
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return mv_atomic_commit(&af, err);
+}

@@ -1,0 +1,360 @@
+/* test_bake.c - `meshvm bake`: reproducible, streaming-safe, atomic.
+ *
+ * Drives the real binary (build/meshvm) so options, exit codes and the
+ * on-disk result are what a user gets.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static char *spec_path;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	spec_path = tu_fmt("%s/bundle/bundle.yaml", tu_fixtures());
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	free(spec_path);
+	return 0;
+}
+
+static int
+bake(const char *spec, const char *out, const char *extra, const char *env)
+{
+	char *log = NULL;
+	int rc = tu_sh(&log, "%s '%s' bake -f '%s' -o '%s' %s", env ? env : "",
+	               tu_bin(), spec, out, extra ? extra : "");
+
+	if (rc != 0)
+		print_message("bake output: %s\n", log);
+	free(log);
+	return rc;
+}
+
+static bool
+same_bytes(const char *a, const char *b)
+{
+	return tu_sh(NULL, "cmp -s '%s' '%s'", a, b) == 0;
+}
+
+static void
+test_reproducible(void **state)
+{
+	char *d = tu_tmpdir();
+	char *a = tu_fmt("%s/a", d), *b = tu_fmt("%s/b", d),
+	     *c = tu_fmt("%s/c", d), *t1 = tu_fmt("%s/t1", d),
+	     *t2 = tu_fmt("%s/t2", d);
+
+	(void)state;
+	assert_int_equal(bake(spec_path, a, NULL, "SOURCE_DATE_EPOCH=0"), 0);
+	assert_int_equal(bake(spec_path, b, NULL, "SOURCE_DATE_EPOCH=0"), 0);
+	assert_true(same_bytes(a, b));
+	/* another epoch → other mtimes → other bytes */
+	assert_int_equal(bake(spec_path, c, NULL, "SOURCE_DATE_EPOCH=1"), 0);
+	assert_false(same_bytes(a, c));
+	/* worker count never changes the output */
+	assert_int_equal(bake(spec_path, t1, "--threads 1", "SOURCE_DATE_EPOCH=0"), 0);
+	assert_int_equal(bake(spec_path, t2, "--threads 2", "SOURCE_DATE_EPOCH=0"), 0);
+	assert_true(same_bytes(t1, t2));
+	assert_true(same_bytes(a, t1));
+	tu_rmrf(d);
+	free(a); free(b); free(c); free(t1); free(t2); free(d);
+}
+
+static void
+test_gzip_across_a_second(void **state)
+{
+	char *d = tu_tmpdir(), *a = tu_fmt("%s/a.gz", d), *b = tu_fmt("%s/b.gz", d);
+	unsigned char magic[2];
+	char *data;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(bake(spec_path, a, "--compress gzip", NULL), 0);
+	sleep(1);
+	usleep(100000);
+	assert_int_equal(bake(spec_path, b, "--compress gzip", NULL), 0);
+	assert_true(same_bytes(a, b));
+	data = tu_read(a, &len);
+	memcpy(magic, data, 2);
+	assert_int_equal(magic[0], 0x1f);
+	assert_int_equal(magic[1], 0x8b);
+	free(data);
+	tu_rmrf(d);
+	free(a); free(b); free(d);
+}
+
+static void
+test_layout_and_stock_tools(void **state)
+{
+	const char *comps[] = {"zstd", "gzip", "none"};
+	const char *readers[] = {"tar -I zstd -xf", "tar -xzf", "tar -xf"};
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		char *d = tu_tmpdir(), *out = tu_fmt("%s/b", d), *list = NULL;
+		char *x = tu_fmt("%s/x", d), *opt = tu_fmt("--compress %s", comps[i]);
+		char *sums = NULL;
+
+		assert_int_equal(bake(spec_path, out, opt, NULL), 0);
+		/* strcmp order, manifest first, sums second, no directories */
+		assert_int_equal(tu_sh(&list, "bsdtar -tf '%s'", out), 0);
+		assert_string_equal(list,
+		                    "MANIFEST.json\nSHA256SUMS\nidentity/cluster.env\n"
+		                    "identity/hosts\nidentity/mesh.yaml\n"
+		                    "identity/root-cert.pem\nimage/image.tar\n"
+		                    "sidecar/istio-sidecar.deb\n"
+		                    "units/productcatalog.service\n");
+		free(list);
+		/* owner root, mtime 0, modes normalised */
+		assert_int_equal(tu_sh(&list, "tar -tvf '%s' %s | sort -u -k1,3 | "
+		                       "cut -c1-30 | sort -u", out,
+		                       i == 0 ? "-I zstd" : ""), 0);
+		assert_contains(list, "-rw-r--r-- root/root");
+		assert_true(strstr(list, "rwx") == NULL);
+		free(list);
+		assert_int_equal(tu_sh(&list, "tar -tvf '%s' %s | grep -vc "
+		                       "' 1970-01-01 00:00 '", out,
+		                       i == 0 ? "-I zstd" : ""), 1); /* 0 lines */
+		free(list);
+		/* a plain tar -x, then sha256sum -c, as the VM does */
+		assert_int_equal(tu_sh(&sums, "mkdir '%s' && cd '%s' && %s '%s' && "
+		                       "sha256sum -c SHA256SUMS", x, x, readers[i],
+		                       out), 0);
+		assert_contains(sums, "MANIFEST.json: OK");
+		assert_contains(sums, "image/image.tar: OK");
+		free(sums);
+		tu_rmrf(d);
+		free(d); free(out); free(x); free(opt);
+	}
+}
+
+static void
+test_modes_normalised(void **state)
+{
+	char *d = tu_tmpdir(), *spec = tu_copy_fixture_bundle(d);
+	char *out = tu_fmt("%s/b", d), *m = NULL;
+
+	(void)state;
+	/* systemd warns about executable unit files, and identity files are
+	 * data: whatever the source modes, entries come out 0644. */
+	assert_int_equal(tu_sh(NULL, "chmod 0700 '%s/bundle/units/"
+	                       "productcatalog.service' '%s/bundle/identity/hosts'",
+	                       d, d), 0);
+	assert_int_equal(bake(spec, out, NULL, NULL), 0);
+	assert_int_equal(tu_sh(&m, "tar -I zstd -xOf '%s' MANIFEST.json", out), 0);
+	assert_true(strstr(m, "\"mode\": \"0755\"") == NULL);
+	free(m);
+	assert_int_equal(tu_sh(&m, "tar -I zstd -tvf '%s' units/ identity/hosts",
+	                       out), 0);
+	assert_contains(m, "-rw-r--r-- root/root");
+	assert_true(strstr(m, "rwx") == NULL);
+	free(m);
+	tu_rmrf(d);
+	free(d); free(spec); free(out);
+}
+
+static void
+test_json_and_digest(void **state)
+{
+	char *d = tu_tmpdir(), *out = tu_fmt("%s/b", d), *j = NULL, *s = NULL;
+
+	(void)state;
+	assert_int_equal(tu_sh(&j, "'%s' bake -f '%s' -o '%s' --json", tu_bin(),
+	                       spec_path, out), 0);
+	assert_int_equal(tu_sh(&s, "sha256sum '%s' | cut -c1-64", out), 0);
+	s[64] = '\0';
+	assert_contains(j, s);
+	assert_contains(j, "\"entries\": 9");
+	assert_contains(j, "\"compression\": \"zstd\"");
+	free(j);
+	/* human output: the digest is the last line */
+	assert_int_equal(tu_sh(&j, "'%s' bake -f '%s' -o '%s' | tail -n1",
+	                       tu_bin(), spec_path, out), 0);
+	assert_contains(j, s);
+	free(j);
+	free(s);
+	tu_rmrf(d);
+	free(d); free(out);
+}
+
+static void
+test_usage_errors(void **state)
+{
+	char *o = NULL;
+
+	(void)state;
+	assert_int_equal(tu_sh(&o, "'%s' bake -f x", tu_bin()), 2);
+	free(o);
+	assert_int_equal(tu_sh(&o, "'%s' bake -f x -o y --compress lz4",
+	                       tu_bin()), 2);
+	assert_contains(o, "--compress");
+	free(o);
+	assert_int_equal(tu_sh(&o, "'%s' bake -f x -o y --threads 0", tu_bin()), 2);
+	free(o);
+	assert_int_equal(tu_sh(&o, "'%s' bake --help", tu_bin()), 0);
+	assert_contains(o, "usage: meshvm bake");
+	free(o);
+	assert_int_equal(tu_sh(&o, "'%s' bake -f /nonexistent.yaml -o y",
+	                       tu_bin()), 1);
+	assert_contains(o, "/nonexistent.yaml");
+	free(o);
+}
+
+static void
+test_readonly_directory_leaves_nothing(void **state)
+{
+	char *d = tu_tmpdir(), *ro = tu_fmt("%s/ro", d), *o = NULL;
+	int rc;
+
+	(void)state;
+	assert_int_equal(mkdir(ro, 0555), 0);
+	if (geteuid() == 0)
+		/* root writes through modes: use a read-only bind mount in a
+		 * private mount namespace instead */
+		rc = tu_sh(&o, "unshare -m sh -c \"mount --bind '%s' '%s' && "
+		           "mount -o remount,bind,ro '%s' && '%s' bake -f '%s' -o "
+		           "'%s/out.bundle'\"", ro, ro, ro, tu_bin(), spec_path, ro);
+	else
+		rc = tu_sh(&o, "'%s' bake -f '%s' -o '%s/out.bundle'", tu_bin(),
+		           spec_path, ro);
+	assert_int_equal(rc, 1);
+	assert_contains(o, "out.bundle");
+	assert_int_equal(tu_dir_count(ro), 0);
+	free(o);
+	tu_rmrf(d);
+	free(d); free(ro);
+}
+
+/* A spec whose image is a 1 GiB sparse tar of zeros: slow enough to kill
+ * mid-bake, cheap to create. */
+static char *
+big_spec(const char *d)
+{
+	char *spec = tu_copy_fixture_bundle(d);
+
+	assert_int_equal(tu_sh(NULL,
+		"cd '%s/bundle/artifacts' && mkdir img && echo '[]' > img/manifest.json && "
+		"tar -C img -cf productcatalogservice.tar manifest.json && "
+		"truncate -s 1024 zeros && "
+		"python3 -c \"import tarfile,io;"
+		"t=tarfile.TarInfo('layer.bin');t.size=1<<30;"
+		"open('hdr','wb').write(t.tobuf(tarfile.USTAR_FORMAT))\" && "
+		"head -c 1024 productcatalogservice.tar > p && cat hdr >> p && "
+		"truncate -s $((1024 + 512 + (1<<30) + 1024)) p && "
+		"mv p productcatalogservice.tar && rm -f hdr zeros", d), 0);
+	return spec;
+}
+
+/* Has process pid an open file in dir (e.g. "dir/#1234 (deleted)")? */
+static bool
+writes_into(pid_t pid, const char *dir)
+{
+	char *o = NULL;
+	bool yes;
+
+	tu_sh(&o, "for f in /proc/%d/fd/*; do readlink \"$f\"; done", (int)pid);
+	yes = strstr(o, dir) != NULL;
+	free(o);
+	return yes;
+}
+
+static void
+kill_midway(const char *dir, const char *spec, bool named)
+{
+	char *out = tu_fmt("%s/out/b.bundle", dir), *outdir = tu_fmt("%s/out", dir);
+	pid_t pid;
+	int st;
+
+	assert_int_equal(mkdir(outdir, 0755), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (named)
+			setenv("MESHVM_TEST_NO_TMPFILE", "1", 1);
+		execl(tu_bin(), "meshvm", "bake", "-f", spec, "-o", out, "--threads",
+		      "1", (char *)NULL);
+		_exit(127);
+	}
+	/* Wait until the bake is writing its output: a named temp shows in
+	 * the directory, an O_TMPFILE only among the process's descriptors. */
+	bool writing = false;
+	for (int i = 0; i < 3000 && !writing; i++) {
+		writing = named ? tu_dir_count(outdir) > 0
+		                : writes_into(pid, outdir);
+		if (!writing)
+			usleep(10000);
+	}
+	assert_true(writing);
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st)); /* it was killed, not finished */
+	assert_int_equal(WTERMSIG(st), SIGTERM);
+	assert_int_equal(tu_dir_count(outdir), 0);
+	tu_rmrf(outdir);
+	free(out);
+	free(outdir);
+}
+
+static void
+test_sigterm_leaves_nothing(void **state)
+{
+	char *d = tu_tmpdir(), *spec = big_spec(d);
+
+	(void)state;
+	kill_midway(d, spec, false);
+	kill_midway(d, spec, true);
+	tu_rmrf(d);
+	free(d);
+	free(spec);
+}
+
+static void
+test_bad_spec_writes_nothing(void **state)
+{
+	char *d = tu_tmpdir(), *spec = tu_copy_fixture_bundle(d);
+	char *out = tu_fmt("%s/b", d);
+
+	(void)state;
+	assert_int_equal(tu_sh(NULL, "echo junk > '%s/bundle/identity/hosts'", d),
+	                 0);
+	assert_int_equal(bake(spec, out, NULL, NULL), 1);
+	assert_false(tu_exists(out));
+	tu_rmrf(d);
+	free(d); free(spec); free(out);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reproducible),
+		cmocka_unit_test(test_gzip_across_a_second),
+		cmocka_unit_test(test_layout_and_stock_tools),
+		cmocka_unit_test(test_modes_normalised),
+		cmocka_unit_test(test_json_and_digest),
+		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test(test_readonly_directory_leaves_nothing),
+		cmocka_unit_test(test_sigterm_leaves_nothing),
+		cmocka_unit_test(test_bad_spec_writes_nothing),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
