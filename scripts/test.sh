@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Every test: unit, protocol, e2e and boot (ctest labels).  Extra
+# arguments go to ctest, e.g. `scripts/test.sh -L unit`.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$(meshvm_root)"
+# shellcheck disable=SC2086
+ensure_packages $MESHVM_PACKAGES
+meshvm_build build >/dev/null
+ctest --test-dir build --output-on-failure -j2 "$@"
