@@ -36,5 +36,10 @@ void cli_print_json(json_t *doc);
 
 int cmd_bake(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_bundle(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_init(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_plan(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_up(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_down(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_status(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

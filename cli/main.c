@@ -9,6 +9,7 @@
 #include "core/atomic.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/signal.h"
 
 #ifndef MESHVM_VERSION
 #define MESHVM_VERSION "0.0.0"
@@ -23,6 +24,11 @@ struct cli_cmd {
 static const struct cli_cmd commands[] = {
 	{"bake", cmd_bake, "build a VM bundle from a bundle.yaml"},
 	{"bundle", cmd_bundle, "verify, inspect or unpack a bundle"},
+	{"init", cmd_init, "write an example meshvm.yaml (the seed's topology)"},
+	{"plan", cmd_plan, "what `up` would do, step by step"},
+	{"up", cmd_up, "provision: clusters, firewall, ... (resumable)"},
+	{"down", cmd_down, "delete what `up` created, in reverse order"},
+	{"status", cmd_status, "this deployment's resources, live"},
 };
 
 static void
@@ -127,7 +133,7 @@ main(int argc, char **argv)
 	struct cli_ctx ctx = {0};
 	int opt;
 
-	mv_atomic_install_signal_cleanup();
+	mv_signals_install(false);
 	if (getenv("MESHVM_TEST_NO_TMPFILE") != NULL)
 		mv_atomic_force_named(true);
 	ctx.config = "meshvm.yaml";

@@ -49,26 +49,12 @@ slot_release(int i)
 		atomic_store(&tmp_slot_used[i], 0);
 }
 
-static void
-cleanup_handler(int sig)
+void
+mv_atomic_cleanup_from_signal(void)
 {
 	for (int i = 0; i < TMP_SLOTS; i++)
 		if (atomic_load(&tmp_slot_used[i]) == 1)
 			unlink(tmp_slot_path[i]);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-void
-mv_atomic_install_signal_cleanup(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = cleanup_handler;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 }
 
 static char *

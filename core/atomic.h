@@ -4,8 +4,7 @@
  * to an unnamed O_TMPFILE in the target directory and is linked into place
  * on commit, so even SIGKILL leaves nothing behind; where the filesystem
  * lacks O_TMPFILE a named temp file ".NAME.XXXXXX" is used instead, removed
- * on error and, once mv_atomic_install_signal_cleanup() ran, on SIGINT and
- * SIGTERM.
+ * on error and, through core/signal's handler, on SIGINT and SIGTERM.
  */
 #ifndef MESHVM_CORE_ATOMIC_H
 #define MESHVM_CORE_ATOMIC_H
@@ -38,9 +37,9 @@ void mv_atomic_abort(struct mv_atomic_file *af);
 int mv_write_file_atomic(const char *path, const void *data, size_t len,
                          mode_t mode, struct mv_err *err);
 
-/* Install SIGINT/SIGTERM handlers that unlink pending named temp files and
- * then re-raise the signal with its default action. */
-void mv_atomic_install_signal_cleanup(void);
+/* Unlink every pending named temp file. Async-signal-safe: core/signal
+ * calls it before the process dies of SIGINT/SIGTERM. */
+void mv_atomic_cleanup_from_signal(void);
 
 /* Testing hook: never use O_TMPFILE (exercise the named-temp path). */
 void mv_atomic_force_named(bool force);

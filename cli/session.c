@@ -1,0 +1,77 @@
+/* cli/session.c - see session.h. */
+#include "cli/session.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cluster/gcp_auth.h"
+#include "core/http.h"
+
+int
+cli_session_open(struct cli_ctx *cli, const char *token_file,
+                 bool create_state, struct cli_session *s, struct mv_err *err)
+{
+	struct gcp_auth_options ao = {0};
+
+	memset(s, 0, sizeof(*s));
+	if (mv_config_load(cli->config, &s->cfg, err) != 0)
+		return -1;
+	if (mv_state_open(s->cfg->dir, create_state, &s->state, err) != 0)
+		return -1;
+	s->http = mv_http_new(NULL);
+	if (s->http == NULL)
+		return mv_err_set(err, MV_EXIT_FAIL, "cannot start libcurl");
+	ao.access_token_file = token_file;
+	/* Endpoints moved (a fake, a proxy): credentials go there too, never
+	 * to the real token endpoint named inside a key file. */
+	if (strcmp(s->cfg->endpoints.oauth2, "https://oauth2.googleapis.com/token"))
+		ao.token_endpoint_override = s->cfg->endpoints.oauth2;
+	if (gcp_auth_new(&ao, s->http, &s->auth, err) != 0)
+		return -1;
+	s->gcp.http = s->http;
+	s->gcp.ep = &s->cfg->endpoints;
+	s->gcp.auth = s->auth;
+	s->gcp.project = s->cfg->project;
+	s->plan.cfg = s->cfg;
+	s->plan.state = s->state;
+	s->plan.gcp = &s->gcp;
+	s->plan.progress = !cli->json && isatty(STDERR_FILENO);
+	return 0;
+}
+
+void
+cli_session_close(struct cli_session *s)
+{
+	gcp_auth_free(s->auth);
+	mv_http_free(s->http);
+	mv_state_close(s->state);
+	mv_config_free(s->cfg);
+	memset(s, 0, sizeof(*s));
+}
+
+void
+cli_print_plan(const struct cli_ctx *cli, const json_t *report)
+{
+	json_t *steps = json_object_get(report, "steps"), *row;
+	size_t i;
+
+	json_array_foreach(steps, i, row) {
+		const char *st = json_string_value(json_object_get(row, "state"));
+		bool done = st && !strcmp(st, "done");
+		json_t *a, *list;
+		size_t j;
+		const char *color = !cli->color ? "" : done ? "\033[32m"
+		                    : !strcmp(st, "drifted") ? "\033[33m" : "\033[36m";
+		printf("%-10s %s%-8s%s %s\n",
+		       json_string_value(json_object_get(row, "name")), color, st,
+		       cli->color ? "\033[0m" : "",
+		       json_string_value(json_object_get(row, "summary")));
+		list = json_object_get(row, "actions");
+		json_array_foreach(list, j, a)
+			printf("             + %s\n", json_string_value(a));
+		list = json_object_get(row, "drift");
+		json_array_foreach(list, j, a)
+			printf("             ~ %s\n", json_string_value(a));
+	}
+}

@@ -1,0 +1,81 @@
+/* cluster/plan.h - the provisioning engine: steps with dependencies, each
+ * with a read-only check, an apply and a destroy, over the state file.
+ *
+ * check  reports DONE (exists, ours, as configured), TODO (with the
+ *        actions apply would take) or DRIFTED (exists and ours, but not as
+ *        configured); it sends only reads.
+ * apply  makes it so, recording intent before every create so a killed
+ *        run resumes (waits for the in-flight operation) instead of
+ *        creating twice.
+ * destroy removes what the state says this deployment created (404 counts
+ *        as gone), never anything else.
+ */
+#ifndef MESHVM_CLUSTER_PLAN_H
+#define MESHVM_CLUSTER_PLAN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cluster/gcp.h"
+#include "cluster/state.h"
+#include "core/config.h"
+#include "core/err.h"
+
+enum step_state { STEP_DONE = 0, STEP_TODO, STEP_DRIFTED };
+
+struct plan_ctx {
+	const struct mv_config *cfg;
+	struct mv_state *state;
+	struct gcp *gcp;
+	bool dry_run;
+	bool progress; /* draw waits on a TTY */
+};
+
+struct step_check {
+	enum step_state state;
+	json_t *actions; /* array of strings: what apply would do */
+	json_t *drift;   /* array of strings: how reality differs */
+};
+
+struct plan_step {
+	const char *name;
+	const char *summary;
+	const char *const *after; /* names of steps this one needs, NULL-ended */
+	int (*check)(struct plan_ctx *ctx, struct step_check *out,
+	             struct mv_err *err);
+	int (*apply)(struct plan_ctx *ctx, struct mv_err *err);
+	int (*destroy)(struct plan_ctx *ctx, struct mv_err *err);
+};
+
+/* The registered steps, in an order that honours every `after`. */
+const struct plan_step *const *plan_steps(size_t *n);
+const struct plan_step *plan_find(const char *name);
+
+/* Order `in` so every step comes after the ones it names (stable: ties
+ * keep input order). Unknown names and cycles are errors. out has n slots. */
+int plan_sort(const struct plan_step *const *in, size_t n,
+              const struct plan_step **out, struct mv_err *err);
+
+/* Both Google APIs the steps need are enabled (serviceusage). */
+int plan_preflight(struct plan_ctx *ctx, struct mv_err *err);
+
+/* Check every step (up to `until`, NULL = all): a JSON report
+ * {"steps":[{"name","state","actions","drift"}]} (new reference). */
+int plan_check_all(struct plan_ctx *ctx, const char *until, json_t **report,
+                   struct mv_err *err);
+
+/* apply each step that is not DONE, in order, up to and including
+ * `until`. Errors name the step. *report as plan_check_all (before). */
+int plan_up(struct plan_ctx *ctx, const char *until, json_t **report,
+            struct mv_err *err);
+
+/* destroy every step, in reverse order. */
+int plan_down(struct plan_ctx *ctx, struct mv_err *err);
+
+void step_check_init(struct step_check *c);
+void step_check_free(struct step_check *c);
+void step_action(struct step_check *c, const char *fmt, ...) MV_PRINTF(2, 3);
+void step_drift(struct step_check *c, const char *fmt, ...) MV_PRINTF(2, 3);
+
+#endif

@@ -1,0 +1,621 @@
+/* core/config.c - meshvm.yaml (see config.h). */
+#include "core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/yaml.h"
+
+#define PROJECT_PLACEHOLDER "my-gcp-project"
+
+static const char *
+type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "a mapping";
+	case JSON_ARRAY: return "a list";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	default: return "null";
+	}
+}
+
+struct cfg_ctx {
+	const struct mv_yaml *y;
+	struct mv_err *err;
+	int failed;
+};
+
+/* First problem wins (configs are short; fix, rerun). */
+static int cfg_fail(struct cfg_ctx *c, const json_t *obj, const char *key,
+                    const char *fmt, ...) MV_PRINTF(4, 5);
+
+static int
+cfg_fail(struct cfg_ctx *c, const json_t *obj, const char *key,
+         const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (c->failed)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->failed = 1;
+	return mv_yaml_value_err(c->err, MV_EXIT_FAIL, c->y, obj, key, "%s", msg);
+}
+
+static int
+check_keys(struct cfg_ctx *c, const json_t *obj, const char *where,
+           const char *const *keys)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, k, v) {
+		bool ok = false;
+		for (size_t i = 0; keys[i]; i++)
+			if (!strcmp(k, keys[i]))
+				ok = true;
+		if (!ok && !c->failed) {
+			c->failed = 1;
+			return mv_yaml_key_err(c->err, MV_EXIT_FAIL, c->y, obj, k,
+			                       "%s%s%s: unknown key", where,
+			                       where[0] ? "." : "", k);
+		}
+	}
+	return c->failed ? -1 : 0;
+}
+
+static char *
+get_str(struct cfg_ctx *c, const json_t *obj, const char *key,
+        const char *where, const char *dflt)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL) {
+		if (dflt == NULL) {
+			cfg_fail(c, obj, NULL, "%s.%s: required", where, key);
+			return NULL;
+		}
+		return strdup(dflt);
+	}
+	if (!json_is_string(v) || json_string_length(v) == 0) {
+		cfg_fail(c, obj, key, "%s.%s: must be a non-empty string, got %s",
+		         where, key, json_is_string(v) ? "\"\"" : type_name(v));
+		return NULL;
+	}
+	return strdup(json_string_value(v));
+}
+
+static int
+get_int(struct cfg_ctx *c, const json_t *obj, const char *key,
+        const char *where, int dflt, int lo, int hi)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL)
+		return dflt;
+	if (!json_is_integer(v)) {
+		cfg_fail(c, obj, key, "%s.%s: must be an integer %d..%d, got %s",
+		         where, key, lo, hi, type_name(v));
+		return dflt;
+	}
+	if (json_integer_value(v) < lo || json_integer_value(v) > hi) {
+		cfg_fail(c, obj, key,
+		         "%s.%s: must be an integer %d..%d, got %" JSON_INTEGER_FORMAT,
+		         where, key, lo, hi, json_integer_value(v));
+		return dflt;
+	}
+	return (int)json_integer_value(v);
+}
+
+/* GCE/GKE resource names: RFC 1035 label, lower case. */
+static bool
+is_rfc1035(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max || !islower((unsigned char)s[0]) || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
+		      s[i] == '-'))
+			return false;
+	return true;
+}
+
+static bool
+is_zone(const char *s)
+{
+	/* region-location + digit, '-', zone letter: us-west1-b */
+	size_t n = strlen(s);
+	int dashes = 0;
+
+	if (n < 5 || n > 63 || !islower((unsigned char)s[n - 1]) || s[n - 2] != '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '-')
+			dashes++;
+		else if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
+			return false;
+	}
+	return dashes >= 2 && isdigit((unsigned char)s[n - 3]);
+}
+
+static bool
+is_url(const char *s)
+{
+	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+static char *
+with_slash(const char *base, const char *suffix)
+{
+	size_t n = strlen(base);
+	char *out = malloc(n + strlen(suffix) + 2);
+
+	if (out == NULL)
+		return NULL;
+	sprintf(out, "%s%s%s", base, (n > 0 && base[n - 1] == '/') ? "" : "/",
+	        suffix);
+	return out;
+}
+
+static void
+endpoints_free(struct mv_endpoints *e)
+{
+	free(e->container);
+	free(e->compute);
+	free(e->storage);
+	free(e->serviceusage);
+	free(e->oauth2);
+	memset(e, 0, sizeof(*e));
+}
+
+/* One base for every API (the fake, or a proxy). */
+static void
+endpoints_from_base(struct mv_endpoints *e, const char *base)
+{
+	endpoints_free(e);
+	e->container = with_slash(base, "");
+	e->compute = with_slash(base, "compute/v1/");
+	e->storage = with_slash(base, "");
+	e->serviceusage = with_slash(base, "");
+	e->oauth2 = with_slash(base, "token");
+}
+
+static void
+parse_endpoints(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
+{
+	static const char *const keys[] = {"google", "container", "compute",
+	                                   "storage", "serviceusage", "oauth2",
+	                                   NULL};
+	json_t *ep = json_object_get(root, "endpoints");
+	const char *env = getenv("MESHVM_GOOGLE_ENDPOINT");
+	struct mv_endpoints *e = &cfg->endpoints;
+
+	e->container = strdup("https://container.googleapis.com/");
+	e->compute = strdup("https://compute.googleapis.com/compute/v1/");
+	e->storage = strdup("https://storage.googleapis.com/");
+	e->serviceusage = strdup("https://serviceusage.googleapis.com/");
+	e->oauth2 = strdup("https://oauth2.googleapis.com/token");
+	if (ep != NULL) {
+		const char *k;
+		json_t *v;
+		if (!json_is_object(ep)) {
+			cfg_fail(c, root, "endpoints", "endpoints: must be a mapping");
+			return;
+		}
+		if (check_keys(c, ep, "endpoints", keys) != 0)
+			return;
+		json_object_foreach(ep, k, v) {
+			if (!json_is_string(v) || !is_url(json_string_value(v))) {
+				cfg_fail(c, ep, k, "endpoints.%s: must be an http(s) URL", k);
+				return;
+			}
+		}
+		if ((v = json_object_get(ep, "google")) != NULL)
+			endpoints_from_base(e, json_string_value(v));
+		json_object_foreach(ep, k, v) {
+			char **slot = !strcmp(k, "container") ? &e->container
+			              : !strcmp(k, "compute") ? &e->compute
+			              : !strcmp(k, "storage") ? &e->storage
+			              : !strcmp(k, "serviceusage") ? &e->serviceusage
+			              : !strcmp(k, "oauth2") ? &e->oauth2 : NULL;
+			if (slot == NULL)
+				continue;
+			free(*slot);
+			*slot = !strcmp(k, "oauth2") ? strdup(json_string_value(v))
+			                             : with_slash(json_string_value(v), "");
+		}
+	}
+	if (env != NULL && env[0] != '\0')
+		endpoints_from_base(e, env);
+}
+
+static void
+parse_clusters(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
+{
+	static const char *const keys[] = {"name", "zone", "machineType", "nodes",
+	                                   "network", NULL};
+	json_t *cl = json_object_get(root, "clusters"), *v;
+	size_t i;
+
+	if (cl == NULL) {
+		cfg_fail(c, root, NULL, "clusters: required (a list of clusters)");
+		return;
+	}
+	if (!json_is_array(cl) || json_array_size(cl) == 0) {
+		cfg_fail(c, root, "clusters", "clusters: must be a non-empty list");
+		return;
+	}
+	cfg->clusters = calloc(json_array_size(cl), sizeof(*cfg->clusters));
+	json_array_foreach(cl, i, v) {
+		struct mv_cluster_config *k = &cfg->clusters[i];
+		char where[32];
+		snprintf(where, sizeof(where), "clusters[%zu]", i);
+		if (!json_is_object(v)) {
+			mv_yaml_item_err(c->err, MV_EXIT_FAIL, c->y, cl, i,
+			                 "%s: must be a mapping", where);
+			c->failed = 1;
+			return;
+		}
+		cfg->n_clusters = i + 1;
+		if (check_keys(c, v, where, keys) != 0)
+			return;
+		k->name = get_str(c, v, "name", where, NULL);
+		k->zone = get_str(c, v, "zone", where, NULL);
+		k->machine_type = get_str(c, v, "machineType", where, "n1-standard-4");
+		k->network = get_str(c, v, "network", where, "default");
+		k->nodes = get_int(c, v, "nodes", where, 4, 1, 1000);
+		if (c->failed)
+			return;
+		if (!is_rfc1035(k->name, 40)) {
+			cfg_fail(c, v, "name", "%s.name: \"%s\" is not a valid cluster "
+			         "name (lower case, digits, '-', at most 40)", where,
+			         k->name);
+			return;
+		}
+		if (!is_zone(k->zone)) {
+			cfg_fail(c, v, "zone", "%s.zone: \"%s\" is not a zone (like "
+			         "us-west1-b)", where, k->zone);
+			return;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(cfg->clusters[j].name, k->name)) {
+				cfg_fail(c, v, "name", "%s.name: duplicate cluster \"%s\"",
+				         where, k->name);
+				return;
+			}
+	}
+}
+
+static void
+parse_vm(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
+{
+	static const char *const keys[] = {"name", "zone", "machineType", "image",
+	                                   "tags", "count", "network", NULL};
+	json_t *vm = json_object_get(root, "vm"), *tags, *t;
+	size_t i;
+
+	if (vm == NULL) {
+		cfg_fail(c, root, NULL, "vm: required");
+		return;
+	}
+	if (!json_is_object(vm)) {
+		cfg_fail(c, root, "vm", "vm: must be a mapping, got %s",
+		         type_name(vm));
+		return;
+	}
+	if (check_keys(c, vm, "vm", keys) != 0)
+		return;
+	cfg->vm.name = get_str(c, vm, "name", "vm", NULL);
+	cfg->vm.zone = get_str(c, vm, "zone", "vm", NULL);
+	cfg->vm.machine_type = get_str(c, vm, "machineType", "vm", "n1-standard-2");
+	cfg->vm.image = get_str(c, vm, "image", "vm",
+	                        "projects/debian-cloud/global/images/family/debian-12");
+	cfg->vm.network = get_str(c, vm, "network", "vm", "default");
+	cfg->vm.count = get_int(c, vm, "count", "vm", 1, 1, 1000);
+	if (c->failed)
+		return;
+	if (!is_rfc1035(cfg->vm.name, 63)) {
+		cfg_fail(c, vm, "name", "vm.name: \"%s\" is not a valid instance name",
+		         cfg->vm.name);
+		return;
+	}
+	if (!is_zone(cfg->vm.zone)) {
+		cfg_fail(c, vm, "zone", "vm.zone: \"%s\" is not a zone (like "
+		         "us-central1-b)", cfg->vm.zone);
+		return;
+	}
+	tags = json_object_get(vm, "tags");
+	if (tags == NULL) {
+		cfg->vm.tags = calloc(1, sizeof(char *));
+		cfg->vm.tags[0] = strdup(cfg->vm.name);
+		cfg->vm.n_tags = 1;
+		return;
+	}
+	if (!json_is_array(tags) || json_array_size(tags) == 0) {
+		cfg_fail(c, vm, "tags", "vm.tags: must be a non-empty list of "
+		         "network tags");
+		return;
+	}
+	cfg->vm.tags = calloc(json_array_size(tags), sizeof(char *));
+	json_array_foreach(tags, i, t) {
+		if (!json_is_string(t) || !is_rfc1035(json_string_value(t), 63)) {
+			mv_yaml_item_err(c->err, MV_EXIT_FAIL, c->y, tags, i,
+			                 "vm.tags[%zu]: not a valid network tag", i);
+			c->failed = 1;
+			return;
+		}
+		cfg->vm.tags[cfg->vm.n_tags++] = strdup(json_string_value(t));
+	}
+}
+
+static void
+parse_service(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
+{
+	static const char *const keys[] = {"name", "namespace", "port", "protocol",
+	                                   "image", "sidecar", NULL};
+	json_t *s = json_object_get(root, "service");
+
+	if (s == NULL) {
+		cfg_fail(c, root, NULL, "service: required");
+		return;
+	}
+	if (!json_is_object(s)) {
+		cfg_fail(c, root, "service", "service: must be a mapping, got %s",
+		         type_name(s));
+		return;
+	}
+	if (check_keys(c, s, "service", keys) != 0)
+		return;
+	cfg->service.name = get_str(c, s, "name", "service", NULL);
+	cfg->service.namespace_ = get_str(c, s, "namespace", "service", "default");
+	cfg->service.protocol = get_str(c, s, "protocol", "service", "grpc");
+	if (json_object_get(s, "image"))
+		cfg->service.image = get_str(c, s, "image", "service", NULL);
+	if (json_object_get(s, "sidecar"))
+		cfg->service.sidecar = get_str(c, s, "sidecar", "service", NULL);
+	if (json_object_get(s, "port") == NULL)
+		cfg_fail(c, s, NULL, "service.port: required");
+	cfg->service.port = get_int(c, s, "port", "service", 0, 1, 65535);
+	if (c->failed)
+		return;
+	if (!is_rfc1035(cfg->service.name, 63))
+		cfg_fail(c, s, "name", "service.name: \"%s\" is not a DNS-1035 label",
+		         cfg->service.name);
+	else if (strcmp(cfg->service.protocol, "grpc") &&
+	         strcmp(cfg->service.protocol, "http") &&
+	         strcmp(cfg->service.protocol, "http2") &&
+	         strcmp(cfg->service.protocol, "tcp"))
+		cfg_fail(c, s, "protocol", "service.protocol: \"%s\" is not one of "
+		         "grpc, http, http2, tcp", cfg->service.protocol);
+}
+
+static void
+parse_opaque(struct cfg_ctx *c, const json_t *root, const char *key,
+             json_t **slot)
+{
+	json_t *v = json_object_get(root, key);
+
+	if (v == NULL) {
+		*slot = json_object();
+		return;
+	}
+	if (!json_is_object(v)) {
+		cfg_fail(c, root, key, "%s: must be a mapping, got %s", key,
+		         type_name(v));
+		return;
+	}
+	*slot = json_incref(v);
+}
+
+void
+mv_config_free(struct mv_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg->dir);
+	free(cfg->project);
+	endpoints_free(&cfg->endpoints);
+	for (size_t i = 0; i < cfg->n_clusters; i++) {
+		free(cfg->clusters[i].name);
+		free(cfg->clusters[i].zone);
+		free(cfg->clusters[i].machine_type);
+		free(cfg->clusters[i].network);
+	}
+	free(cfg->clusters);
+	free(cfg->vm.name);
+	free(cfg->vm.zone);
+	free(cfg->vm.machine_type);
+	free(cfg->vm.image);
+	free(cfg->vm.network);
+	for (size_t i = 0; i < cfg->vm.n_tags; i++)
+		free(cfg->vm.tags[i]);
+	free(cfg->vm.tags);
+	free(cfg->service.name);
+	free(cfg->service.namespace_);
+	free(cfg->service.protocol);
+	free(cfg->service.image);
+	free(cfg->service.sidecar);
+	json_decref(cfg->mesh);
+	json_decref(cfg->app);
+	json_decref(cfg->migration);
+	free(cfg);
+}
+
+int
+mv_config_parse(const char *name, const char *buf, size_t len,
+                struct mv_config **out, struct mv_err *err)
+{
+	static const char *const keys[] = {"project", "endpoints", "clusters",
+	                                   "vm", "service", "mesh", "app",
+	                                   "migration", NULL};
+	struct mv_yaml *y = NULL;
+	struct mv_config *cfg;
+	struct cfg_ctx c = {NULL, err, 0};
+	json_t *root;
+	const char *slash;
+
+	*out = NULL;
+	if (mv_yaml_load_buf(name, buf, len, &y, err) != 0)
+		return -1;
+	c.y = y;
+	root = mv_yaml_doc(y, 0);
+	if (mv_yaml_count(y) != 1 || !json_is_object(root)) {
+		mv_yaml_free(y);
+		return mv_err_at(err, MV_EXIT_FAIL, name, 0, 0,
+		                 "a meshvm config is one YAML mapping (try `meshvm "
+		                 "init`)");
+	}
+	cfg = calloc(1, sizeof(*cfg));
+	cfg->path = strdup(name);
+	slash = strrchr(name, '/');
+	cfg->dir = slash ? strndup(name, (size_t)(slash - name + (slash == name)))
+	                 : strdup(".");
+	check_keys(&c, root, "", keys);
+	if (!c.failed) {
+		cfg->project = get_str(&c, root, "project", "", NULL);
+		if (cfg->project != NULL && !c.failed &&
+		    !strcmp(cfg->project, PROJECT_PLACEHOLDER))
+			cfg_fail(&c, root, "project", "project: still the placeholder "
+			         "\"%s\"; set your GCP project id", PROJECT_PLACEHOLDER);
+		else if (cfg->project != NULL && !c.failed &&
+		         (strlen(cfg->project) < 6 || strlen(cfg->project) > 30 ||
+		          !is_rfc1035(cfg->project, 30)))
+			cfg_fail(&c, root, "project", "project: \"%s\" is not a GCP "
+			         "project id (6-30 lower-case letters, digits, '-')",
+			         cfg->project);
+	}
+	if (!c.failed)
+		parse_endpoints(&c, root, cfg);
+	if (!c.failed)
+		parse_clusters(&c, root, cfg);
+	if (!c.failed)
+		parse_vm(&c, root, cfg);
+	if (!c.failed)
+		parse_service(&c, root, cfg);
+	if (!c.failed)
+		parse_opaque(&c, root, "mesh", &cfg->mesh);
+	if (!c.failed)
+		parse_opaque(&c, root, "app", &cfg->app);
+	if (!c.failed)
+		parse_opaque(&c, root, "migration", &cfg->migration);
+	mv_yaml_free(y);
+	if (c.failed) {
+		mv_config_free(cfg);
+		return -1;
+	}
+	*out = cfg;
+	return 0;
+}
+
+int
+mv_config_load(const char *path, struct mv_config **out, struct mv_err *err)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	size_t n;
+	int rc;
+
+	*out = NULL;
+	if (f == NULL)
+		return mv_err_sys(err, errno, "%s%s", path,
+		                  errno == ENOENT ? " (create one with `meshvm init`)"
+		                                  : "");
+	buf = malloc(1u << 20);
+	n = buf ? fread(buf, 1, 1u << 20, f) : 0;
+	fclose(f);
+	if (buf == NULL)
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	if (n == 1u << 20) {
+		free(buf);
+		return mv_err_at(err, MV_EXIT_FAIL, path, 0, 0, "larger than 1 MiB");
+	}
+	rc = mv_config_parse(path, buf, n, out, err);
+	free(buf);
+	return rc;
+}
+
+char *
+mv_config_context_name(const struct mv_config *cfg,
+                       const struct mv_cluster_config *c)
+{
+	size_t n = strlen(cfg->project) + strlen(c->zone) + strlen(c->name) + 8;
+	char *s = malloc(n);
+
+	if (s != NULL)
+		snprintf(s, n, "gke_%s_%s_%s", cfg->project, c->zone, c->name);
+	return s;
+}
+
+char *
+mv_config_example(const char *project)
+{
+	static const char *const tmpl =
+		"# meshvm.yaml - the seed's topology: two GKE clusters, each with its\n"
+		"# own Istio control plane in one mesh, and productcatalogservice on a\n"
+		"# GCE VM.  `meshvm plan` shows what `meshvm up` would do.\n"
+		"project: %s\n"
+		"\n"
+		"# Where the Google APIs are.  Default: the real ones.  Point every API\n"
+		"# at one base (e.g. `meshvm fake`) with `google:`, or one by one with\n"
+		"# container/compute/storage/serviceusage/oauth2; the environment\n"
+		"# variable MESHVM_GOOGLE_ENDPOINT overrides both.\n"
+		"# endpoints:\n"
+		"#   google: http://127.0.0.1:8080/\n"
+		"\n"
+		"clusters:\n"
+		"  - name: cluster1\n"
+		"    zone: us-west1-b\n"
+		"    machineType: n1-standard-4\n"
+		"    nodes: 4\n"
+		"    network: default\n"
+		"  - name: cluster2\n"
+		"    zone: us-east1-b\n"
+		"    machineType: n1-standard-4\n"
+		"    nodes: 4\n"
+		"    network: default\n"
+		"\n"
+		"# The VM that runs the legacy service (count > 1: an instance template\n"
+		"# and a managed instance group).\n"
+		"vm:\n"
+		"  name: istio-gce\n"
+		"  zone: us-central1-b\n"
+		"  machineType: n1-standard-2\n"
+		"  image: projects/debian-cloud/global/images/family/debian-12\n"
+		"  tags: [istio-gce]\n"
+		"  count: 1\n"
+		"  network: default\n"
+		"\n"
+		"service:\n"
+		"  name: productcatalogservice\n"
+		"  namespace: default\n"
+		"  port: 3550\n"
+		"  protocol: grpc\n"
+		"  # image: artifacts/productcatalogservice.tar   # docker-save archive\n"
+		"  # sidecar: artifacts/istio-sidecar.deb\n"
+		"\n"
+		"# Filled in by later steps (mesh, app placement, traffic migration).\n"
+		"mesh: {}\n"
+		"app: {}\n"
+		"migration: {}\n";
+	size_t n = strlen(tmpl) + 64;
+	char *out = malloc(n);
+
+	if (out != NULL)
+		snprintf(out, n, tmpl, project && project[0] ? project
+		                                             : PROJECT_PLACEHOLDER);
+	return out;
+}

@@ -1,0 +1,84 @@
+/* core/config.h - meshvm.yaml, the topology `init` writes and `up` reads.
+ *
+ *   project: my-project
+ *   endpoints: {google: URL}          # or per API: container, compute,
+ *                                     # storage, serviceusage, oauth2
+ *   clusters: [{name, zone, machineType, nodes, network}]
+ *   vm: {name, zone, machineType, image, tags, count, network}
+ *   service: {name, namespace, port, protocol, image, sidecar}
+ *   mesh: {...}  app: {...}  migration: {...}   (opaque for now)
+ *
+ * Unknown keys and bad values are errors naming file:line:col.
+ */
+#ifndef MESHVM_CORE_CONFIG_H
+#define MESHVM_CORE_CONFIG_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "core/err.h"
+
+struct mv_cluster_config {
+	char *name;
+	char *zone;
+	char *machine_type;
+	int nodes;
+	char *network;
+};
+
+/* Base URLs for the Google APIs, each ending in '/'. */
+struct mv_endpoints {
+	char *container;    /* GKE:   {base}v1/projects/... */
+	char *compute;      /* Compute: {base}projects/... (includes compute/v1/) */
+	char *storage;      /* GCS:   {base}storage/v1/..., {base}upload/... */
+	char *serviceusage; /* {base}v1/projects/... */
+	char *oauth2;       /* token endpoint URL (not a base) */
+};
+
+struct mv_config {
+	char *path;      /* as given */
+	char *dir;       /* its directory: state lives in dir/.meshvm */
+	char *project;
+	struct mv_endpoints endpoints;
+	struct mv_cluster_config *clusters;
+	size_t n_clusters;
+	struct {
+		char *name;
+		char *zone;
+		char *machine_type;
+		char *image;
+		char **tags;
+		size_t n_tags;
+		int count;
+		char *network;
+	} vm;
+	struct {
+		char *name;
+		char *namespace_;
+		int port;
+		char *protocol;
+		char *image;   /* path, relative to the config's directory */
+		char *sidecar; /* path */
+	} service;
+	json_t *mesh, *app, *migration; /* opaque until later steps define them */
+};
+
+/* Load and validate; endpoint defaults are the real Google APIs, then
+ * `endpoints:` from the file, then MESHVM_GOOGLE_ENDPOINT (one base for
+ * every API, as the fake serves them).  *out owned by the caller. */
+int mv_config_load(const char *path, struct mv_config **out,
+                   struct mv_err *err);
+int mv_config_parse(const char *name, const char *buf, size_t len,
+                    struct mv_config **out, struct mv_err *err);
+void mv_config_free(struct mv_config *cfg);
+
+/* The seed's topology as a commented meshvm.yaml (malloc'd). project may
+ * be NULL (a placeholder is written). */
+char *mv_config_example(const char *project);
+
+/* A cluster's kubeconfig context name, as gcloud names it:
+ * gke_PROJECT_ZONE_NAME (malloc'd). */
+char *mv_config_context_name(const struct mv_config *cfg,
+                             const struct mv_cluster_config *c);
+
+#endif

@@ -1,0 +1,194 @@
+/* test_config.c - meshvm.yaml (core/config.c) and `meshvm init`. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "testutil.h"
+
+static struct mv_config *
+parse_ok(const char *text)
+{
+	struct mv_config *c = NULL;
+	struct mv_err err;
+
+	mv_err_clear(&err);
+	if (mv_config_parse("meshvm.yaml", text, strlen(text), &c, &err) != 0)
+		print_error("%s\n", err.msg);
+	assert_non_null(c);
+	return c;
+}
+
+static void
+test_example_is_the_seed(void **state)
+{
+	char *text = mv_config_example("demo-project-1");
+	struct mv_config *c = parse_ok(text);
+	char *ctx;
+
+	(void)state;
+	assert_string_equal(c->project, "demo-project-1");
+	assert_int_equal(c->n_clusters, 2);
+	assert_string_equal(c->clusters[0].name, "cluster1");
+	assert_string_equal(c->clusters[0].zone, "us-west1-b");
+	assert_string_equal(c->clusters[1].name, "cluster2");
+	assert_string_equal(c->clusters[1].zone, "us-east1-b");
+	assert_string_equal(c->clusters[1].machine_type, "n1-standard-4");
+	assert_int_equal(c->clusters[1].nodes, 4);
+	assert_string_equal(c->vm.name, "istio-gce");
+	assert_string_equal(c->vm.zone, "us-central1-b");
+	assert_string_equal(c->vm.machine_type, "n1-standard-2");
+	assert_int_equal(c->vm.n_tags, 1);
+	assert_string_equal(c->vm.tags[0], "istio-gce");
+	assert_string_equal(c->service.name, "productcatalogservice");
+	assert_string_equal(c->service.protocol, "grpc");
+	assert_int_equal(c->service.port, 3550);
+	assert_string_equal(c->endpoints.container, "https://container.googleapis.com/");
+	assert_string_equal(c->endpoints.compute,
+	                    "https://compute.googleapis.com/compute/v1/");
+	ctx = mv_config_context_name(c, &c->clusters[0]);
+	assert_string_equal(ctx, "gke_demo-project-1_us-west1-b_cluster1");
+	free(ctx);
+	mv_config_free(c);
+	free(text);
+}
+
+static void
+test_endpoints(void **state)
+{
+	const char *base = "project: demo-project-1\nclusters: [{name: c1, zone: "
+	                   "us-west1-b}]\nvm: {name: vm, zone: us-central1-b}\n"
+	                   "service: {name: svc, port: 80}\n";
+	char *text = tu_fmt("%sendpoints:\n  google: http://127.0.0.1:9/\n"
+	                    "  compute: http://127.0.0.1:10/c/v1\n", base);
+	struct mv_config *c = parse_ok(text);
+
+	(void)state;
+	assert_string_equal(c->endpoints.container, "http://127.0.0.1:9/");
+	assert_string_equal(c->endpoints.compute, "http://127.0.0.1:10/c/v1/");
+	assert_string_equal(c->endpoints.oauth2, "http://127.0.0.1:9/token");
+	mv_config_free(c);
+	/* the environment wins over the file */
+	setenv("MESHVM_GOOGLE_ENDPOINT", "http://127.0.0.1:7", 1);
+	c = parse_ok(text);
+	assert_string_equal(c->endpoints.compute, "http://127.0.0.1:7/compute/v1/");
+	assert_string_equal(c->endpoints.serviceusage, "http://127.0.0.1:7/");
+	unsetenv("MESHVM_GOOGLE_ENDPOINT");
+	mv_config_free(c);
+	free(text);
+	/* defaults when absent */
+	c = parse_ok(base);
+	assert_int_equal(c->vm.count, 1);
+	assert_string_equal(c->vm.tags[0], "vm");
+	assert_string_equal(c->service.namespace_, "default");
+	assert_true(json_is_object(c->mesh));
+	mv_config_free(c);
+}
+
+struct bad {
+	const char *text;
+	const char *expect;
+};
+
+#define OKC "clusters: [{name: c1, zone: us-west1-b}]\n"
+#define OKV "vm: {name: vm, zone: us-central1-b}\n"
+#define OKS "service: {name: svc, port: 80}\n"
+#define OKP "project: demo-project-1\n"
+
+static const struct bad bad[] = {
+	{OKP OKC OKV OKS "extra: 1\n", "meshvm.yaml:5:1: extra: unknown key"},
+	{OKP "clusters:\n  - name: c1\n    zone: us-west1-b\n    nodez: 3\n" OKV OKS,
+	 "meshvm.yaml:5:5: clusters[0].nodez: unknown key"},
+	{OKP "clusters:\n  - name: c1\n    zone: us-west1-b\n    nodes: many\n" OKV OKS,
+	 "meshvm.yaml:5:12: clusters[0].nodes: must be an integer 1..1000, got a "
+	 "string"},
+	{OKP "clusters:\n  - name: c1\n    zone: us-west1-b\n    nodes: 0\n" OKV OKS,
+	 "clusters[0].nodes: must be an integer 1..1000, got 0"},
+	{OKP "clusters:\n  - name: Cluster_1\n    zone: us-west1-b\n" OKV OKS,
+	 "meshvm.yaml:3:11: clusters[0].name: \"Cluster_1\" is not a valid "
+	 "cluster name"},
+	{OKP "clusters:\n  - name: c1\n    zone: uswest\n" OKV OKS,
+	 "meshvm.yaml:4:11: clusters[0].zone: \"uswest\" is not a zone"},
+	{OKP "clusters:\n  - {name: c1, zone: us-west1-b}\n  - {name: c1, zone: "
+	 "us-east1-b}\n" OKV OKS, "meshvm.yaml:4:12: clusters[1].name: duplicate"},
+	{OKP "clusters: []\n" OKV OKS, "meshvm.yaml:2:11: clusters: must be a "
+	 "non-empty list"},
+	{OKP OKV OKS, "clusters: required"},
+	{OKP OKC "vm: {name: vm, zone: us-central1-b, tags: [Bad Tag]}\n" OKS,
+	 "meshvm.yaml:3:44: vm.tags[0]: not a valid network tag"},
+	{OKP OKC "vm: {name: vm, zone: us-central1-b, count: 0}\n" OKS,
+	 "vm.count: must be an integer 1..1000, got 0"},
+	{OKP OKC OKV "service: {name: svc, port: 70000}\n",
+	 "meshvm.yaml:4:28: service.port: must be an integer 1..65535, got 70000"},
+	{OKP OKC OKV "service: {name: svc, port: 80, protocol: udp}\n",
+	 "service.protocol: \"udp\" is not one of"},
+	{OKP OKC OKV "service: {name: svc}\n", "service.port: required"},
+	{"project: my-gcp-project\n" OKC OKV OKS,
+	 "meshvm.yaml:1:10: project: still the placeholder"},
+	{"project: X\n" OKC OKV OKS, "project: \"X\" is not a GCP project id"},
+	{OKP "endpoints: {google: ftp://x}\n" OKC OKV OKS,
+	 "meshvm.yaml:2:21: endpoints.google: must be an http(s) URL"},
+	{OKP "endpoints: {gogle: http://x}\n" OKC OKV OKS,
+	 "meshvm.yaml:2:13: endpoints.gogle: unknown key"},
+	{OKP OKC OKV OKS "mesh: [1]\n", "meshvm.yaml:5:7: mesh: must be a mapping"},
+	{OKP "clusters: [\n" OKV OKS, "meshvm.yaml:4:1: YAML syntax error"},
+	{"- a\n", "a meshvm config is one YAML mapping"},
+};
+
+static void
+test_bad_configs(void **state)
+{
+	(void)state;
+	assert_true(sizeof(bad) / sizeof(bad[0]) >= 10);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct mv_config *c = NULL;
+		struct mv_err err;
+		mv_err_clear(&err);
+		print_message("case %zu\n", i);
+		assert_int_equal(mv_config_parse("meshvm.yaml", bad[i].text,
+		                                 strlen(bad[i].text), &c, &err), -1);
+		assert_null(c);
+		assert_contains(err.msg, bad[i].expect);
+	}
+}
+
+static void
+test_init_command(void **state)
+{
+	char *d = tu_tmpdir(), *out = NULL, *text;
+
+	(void)state;
+	assert_int_equal(tu_sh(&out, "cd '%s' && PROJECT_ID=seed-proj-42 '%s' init",
+	                       d, tu_bin()), 0);
+	free(out);
+	text = tu_fmt("%s/meshvm.yaml", d);
+	char *body = tu_read(text, NULL);
+	assert_contains(body, "project: seed-proj-42\n");
+	assert_contains(body, "zone: us-west1-b");
+	free(body);
+	/* no overwrite without --force */
+	assert_int_equal(tu_sh(&out, "cd '%s' && '%s' init", d, tu_bin()), 1);
+	assert_contains(out, "--force");
+	free(out);
+	assert_int_equal(tu_sh(&out, "cd '%s' && '%s' -C other.yaml init && "
+	                       "grep -c my-gcp-project other.yaml", d, tu_bin()), 0);
+	free(out);
+	/* a hostile PROJECT_ID cannot inject YAML */
+	assert_int_equal(tu_sh(&out, "cd '%s' && PROJECT_ID='x\nvm: 1' '%s' init "
+	                       "-o evil.yaml", d, tu_bin()), 1);
+	free(out);
+	free(text);
+	tu_rmrf(d);
+	free(d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_example_is_the_seed),
+		cmocka_unit_test(test_endpoints),
+		cmocka_unit_test(test_bad_configs),
+		cmocka_unit_test(test_init_command),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
