@@ -1,0 +1,32 @@
+# harness/cases/lib.sh - shell helpers for protocol case steps (sourced by
+# the runner before each `run:`).  Environment from the runner: MESHVM (the
+# binary), FAKE_URL, JOURNAL (the fake's JSON-lines journal), CASE_DIR.
+# shellcheck shell=sh
+
+# journal_count REGEX: journal lines whose "METHOD PATH" matches REGEX.
+journal_count() {
+	sed -n 's/.*"method":"\([A-Z]*\)","path":"\([^"]*\)".*/\1 \2/p' "$JOURNAL" |
+		grep -cE "$1" || true
+}
+
+# wait_journal REGEX N [SECONDS]: until at least N matching requests.
+wait_journal() {
+	i=0
+	limit=$((${3:-30} * 20))
+	while [ "$(journal_count "$1")" -lt "$2" ]; do
+		i=$((i + 1))
+		if [ "$i" -gt "$limit" ]; then
+			echo "wait_journal: fewer than $2 requests matching $1" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# fake_create_cluster ZONE NAME MESHVM_ID: a cluster someone else made.
+fake_create_cluster() {
+	curl -sf -X POST -H 'Content-Type: application/json' \
+		"$FAKE_URL/v1/projects/$PROJECT_ID/locations/$1/clusters" \
+		-d "{\"cluster\":{\"name\":\"$2\",\"resourceLabels\":{\"meshvm-id\":\"$3\"},\"nodePools\":[{\"name\":\"default-pool\",\"initialNodeCount\":1}]}}" \
+		>/dev/null
+}
