@@ -4,8 +4,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
-#include <openssl/bio.h>
-#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +13,7 @@
 #include "core/http.h"
 #include "core/jwt.h"
 #include "core/log.h"
+#include "core/pki.h"
 
 #define SCOPE "https://www.googleapis.com/auth/cloud-platform"
 #define DEFAULT_TOKEN_URI "https://oauth2.googleapis.com/token"
@@ -248,7 +247,6 @@ gcp_auth_sa_assertion(const char *sa_json, const char *audience, long now,
 	json_t *j = json_loads(sa_json, 0, NULL), *claims;
 	const char *pem, *email, *kid;
 	EVP_PKEY *key = NULL;
-	BIO *bio;
 	int rc;
 
 	*out = NULL;
@@ -257,10 +255,8 @@ gcp_auth_sa_assertion(const char *sa_json, const char *audience, long now,
 	pem = json_string_value(json_object_get(j, "private_key"));
 	email = json_string_value(json_object_get(j, "client_email"));
 	kid = json_string_value(json_object_get(j, "private_key_id"));
-	bio = pem ? BIO_new_mem_buf(pem, -1) : NULL;
-	if (bio != NULL)
-		key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	BIO_free(bio);
+	if (pem != NULL)
+		key = mv_pki_key_from_pem(pem, strlen(pem), err);
 	if (key == NULL || email == NULL) {
 		json_decref(j);
 		EVP_PKEY_free(key);

@@ -4,7 +4,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -16,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/base64.h"
 #include "core/http.h"
 #include "core/log.h"
 #include "core/signal.h"
@@ -138,12 +138,10 @@ exec_info(const struct kube *k)
 		json_t *c = json_pack("{s:s}", "server", k->t->server);
 		if (k->t->ca_pem != NULL) {
 			/* certificate-authority-data is base64 of the PEM */
-			size_t n = strlen(k->t->ca_pem);
-			char *b = malloc(4 * ((n + 2) / 3) + 1);
-			EVP_EncodeBlock((unsigned char *)b,
-			                (const unsigned char *)k->t->ca_pem, (int)n);
-			json_object_set_new(c, "certificate-authority-data",
-			                    json_string(b));
+			char *b = mv_base64_encode(k->t->ca_pem, strlen(k->t->ca_pem));
+			if (b != NULL)
+				json_object_set_new(c, "certificate-authority-data",
+				                    json_string(b));
 			free(b);
 		}
 		json_object_set_new(spec, "cluster", c);

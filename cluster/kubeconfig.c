@@ -2,13 +2,13 @@
 #include "cluster/kubeconfig.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/atomic.h"
+#include "core/base64.h"
 #include "core/yaml.h"
 
 /*--- writing -------------------------------------------------------------*/
@@ -193,28 +193,14 @@ read_file(const char *dir, const char *path, size_t max, struct mv_err *err)
 static char *
 b64_decode(const char *in, struct mv_err *err, const char *what)
 {
-	size_t len = strlen(in);
-	unsigned char *out = malloc(len + 4);
-	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-	int n1 = 0, n2 = 0;
+	uint8_t *out = NULL;
+	size_t n = 0;
 
-	if (out == NULL || ctx == NULL) {
-		free(out);
-		EVP_ENCODE_CTX_free(ctx);
-		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-		return NULL;
-	}
-	EVP_DecodeInit(ctx);
-	if (EVP_DecodeUpdate(ctx, out, &n1, (const unsigned char *)in, (int)len) < 0 ||
-	    EVP_DecodeFinal(ctx, out + n1, &n2) < 0) {
-		EVP_ENCODE_CTX_free(ctx);
-		free(out);
+	if (mv_base64_decode(in, strlen(in), &out, &n) != 0) {
 		mv_err_set(err, MV_EXIT_FAIL, "%s: not valid base64", what);
 		return NULL;
 	}
-	EVP_ENCODE_CTX_free(ctx);
-	out[n1 + n2] = '\0';
-	return (char *)out;
+	return (char *)out; /* NUL-terminated by the decoder */
 }
 
 /* A value given inline (NAME-data, base64) or as a file (NAME). */
