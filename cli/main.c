@@ -23,6 +23,7 @@ struct cli_cmd {
 static const struct cli_cmd commands[] = {
 	{"bake", cmd_bake, "build a VM bundle from a bundle.yaml"},
 	{"bundle", cmd_bundle, "verify, inspect or unpack a bundle"},
+	{"fake", cmd_fake, "serve a fake Google Cloud + Kubernetes API"},
 };
 
 static void
