@@ -1,0 +1,210 @@
+/* cli/cmd_fake.c - `meshvm fake`: the fake Google Cloud + Kubernetes API
+ * server, in the foreground until SIGINT or SIGTERM. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/atomic.h"
+#include "core/log.h"
+#include "harness/fake/fake.h"
+
+static void
+fake_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: meshvm fake [options]\n"
+	        "\n"
+	        "Serve a fake Google Cloud (GKE, Compute, Storage, serviceusage, "
+	        "OAuth token,\nper-VM metadata) under one base URL on loopback, "
+	        "and an HTTPS Kubernetes\nAPI per created cluster. Runs until "
+	        "SIGINT or SIGTERM (exit 0). docs/fake.md\nis the guide.\n"
+	        "\n"
+	        "  --listen HOST:PORT        loopback address (default "
+	        "127.0.0.1:0, any free port)\n"
+	        "  --ready-file FILE         write the base URL there (first "
+	        "line) when ready\n"
+	        "  --no-auth                 accept any Authorization header, or "
+	        "none\n"
+	        "  --service-account-key F   service-account JSON key whose JWT "
+	        "assertions\n"
+	        "                            POST /token accepts (repeatable)\n"
+	        "  --state DIR               load state from DIR at start, save "
+	        "it at exit\n"
+	        "  --faults PROFILE.yaml     fault profile (docs/fake.md)\n"
+	        "  --journal FILE.jsonl      append one JSON line per request\n"
+	        "  --seed N                  seed of the fault decisions "
+	        "(default 0)\n"
+	        "  --op-polls N              reads an operation stays RUNNING "
+	        "(default 1)\n"
+	        "  --threads N               worker threads per listener "
+	        "(default 4)\n"
+	        "  --deploy-ready-ms N       Deployments become available after "
+	        "N ms (default 1000)\n"
+	        "  -v, --verbose             more detail on stderr\n"
+	        "  -h, --help                this help\n"
+	        "\n"
+	        "Prints the base URL (http://127.0.0.1:PORT) on stdout when "
+	        "ready.\n"
+	        "Exit codes: 0 stopped by a signal, 1 failure, 2 usage.\n");
+}
+
+static int
+parse_num(const char *s, long long lo, long long hi, long long *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+cmd_fake(struct cli_ctx *ctx, int argc, char **argv)
+{
+	enum { O_LISTEN = 1, O_READY, O_NOAUTH, O_SAKEY, O_STATE, O_FAULTS,
+	       O_JOURNAL, O_SEED, O_POLLS, O_THREADS, O_DEPLOY };
+	static const struct option longopts[] = {
+		{"listen", required_argument, NULL, O_LISTEN},
+		{"ready-file", required_argument, NULL, O_READY},
+		{"no-auth", no_argument, NULL, O_NOAUTH},
+		{"service-account-key", required_argument, NULL, O_SAKEY},
+		{"state", required_argument, NULL, O_STATE},
+		{"faults", required_argument, NULL, O_FAULTS},
+		{"journal", required_argument, NULL, O_JOURNAL},
+		{"seed", required_argument, NULL, O_SEED},
+		{"op-polls", required_argument, NULL, O_POLLS},
+		{"threads", required_argument, NULL, O_THREADS},
+		{"deploy-ready-ms", required_argument, NULL, O_DEPLOY},
+		CLI_COMMON_LONGOPTS,
+		{NULL, 0, NULL, 0}};
+	struct fake_options o;
+	const char **keys = NULL;
+	const char *ready = NULL;
+	struct fake *f = NULL;
+	struct mv_err err;
+	sigset_t set;
+	long long n;
+	int c, sig, rc = MV_EXIT_OK;
+	char line[96];
+
+	mv_err_clear(&err);
+	fake_options_init(&o);
+	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_LISTEN:
+			o.listen = optarg;
+			break;
+		case O_READY:
+			ready = optarg;
+			break;
+		case O_NOAUTH:
+			o.no_auth = true;
+			break;
+		case O_SAKEY: {
+			const char **nk = realloc(keys, (o.n_sa_key_files + 1) *
+			                                        sizeof(*nk));
+			if (nk == NULL) {
+				free(keys);
+				return MV_EXIT_FAIL;
+			}
+			keys = nk;
+			keys[o.n_sa_key_files++] = optarg;
+			o.sa_key_files = keys;
+			break;
+		}
+		case O_STATE:
+			o.state_dir = optarg;
+			break;
+		case O_FAULTS:
+			o.faults_file = optarg;
+			break;
+		case O_JOURNAL:
+			o.journal_file = optarg;
+			break;
+		case O_SEED:
+			if (parse_num(optarg, 0, INT64_MAX, &n) != 0) {
+				free(keys);
+				return cli_usage_error("fake", "--seed: expected a "
+				                       "non-negative integer");
+			}
+			o.seed = (uint64_t)n;
+			break;
+		case O_POLLS:
+			if (parse_num(optarg, 0, 1000, &n) != 0) {
+				free(keys);
+				return cli_usage_error("fake", "--op-polls: expected 0 to "
+				                       "1000");
+			}
+			o.op_polls = (int)n;
+			break;
+		case O_THREADS:
+			if (parse_num(optarg, 1, 256, &n) != 0) {
+				free(keys);
+				return cli_usage_error("fake", "--threads: expected 1 to "
+				                       "256");
+			}
+			o.threads = (int)n;
+			break;
+		case O_DEPLOY:
+			if (parse_num(optarg, 0, 3600000, &n) != 0) {
+				free(keys);
+				return cli_usage_error("fake", "--deploy-ready-ms: "
+				                       "expected 0 to 3600000");
+			}
+			o.deploy_ready_ms = (int)n;
+			break;
+		case 'h':
+			free(keys);
+			fake_usage(stdout);
+			return MV_EXIT_OK;
+		default:
+			if (cli_common_opt(ctx, c))
+				break;
+			free(keys);
+			fake_usage(stderr);
+			return MV_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		free(keys);
+		return cli_usage_error("fake", "unexpected argument '%s'",
+		                       argv[optind]);
+	}
+	/* Signals are taken synchronously below; block them before any
+	 * thread starts so every thread inherits the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (fake_new(&o, &f, &err) != 0 || fake_start(f, &err) != 0) {
+		free(keys);
+		fake_free(f);
+		return cli_fail(&err);
+	}
+	free(keys);
+	snprintf(line, sizeof(line), "%s\n", fake_url(f));
+	if (ready != NULL &&
+	    mv_write_file_atomic(ready, line, strlen(line), 0644, &err) != 0) {
+		fake_stop(f, NULL);
+		fake_free(f);
+		return cli_fail(&err);
+	}
+	fputs(line, stdout);
+	fflush(stdout);
+	mv_info("fake: serving on %s (SIGINT or SIGTERM stops it)",
+	        fake_url(f));
+	while (sigwait(&set, &sig) != 0)
+		;
+	mv_info("fake: %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	if (fake_stop(f, &err) != 0)
+		rc = cli_fail(&err);
+	fake_free(f);
+	return rc;
+}

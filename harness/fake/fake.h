@@ -1,0 +1,92 @@
+/* harness/fake/fake.h - the fake Google Cloud + Kubernetes API server.
+ *
+ * One libmicrohttpd server on 127.0.0.1 answers the Google APIs meshvm and
+ * gcloud use (GKE v1, Compute v1, Cloud Storage JSON, serviceusage, OAuth
+ * token, a per-VM metadata server) under one base URL; every GKE cluster
+ * created through it gets its own HTTPS Kubernetes API listener.  State is
+ * in memory (optionally persisted to a directory), request bodies are
+ * validated against the real API schemas, and a fault profile can inject
+ * errors, latency and resets deterministically.  docs/fake.md is the
+ * user's guide; this header is the embedding contract:
+ *
+ *	struct fake_options o;
+ *	struct fake *f;
+ *	fake_options_init(&o);
+ *	o.no_auth = true;
+ *	if (fake_new(&o, &f, &err) || fake_start(f, &err)) ...
+ *	use fake_url(f) ...         "http://127.0.0.1:PORT"
+ *	fake_stop(f, &err);         closes listeners, saves --state
+ *	fake_free(f);
+ *
+ * Nothing here prints; failures come back in struct mv_err.
+ */
+#ifndef MESHVM_FAKE_H
+#define MESHVM_FAKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct fake_options {
+	const char *listen;       /* "127.0.0.1:PORT" (PORT 0 = any free) */
+	bool no_auth;             /* accept any Authorization, or none */
+	const char *const *sa_key_files; /* service-account JSON key files */
+	size_t n_sa_key_files;    /* whose JWT assertions /token accepts */
+	const char *state_dir;    /* load at start, save at stop; NULL = none */
+	const char *faults_file;  /* YAML fault profile; NULL = none */
+	const char *journal_file; /* JSON lines, appended; NULL = none */
+	uint64_t seed;            /* fault decisions (a profile may override) */
+	int op_polls;             /* polls an operation answers RUNNING (>= 0) */
+	int threads;              /* worker threads per listener (>= 1) */
+	int idle_timeout;         /* seconds before an idle connection closes */
+	int deploy_ready_ms;      /* Deployments become available after this */
+};
+
+/* Defaults: 127.0.0.1:0, auth on, seed 0, op_polls 1, 4 threads, 60 s
+ * idle timeout, Deployments ready after 1000 ms. */
+void fake_options_init(struct fake_options *o);
+
+struct fake;
+
+/* Create the server's state (loading --state and --faults), without
+ * opening any socket: requests can already go through fake_handle(). */
+int fake_new(const struct fake_options *o, struct fake **out,
+             struct mv_err *err);
+/* Open the listeners (the API listener and one per existing cluster),
+ * start their threads, and write nothing: the caller reports the URL. */
+int fake_start(struct fake *f, struct mv_err *err);
+/* "http://127.0.0.1:PORT" once started, else "". */
+const char *fake_url(const struct fake *f);
+/* Close every listener (waiting for requests in flight) and save the
+ * state directory when one was given.  Safe to call twice. */
+int fake_stop(struct fake *f, struct mv_err *err);
+void fake_free(struct fake *f);
+
+/* One request through the whole pipeline (faults, routing, auth, schema
+ * validation, the handler, the journal) without a socket: tests and the
+ * fuzzer use it.  `listener` is "gcp" for the Google APIs or a cluster
+ * name for its Kubernetes API; `target` is the request target (path and
+ * optional ?query, percent-encoded as on the wire); headers are "Name:
+ * value" strings.  The answer is returned in a struct fake_response
+ * (free with fake_response_free). */
+struct fake_response {
+	int status;            /* 0 = the connection was reset */
+	char *content_type;
+	char *body;            /* NUL-terminated; body_len excludes the NUL */
+	size_t body_len;
+	char *headers;         /* extra headers, "Name: value\n" each */
+	unsigned delay_ms;     /* latency a fault asked for (not slept) */
+};
+
+int fake_handle(struct fake *f, const char *listener, const char *method,
+                const char *target, const char *const *headers,
+                size_t n_headers, const void *body, size_t body_len,
+                struct fake_response *out);
+void fake_response_free(struct fake_response *r);
+
+/* The largest request body accepted (8 MiB); larger gets 413. */
+#define FAKE_MAX_BODY ((size_t)8 << 20)
+
+#endif

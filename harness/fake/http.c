@@ -1,0 +1,523 @@
+/* harness/fake/http.c - libmicrohttpd listeners and the latency faults.
+ *
+ * Every listener (the API one and one HTTPS listener per cluster) is an
+ * MHD daemon bound to a loopback address, with a thread pool over epoll,
+ * an idle timeout and suspend/resume: a request a fault delays is
+ * answered by the dispatcher at once (so the journal and the state see it
+ * in order), then its connection is suspended and the delayer thread
+ * resumes it when the delay is over, so a slow answer never holds a
+ * worker thread.  A fault's "reset" sets SO_LINGER 0 and drops the
+ * connection, which sends a TCP RST.
+ *
+ * Paths and query strings are handed to the dispatcher still
+ * percent-encoded (MHD's unescaping is turned off): a GCS object name
+ * "a%2Fb" must stay one path segment.
+ */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "harness/fake/fake_private.h"
+
+struct listener {
+	struct fake *f;
+	char *name;
+	struct kcluster *kc;
+	struct MHD_Daemon *d;
+	int port;
+	bool tls;
+};
+
+/* Per-request state, from the first callback to completion. */
+struct conn {
+	struct listener *l;
+	char *body;
+	size_t len, cap;
+	bool too_large;
+	bool answered;     /* rs holds the answer of a delayed request */
+	struct fresp rs;
+};
+
+/* ---- the delayer ---- */
+
+struct delayed {
+	struct MHD_Connection *c;
+	struct listener *l;
+	struct timespec due;
+};
+
+struct delayer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct delayed *v;
+	size_t n, cap;
+	bool stop;
+};
+
+static bool
+ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static void *
+delayer_main(void *arg)
+{
+	struct delayer *d = arg;
+
+	pthread_mutex_lock(&d->mu);
+	while (!d->stop) {
+		struct timespec now;
+		size_t soonest = SIZE_MAX;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		for (size_t i = 0; i < d->n;) {
+			if (!ts_before(&now, &d->v[i].due)) {
+				MHD_resume_connection(d->v[i].c);
+				d->v[i] = d->v[--d->n];
+				continue;
+			}
+			if (soonest == SIZE_MAX || ts_before(&d->v[i].due,
+			                                     &d->v[soonest].due))
+				soonest = i;
+			i++;
+		}
+		if (soonest == SIZE_MAX)
+			pthread_cond_wait(&d->cv, &d->mu);
+		else
+			pthread_cond_timedwait(&d->cv, &d->mu, &d->v[soonest].due);
+	}
+	/* Resume whatever is left so the daemons can stop. */
+	for (size_t i = 0; i < d->n; i++)
+		MHD_resume_connection(d->v[i].c);
+	d->n = 0;
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+int
+delayer_start(struct fake *f, struct mv_err *err)
+{
+	struct delayer *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
+	if (pthread_create(&d->thread, NULL, delayer_main, d) != 0) {
+		free(d);
+		return mv_err_set(err, MV_EXIT_FAIL, "cannot start a thread");
+	}
+	f->delayer = d;
+	return 0;
+}
+
+void
+delayer_stop(struct fake *f)
+{
+	struct delayer *d = f->delayer;
+
+	if (d == NULL)
+		return;
+	pthread_mutex_lock(&d->mu);
+	d->stop = true;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	pthread_join(d->thread, NULL);
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->cv);
+	free(d->v);
+	free(d);
+	f->delayer = NULL;
+}
+
+/* Resume now every connection of one listener (it is about to stop). */
+static void
+delayer_flush(struct delayer *d, struct listener *l)
+{
+	if (d == NULL)
+		return;
+	pthread_mutex_lock(&d->mu);
+	for (size_t i = 0; i < d->n;) {
+		if (d->v[i].l == l) {
+			MHD_resume_connection(d->v[i].c);
+			d->v[i] = d->v[--d->n];
+		} else {
+			i++;
+		}
+	}
+	pthread_mutex_unlock(&d->mu);
+}
+
+static int
+delayer_add(struct delayer *d, struct MHD_Connection *c, struct listener *l,
+            unsigned ms)
+{
+	struct delayed *nv;
+
+	pthread_mutex_lock(&d->mu);
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 16;
+		nv = realloc(d->v, cap * sizeof(*nv));
+		if (nv == NULL) {
+			pthread_mutex_unlock(&d->mu);
+			return -1;
+		}
+		d->v = nv;
+		d->cap = cap;
+	}
+	clock_gettime(CLOCK_REALTIME, &d->v[d->n].due);
+	d->v[d->n].due.tv_sec += ms / 1000;
+	d->v[d->n].due.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (d->v[d->n].due.tv_nsec >= 1000000000L) {
+		d->v[d->n].due.tv_sec++;
+		d->v[d->n].due.tv_nsec -= 1000000000L;
+	}
+	d->v[d->n].c = c;
+	d->v[d->n].l = l;
+	/* Suspend before the delayer can see it: resuming a connection that
+	 * is not suspended is an error in MHD. */
+	MHD_suspend_connection(c);
+	d->n++;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	return 0;
+}
+
+/* ---- requests ---- */
+
+struct kv_vec {
+	struct fake_kv *v;
+	size_t n, cap;
+	char *query;    /* rebuilt raw query */
+	size_t qlen;
+};
+
+static enum MHD_Result
+collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+               const char *value)
+{
+	struct kv_vec *h = cls;
+
+	(void)kind;
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 16;
+		struct fake_kv *nv = realloc(h->v, cap * sizeof(*nv));
+		if (nv == NULL)
+			return MHD_NO;
+		h->v = nv;
+		h->cap = cap;
+	}
+	h->v[h->n].k = (char *)key;
+	h->v[h->n].v = (char *)(value ? value : "");
+	h->n++;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+            const char *value)
+{
+	struct kv_vec *q = cls;
+	size_t add = strlen(key) + (value ? strlen(value) + 1 : 0) + 1;
+	char *nq = realloc(q->query, q->qlen + add + 1);
+
+	(void)kind;
+	if (nq == NULL)
+		return MHD_NO;
+	q->query = nq;
+	q->qlen += (size_t)sprintf(q->query + q->qlen, "%s%s%s%s",
+	                           q->qlen ? "&" : "", key, value ? "=" : "",
+	                           value ? value : "");
+	return MHD_YES;
+}
+
+/* No unescaping: the dispatcher decodes segments itself. */
+static size_t
+keep_escaped(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return strlen(s);
+}
+
+static bool
+host_ok(const char *h)
+{
+	size_t n = h ? strlen(h) : 0;
+
+	if (n == 0 || n > 100)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = h[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || strchr(".-:[]", c)))
+			return false;
+	}
+	return true;
+}
+
+static enum MHD_Result
+send_answer(struct MHD_Connection *c, struct fresp *rs)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char *line, *save = NULL;
+
+	r = MHD_create_response_from_buffer(rs->len, rs->body ? rs->body : "",
+	                                    rs->body ? MHD_RESPMEM_MUST_FREE
+	                                             : MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	rs->body = NULL; /* MHD owns it now */
+	if (rs->ctype[0] != '\0')
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->ctype);
+	for (line = strtok_r(rs->hdrs, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *colon = strchr(line, ':');
+		if (colon == NULL)
+			continue;
+		*colon = '\0';
+		MHD_add_response_header(r, line, colon + 2);
+	}
+	ret = MHD_queue_response(c, (unsigned)rs->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+reset_connection(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct linger lg = {1, 0};
+
+	if (ci != NULL)
+		setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	return MHD_NO; /* MHD closes the socket: with linger 0, an RST */
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url,
+           const char *method, const char *version, const char *upload,
+           size_t *upload_size, void **con_cls)
+{
+	struct listener *l = cls;
+	struct conn *cn = *con_cls;
+	struct kv_vec hv = {0}, qv = {0};
+	struct freq rq;
+	char *target;
+	const char *host;
+
+	(void)version;
+	if (cn == NULL) {
+		const char *cl = MHD_lookup_connection_value(
+		        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		cn = calloc(1, sizeof(*cn));
+		if (cn == NULL)
+			return MHD_NO;
+		cn->l = l;
+		*con_cls = cn;
+		/* Refuse an announced oversized body before reading it. */
+		if (cl != NULL && strtoull(cl, NULL, 10) > FAKE_MAX_BODY)
+			cn->too_large = true;
+		else
+			return MHD_YES;
+	}
+	if (cn->answered)
+		return cn->rs.reset ? reset_connection(c) : send_answer(c, &cn->rs);
+	if (*upload_size > 0 && !cn->too_large) {
+		if (cn->len + *upload_size > FAKE_MAX_BODY) {
+			cn->too_large = true;
+		} else {
+			if (cn->len + *upload_size + 1 > cn->cap) {
+				size_t cap = (cn->len + *upload_size + 1) * 2;
+				char *nb;
+				if (cap > FAKE_MAX_BODY + 1)
+					cap = FAKE_MAX_BODY + 1;
+				nb = realloc(cn->body, cap);
+				if (nb == NULL)
+					return MHD_NO;
+				cn->body = nb;
+				cn->cap = cap;
+			}
+			memcpy(cn->body + cn->len, upload, *upload_size);
+			cn->len += *upload_size;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		*upload_size = 0; /* drain an oversized body */
+		return MHD_YES;
+	}
+	memset(&rq, 0, sizeof(rq));
+	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hv);
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qv);
+	target = fake_strdup_printf("%s%s%s", url, qv.query ? "?" : "",
+	                            qv.query ? qv.query : "");
+	free(qv.query);
+	if (target == NULL || freq_parse_target(&rq, target) != 0) {
+		free(target);
+		free(hv.v);
+		freq_clear(&rq);
+		return MHD_NO;
+	}
+	free(target);
+	rq.listener = l->name;
+	rq.kc = l->kc;
+	rq.method = method;
+	rq.hdr = hv.v;
+	rq.n_hdr = hv.n;
+	rq.body = cn->body;
+	rq.body_len = cn->too_large ? 0 : cn->len;
+	rq.too_large = cn->too_large;
+	host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+	if (host_ok(host))
+		snprintf(rq.base, sizeof(rq.base), "%s://%s",
+		         l->tls ? "https" : "http", host);
+	else
+		snprintf(rq.base, sizeof(rq.base), "%s://127.0.0.1:%d",
+		         l->tls ? "https" : "http", l->port);
+	fake_dispatch(l->f, &rq, &cn->rs);
+	freq_clear(&rq);
+	free(hv.v);
+	if (cn->rs.delay_ms > 0 && l->f->delayer != NULL) {
+		unsigned ms = cn->rs.delay_ms;
+		cn->rs.delay_ms = 0;
+		cn->answered = true;
+		if (delayer_add(l->f->delayer, c, l, ms) == 0)
+			return MHD_YES;
+	}
+	if (cn->rs.reset)
+		return reset_connection(c);
+	cn->answered = true;
+	return send_answer(c, &cn->rs);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+	struct conn *cn = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (cn == NULL)
+		return;
+	free(cn->body);
+	free(cn->rs.body);
+	free(cn);
+	*con_cls = NULL;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	mv_debug("fake: http: %s", buf);
+}
+
+int
+listener_start(struct fake *f, const char *name, struct kcluster *kc,
+               const char *host, int port, bool tls, struct listener **out,
+               struct mv_err *err)
+{
+	struct listener *l = calloc(1, sizeof(*l));
+	struct sockaddr_in sa;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *di;
+	/* One thread means MHD's own polling thread, no pool. */
+	unsigned pool = f->opt.threads > 1 ? (unsigned)f->opt.threads : 0;
+
+	*out = NULL;
+	if (l == NULL)
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+		free(l);
+		return mv_err_set(err, MV_EXIT_USAGE, "listen address '%s' is not "
+		                  "an IPv4 address", host);
+	}
+	if (tls) {
+		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+			free(l);
+			return mv_err_set(err, MV_EXIT_FAIL, "libmicrohttpd was built "
+			                  "without TLS: no Kubernetes listeners");
+		}
+		flags |= MHD_USE_TLS;
+	}
+	l->f = f;
+	l->kc = kc;
+	l->tls = tls;
+	l->name = strdup(name);
+	if (tls)
+		l->d = MHD_start_daemon(
+		        flags, 0, NULL, NULL, on_request, l,
+		        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		        MHD_OPTION_THREAD_POOL_SIZE, pool,
+		        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)f->opt.idle_timeout,
+		        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+		        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
+		        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+		        MHD_OPTION_HTTPS_MEM_KEY, f->tls_key_pem,
+		        MHD_OPTION_HTTPS_MEM_CERT, f->tls_cert_pem,
+		        MHD_OPTION_END);
+	else
+		l->d = MHD_start_daemon(
+		        flags, 0, NULL, NULL, on_request, l,
+		        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		        MHD_OPTION_THREAD_POOL_SIZE, pool,
+		        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)f->opt.idle_timeout,
+		        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+		        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
+		        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+		        MHD_OPTION_END);
+	if (l->d == NULL) {
+		free(l->name);
+		free(l);
+		return mv_err_set(err, MV_EXIT_FAIL, "cannot listen on %s:%d "
+		                  "(in use?)", host, port);
+	}
+	di = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_BIND_PORT);
+	l->port = di ? di->port : port;
+	*out = l;
+	return 0;
+}
+
+int
+listener_port(const struct listener *l)
+{
+	return l ? l->port : 0;
+}
+
+void
+listener_stop(struct listener *l)
+{
+	if (l == NULL)
+		return;
+	delayer_flush(l->f->delayer, l);
+	MHD_stop_daemon(l->d);
+	free(l->name);
+	free(l);
+}

@@ -1,0 +1,198 @@
+/* harness/fake/journal.c - one JSON line per request: to the --journal
+ * file (appended, flushed per line) and to an in-memory ring of the last
+ * JOURNAL_RING entries that GET /_fake/journal serves.  The ring bounds
+ * memory however long the fake runs. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/sha256.h"
+#include "harness/fake/fake_private.h"
+
+#define JOURNAL_RING 20000
+
+struct jentry {
+	uint64_t seq;
+	char *listener;
+	char *line; /* JSON, no newline */
+};
+
+struct journal {
+	FILE *fp;
+	struct jentry ring[JOURNAL_RING];
+	size_t head, count;
+	uint64_t seq;
+};
+
+int
+journal_open(const char *path, struct journal **out, struct mv_err *err)
+{
+	struct journal *j = calloc(1, sizeof(*j));
+
+	*out = NULL;
+	if (j == NULL)
+		return mv_err_set(err, MV_EXIT_FAIL, "journal: out of memory");
+	if (path != NULL) {
+		j->fp = fopen(path, "ae");
+		if (j->fp == NULL) {
+			free(j);
+			return mv_err_sys(err, errno, "%s", path);
+		}
+	}
+	*out = j;
+	return 0;
+}
+
+void
+journal_clear(struct journal *j)
+{
+	if (j == NULL)
+		return;
+	for (size_t i = 0; i < JOURNAL_RING; i++) {
+		free(j->ring[i].listener);
+		free(j->ring[i].line);
+		j->ring[i].listener = j->ring[i].line = NULL;
+	}
+	j->head = j->count = 0;
+}
+
+void
+journal_close(struct journal *j)
+{
+	if (j == NULL)
+		return;
+	journal_clear(j);
+	if (j->fp != NULL)
+		fclose(j->fp);
+	free(j);
+}
+
+/* Headers worth keeping; Authorization only as its scheme. */
+static const char *const kept_headers[] = {
+	"accept", "authorization", "content-type", "metadata-flavor",
+	"user-agent", "x-goog-api-client", "x-goog-user-project", NULL};
+
+static json_t *
+journal_headers(const struct freq *rq)
+{
+	json_t *h = json_object();
+
+	for (size_t i = 0; i < rq->n_hdr; i++) {
+		char name[64];
+		size_t k, n = strlen(rq->hdr[i].k);
+
+		if (n >= sizeof(name))
+			continue;
+		for (k = 0; k <= n; k++)
+			name[k] = (char)tolower((unsigned char)rq->hdr[i].k[k]);
+		for (k = 0; kept_headers[k] && strcmp(kept_headers[k], name); k++)
+			;
+		if (kept_headers[k] == NULL)
+			continue;
+		if (strcmp(name, "authorization") == 0) {
+			const char *v = rq->hdr[i].v ? rq->hdr[i].v : "";
+			const char *sp = strchr(v, ' ');
+			char red[48];
+			snprintf(red, sizeof(red), "%.*s <redacted>",
+			         sp ? (int)(sp - v) > 16 ? 16 : (int)(sp - v) : 0, v);
+			json_object_set_new(h, name, json_string(sp ? red
+			                                            : "<redacted>"));
+		} else {
+			json_object_set_new(h, name, json_string(rq->hdr[i].v ?
+			                                         rq->hdr[i].v : ""));
+		}
+	}
+	return h;
+}
+
+void
+journal_record(struct journal *j, const struct freq *rq,
+               const struct fresp *rs, double ms)
+{
+	char ts[48], digest[MV_SHA256_HEX];
+	struct jentry *e;
+	json_t *o;
+	char *line;
+
+	if (j == NULL)
+		return;
+	fake_now_rfc3339(ts, sizeof(ts), true);
+	if (rq->body_len > 0 && rq->body != NULL)
+		mv_sha256_buf_hex(rq->body, rq->body_len, digest);
+	else
+		strcpy(digest, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c"
+		               "a495991b7852b855");
+	o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:i, "
+	              "s:b, s:f}",
+	              "seq", (json_int_t)(j->seq + 1), "time", ts, "listener",
+	              rq->listener, "method", rq->method, "path", rq->path,
+	              "query", rq->query, "headers", journal_headers(rq),
+	              "body_size", (json_int_t)rq->body_len, "body_sha256",
+	              digest, "status", rs->reset ? 0 : rs->status, "mutating",
+	              rq->mutating, "ms", (double)(long long)(ms * 1000) / 1000);
+	if (o == NULL)
+		return;
+	if (rq->fault != NULL)
+		json_object_set_new(o, "fault", json_string(rq->fault));
+	if (rs->reset)
+		json_object_set_new(o, "reset", json_true());
+	if (rs->delay_ms > 0)
+		json_object_set_new(o, "delay_ms", json_integer(rs->delay_ms));
+	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (line == NULL)
+		return;
+	j->seq++;
+	if (j->fp != NULL) {
+		fputs(line, j->fp);
+		fputc('\n', j->fp);
+		fflush(j->fp);
+	}
+	e = &j->ring[(j->head + j->count) % JOURNAL_RING];
+	if (j->count == JOURNAL_RING) {
+		j->head = (j->head + 1) % JOURNAL_RING;
+		free(e->listener);
+		free(e->line);
+	} else {
+		j->count++;
+	}
+	e->seq = j->seq;
+	e->listener = strdup(rq->listener);
+	e->line = line;
+}
+
+char *
+journal_dump(struct journal *j, uint64_t since, const char *listener,
+             size_t *len)
+{
+	size_t total = 0, o = 0;
+	char *out;
+
+	*len = 0;
+	if (j == NULL)
+		return NULL;
+	for (size_t i = 0; i < j->count; i++) {
+		struct jentry *e = &j->ring[(j->head + i) % JOURNAL_RING];
+		if (e->seq > since && (!listener || !strcmp(listener, e->listener)))
+			total += strlen(e->line) + 1;
+	}
+	out = malloc(total + 1);
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < j->count; i++) {
+		struct jentry *e = &j->ring[(j->head + i) % JOURNAL_RING];
+		size_t n;
+		if (e->seq <= since || (listener && strcmp(listener, e->listener)))
+			continue;
+		n = strlen(e->line);
+		memcpy(out + o, e->line, n);
+		o += n;
+		out[o++] = '\n';
+	}
+	out[o] = '\0';
+	*len = o;
+	return out;
+}

@@ -1,0 +1,157 @@
+/* harness/fake/ops.c - long-running operations (GKE and Compute).
+ *
+ * An operation is kept in db.operations[key] as
+ *   {"public": the Operation the client sees, "api": "gke"|"compute",
+ *    "polls": reads left that still say RUNNING,
+ *    "effects": what happens when it turns DONE,
+ *    "error_effects": what happens instead when a fault made it fail,
+ *    "error": the fault's {code, message} or absent}.
+ * The response to the request that starts it says RUNNING; the next
+ * --op-polls reads (GET, or Compute's POST .../wait) say RUNNING too,
+ * and the one after that finishes it: effects run, status DONE.  Effects
+ * are data so that they survive --state:
+ *   {"set": {fields}, "table": T, "key": K}  merge fields into a resource
+ *   {"delete": true, "table": T, "key": K}   remove it
+ *   {"cluster_delete": K}                    remove a GKE cluster + API
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/fake/fake_private.h"
+
+static void
+effects_run(struct fake *f, json_t *effects)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(effects, i, e) {
+		const char *table = json_string_value(json_object_get(e, "table"));
+		const char *key = json_string_value(json_object_get(e, "key"));
+		json_t *set = json_object_get(e, "set"), *res;
+
+		if (json_is_string(json_object_get(e, "cluster_delete"))) {
+			gke_remove_cluster_now(f, json_string_value(
+			                              json_object_get(e, "cluster_delete")));
+			continue;
+		}
+		if (table == NULL || key == NULL)
+			continue;
+		res = json_object_get(fake_db(f, table), key);
+		if (res == NULL)
+			continue;
+		if (json_is_true(json_object_get(e, "delete")))
+			json_object_del(fake_db(f, table), key);
+		else if (json_is_object(set))
+			json_object_update(res, set);
+	}
+}
+
+/* google.rpc.Code -> HTTP status, for Compute's httpErrorStatusCode. */
+static int
+rpc_to_http(int code)
+{
+	static const int map[] = {200, 499, 500, 400, 504, 404, 409, 403,
+	                          429, 400, 409, 400, 501, 500, 503, 500, 401};
+	if (code >= 100)
+		return code;
+	return code >= 0 && code < (int)(sizeof(map) / sizeof(map[0]))
+	               ? map[code]
+	               : 500;
+}
+
+static void
+op_finish(struct fake *f, json_t *op)
+{
+	json_t *pub = json_object_get(op, "public");
+	json_t *error = json_object_get(op, "error");
+	const char *api = json_string_value(json_object_get(op, "api"));
+	bool compute = api && strcmp(api, "compute") == 0;
+	char ts[48];
+
+	fake_now_rfc3339(ts, sizeof(ts), compute);
+	json_object_set_new(pub, "status", json_string("DONE"));
+	json_object_set_new(pub, "endTime", json_string(ts));
+	json_object_set_new(pub, "progress", json_integer(100));
+	if (!compute)
+		json_object_del(pub, "progress");
+	if (error != NULL) {
+		const char *msg = json_string_value(json_object_get(error,
+		                                                    "message"));
+		int code = (int)json_integer_value(json_object_get(error, "code"));
+		const char *reason = json_string_value(json_object_get(error,
+		                                                       "reason"));
+		if (compute) {
+			json_object_set_new(pub, "error",
+			                    json_pack("{s:[{s:s, s:s}]}", "errors",
+			                              "code",
+			                              reason ? reason : "RESOURCE_ERROR",
+			                              "message", msg ? msg : ""));
+			json_object_set_new(pub, "httpErrorStatusCode",
+			                    json_integer(rpc_to_http(code)));
+			json_object_set_new(pub, "httpErrorMessage",
+			                    json_string(google_status_name(
+			                            rpc_to_http(code))));
+		} else {
+			json_object_set_new(pub, "error",
+			                    json_pack("{s:i, s:s}", "code", code,
+			                              "message", msg ? msg : ""));
+			json_object_set_new(pub, "statusMessage",
+			                    json_string(msg ? msg : ""));
+		}
+		effects_run(f, json_object_get(op, "error_effects"));
+	} else {
+		effects_run(f, json_object_get(op, "effects"));
+	}
+	json_object_set_new(op, "polls", json_integer(-1));
+}
+
+json_t *
+op_new(struct fake *f, struct freq *rq, const char *key, json_t *public,
+       json_t *effects)
+{
+	json_t *op, *error_effects = NULL;
+
+	/* error_effects ride along inside `effects` as a second element
+	 * when the caller gives {"ok": [...], "error": [...]}. */
+	if (json_is_object(effects)) {
+		error_effects = json_incref(json_object_get(effects, "error"));
+		json_t *ok = json_incref(json_object_get(effects, "ok"));
+		json_decref(effects);
+		effects = ok;
+	}
+	op = json_pack("{s:o, s:s, s:i, s:o, s:o}", "public", public, "api",
+	               strncmp(key, "compute/", 8) == 0 ? "compute" : "gke",
+	               "polls", f->opt.op_polls, "effects",
+	               effects ? effects : json_array(), "error_effects",
+	               error_effects ? error_effects : json_array());
+	json_object_set_new(public, "status", json_string("RUNNING"));
+	if (rq->op_error != NULL)
+		json_object_set(op, "error", rq->op_error);
+	json_object_set_new(fake_db(f, "operations"), key, op);
+	return json_deep_copy(public);
+}
+
+json_t *
+op_poll(struct fake *f, const char *key)
+{
+	json_t *op = json_object_get(fake_db(f, "operations"), key);
+	json_int_t polls;
+
+	if (op == NULL)
+		return NULL;
+	polls = json_integer_value(json_object_get(op, "polls"));
+	if (polls > 0)
+		json_object_set_new(op, "polls", json_integer(polls - 1));
+	else if (polls == 0)
+		op_finish(f, op);
+	return json_deep_copy(json_object_get(op, "public"));
+}
+
+void
+op_run_effect(struct fake *f, json_t *op)
+{
+	if (json_integer_value(json_object_get(op, "polls")) >= 0)
+		op_finish(f, op);
+}

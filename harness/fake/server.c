@@ -1,0 +1,572 @@
+/* harness/fake/server.c - the fake's life cycle: options, state, PKI,
+ * listeners, the state directory, and fake_handle() for socket-less use.
+ *
+ * State directory layout (--state DIR), written at stop, read at start:
+ *   state.json     {"format": "meshvm-fake-state/1", "db": {...},
+ *                   "blobs": {"bucket/object": "SHA256"}, "ports": {...}}
+ *   blobs/SHA256   object contents
+ *   ca.pem ca-key.pem tls.pem tls-key.pem token-key.pem   the fake's PKI
+ * Everything is written 0600 (tokens and keys live there).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/atomic.h"
+#include "core/base64.h"
+#include "core/log.h"
+#include "core/pki.h"
+#include "core/sha256.h"
+#include "harness/fake/fake_private.h"
+
+#define STATE_FORMAT "meshvm-fake-state/1"
+
+void
+fake_options_init(struct fake_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->listen = "127.0.0.1:0";
+	o->op_polls = 1;
+	o->threads = 4;
+	o->idle_timeout = 60;
+	o->deploy_ready_ms = 1000;
+}
+
+const char *
+fake_url(const struct fake *f)
+{
+	return f ? f->url : "";
+}
+
+/* ---- PKI ---- */
+
+static int
+make_tls_cert(struct fake *f, struct mv_err *err)
+{
+	static const char *const dns[] = {
+		"localhost", "kubernetes", "kubernetes.default",
+		"kubernetes.default.svc", "kubernetes.default.svc.cluster.local"};
+	static const char *const ips[] = {"127.0.0.1", "::1"};
+	struct mv_pki_cert_opts o;
+	EVP_PKEY *k = mv_pki_rsa_generate(2048, err);
+	X509 *c;
+
+	if (k == NULL)
+		return -1;
+	mv_pki_cert_opts_init(&o);
+	o.subject.cn = "kube-apiserver";
+	o.days = 3650;
+	o.dns = dns;
+	o.n_dns = sizeof(dns) / sizeof(dns[0]);
+	o.ips = ips;
+	o.n_ips = 2;
+	o.server_auth = true;
+	c = mv_pki_issue(k, f->ca, f->ca_key, &o, err);
+	if (c != NULL) {
+		f->tls_cert_pem = mv_pki_cert_pem(c, err);
+		f->tls_key_pem = mv_pki_key_pem(k, err);
+	}
+	X509_free(c);
+	EVP_PKEY_free(k);
+	return f->tls_cert_pem && f->tls_key_pem ? 0 : -1;
+}
+
+/* The CA (the clusters' clusterCaCertificate), the listeners' server
+ * certificate and the service-account token key, made on first use. */
+int
+fake_pki_ensure(struct fake *f, struct mv_err *err)
+{
+	struct mv_pki_cert_opts o;
+
+	if (f->ca == NULL) {
+		mv_pki_cert_opts_init(&o);
+		o.subject.cn = "meshvm fake cluster CA";
+		o.subject.o = "meshvm";
+		o.kind = MV_PKI_CA;
+		o.days = 3650;
+		f->ca_key = mv_pki_rsa_generate(2048, err);
+		if (f->ca_key == NULL)
+			return -1;
+		f->ca = mv_pki_self_signed(f->ca_key, &o, err);
+		if (f->ca == NULL)
+			return -1;
+		f->ca_pem = mv_pki_cert_pem(f->ca, err);
+		if (f->ca_pem == NULL)
+			return -1;
+	}
+	if (f->tls_cert_pem == NULL && make_tls_cert(f, err) != 0)
+		return -1;
+	if (f->token_key == NULL) {
+		f->token_key = mv_pki_rsa_generate(2048, err);
+		if (f->token_key == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+char *
+fake_ca_b64(struct fake *f)
+{
+	return f->ca_pem ? mv_base64_encode(f->ca_pem, strlen(f->ca_pem))
+	                 : NULL;
+}
+
+/* ---- state directory ---- */
+
+static char *
+read_file(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "re");
+	char *buf = NULL;
+	long n;
+
+	if (fp == NULL)
+		return NULL;
+	if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 &&
+	    fseek(fp, 0, SEEK_SET) == 0) {
+		buf = malloc((size_t)n + 1);
+		if (buf != NULL && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		}
+		if (buf != NULL) {
+			buf[n] = '\0';
+			if (len)
+				*len = (size_t)n;
+		}
+	}
+	fclose(fp);
+	return buf;
+}
+
+static int
+load_pem_files(struct fake *f, const char *dir, struct mv_err *err)
+{
+	char path[4096];
+	size_t n;
+	char *s;
+
+	snprintf(path, sizeof(path), "%s/ca.pem", dir);
+	s = read_file(path, &n);
+	if (s == NULL)
+		return 0; /* no PKI saved: made on first use */
+	f->ca = mv_pki_cert_from_pem(s, n, err);
+	f->ca_pem = s;
+	snprintf(path, sizeof(path), "%s/ca-key.pem", dir);
+	s = read_file(path, &n);
+	f->ca_key = s ? mv_pki_key_from_pem(s, n, err) : NULL;
+	free(s);
+	snprintf(path, sizeof(path), "%s/tls.pem", dir);
+	f->tls_cert_pem = read_file(path, NULL);
+	snprintf(path, sizeof(path), "%s/tls-key.pem", dir);
+	f->tls_key_pem = read_file(path, NULL);
+	snprintf(path, sizeof(path), "%s/token-key.pem", dir);
+	s = read_file(path, &n);
+	f->token_key = s ? mv_pki_key_from_pem(s, n, err) : NULL;
+	free(s);
+	if (f->ca == NULL || f->ca_key == NULL || f->tls_cert_pem == NULL ||
+	    f->tls_key_pem == NULL || f->token_key == NULL)
+		return mv_err_set(err, MV_EXIT_FAIL, "%s: the saved PKI is "
+		                  "incomplete (ca.pem, ca-key.pem, tls.pem, "
+		                  "tls-key.pem, token-key.pem)", dir);
+	return 0;
+}
+
+static int
+state_load(struct fake *f, struct mv_err *err)
+{
+	const char *dir = f->opt.state_dir;
+	char path[4096];
+	json_error_t je;
+	json_t *doc, *blobs, *v;
+	const char *k;
+
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	if (access(path, F_OK) != 0)
+		return load_pem_files(f, dir, err);
+	doc = json_load_file(path, 0, &je);
+	if (doc == NULL)
+		return mv_err_at(err, MV_EXIT_FAIL, path, je.line, je.column, "%s",
+		                 je.text);
+	if (strcmp(fake_jstr(doc, "format"), STATE_FORMAT) != 0 ||
+	    !json_is_object(json_object_get(doc, "db"))) {
+		json_decref(doc);
+		return mv_err_set(err, MV_EXIT_FAIL, "%s: not a %s file", path,
+		                  STATE_FORMAT);
+	}
+	json_decref(f->db);
+	f->db = json_incref(json_object_get(doc, "db"));
+	blobs = json_object_get(doc, "blobs");
+	json_object_foreach(blobs, k, v) {
+		char bpath[4096];
+		size_t n = 0;
+		char *data;
+		struct blob *nb;
+
+		snprintf(bpath, sizeof(bpath), "%s/blobs/%s", dir,
+		         json_string_value(v));
+		data = read_file(bpath, &n);
+		if (data == NULL) {
+			json_decref(doc);
+			return mv_err_sys(err, errno, "%s", bpath);
+		}
+		nb = realloc(f->blobs, (f->n_blobs + 1) * sizeof(*nb));
+		if (nb == NULL) {
+			free(data);
+			json_decref(doc);
+			return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		}
+		f->blobs = nb;
+		nb[f->n_blobs].key = strdup(k);
+		nb[f->n_blobs].data = (uint8_t *)data;
+		nb[f->n_blobs].len = n;
+		f->n_blobs++;
+	}
+	json_decref(doc);
+	return load_pem_files(f, dir, err);
+}
+
+static int
+write_private(const char *dir, const char *name, const char *data,
+              size_t len, struct mv_err *err)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return mv_write_file_atomic(path, data, len, 0600, err);
+}
+
+static int
+state_save(struct fake *f, struct mv_err *err)
+{
+	const char *dir = f->opt.state_dir;
+	json_t *doc, *blobs = json_object();
+	char bdir[4096], *s;
+	int rc = 0;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return mv_err_sys(err, errno, "%s", dir);
+	snprintf(bdir, sizeof(bdir), "%s/blobs", dir);
+	if (mkdir(bdir, 0700) != 0 && errno != EEXIST)
+		return mv_err_sys(err, errno, "%s", bdir);
+	for (size_t i = 0; i < f->n_blobs && rc == 0; i++) {
+		char hex[MV_SHA256_HEX], name[128];
+		mv_sha256_buf_hex(f->blobs[i].data, f->blobs[i].len, hex);
+		snprintf(name, sizeof(name), "blobs/%s", hex);
+		rc = write_private(dir, name, (const char *)f->blobs[i].data,
+		                   f->blobs[i].len, err);
+		json_object_set_new(blobs, f->blobs[i].key, json_string(hex));
+	}
+	doc = json_pack("{s:s, s:O, s:o}", "format", STATE_FORMAT, "db", f->db,
+	                "blobs", blobs);
+	s = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
+	json_decref(doc);
+	if (rc == 0 && s == NULL)
+		rc = mv_err_set(err, MV_EXIT_FAIL, "state: out of memory");
+	if (rc == 0)
+		rc = write_private(dir, "state.json", s, strlen(s), err);
+	free(s);
+	if (rc == 0 && f->ca != NULL) {
+		char *ck = mv_pki_key_pem(f->ca_key, err);
+		char *tk = mv_pki_key_pem(f->token_key, err);
+		rc = (ck && tk &&
+		      !write_private(dir, "ca.pem", f->ca_pem, strlen(f->ca_pem),
+		                     err) &&
+		      !write_private(dir, "ca-key.pem", ck, strlen(ck), err) &&
+		      !write_private(dir, "tls.pem", f->tls_cert_pem,
+		                     strlen(f->tls_cert_pem), err) &&
+		      !write_private(dir, "tls-key.pem", f->tls_key_pem,
+		                     strlen(f->tls_key_pem), err) &&
+		      !write_private(dir, "token-key.pem", tk, strlen(tk), err))
+		             ? 0
+		             : -1;
+		free(ck);
+		free(tk);
+	}
+	return rc;
+}
+
+/* ---- life cycle ---- */
+
+static int
+parse_listen(struct fake *f, struct mv_err *err)
+{
+	const char *l = f->opt.listen ? f->opt.listen : "127.0.0.1:0";
+	const char *colon = strrchr(l, ':');
+	char *end;
+	long port;
+
+	if (colon == NULL)
+		return mv_err_set(err, MV_EXIT_USAGE, "--listen '%s': expected "
+		                  "HOST:PORT", l);
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || end == colon + 1 || port < 0 || port > 65535)
+		return mv_err_set(err, MV_EXIT_USAGE, "--listen '%s': bad port", l);
+	f->listen_host = strndup(l, (size_t)(colon - l));
+	if (strcmp(f->listen_host, "localhost") == 0) {
+		free(f->listen_host);
+		f->listen_host = strdup("127.0.0.1");
+	}
+	/* Loopback only: the fake trusts whoever reaches it. */
+	if (strncmp(f->listen_host, "127.", 4) != 0)
+		return mv_err_set(err, MV_EXIT_USAGE, "--listen '%s': the fake "
+		                  "listens on loopback (127.0.0.0/8) only", l);
+	f->listen_port = (int)port;
+	return 0;
+}
+
+int
+fake_new(const struct fake_options *o, struct fake **out,
+         struct mv_err *err)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+	size_t len;
+	char *buf;
+
+	*out = NULL;
+	if (f == NULL)
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	f->opt = *o;
+	if (f->opt.threads < 1)
+		f->opt.threads = 1;
+	if (f->opt.op_polls < 0)
+		f->opt.op_polls = 0;
+	if (f->opt.idle_timeout < 1)
+		f->opt.idle_timeout = 60;
+	f->seed = o->seed;
+	f->opt.sa_key_files = NULL;
+	f->opt.n_sa_key_files = 0;
+	pthread_mutex_init(&f->lock, NULL);
+	f->db = json_object();
+	if (parse_listen(f, err) != 0)
+		goto fail;
+	f->opt.listen = NULL;
+	for (size_t i = 0; i < o->n_sa_key_files; i++)
+		if (auth_load_sa_key(f, o->sa_key_files[i], err) != 0)
+			goto fail;
+	if (journal_open(o->journal_file, &f->journal, err) != 0)
+		goto fail;
+	f->opt.journal_file = NULL;
+	if (o->faults_file != NULL) {
+		buf = read_file(o->faults_file, &len);
+		if (buf == NULL) {
+			mv_err_sys(err, errno, "%s", o->faults_file);
+			goto fail;
+		}
+		if (faults_load(f, o->faults_file, buf, len, &f->faults, err)) {
+			free(buf);
+			goto fail;
+		}
+		free(buf);
+	}
+	f->opt.faults_file = NULL;
+	if (o->state_dir != NULL) {
+		f->opt.state_dir = strdup(o->state_dir);
+		if (state_load(f, err) != 0)
+			goto fail;
+	}
+	{
+		json_t *cl;
+		const char *key;
+		json_object_foreach(fake_db(f, "clusters"), key, cl)
+			if (kube_cluster_add(f, key, fake_jstr(cl, "name"), cl,
+			                     err) == NULL)
+				goto fail;
+	}
+	*out = f;
+	return 0;
+fail:
+	fake_free(f);
+	return -1;
+}
+
+int
+fake_start(struct fake *f, struct mv_err *err)
+{
+	json_t *clusters, *cl;
+	const char *key;
+	struct sigaction sa;
+
+	if (f->started)
+		return 0;
+	/* A client that hangs up must not kill the server with SIGPIPE. */
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+		signal(SIGPIPE, SIG_IGN);
+	if (delayer_start(f, err) != 0)
+		return -1;
+	if (listener_start(f, FAKE_API_LISTENER, NULL, f->listen_host,
+	                   f->listen_port, false, &f->api, err) != 0) {
+		delayer_stop(f);
+		return -1;
+	}
+	snprintf(f->url, sizeof(f->url), "http://%s:%d", f->listen_host,
+	         listener_port(f->api));
+	pthread_mutex_lock(&f->lock);
+	f->started = true;
+	/* Clusters from the state directory get their API back, on the same
+	 * port when it is free. */
+	clusters = fake_db(f, "clusters");
+	json_object_foreach(clusters, key, cl) {
+		struct kcluster *kc = kube_cluster_add(f, key, fake_jstr(cl, "name"),
+		                                       cl, err);
+		char ep[64];
+		if (kc == NULL) {
+			pthread_mutex_unlock(&f->lock);
+			return -1;
+		}
+		snprintf(ep, sizeof(ep), "127.0.0.1:%d", kc->port);
+		json_object_set_new(cl, "endpoint", json_string(ep));
+	}
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
+int
+fake_stop(struct fake *f, struct mv_err *err)
+{
+	int rc = 0;
+
+	if (f == NULL || f->stopped)
+		return 0;
+	f->stopped = true;
+	if (f->api != NULL) {
+		listener_stop(f->api);
+		f->api = NULL;
+	}
+	kube_free_all(f);
+	delayer_stop(f);
+	for (size_t i = 0; i < f->n_closing; i++)
+		kube_cluster_free(f->closing[i]);
+	free(f->closing);
+	f->closing = NULL;
+	f->n_closing = 0;
+	if (f->opt.state_dir != NULL)
+		rc = state_save(f, err);
+	f->started = false;
+	return rc;
+}
+
+void
+fake_free(struct fake *f)
+{
+	if (f == NULL)
+		return;
+	if (f->started)
+		fake_stop(f, NULL);
+	else
+		kube_free_all(f);
+	for (size_t i = 0; i < f->n_sa_keys; i++) {
+		free(f->sa_keys[i].email);
+		free(f->sa_keys[i].kid);
+		free(f->sa_keys[i].token_uri);
+		EVP_PKEY_free(f->sa_keys[i].key);
+	}
+	free(f->sa_keys);
+	for (size_t i = 0; i < f->n_blobs; i++) {
+		free(f->blobs[i].key);
+		free(f->blobs[i].data);
+	}
+	free(f->blobs);
+	faults_free(f->faults);
+	journal_close(f->journal);
+	json_decref(f->db);
+	EVP_PKEY_free(f->ca_key);
+	X509_free(f->ca);
+	free(f->ca_pem);
+	free(f->tls_cert_pem);
+	free(f->tls_key_pem);
+	EVP_PKEY_free(f->token_key);
+	free(f->listen_host);
+	free((char *)f->opt.state_dir);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+/* ---- socket-less requests ---- */
+
+int
+fake_handle(struct fake *f, const char *listener, const char *method,
+            const char *target, const char *const *headers, size_t n_headers,
+            const void *body, size_t body_len, struct fake_response *out)
+{
+	struct fake_kv *hv = calloc(n_headers + 1, sizeof(*hv));
+	struct freq rq;
+	struct fresp rs;
+	const char *host;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(&rq, 0, sizeof(rq));
+	memset(&rs, 0, sizeof(rs));
+	if (hv == NULL)
+		return -1;
+	for (size_t i = 0; i < n_headers; i++) {
+		const char *colon = strchr(headers[i], ':');
+		if (colon == NULL)
+			continue;
+		hv[rq.n_hdr].k = strndup(headers[i], (size_t)(colon - headers[i]));
+		colon++;
+		while (*colon == ' ')
+			colon++;
+		hv[rq.n_hdr].v = strdup(colon);
+		rq.n_hdr++;
+	}
+	rq.hdr = hv;
+	if (strcmp(listener, FAKE_API_LISTENER) != 0) {
+		pthread_mutex_lock(&f->lock);
+		rq.kc = kube_cluster_by_name(f, listener);
+		pthread_mutex_unlock(&f->lock);
+		if (rq.kc == NULL)
+			goto done;
+	}
+	if (freq_parse_target(&rq, target) != 0)
+		goto done;
+	rq.listener = listener;
+	rq.method = method;
+	rq.body = body;
+	rq.too_large = body_len > FAKE_MAX_BODY;
+	rq.body_len = rq.too_large ? 0 : body_len;
+	host = freq_header(&rq, "Host");
+	if (host != NULL)
+		snprintf(rq.base, sizeof(rq.base), "%s://%s",
+		         rq.kc ? "https" : "http", host);
+	else if (rq.kc != NULL)
+		snprintf(rq.base, sizeof(rq.base), "https://127.0.0.1:%d",
+		         rq.kc->port);
+	else
+		snprintf(rq.base, sizeof(rq.base), "%s",
+		         f->url[0] ? f->url : "http://127.0.0.1:0");
+	fake_dispatch(f, &rq, &rs);
+	out->status = rs.reset ? 0 : rs.status;
+	out->content_type = strdup(rs.ctype);
+	out->body = rs.body ? rs.body : strdup("");
+	out->body_len = rs.body ? rs.len : 0;
+	out->headers = strdup(rs.hdrs);
+	out->delay_ms = rs.delay_ms;
+	rs.body = NULL;
+	rc = 0;
+done:
+	rq.hdr = NULL;
+	freq_clear(&rq);
+	for (size_t i = 0; i < n_headers; i++) {
+		free(hv[i].k);
+		free(hv[i].v);
+	}
+	free(hv);
+	return rc;
+}
+
+void
+fake_response_free(struct fake_response *r)
+{
+	if (r == NULL)
+		return;
+	free(r->content_type);
+	free(r->body);
+	free(r->headers);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,317 @@
+/* harness/fake/util.c - small helpers: deterministic hashes, percent
+ * decoding, timestamps, names, path globs, resource URLs. */
+#include <ctype.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/sha256.h"
+#include "harness/fake/fake_private.h"
+
+/* Ids, IPs and CIDRs come from a hash of what names the resource, never
+ * from arrival order, so parallel clients and reruns agree. */
+uint64_t
+fake_hash64(const char *kind, const char *a, const char *b, const char *c)
+{
+	struct mv_sha256 h;
+	uint8_t d[MV_SHA256_LEN];
+	const char *parts[4] = {kind, a, b, c};
+	uint64_t v = 0;
+
+	if (mv_sha256_init(&h) != 0)
+		return 0;
+	for (int i = 0; i < 4; i++) {
+		const char *p = parts[i] ? parts[i] : "";
+		mv_sha256_update(&h, p, strlen(p) + 1); /* NUL separates */
+	}
+	mv_sha256_final(&h, d);
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | d[i];
+	return v;
+}
+
+/* A number in [0, 1) from (seed, rule, path, n): the fault engine's
+ * coin, identical whatever the order of other requests. */
+double
+fake_hash_unit(uint64_t seed, const char *rule, const char *path, uint64_t n)
+{
+	char s[48], ns[24];
+
+	snprintf(s, sizeof(s), "%llu", (unsigned long long)seed);
+	snprintf(ns, sizeof(ns), "%llu", (unsigned long long)n);
+	return (double)(fake_hash64(s, rule, path, ns) >> 11) /
+	       (double)(1ULL << 53);
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decoding (and '+' as space in form/query data).  A malformed
+ * escape is kept literally, as most servers do. */
+char *
+fake_pct_decode(const char *s, size_t len, bool plus_space)
+{
+	char *out = malloc(len + 1);
+	size_t o = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '%' && i + 2 < len &&
+		    hexval((unsigned char)s[i + 1]) >= 0 &&
+		    hexval((unsigned char)s[i + 2]) >= 0) {
+			out[o++] = (char)(hexval((unsigned char)s[i + 1]) << 4 |
+			                  hexval((unsigned char)s[i + 2]));
+			i += 2;
+		} else if (plus_space && s[i] == '+') {
+			out[o++] = ' ';
+		} else {
+			out[o++] = s[i];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+void
+fake_time_rfc3339(long long t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Compute writes "2025-01-02T03:04:05.678-08:00"; GKE and Kubernetes
+ * "2025-01-02T03:04:05Z". */
+void
+fake_now_rfc3339(char *buf, size_t len, bool millis_tz)
+{
+	struct timespec ts;
+	struct tm tm;
+	char tmp[40];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	if (!millis_tz) {
+		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		return;
+	}
+	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03ld-00:00", tmp, ts.tv_nsec / 1000000);
+}
+
+/* RFC 1035 label as GCP uses it: [a-z]([-a-z0-9]*[a-z0-9])?, 1..max. */
+bool
+fake_name_ok(const char *name, size_t max)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > max || !islower((unsigned char)name[0]))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (!(islower(c) || isdigit(c) || c == '-'))
+			return false;
+	}
+	return name[n - 1] != '-';
+}
+
+/* Segment glob: "*" one segment (fnmatch inside a segment), "**" any
+ * number of segments. */
+static bool
+glob_segs(char **pat, size_t np, char *const *seg, size_t ns)
+{
+	if (np == 0)
+		return ns == 0;
+	if (strcmp(pat[0], "**") == 0) {
+		for (size_t k = 0; k <= ns; k++)
+			if (glob_segs(pat + 1, np - 1, seg + k, ns - k))
+				return true;
+		return false;
+	}
+	if (ns == 0 || fnmatch(pat[0], seg[0], 0) != 0)
+		return false;
+	return glob_segs(pat + 1, np - 1, seg + 1, ns - 1);
+}
+
+bool
+fake_glob_path(const char *pattern, char *const *seg, size_t n_seg)
+{
+	char *copy = strdup(pattern), *save = NULL, *tok;
+	char *pat[FAKE_MAX_SEG * 2];
+	size_t np = 0;
+	bool ok;
+
+	if (copy == NULL)
+		return false;
+	for (tok = strtok_r(copy, "/", &save); tok && np < FAKE_MAX_SEG * 2;
+	     tok = strtok_r(NULL, "/", &save))
+		pat[np++] = tok;
+	ok = glob_segs(pat, np, seg, n_seg);
+	free(copy);
+	return ok;
+}
+
+/* "a.b.0.c": object keys and array indexes; borrowed reference. */
+json_t *
+fake_json_path(json_t *root, const char *dotted)
+{
+	char *copy = strdup(dotted), *save = NULL, *tok;
+	json_t *v = root;
+
+	if (copy == NULL)
+		return NULL;
+	for (tok = strtok_r(copy, ".", &save); tok && v;
+	     tok = strtok_r(NULL, ".", &save)) {
+		if (json_is_array(v)) {
+			char *end;
+			long i = strtol(tok, &end, 10);
+			v = (*end == '\0' && i >= 0) ? json_array_get(v, (size_t)i)
+			                             : NULL;
+		} else {
+			v = json_object_get(v, tok);
+		}
+	}
+	free(copy);
+	return v;
+}
+
+/* Clients put their endpoint override into resource URLs
+ * ("http://127.0.0.1:PORT/compute/v1/projects/..."); only the path
+ * after the API root names the resource. */
+const char *
+fake_resource_path(const char *s)
+{
+	const char *p;
+
+	if (s == NULL)
+		return NULL;
+	p = strstr(s, "/compute/v1/");
+	if (p != NULL)
+		return p + strlen("/compute/v1/");
+	p = strstr(s, "://");
+	if (p != NULL) {
+		p = strstr(p + 3, "/projects/");
+		return p ? p + 1 : s;
+	}
+	while (*s == '/')
+		s++;
+	return s;
+}
+
+const char *
+fake_basename(const char *s)
+{
+	const char *p = s ? strrchr(s, '/') : NULL;
+
+	return p ? p + 1 : s;
+}
+
+char *
+fake_strdup_printf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+/* "us-central1-b" -> "us-central1". */
+const char *
+fake_region_of(const char *zone, char *buf, size_t len)
+{
+	const char *dash = strrchr(zone, '-');
+	size_t n = dash ? (size_t)(dash - zone) : strlen(zone);
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, zone, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* A zone name as GCP spells them: region "-" one letter, the region
+ * being letters "-" letters digits. */
+bool
+fake_zone_ok(const char *zone)
+{
+	const char *p = zone;
+	int dashes = 0;
+	size_t n = strlen(zone);
+
+	if (n < 5 || n > 40 || !islower((unsigned char)zone[n - 1]) ||
+	    zone[n - 2] != '-')
+		return false;
+	for (; *p; p++) {
+		if (*p == '-')
+			dashes++;
+		else if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p))
+			return false;
+	}
+	return dashes == 2 && isdigit((unsigned char)zone[n - 3]);
+}
+
+const char *
+fake_u64(uint64_t v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu", (unsigned long long)v);
+	return buf;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+json_t *
+fake_sorted_keys(json_t *obj, const char *prefix)
+{
+	size_t n = json_object_size(obj), k = 0, plen = strlen(prefix);
+	const char **v = calloc(n ? n : 1, sizeof(*v));
+	json_t *out = json_array(), *val;
+	const char *key;
+
+	if (v == NULL)
+		return out;
+	json_object_foreach(obj, key, val) {
+		if (strncmp(key, prefix, plen) == 0)
+			v[k++] = key;
+	}
+	qsort(v, k, sizeof(*v), cmp_str);
+	for (size_t i = 0; i < k; i++)
+		json_array_append_new(out, json_string(v[i]));
+	free(v);
+	return out;
+}
+
+/* db[table], created on first use; borrowed reference. */
+json_t *
+fake_db(struct fake *f, const char *table)
+{
+	json_t *t = json_object_get(f->db, table);
+
+	if (t == NULL) {
+		t = json_object();
+		json_object_set_new(f->db, table, t);
+	}
+	return t;
+}

@@ -1,0 +1,344 @@
+/* test_fake_http.c - the fake over real loopback sockets (libcurl):
+ * body limit, latency without holding a worker, connection resets, idle
+ * timeouts, many concurrent clients, percent-encoded paths. */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fakeutil.h"
+
+struct buf {
+	char *p;
+	size_t n;
+};
+
+static size_t
+on_data(char *d, size_t sz, size_t nm, void *u)
+{
+	struct buf *b = u;
+	char *np = realloc(b->p, b->n + sz * nm + 1);
+
+	if (np == NULL)
+		return 0;
+	b->p = np;
+	memcpy(b->p + b->n, d, sz * nm);
+	b->n += sz * nm;
+	b->p[b->n] = '\0';
+	return sz * nm;
+}
+
+struct get {
+	const char *method, *url, *body;
+	size_t body_len;
+	bool chunked;
+	long status;
+	CURLcode rc;
+	struct buf out;
+	double ms;
+};
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void
+http(struct get *g)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	double t0 = now_ms();
+
+	curl_easy_setopt(c, CURLOPT_URL, g->url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, g->method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &g->out);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (g->body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, g->body);
+		if (g->chunked)
+			h = curl_slist_append(h, "Transfer-Encoding: chunked");
+		else
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+			                 (curl_off_t)g->body_len);
+		h = curl_slist_append(h, "Content-Type: application/json");
+		h = curl_slist_append(h, "Expect:");
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	}
+	g->rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &g->status);
+	g->ms = now_ms() - t0;
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+}
+
+static struct fake *
+start(int threads, int idle)
+{
+	struct fake_options o;
+	struct fake *f = NULL;
+	struct mv_err err;
+
+	mv_err_clear(&err);
+	fake_options_init(&o);
+	o.no_auth = true;
+	o.op_polls = 0;
+	o.threads = threads;
+	o.idle_timeout = idle;
+	assert_int_equal(fake_new(&o, &f, &err), 0);
+	if (fake_start(f, &err) != 0)
+		print_error("fake_start: %s\n", err.msg);
+	assert_true(strncmp(fake_url(f), "http://127.0.0.1:", 17) == 0);
+	return f;
+}
+
+static char *
+url(struct fake *f, const char *path)
+{
+	return tu_fmt("%s%s", fake_url(f), path);
+}
+
+static void
+test_body_limit(void **state)
+{
+	struct fake *f = start(2, 10);
+	char *big = malloc(FAKE_MAX_BODY + 100), *u;
+	struct get g = {0};
+
+	(void)state;
+	memset(big, 'x', FAKE_MAX_BODY + 100);
+	u = url(f, "/v1/projects/p/locations/us-west1-b/clusters");
+	g.method = "POST";
+	g.url = u;
+	g.body = big;
+	g.body_len = FAKE_MAX_BODY + 100;
+	http(&g);
+	assert_int_equal(g.status, 413);
+	free(g.out.p);
+	memset(&g, 0, sizeof(g));
+	g.method = "POST";
+	g.url = u;
+	g.body = big;
+	g.body_len = FAKE_MAX_BODY + 100;
+	g.chunked = true; /* no Content-Length: counted while reading */
+	big[FAKE_MAX_BODY + 99] = '\0';
+	http(&g);
+	assert_int_equal(g.status, 413);
+	assert_contains(g.out.p, "\"code\":413");
+	free(g.out.p);
+	memset(&g, 0, sizeof(g));
+	g.method = "POST";
+	g.url = u;
+	g.body = "{\"cluster\":{\"name\":\"ok\"}}";
+	g.body_len = strlen(g.body);
+	http(&g);
+	assert_int_equal(g.status, 200);
+	free(g.out.p);
+	free(u);
+	free(big);
+	fake_stop(f, NULL);
+	fake_free(f);
+}
+
+static void *
+run_get(void *arg)
+{
+	http(arg);
+	return NULL;
+}
+
+/* One worker thread: a delayed answer must not block the next client. */
+static void
+test_delay_does_not_hold_a_worker(void **state)
+{
+	struct fake *f = start(1, 10);
+	struct get slow = {0}, quick = {0};
+	char *fu = url(f, "/_fake/faults"), *su, *qu;
+	struct get put = {0};
+	pthread_t t;
+
+	(void)state;
+	put.method = "PUT";
+	put.url = fu;
+	put.body = "rules:\n  - path: /compute/v1/projects/slow\n"
+	           "    delay_ms: 600\n  - path: /compute/v1/projects/gone\n"
+	           "    reset: true\n";
+	put.body_len = strlen(put.body);
+	http(&put);
+	assert_int_equal(put.status, 200);
+	free(put.out.p);
+	su = url(f, "/compute/v1/projects/slow");
+	qu = url(f, "/compute/v1/projects/quick");
+	slow.method = quick.method = "GET";
+	slow.url = su;
+	quick.url = qu;
+	pthread_create(&t, NULL, run_get, &slow);
+	usleep(100 * 1000);
+	http(&quick);
+	pthread_join(t, NULL);
+	assert_int_equal(slow.status, 200);
+	assert_int_equal(quick.status, 200);
+	assert_true(slow.ms >= 550);
+	assert_true(quick.ms < 400);
+	free(slow.out.p);
+	free(quick.out.p);
+	memset(&quick, 0, sizeof(quick));
+	free(qu);
+	qu = url(f, "/compute/v1/projects/gone");
+	quick.method = "GET";
+	quick.url = qu;
+	http(&quick);
+	assert_true(quick.rc == CURLE_RECV_ERROR || quick.rc == CURLE_GOT_NOTHING);
+	free(quick.out.p);
+	free(qu);
+	free(su);
+	free(fu);
+	fake_stop(f, NULL);
+	fake_free(f);
+}
+
+static void
+test_idle_timeout(void **state)
+{
+	struct fake *f = start(1, 1);
+	const char *port = strrchr(fake_url(f), ':') + 1;
+	struct sockaddr_in sa = {0};
+	struct pollfd p;
+	char c;
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)state;
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)atoi(port));
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	assert_int_equal(connect(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	p.fd = s;
+	p.events = POLLIN;
+	/* silent client: closed after about a second */
+	assert_int_equal(poll(&p, 1, 5000), 1);
+	assert_true(recv(s, &c, 1, 0) <= 0);
+	close(s);
+	fake_stop(f, NULL);
+	fake_free(f);
+}
+
+struct worker {
+	struct fake *f;
+	int id;
+	int ok;
+};
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < 25; i++) {
+		struct get g = {0};
+		char body[256], *u = url(w->f, "/compute/v1/projects/p/zones/"
+		                         "us-central1-b/instances");
+		snprintf(body, sizeof(body), "{\"name\":\"vm-%d-%d\",\"machineType\":"
+		         "\"e2-small\"}", w->id, i);
+		g.method = "POST";
+		g.url = u;
+		g.body = body;
+		g.body_len = strlen(body);
+		http(&g);
+		w->ok += g.status == 200;
+		free(g.out.p);
+		free(u);
+	}
+	return NULL;
+}
+
+static void
+test_concurrent_clients(void **state)
+{
+	struct fake *f = start(4, 10);
+	struct worker w[8];
+	pthread_t t[8];
+	struct get g = {0};
+	char *u;
+	json_t *doc;
+
+	(void)state;
+	for (int i = 0; i < 8; i++) {
+		w[i].f = f;
+		w[i].id = i;
+		w[i].ok = 0;
+		pthread_create(&t[i], NULL, worker_main, &w[i]);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(w[i].ok, 25);
+	}
+	u = url(f, "/compute/v1/projects/p/zones/us-central1-b/instances");
+	g.method = "GET";
+	g.url = u;
+	http(&g);
+	doc = json_loads(g.out.p, 0, NULL);
+	assert_int_equal(json_array_size(json_object_get(doc, "items")), 200);
+	json_decref(doc);
+	free(g.out.p);
+	free(u);
+	/* GCS object names keep their encoded slash */
+	memset(&g, 0, sizeof(g));
+	u = url(f, "/storage/v1/b?project=p");
+	g.method = "POST";
+	g.url = u;
+	g.body = "{\"name\":\"bkt\"}";
+	g.body_len = strlen(g.body);
+	http(&g);
+	free(g.out.p);
+	free(u);
+	memset(&g, 0, sizeof(g));
+	u = url(f, "/upload/storage/v1/b/bkt/o?uploadType=media&name=a%2Fb");
+	g.method = "POST";
+	g.url = u;
+	g.body = "data";
+	g.body_len = 4;
+	http(&g);
+	assert_int_equal(g.status, 200);
+	free(g.out.p);
+	free(u);
+	memset(&g, 0, sizeof(g));
+	u = url(f, "/storage/v1/b/bkt/o/a%2Fb?alt=media");
+	g.method = "GET";
+	g.url = u;
+	http(&g);
+	assert_int_equal(g.status, 200);
+	assert_string_equal(g.out.p, "data");
+	free(g.out.p);
+	free(u);
+	fake_stop(f, NULL);
+	fake_free(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_body_limit),
+		cmocka_unit_test(test_delay_does_not_hold_a_worker),
+		cmocka_unit_test(test_idle_timeout),
+		cmocka_unit_test(test_concurrent_clients),
+	};
+	int rc;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	curl_global_cleanup();
+	return rc;
+}
