@@ -346,8 +346,14 @@ clusters_apply(struct plan_ctx *ctx, struct mv_err *err)
 				record_cluster(rec, cl);
 			} else {
 				t[i].waiting = true;
-				if (mv_state_str(rec, "operation") != NULL)
+				if (mv_state_str(rec, "operation") != NULL) {
 					t[i].op = strdup(mv_state_str(rec, "operation"));
+					mv_info("clusters: %s: resuming operation %s",
+					        t[i].c->name, t[i].op);
+				} else {
+					mv_info("clusters: %s is %s; waiting for it",
+					        t[i].c->name, st ? st : "?");
+				}
 				mv_state_set_str(rec, "phase", "pending");
 			}
 			json_decref(cl);
