@@ -36,5 +36,6 @@ void cli_print_json(json_t *doc);
 
 int cmd_bake(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_bundle(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_cloudinit(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -23,6 +23,7 @@ struct cli_cmd {
 static const struct cli_cmd commands[] = {
 	{"bake", cmd_bake, "build a VM bundle from a bundle.yaml"},
 	{"bundle", cmd_bundle, "verify, inspect or unpack a bundle"},
+	{"cloudinit", cmd_cloudinit, "NoCloud seed, GCE user-data, validate"},
 };
 
 static void
