@@ -89,7 +89,7 @@ log() {
 console() {
     for c in "$R/dev/console" "$R/dev/ttyS0"; do
         if [ -w "$c" ]; then
-            printf 'meshvm-join: %s\n' "$1" 2>/dev/null >"$c" || true
+            printf 'meshvm-join: %s\n' "$1" 2>/dev/null >>"$c" || true
         fi
     done
 }
