@@ -102,11 +102,6 @@ cloudinit_gce_userdata(const struct cloudinit_userdata_options *opt,
 		                  "user-data holds a NUL byte; GCE metadata values "
 		                  "are text");
 	}
-	/* Our own output must pass our own checks. */
-	if (cloudinit_validate_buf(out_path, ud, ud_len, err) != 0) {
-		free(ud);
-		return -1;
-	}
 	items = json_array();
 	item = json_object();
 	json_object_set_new(item, "key", json_string("user-data"));
@@ -119,7 +114,9 @@ cloudinit_gce_userdata(const struct cloudinit_userdata_options *opt,
 		                  "user-data is not valid UTF-8; GCE metadata "
 		                  "values are text");
 	}
-	if (cloudinit_gce_check_items(items, err) != 0) {
+	/* The limits first (they name the sizes), then our own checks. */
+	if (cloudinit_gce_check_items(items, err) != 0 ||
+	    cloudinit_validate_buf(out_path, ud, ud_len, err) != 0) {
 		free(ud);
 		json_decref(items);
 		return -1;

@@ -416,7 +416,7 @@ install_sidecar() {
         fail "the sidecar package did not create user istio-proxy"
 }
 
-# place_identity: Istio's VM layout (DESIGN.md §5); certs stay under /etc
+# place_identity: Istio's VM layout (DESIGN.md section 5); certs stay under /etc
 # because /var/run is a tmpfs.
 place_identity() {
     CHANGED=0
