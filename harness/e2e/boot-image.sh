@@ -69,8 +69,11 @@ printf 'datasource_list: [ NoCloud, None ]\n' \
 	>"$root/etc/cloud/cloud.cfg.d/90-meshvm-datasource.cfg"
 rm -rf "$root/var/cache/apt/archives"/*.deb "$root/var/lib/apt/lists"/*
 
-cp "$(ls "$root"/boot/vmlinuz-* | sort | tail -1)" "$cache/vmlinuz"
-cp "$(ls "$root"/boot/initrd.img-* | sort | tail -1)" "$cache/initrd.img"
+# The newest kernel and initramfs (globs expand sorted).
+for k in "$root"/boot/vmlinuz-*; do kernel=$k; done
+for i in "$root"/boot/initrd.img-*; do initrd=$i; done
+cp "$kernel" "$cache/vmlinuz"
+cp "$initrd" "$cache/initrd.img"
 mke2fs -q -F -t ext4 -d "$root" "$cache/disk.img" 1G >&2
 rm -rf "$root"
 echo "$stamp" >"$cache/stamp"
