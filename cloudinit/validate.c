@@ -214,7 +214,8 @@ check_write_file(struct vctx *c, const struct mv_yaml *y, const json_t *wf,
 		if (p[0] != '/')
 			vval(c, y, item, "path", 0, "write_files[%zu].path: '%s' is "
 			     "not absolute", i, p);
-		else if (strstr(p, "/../") || !strcmp(p + strlen(p) - 3, "/.."))
+		else if (strstr(p, "/../") ||
+		         (strlen(p) >= 3 && !strcmp(p + strlen(p) - 3, "/..")))
 			vval(c, y, item, "path", 0, "write_files[%zu].path: '%s' "
 			     "contains '..'", i, p);
 	}

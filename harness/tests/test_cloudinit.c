@@ -848,6 +848,12 @@ test_validate_cli(void **state)
 	assert_int_equal(json_array_size(json_object_get(doc, "errors")), 2);
 	json_decref(doc);
 	free(log);
+	/* a path shorter than "/.." (once read out of bounds; found by
+	 * fuzz_cloudinit_validate) */
+	tu_write(good, "#cloud-config\nwrite_files:\n  - path: /'\n    defer: "
+	               "true\n");
+	assert_int_equal(tu_sh(NULL, "'%s' cloudinit validate '%s'", tu_bin(),
+	                       good), 0);
 	assert_int_equal(tu_sh(NULL, "'%s' cloudinit validate '%s/missing'",
 	                       tu_bin(), tmp), 1);
 	assert_int_equal(tu_sh(NULL, "'%s' cloudinit validate", tu_bin()), 2);
