@@ -598,16 +598,15 @@ start_services() {
             systemctl enable --quiet "$name" 2>>"$LOG" || fail "systemctl enable $name failed"
         fi
     done
-    for name in $UNITS; do
-        systemctl start "$name" 2>>"$LOG" || fail "systemctl start $name failed"
+    # At boot (the unit) only queue the starts: istio.service is ordered
+    # after this oneshot, and so may be a bundle unit (After=istio.service);
+    # waiting for either here would deadlock.  The wait comes later.
+    block=
+    if [ "$MODE" = boot ]; then block=--no-block; fi
+    for name in $UNITS istio.service; do
+        # shellcheck disable=SC2086
+        systemctl start $block "$name" 2>>"$LOG" || fail "systemctl start $name failed"
     done
-    if [ "$MODE" = boot ]; then
-        # Queued: it runs once this oneshot has finished.
-        systemctl start --no-block istio.service 2>>"$LOG" ||
-            fail "systemctl start istio.service failed"
-    else
-        systemctl start istio.service 2>>"$LOG" || fail "systemctl start istio.service failed"
-    fi
 }
 
 probe_ready() {
@@ -628,6 +627,13 @@ wait_ready() {
             fail "istio not ready after ${READY_TIMEOUT}s ($READY_URL)"
         fi
         sleep 1
+    done
+    # The bundle's units were started (or queued at boot): none may have
+    # failed by now.
+    for name in $UNITS; do
+        if systemctl is-failed --quiet "$name" 2>/dev/null; then
+            fail "$name failed (see systemctl status $name)"
+        fi
     done
     JOINED_AT=$(now_iso)
     report joined "bundle $(printf '%.12s' "$PINNED") boot $BOOT_COUNT"
@@ -651,6 +657,9 @@ main() {
     load_conf
     count_boot
     if [ "$MODE" = wait ]; then
+        for u in "$CUR"/units/*.service; do
+            if [ -f "$u" ]; then UNITS="$UNITS $(basename "$u")"; fi
+        done
         token_exp
         wait_ready
         return 0

@@ -9,7 +9,8 @@
 #   dpkg -i / rpm -i   like the sidecar's postinst: adds user istio-proxy
 #                      to <ROOT>/etc/passwd (SHIM_DPKG_FAIL=1: fail)
 #   systemctl          remembers enable in <ROOT>/.shim/enabled/NAME so
-#                      is-enabled answers; everything else succeeds
+#                      is-enabled answers; is-failed is true only for
+#                      $SHIM_FAILED_UNIT; everything else succeeds
 #   mount -o ro DEV D  copies $SHIM_SEED_DIR into D (the "mounted" seed)
 #   blkid              prints /dev/sr0 when $SHIM_SEED_DIR is set
 #   curl               the readiness URL answers (after $SHIM_READY_AFTER
@@ -38,6 +39,11 @@ systemctl)
 		shift
 		[ "$1" = --quiet ] && shift
 		[ -e "$root/.shim/enabled/$1" ]
+		;;
+	is-failed)
+		shift
+		[ "$1" = --quiet ] && shift
+		[ "$1" = "${SHIM_FAILED_UNIT:-}" ]
 		;;
 	enable)
 		shift

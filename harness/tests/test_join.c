@@ -354,7 +354,8 @@ static const char first_run_calls[] =
 	"systemctl enable --quiet istio.service\n"
 	"systemctl start productcatalog.service\n"
 	"systemctl start istio.service\n"
-	"curl -fsS -o /dev/null --max-time 3 http://localhost:15021/healthz/ready\n";
+	"curl -fsS -o /dev/null --max-time 3 http://localhost:15021/healthz/ready\n"
+	"systemctl is-failed --quiet productcatalog.service\n";
 
 static void
 test_first_run(void **state)
@@ -464,7 +465,8 @@ test_second_run_changes_nothing(void **state)
 	             "systemctl start productcatalog.service\n"
 	             "systemctl start istio.service\n"
 	             "curl -fsS -o /dev/null --max-time 3 "
-	             "http://localhost:15021/healthz/ready\n");
+	             "http://localhost:15021/healthz/ready\n"
+	             "systemctl is-failed --quiet productcatalog.service\n");
 	assert_status(&c, "phase", "joined");
 	assert_status(&c, "boot_count", "1");
 	free(before);
@@ -494,7 +496,7 @@ test_next_boot(void **state)
 	             "chown -R istio-proxy:istio-proxy <ROOT>/var/run/secrets\n"
 	             "systemctl is-enabled --quiet productcatalog.service\n"
 	             "systemctl is-enabled --quiet istio.service\n"
-	             "systemctl start productcatalog.service\n"
+	             "systemctl start --no-block productcatalog.service\n"
 	             "systemctl start --no-block istio.service\n"
 	             "systemd-run --no-block --collect --unit=meshvm-join-wait "
 	             "--description=meshvm: wait for the sidecar to be ready "
@@ -516,7 +518,8 @@ test_next_boot(void **state)
 	/* the transient unit */
 	assert_int_equal(run(&c, "wait", NULL), 0);
 	assert_calls(&c, "curl -fsS -o /dev/null --max-time 3 "
-	                 "http://localhost:15021/healthz/ready\n");
+	                 "http://localhost:15021/healthz/ready\n"
+	                 "systemctl is-failed --quiet productcatalog.service\n");
 	assert_status(&c, "phase", "joined");
 	assert_status(&c, "boot_count", "2");
 	s = rd(&c, "/dev/console");
@@ -692,7 +695,8 @@ test_gcs_and_metadata(void **state)
 		"systemctl start productcatalog.service\n"
 		"systemctl start istio.service\n"
 		"curl -fsS -o /dev/null --max-time 3 "
-		"http://localhost:15021/healthz/ready\n");
+		"http://localhost:15021/healthz/ready\n"
+		"systemctl is-failed --quiet productcatalog.service\n");
 	s = rd(&c, "/etc/meshvm/istio-token");
 	assert_string_equal(s, t);
 	free(s);
@@ -764,6 +768,16 @@ test_failures(void **state)
 	assert_string_equal(s, "dpkg -i istio-sidecar.deb failed");
 	free(s);
 	assert_false(exists_in(&c, "/var/lib/meshvm/sidecar.sha256"));
+	free_case(&c);
+	/* a bundle unit failed */
+	c = new_case("unitfailed", bundle_zst, sha_zst,
+	             (long long)time(NULL) + 99, NULL);
+	c.env = "SHIM_FAILED_UNIT=productcatalog.service";
+	assert_int_not_equal(run(&c, "run", NULL), 0);
+	s = status(&c, "error");
+	assert_string_equal(s, "productcatalog.service failed (see systemctl "
+	                       "status productcatalog.service)");
+	free(s);
 	free_case(&c);
 	/* never ready */
 	c = new_case("notready", bundle_zst, sha_zst, (long long)time(NULL) + 99,
