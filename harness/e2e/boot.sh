@@ -13,7 +13,8 @@
 #    (root, 0600), status.json joined with boot count 1.
 # 4. Boot 2 of the same disk: power_state runs once per instance, so we
 #    power the guest off through the QEMU monitor (system_powerdown, every
-#    ~10 s) once the console shows the join line.  The token must be back
+#    ~10 s) once the console shows the join line and cloud-init's final
+#    message.  The token must be back
 #    under /var/run before istio started, nothing else may change, and
 #    status.json says joined with boot count 2.
 # Hard timeouts around every boot.  Logs stay in BUILD_DIR/boot/.
@@ -118,8 +119,8 @@ s.close()
 EOF
 }
 
-# boot N: start qemu; with power_off_after_join=1, send system_powerdown
-# every ~10 s once the console shows the join line.  Waits for qemu to exit
+# boot N POWER: start qemu; with POWER=1, send system_powerdown every
+# ~10 s once the console shows the join line and cloud-init's final message.  Waits for qemu to exit
 # or fails after $boot_timeout seconds.
 boot() {
 	local n=$1 power=$2 serial=$logs/serial$1.log t0 now powered=0 last=0
@@ -157,7 +158,10 @@ boot() {
 			tail -30 "$serial" >&2 || true
 			die "boot $n: no power-off within ${boot_timeout}s (see $serial)"
 		fi
-		if [ "$power" = 1 ] && grep -q 'meshvm-join: joined' "$serial" 2>/dev/null; then
+		# Power off once the join is reported and cloud-init has finished
+		# (it rewrites result.json at the end of every boot).
+		if [ "$power" = 1 ] && grep -q 'meshvm-join: joined' "$serial" 2>/dev/null &&
+			grep -q 'meshvm: cloud-init .* finished' "$serial" 2>/dev/null; then
 			# logind ignores the power key for ~30 s after boot: repeat.
 			if [ "$powered" = 0 ] || [ $((now - last)) -ge 10 ]; then
 				monitor system_powerdown
@@ -264,6 +268,7 @@ boot 2 1
 s2=$logs/serial2.log
 check "boot 2: console shows meshvm-join: joined" grep -q 'meshvm-join: joined' "$s2"
 check "boot 2: no DataSourceNone" lacks "$s2" DataSourceNone
+check "boot 2: cloud-init final_message" grep -q 'meshvm: cloud-init .* finished' "$s2"
 check "boot 2: the join ran again before istio (starting, then the stub)" \
 	in_order "$s2" 'meshvm-join: starting' 'istio-stub: starting'
 check "boot 2: istio started with the token in place" grep -q 'istio-stub: starting, token present' "$s2"
