@@ -42,5 +42,6 @@ int cmd_up(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_down(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_status(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_fake(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_cloudinit(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

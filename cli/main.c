@@ -30,6 +30,7 @@ static const struct cli_cmd commands[] = {
 	{"down", cmd_down, "delete what `up` created, in reverse order"},
 	{"status", cmd_status, "this deployment's resources, live"},
 	{"fake", cmd_fake, "serve a fake Google Cloud + Kubernetes API"},
+	{"cloudinit", cmd_cloudinit, "NoCloud seed, GCE user-data, validate"},
 };
 
 static void

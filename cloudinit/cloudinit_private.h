@@ -1,0 +1,38 @@
+/* cloudinit/cloudinit_private.h - shared inside cloudinit/ only. */
+#ifndef MESHVM_CLOUDINIT_PRIVATE_H
+#define MESHVM_CLOUDINIT_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cloudinit/cloudinit.h"
+
+/* A growable NUL-terminated byte buffer. */
+struct ci_buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+void ci_buf_add(struct ci_buf *b, const void *data, size_t len);
+void ci_buf_puts(struct ci_buf *b, const char *s);
+void ci_buf_printf(struct ci_buf *b, const char *fmt, ...) MV_PRINTF(2, 3);
+/* Hand the bytes over (NUL-terminated) and reset b; NULL after OOM. */
+char *ci_buf_take(struct ci_buf *b, size_t *len);
+void ci_buf_free(struct ci_buf *b);
+
+/* Read a whole regular file of at most `max` bytes (NUL-terminated; the
+ * caller frees).  `what` names the file's role in messages. */
+int ci_read_file(const char *path, const char *what, size_t max, char **out,
+                 size_t *len, struct mv_err *err);
+
+/* Verify a bundle (digest computed first, then bundle_verify against it)
+ * and return its sha256 and service name (service may be NULL). */
+int ci_bundle_pin(const char *path, char sha[MV_SHA256_HEX], char *service,
+                  size_t service_len, struct mv_err *err);
+
+/* Fill a join description from common options. */
+int ci_join_init(struct cloudinit_join *join, enum cloudinit_source source,
+                 const char *runtime, int ready_timeout, struct mv_err *err);
+
+#endif

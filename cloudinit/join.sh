@@ -1,0 +1,687 @@
+#!/bin/sh
+# meshvm-join - put this VM into the mesh from a meshvm bundle.
+#
+# Installed by cloud-init (user-data from `meshvm cloudinit`) as
+# /usr/local/sbin/meshvm-join, first run from runcmd, then on every boot by
+# meshvm-join.service (a oneshot ordered before istio.service).
+#
+#   meshvm-join [run]   every phase, waiting for readiness (runcmd, by hand)
+#   meshvm-join boot    every phase up to starting istio; the wait for
+#                       readiness is handed to a transient unit, because
+#                       istio.service is ordered after this oneshot and
+#                       waiting for it here would deadlock
+#   meshvm-join wait    only the wait for readiness and the final report
+#
+# Phases: fetching, verifying, installing, starting, waiting, joined, or
+# failed <reason>.  Each goes to /var/log/meshvm-join.log, to
+# /var/lib/meshvm/status.json and as one line "meshvm-join: <phase>
+# <detail>" to /dev/console and /dev/ttyS0.  Every step checks before it
+# acts, so a second run changes nothing.  The token is never printed,
+# logged or passed on a command line.
+#
+# Configuration: /etc/meshvm/join.conf (KEY=value lines, written by
+# cloud-init) and the pinned bundle digest in /etc/meshvm/bundle.sha256.
+# For tests: MESHVM_ROOT prefixes every path; commands come from PATH;
+# MESHVM_METADATA_URL, MESHVM_STORAGE_URL and MESHVM_READY_URL override
+# the endpoints.
+set -eu
+
+R=${MESHVM_ROOT:-}
+SELF=/usr/local/sbin/meshvm-join
+CONF=$R/etc/meshvm/join.conf
+PIN_FILE=$R/etc/meshvm/bundle.sha256
+TOKEN_STORE=$R/etc/meshvm/istio-token
+TOKEN_RUN=$R/var/run/secrets/tokens/istio-token
+STATE=$R/var/lib/meshvm
+CUR=$STATE/current
+LOG=$R/var/log/meshvm-join.log
+RUNDIR=$R/run/meshvm
+SEED=$RUNDIR/seed
+HOSTS_BEGIN='# BEGIN meshvm hosts'
+HOSTS_END='# END meshvm hosts'
+
+MODE=run
+PHASE=starting-up
+DETAIL=
+ERROR=
+PINNED=
+BOOT_COUNT=0
+BOOT_ID=unknown
+TOKEN_EXP=null
+TOKEN_EXPIRED=false
+STARTED_AT=
+JOINED_AT=
+TMPD=
+CHANGED=0
+UNITS=
+
+# Configuration (join.conf), with defaults.
+BUNDLE_SOURCE=seed
+BUNDLE_URL=
+SEED_BUNDLE=meshvm/bundle
+TOKEN_SOURCE=seed
+RUNTIME=auto
+READY_TIMEOUT=120
+METADATA_URL=http://metadata.google.internal/computeMetadata/v1
+STORAGE_URL=https://storage.googleapis.com/storage/v1
+READY_URL=http://localhost:15021/healthz/ready
+
+umask 022
+
+usage() {
+    echo "usage: meshvm-join [run|boot|wait]"
+    echo "Joins this VM to the mesh from the meshvm bundle pinned in"
+    echo "/etc/meshvm/bundle.sha256, as configured in /etc/meshvm/join.conf."
+}
+
+now_iso() {
+    date -u +%Y-%m-%dT%H:%M:%SZ
+}
+
+# log MESSAGE: the join log and stderr (journal, cloud-init output).
+log() {
+    mkdir -p "$R/var/log"
+    printf '%s %s\n' "$(now_iso)" "$*" >>"$LOG"
+    printf 'meshvm-join: %s\n' "$*" >&2
+}
+
+# console LINE: one line on the console and the first serial port.
+console() {
+    for c in "$R/dev/console" "$R/dev/ttyS0"; do
+        if [ -w "$c" ]; then
+            printf 'meshvm-join: %s\n' "$1" 2>/dev/null >>"$c" || true
+        fi
+    done
+}
+
+json_str() {
+    printf '"%s"' "$(printf '%s' "$1" | tr -d '\000-\037' |
+        sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')"
+}
+
+json_str_or_null() {
+    if [ -n "$1" ]; then json_str "$1"; else printf 'null'; fi
+}
+
+write_status() {
+    mkdir -p "$STATE"
+    st_tmp=$STATE/.status.json.tmp
+    {
+        printf '{\n'
+        printf '  "format": "meshvm-join-status/1",\n'
+        printf '  "phase": %s,\n' "$(json_str "$PHASE")"
+        printf '  "detail": %s,\n' "$(json_str "$DETAIL")"
+        printf '  "error": %s,\n' "$(json_str_or_null "$ERROR")"
+        printf '  "bundle_sha256": %s,\n' "$(json_str_or_null "$PINNED")"
+        printf '  "boot_count": %s,\n' "$BOOT_COUNT"
+        printf '  "boot_id": %s,\n' "$(json_str "$BOOT_ID")"
+        printf '  "runtime": %s,\n' "$(json_str "$RUNTIME")"
+        printf '  "token_source": %s,\n' "$(json_str "$TOKEN_SOURCE")"
+        printf '  "token_exp": %s,\n' "$TOKEN_EXP"
+        printf '  "token_expired": %s,\n' "$TOKEN_EXPIRED"
+        printf '  "started_at": %s,\n' "$(json_str_or_null "$STARTED_AT")"
+        printf '  "joined_at": %s,\n' "$(json_str_or_null "$JOINED_AT")"
+        printf '  "updated_at": %s\n' "$(json_str "$(now_iso)")"
+        printf '}\n'
+    } >"$st_tmp"
+    chmod 0644 "$st_tmp"
+    mv -f "$st_tmp" "$STATE/status.json"
+}
+
+# report PHASE [DETAIL]: log, status.json and the console.
+report() {
+    PHASE=$1
+    DETAIL=${2:-}
+    log "$PHASE${DETAIL:+ $DETAIL}"
+    write_status
+    console "$PHASE${DETAIL:+ $DETAIL}"
+}
+
+fail() {
+    ERROR=$*
+    report failed "$*"
+    exit 1
+}
+
+on_exit() {
+    rc=$?
+    if [ -n "$TMPD" ]; then rm -rf "$TMPD"; fi
+    if [ "$rc" -ne 0 ] && [ "$PHASE" != failed ]; then
+        ERROR="unexpected error (exit $rc) while $PHASE"
+        PHASE=failed
+        DETAIL=$ERROR
+        { log "failed $ERROR"; write_status; console "failed $ERROR"; } || true
+    fi
+    exit "$rc"
+}
+
+sha_of() {
+    sha256sum "$1" | cut -d' ' -f1
+}
+
+is_hex64() {
+    case $1 in
+    *[!0-9a-f]*) return 1 ;;
+    esac
+    [ "${#1}" -eq 64 ]
+}
+
+# put_file SRC DEST MODE: install SRC at DEST with MODE unless DEST already
+# has the same bytes and mode; sets CHANGED=1 when it wrote.  The temp file
+# is made next to DEST (same filesystem) so the rename is atomic.
+put_file() {
+    if [ -f "$2" ] && cmp -s "$1" "$2" &&
+        [ "$(stat -c %a "$2")" = "${3#0}" ]; then
+        return 0
+    fi
+    mkdir -p "$(dirname "$2")"
+    (umask 077 && cat "$1" >"$2.meshvm-tmp")
+    chmod "$3" "$2.meshvm-tmp"
+    mv -f "$2.meshvm-tmp" "$2"
+    CHANGED=1
+}
+
+# write_small DEST CONTENT: atomically replace a small state file.
+write_small() {
+    printf '%s\n' "$2" >"$1.tmp"
+    mv -f "$1.tmp" "$1"
+}
+
+load_conf() {
+    [ -f "$CONF" ] || fail "no configuration: /etc/meshvm/join.conf is missing"
+    while IFS= read -r line || [ -n "$line" ]; do
+        case $line in '' | '#'*) continue ;; esac
+        key=${line%%=*}
+        val=${line#*=}
+        case $key in
+        MESHVM_BUNDLE_SOURCE) BUNDLE_SOURCE=$val ;;
+        MESHVM_BUNDLE_URL) BUNDLE_URL=$val ;;
+        MESHVM_SEED_BUNDLE) SEED_BUNDLE=$val ;;
+        MESHVM_TOKEN_SOURCE) TOKEN_SOURCE=$val ;;
+        MESHVM_RUNTIME) RUNTIME=$val ;;
+        MESHVM_READY_TIMEOUT) READY_TIMEOUT=$val ;;
+        MESHVM_METADATA_URL) METADATA_URL=$val ;;
+        *) fail "join.conf: unknown key '$key'" ;;
+        esac
+    done <"$CONF"
+    METADATA_URL=${MESHVM_METADATA_URL:-$METADATA_URL}
+    STORAGE_URL=${MESHVM_STORAGE_URL:-$STORAGE_URL}
+    READY_URL=${MESHVM_READY_URL:-$READY_URL}
+    case $BUNDLE_SOURCE in
+    seed) ;;
+    url) [ -n "$BUNDLE_URL" ] || fail "join.conf: MESHVM_BUNDLE_URL is empty" ;;
+    *) fail "join.conf: MESHVM_BUNDLE_SOURCE must be seed or url" ;;
+    esac
+    case $TOKEN_SOURCE in
+    seed | metadata) ;;
+    *) fail "join.conf: MESHVM_TOKEN_SOURCE must be seed or metadata" ;;
+    esac
+    case $RUNTIME in
+    auto | docker | podman | containerd | none) ;;
+    *) fail "join.conf: MESHVM_RUNTIME must be auto, docker, podman, containerd or none" ;;
+    esac
+    case $READY_TIMEOUT in
+    '' | *[!0-9]*) fail "join.conf: MESHVM_READY_TIMEOUT must be a number of seconds" ;;
+    esac
+    [ -f "$PIN_FILE" ] || fail "no pinned digest: /etc/meshvm/bundle.sha256 is missing"
+    PINNED=$(cut -c1-64 "$PIN_FILE")
+    is_hex64 "$PINNED" || fail "/etc/meshvm/bundle.sha256 does not hold a sha256"
+}
+
+# count_boot: the boot count goes up once per kernel boot id, so running
+# twice in one boot does not change it.
+count_boot() {
+    BOOT_ID=$(cat "$R/proc/sys/kernel/random/boot_id" 2>/dev/null || echo unknown)
+    mkdir -p "$STATE"
+    last=$(cat "$STATE/boot-id" 2>/dev/null || true)
+    BOOT_COUNT=$(cat "$STATE/boot-count" 2>/dev/null || echo 0)
+    case $BOOT_COUNT in '' | *[!0-9]*) BOOT_COUNT=0 ;; esac
+    if [ "$BOOT_ID" != "$last" ]; then
+        BOOT_COUNT=$((BOOT_COUNT + 1))
+        write_small "$STATE/boot-count" "$BOOT_COUNT"
+        write_small "$STATE/boot-id" "$BOOT_ID"
+        write_small "$RUNDIR/started-at" "$(now_iso)"
+    fi
+    STARTED_AT=$(cat "$RUNDIR/started-at" 2>/dev/null || now_iso)
+}
+
+#--- the NoCloud seed -------------------------------------------------------
+
+# seed_mount: make the cidata volume readable at $SEED (mounted read-only
+# by us, or where it is already mounted).  Returns 1 when there is none.
+seed_mount() {
+    if [ -f "$SEED/meta-data" ]; then return 0; fi
+    dev=
+    for label in cidata CIDATA; do
+        dev=$(blkid -l -o device -t "LABEL=$label" 2>/dev/null || true)
+        if [ -n "$dev" ]; then break; fi
+    done
+    if [ -z "$dev" ]; then return 1; fi
+    where=
+    if [ -r "$R/proc/mounts" ]; then
+        where=$(awk -v d="$dev" '$1 == d { print $2; exit }' "$R/proc/mounts")
+    fi
+    if [ -n "$where" ] && [ -f "$R$where/meta-data" ]; then
+        SEED=$R$where
+        return 0
+    fi
+    mkdir -p "$SEED"
+    if ! mount -o ro "$dev" "$SEED" 2>>"$LOG"; then return 1; fi
+    log "mounted the seed $dev read-only at ${SEED#"$R"}"
+    [ -f "$SEED/meta-data" ]
+}
+
+#--- HTTP (curl) -----------------------------------------------------------
+
+need_curl() {
+    command -v curl >/dev/null 2>&1 || fail "$1 needs curl, which this VM lacks"
+}
+
+# urlenc STRING: percent-encode all but RFC 3986 unreserved characters.
+urlenc() {
+    out=
+    for h in $(printf '%s' "$1" | od -An -v -tx1); do
+        case $h in
+        2d | 2e | 5f | 7e | 3[0-9] | 4[1-9a-f] | 5[0-9a] | 6[1-9a-f] | 7[0-9a])
+            # shellcheck disable=SC2059
+            out=$out$(printf "\\$(printf '%03o' "0x$h")")
+            ;;
+        *) out=$out%$(printf '%s' "$h" | tr 'a-f' 'A-F') ;;
+        esac
+    done
+    printf '%s' "$out"
+}
+
+# metadata_get PATH OUT: GET from the metadata server; 1 when unreachable.
+metadata_get() {
+    curl -fsS --connect-timeout 2 --max-time 10 --retry 2 \
+        -H 'Metadata-Flavor: Google' -o "$2" "$METADATA_URL/$1" 2>>"$LOG"
+}
+
+# fetch_url URL OUT: https:// directly, gs://BUCKET/OBJECT through the
+# JSON API with the instance's access token (sent from a 0600 header file,
+# never on the command line).
+fetch_url() {
+    need_curl "fetching the bundle"
+    case $1 in
+    https://*)
+        curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 \
+            -o "$2" "$1" 2>>"$LOG" ||
+            fail "could not fetch the bundle from ${1%%\?*}"
+        ;;
+    gs://*/*)
+        path=${1#gs://}
+        bucket=${path%%/*}
+        object=${path#*/}
+        metadata_get instance/service-accounts/default/token "$TMPD/sa.json" ||
+            fail "no access token from the metadata server for $1"
+        sed -n 's/.*"access_token"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/Authorization: Bearer \1/p' \
+            "$TMPD/sa.json" >"$TMPD/auth.hdr"
+        rm -f "$TMPD/sa.json"
+        [ -s "$TMPD/auth.hdr" ] || fail "the metadata server's token answer has no access_token"
+        curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 \
+            -H "@$TMPD/auth.hdr" -o "$2" \
+            "$STORAGE_URL/b/$(urlenc "$bucket")/o/$(urlenc "$object")?alt=media" \
+            2>>"$LOG" || fail "could not fetch the bundle from $1"
+        rm -f "$TMPD/auth.hdr"
+        ;;
+    *) fail "unsupported bundle URL scheme: ${1%%\?*} (https:// or gs://)" ;;
+    esac
+}
+
+#--- phases ----------------------------------------------------------------
+
+# fetching + verifying: the bundle is kept in /var/lib/meshvm/bundle once
+# its digest matched the pin; later boots re-check it and need no source.
+fetch_bundle() {
+    report fetching "$BUNDLE_SOURCE"
+    if [ -f "$STATE/bundle" ] && [ "$(sha_of "$STATE/bundle")" = "$PINNED" ]; then
+        log "bundle already here (/var/lib/meshvm/bundle)"
+        report verifying "sha256 $PINNED"
+        return 0
+    fi
+    rm -f "$STATE/bundle.part"
+    case $BUNDLE_SOURCE in
+    seed)
+        seed_mount || fail "no NoCloud seed (volume labelled cidata) with the bundle"
+        [ -f "$SEED/$SEED_BUNDLE" ] || fail "the seed has no $SEED_BUNDLE"
+        cp "$SEED/$SEED_BUNDLE" "$STATE/bundle.part"
+        ;;
+    url) fetch_url "$BUNDLE_URL" "$STATE/bundle.part" ;;
+    esac
+    report verifying "sha256 $PINNED"
+    got=$(sha_of "$STATE/bundle.part")
+    if [ "$got" != "$PINNED" ]; then
+        rm -f "$STATE/bundle.part"
+        fail "bundle digest mismatch: got $got, pinned $PINNED"
+    fi
+    mv -f "$STATE/bundle.part" "$STATE/bundle"
+}
+
+# unpack: /var/lib/meshvm/current holds the verified contents; re-checked
+# with sha256sum -c on every run, re-extracted when the pin changed.
+unpack_bundle() {
+    if [ -f "$CUR/.bundle-sha256" ] &&
+        [ "$(cat "$CUR/.bundle-sha256")" = "$PINNED" ] &&
+        (cd "$CUR" && sha256sum -c --quiet --strict SHA256SUMS) >>"$LOG" 2>&1; then
+        log "bundle contents verified (sha256sum -c SHA256SUMS)"
+        return 0
+    fi
+    magic=$(od -An -tx1 -N4 "$STATE/bundle" | tr -d ' \n')
+    new=$STATE/.unpack
+    rm -rf "$new"
+    mkdir -p "$new"
+    case $magic in
+    28b52ffd)
+        command -v zstd >/dev/null 2>&1 ||
+            fail "the bundle is zstd-compressed but this VM has no zstd: add the zstd package to the image or bake with --compress gzip"
+        topt=--zstd
+        ;;
+    1f8b*) topt=--gzip ;;
+    *) topt= ;;
+    esac
+    # shellcheck disable=SC2086
+    tar -x $topt --no-same-owner --no-same-permissions -f "$STATE/bundle" \
+        -C "$new" 2>>"$LOG" || fail "cannot unpack the bundle (tar)"
+    [ -f "$new/SHA256SUMS" ] || fail "the bundle has no SHA256SUMS"
+    (cd "$new" && sha256sum -c --quiet --strict SHA256SUMS) >>"$LOG" 2>&1 ||
+        fail "bundle contents do not match SHA256SUMS (see /var/log/meshvm-join.log)"
+    printf '%s\n' "$PINNED" >"$new/.bundle-sha256"
+    rm -rf "$CUR"
+    mv "$new" "$CUR"
+    log "bundle unpacked and verified (sha256sum -c SHA256SUMS)"
+}
+
+find_sidecar() {
+    pkg=
+    for f in "$CUR"/sidecar/*.deb "$CUR"/sidecar/*.rpm; do
+        if [ -f "$f" ]; then pkg=$f; fi
+    done
+    [ -n "$pkg" ] || fail "the bundle has no sidecar package"
+}
+
+install_sidecar() {
+    sum=$(sha_of "$pkg")
+    if [ "$(cat "$STATE/sidecar.sha256" 2>/dev/null || true)" = "$sum" ]; then
+        log "sidecar $(basename "$pkg") already installed"
+    else
+        case $pkg in
+        *.deb) dpkg -i "$pkg" >>"$LOG" 2>&1 || fail "dpkg -i $(basename "$pkg") failed" ;;
+        *.rpm) rpm -i "$pkg" >>"$LOG" 2>&1 || fail "rpm -i $(basename "$pkg") failed" ;;
+        esac
+        write_small "$STATE/sidecar.sha256" "$sum"
+        log "sidecar $(basename "$pkg") installed"
+    fi
+    grep -q '^istio-proxy:' "$R/etc/passwd" ||
+        fail "the sidecar package did not create user istio-proxy"
+}
+
+# place_identity: Istio's VM layout (DESIGN.md section 5); certs stay under /etc
+# because /var/run is a tmpfs.
+place_identity() {
+    CHANGED=0
+    put_file "$CUR/identity/root-cert.pem" "$R/etc/certs/root-cert.pem" 0644
+    put_file "$CUR/identity/cluster.env" "$R/var/lib/istio/envoy/cluster.env" 0644
+    put_file "$CUR/identity/mesh.yaml" "$R/etc/istio/config/mesh" 0644
+    if [ ! -d "$R/etc/istio/proxy" ]; then
+        mkdir -p "$R/etc/istio/proxy"
+        CHANGED=1
+    fi
+    append_hosts
+    if [ "$CHANGED" = 1 ]; then
+        chown -R istio-proxy:istio-proxy "$R/var/lib/istio" "$R/etc/certs" \
+            "$R/etc/istio/proxy" "$R/etc/istio/config"
+        log "identity files placed"
+    else
+        log "identity files already in place"
+    fi
+}
+
+# append_hosts: identity/hosts goes into /etc/hosts once, between markers
+# (a newer bundle replaces the block instead of adding a second one).
+append_hosts() {
+    hosts=$R/etc/hosts
+    {
+        printf '%s\n' "$HOSTS_BEGIN"
+        cat "$CUR/identity/hosts"
+        printf '%s\n' "$HOSTS_END"
+    } >"$TMPD/hosts.want"
+    if [ -f "$hosts" ]; then
+        awk -v b="$HOSTS_BEGIN" -v e="$HOSTS_END" \
+            '$0 == b { on = 1 } on { print } $0 == e { on = 0 }' \
+            "$hosts" >"$TMPD/hosts.have"
+    else
+        : >"$TMPD/hosts.have"
+    fi
+    if cmp -s "$TMPD/hosts.want" "$TMPD/hosts.have"; then return 0; fi
+    if [ -f "$hosts" ]; then
+        awk -v b="$HOSTS_BEGIN" -v e="$HOSTS_END" \
+            '$0 == b { skip = 1; next } $0 == e { skip = 0; next } !skip { print }' \
+            "$hosts" >"$TMPD/hosts.new"
+    else
+        : >"$TMPD/hosts.new"
+    fi
+    cat "$TMPD/hosts.want" >>"$TMPD/hosts.new"
+    put_file "$TMPD/hosts.new" "$hosts" 0644
+    log "identity/hosts added to /etc/hosts"
+}
+
+# token_exp: read the token's exp claim (no signature check: the sidecar
+# and istiod do that); warn on the console once it has expired.
+token_exp() {
+    TOKEN_EXP=null
+    TOKEN_EXPIRED=false
+    [ -s "$TOKEN_STORE" ] || return 0
+    payload=$(cut -d. -f2 "$TOKEN_STORE" | head -n1 | tr '_-' '/+')
+    case $((${#payload} % 4)) in
+    2) payload=$payload== ;;
+    3) payload=$payload= ;;
+    esac
+    exp=$(printf '%s' "$payload" | base64 -d 2>/dev/null |
+        sed -n 's/.*"exp"[[:space:]]*:[[:space:]]*\([0-9][0-9]*\).*/\1/p' |
+        head -n1) || exp=
+    payload=
+    if [ -z "$exp" ]; then
+        log "warning: the istio token has no readable exp claim"
+        return 0
+    fi
+    TOKEN_EXP=$exp
+    if [ "$exp" -le "$(date +%s)" ]; then
+        TOKEN_EXPIRED=true
+        if [ "${1:-}" = warn ]; then
+            w="warning istio-token expired at $(date -u -d "@$exp" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo "$exp"): set a fresh one (metadata key meshvm-istio-token or the seed)"
+            log "$w"
+            console "$w"
+        fi
+    fi
+}
+
+# install_token: refresh /etc/meshvm/istio-token (root, 0600) from the
+# seed or the metadata server when it answers, then install it where the
+# agent reads it (/var/run is a tmpfs: this runs on every boot, before
+# istio.service).
+install_token() {
+    fresh=
+    case $TOKEN_SOURCE in
+    seed)
+        if seed_mount && [ -s "$SEED/meshvm/istio-token" ]; then
+            fresh=$SEED/meshvm/istio-token
+        fi
+        ;;
+    metadata)
+        if command -v curl >/dev/null 2>&1 &&
+            (umask 077 && metadata_get instance/attributes/meshvm-istio-token "$TMPD/token") &&
+            [ -s "$TMPD/token" ]; then
+            fresh=$TMPD/token
+        fi
+        ;;
+    esac
+    if [ -n "$fresh" ]; then
+        CHANGED=0
+        put_file "$fresh" "$TOKEN_STORE" 0600
+        if [ "$CHANGED" = 1 ]; then
+            chown root:root "$TOKEN_STORE"
+            log "istio token stored in /etc/meshvm/istio-token (from $TOKEN_SOURCE)"
+        fi
+        rm -f "$TMPD/token"
+    elif [ -s "$TOKEN_STORE" ]; then
+        log "no token from $TOKEN_SOURCE; keeping /etc/meshvm/istio-token"
+    else
+        fail "no istio token: none from $TOKEN_SOURCE and none in /etc/meshvm/istio-token"
+    fi
+    CHANGED=0
+    put_file "$TOKEN_STORE" "$TOKEN_RUN" 0600
+    if [ "$CHANGED" = 1 ]; then
+        chown -R istio-proxy:istio-proxy "$R/var/run/secrets"
+        log "istio token installed in /var/run/secrets/tokens/istio-token"
+    else
+        log "istio token already in /var/run/secrets/tokens/istio-token"
+    fi
+    token_exp warn
+}
+
+# load_image: the service image into the chosen container runtime.
+load_image() {
+    rt=$RUNTIME
+    if [ "$rt" = none ]; then
+        log "runtime none: image/image.tar not loaded"
+        return 0
+    fi
+    if [ "$rt" = auto ]; then
+        rt=
+        for c in docker podman containerd; do
+            b=$c
+            if [ "$c" = containerd ]; then b=ctr; fi
+            if command -v "$b" >/dev/null 2>&1; then
+                rt=$c
+                break
+            fi
+        done
+        [ -n "$rt" ] || fail "no container runtime on this VM (docker, podman or containerd's ctr); install one or use --runtime none"
+    fi
+    b=$rt
+    if [ "$rt" = containerd ]; then b=ctr; fi
+    command -v "$b" >/dev/null 2>&1 || fail "runtime $rt: $b is not installed on this VM"
+    want="$rt $(sha_of "$CUR/image/image.tar")"
+    if [ "$(cat "$STATE/image.loaded" 2>/dev/null || true)" = "$want" ]; then
+        log "image already loaded into $rt"
+        return 0
+    fi
+    case $rt in
+    docker) docker load -i "$CUR/image/image.tar" >>"$LOG" 2>&1 ;;
+    podman) podman load -i "$CUR/image/image.tar" >>"$LOG" 2>&1 ;;
+    containerd) ctr -n default images import "$CUR/image/image.tar" >>"$LOG" 2>&1 ;;
+    esac || fail "$rt could not load image/image.tar"
+    write_small "$STATE/image.loaded" "$want"
+    log "image loaded into $rt"
+}
+
+install_units() {
+    reload=0
+    UNITS=
+    for u in "$CUR"/units/*.service; do
+        [ -f "$u" ] || continue
+        name=$(basename "$u")
+        CHANGED=0
+        put_file "$u" "$R/etc/systemd/system/$name" 0644
+        if [ "$CHANGED" = 1 ]; then reload=1; fi
+        UNITS="$UNITS $name"
+    done
+    [ -n "$UNITS" ] || fail "the bundle has no units/*.service"
+    if [ "$reload" = 1 ]; then systemctl daemon-reload; fi
+}
+
+start_services() {
+    report starting "${UNITS# } istio.service"
+    for name in $UNITS istio.service; do
+        if ! systemctl is-enabled --quiet "$name" 2>/dev/null; then
+            systemctl enable --quiet "$name" 2>>"$LOG" || fail "systemctl enable $name failed"
+        fi
+    done
+    # At boot (the unit) only queue the starts: istio.service is ordered
+    # after this oneshot, and so may be a bundle unit (After=istio.service);
+    # waiting for either here would deadlock.  The wait comes later.
+    block=
+    if [ "$MODE" = boot ]; then block=--no-block; fi
+    for name in $UNITS istio.service; do
+        # shellcheck disable=SC2086
+        systemctl start $block "$name" 2>>"$LOG" || fail "systemctl start $name failed"
+    done
+}
+
+probe_ready() {
+    if command -v curl >/dev/null 2>&1; then
+        curl -fsS -o /dev/null --max-time 3 "$READY_URL" 2>/dev/null
+    elif command -v wget >/dev/null 2>&1; then
+        wget -q -O /dev/null -T 3 "$READY_URL" 2>/dev/null
+    else
+        busybox wget -q -O /dev/null -T 3 "$READY_URL" 2>/dev/null
+    fi
+}
+
+wait_ready() {
+    report waiting "$READY_URL (up to ${READY_TIMEOUT}s)"
+    t0=$(date +%s)
+    until probe_ready; do
+        if [ $(($(date +%s) - t0)) -ge "$READY_TIMEOUT" ]; then
+            fail "istio not ready after ${READY_TIMEOUT}s ($READY_URL)"
+        fi
+        sleep 1
+    done
+    # The bundle's units were started (or queued at boot): none may have
+    # failed by now.
+    for name in $UNITS; do
+        if systemctl is-failed --quiet "$name" 2>/dev/null; then
+            fail "$name failed (see systemctl status $name)"
+        fi
+    done
+    JOINED_AT=$(now_iso)
+    report joined "bundle $(printf '%.12s' "$PINNED") boot $BOOT_COUNT"
+}
+
+main() {
+    case ${1:-run} in
+    run | boot | wait) MODE=${1:-run} ;;
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    *)
+        usage >&2
+        exit 2
+        ;;
+    esac
+    trap on_exit EXIT
+    mkdir -p "$RUNDIR"
+    TMPD=$(mktemp -d "$RUNDIR/tmp.XXXXXX")
+    load_conf
+    count_boot
+    if [ "$MODE" = wait ]; then
+        for u in "$CUR"/units/*.service; do
+            if [ -f "$u" ]; then UNITS="$UNITS $(basename "$u")"; fi
+        done
+        token_exp
+        wait_ready
+        return 0
+    fi
+    fetch_bundle
+    unpack_bundle
+    find_sidecar
+    report installing "$(basename "$pkg")"
+    install_sidecar
+    place_identity
+    install_token
+    load_image
+    install_units
+    start_services
+    if [ "$MODE" = boot ]; then
+        systemd-run --no-block --collect --unit=meshvm-join-wait \
+            --description="meshvm: wait for the sidecar to be ready" \
+            --property=After=istio.service "$SELF" wait >>"$LOG" 2>&1 ||
+            log "meshvm-join-wait is already running"
+        return 0
+    fi
+    wait_ready
+}
+
+main "$@"

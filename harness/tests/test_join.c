@@ -1,0 +1,828 @@
+/* test_join.c - cloudinit/join.sh under the harness, without root.
+ *
+ * Each case builds a fake root (MESHVM_ROOT) and a NoCloud seed directory,
+ * then runs the script with PATH = recording shims (join-shim.sh linked as
+ * dpkg, systemctl, systemd-run, docker, podman, ctr, chown, curl, mount,
+ * blkid) + the real system tools.  It asserts the files, modes, the exact
+ * command sequence, the console lines and status.json; a second run must
+ * change nothing.
+ */
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static char *T;          /* suite temp dir */
+static char *bundle_zst; /* the fixture bundle, zstd */
+static char *bundle_gz;  /* the same, gzip */
+static char *sha_zst, *sha_gz;
+
+static const char *const shimmed[] = {"dpkg", "rpm", "systemctl",
+                                      "systemd-run", "docker", "podman",
+                                      "ctr", "chown", "curl", "mount",
+                                      "blkid"};
+
+static char *
+file_sha(const char *path)
+{
+	char *out = NULL;
+
+	assert_int_equal(tu_sh(&out, "sha256sum '%s' | cut -c1-64", path), 0);
+	out[64] = '\0';
+	return out;
+}
+
+static int
+setup(void **state)
+{
+	char *excl = NULL;
+
+	(void)state;
+	T = tu_tmpdir();
+	bundle_zst = tu_fmt("%s/bundle.zst", T);
+	bundle_gz = tu_fmt("%s/bundle.gz", T);
+	assert_int_equal(tu_sh(NULL, "'%s' bake -f '%s/bundle/bundle.yaml' -o "
+	                             "'%s'", tu_bin(), tu_fixtures(), bundle_zst),
+	                 0);
+	assert_int_equal(tu_sh(NULL, "'%s' bake -f '%s/bundle/bundle.yaml' -o "
+	                             "'%s' --compress gzip", tu_bin(),
+	                       tu_fixtures(), bundle_gz), 0);
+	sha_zst = file_sha(bundle_zst);
+	sha_gz = file_sha(bundle_gz);
+	/* shims/ (all), shims-nort/ (no container runtime), sys/ (the real
+	 * tools minus the shimmed ones, zstd and any runtime), zstd/ */
+	excl = tu_fmt("zstd");
+	for (size_t i = 0; i < sizeof(shimmed) / sizeof(shimmed[0]); i++) {
+		char *n = tu_fmt("%s %s", excl, shimmed[i]);
+		free(excl);
+		excl = n;
+	}
+	assert_int_equal(
+		tu_sh(NULL,
+		      "set -e; cd '%s'; mkdir shims shims-nort sys zstd;"
+		      "for c in %s; do [ $c = zstd ] && continue;"
+		      "  ln -s '%s/harness/tests/join-shim.sh' shims/$c;"
+		      "  case $c in docker|podman|ctr) ;; *)"
+		      "  ln -s '%s/harness/tests/join-shim.sh' shims-nort/$c;; esac;"
+		      "done;"
+		      "for f in /usr/sbin/* /usr/bin/*; do b=${f##*/};"
+		      "  case \" %s \" in *\" $b \"*) continue;; esac;"
+		      "  [ -e sys/$b ] || ln -s \"$f\" sys/$b; done;"
+		      "ln -s \"$(command -v zstd)\" zstd/zstd",
+		      T, excl, tu_src(), tu_src(), excl),
+		0);
+	free(excl);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	tu_rmrf(T);
+	free(T);
+	free(bundle_zst);
+	free(bundle_gz);
+	free(sha_zst);
+	free(sha_gz);
+	return 0;
+}
+
+/*--- a case: root, seed, configuration -----------------------------------*/
+
+struct jcase {
+	char *dir, *root, *seed, *calls;
+	const char *path_dirs; /* e.g. "shims zstd sys" */
+	const char *env;       /* extra environment */
+};
+
+static char *
+b64url(const char *s)
+{
+	size_t n = strlen(s);
+	char *out = calloc(1, n * 2 + 8);
+	int m;
+
+	assert_non_null(out);
+	m = EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s,
+	                    (int)n);
+	for (int i = 0; i < m; i++) {
+		if (out[i] == '+')
+			out[i] = '-';
+		else if (out[i] == '/')
+			out[i] = '_';
+		else if (out[i] == '=')
+			out[i] = '\0';
+	}
+	return out;
+}
+
+/* A JWT-shaped token expiring at `exp` (the signature is junk). */
+static char *
+jwt(long long exp)
+{
+	char *payload = tu_fmt("{\"aud\":[\"istio-ca\"],\"exp\":%lld,\"sub\":"
+	                       "\"system:serviceaccount:default:default\"}",
+	                       exp);
+	char *h = b64url("{\"alg\":\"RS256\",\"kid\":\"k\"}");
+	char *p = b64url(payload);
+	char *t = tu_fmt("%s.%s.c2lnbmF0dXJl", h, p);
+
+	free(payload);
+	free(h);
+	free(p);
+	return t;
+}
+
+static void
+write_conf(struct jcase *c, const char *extra_conf, const char *pin)
+{
+	char *conf = tu_fmt("%s/etc/meshvm/join.conf", c->root);
+	char *pinf = tu_fmt("%s/etc/meshvm/bundle.sha256", c->root);
+	char *text = tu_fmt("# test\nMESHVM_READY_TIMEOUT=5\n%s", extra_conf);
+
+	tu_write(conf, text);
+	char *pin_text = tu_fmt("%s\n", pin);
+
+	tu_write(pinf, pin_text);
+	free(pin_text);
+	free(conf);
+	free(pinf);
+	free(text);
+}
+
+/* New case: root with the files cloud-init would have written, a seed
+ * holding `bundle` and a token expiring at `exp`. */
+static struct jcase
+new_case(const char *name, const char *bundle, const char *pin,
+         long long exp, const char *extra_conf)
+{
+	struct jcase c;
+	char *tok = jwt(exp);
+
+	memset(&c, 0, sizeof(c));
+	c.dir = tu_fmt("%s/%s", T, name);
+	c.root = tu_fmt("%s/root", c.dir);
+	c.seed = tu_fmt("%s/seed", c.dir);
+	c.calls = tu_fmt("%s/calls", c.dir);
+	c.path_dirs = "shims zstd sys";
+	assert_int_equal(
+		tu_sh(NULL,
+		      "set -e; mkdir -p '%s'/etc/meshvm '%s'/proc/sys/kernel/random "
+		      "'%s'/dev '%s'/meshvm; cd '%s';"
+		      "printf 'root:x:0:0:root:/root:/bin/sh\\n' >etc/passwd;"
+		      "printf '127.0.0.1 localhost\\n' >etc/hosts;"
+		      "echo boot-1 >proc/sys/kernel/random/boot_id;"
+		      ": >dev/console; : >dev/ttyS0;"
+		      "cp '%s' '%s/meshvm/bundle';"
+		      "printf 'instance-id: iid-test\\n' >'%s/meta-data';"
+		      "printf '%%s' '%s' >'%s/meshvm/istio-token'",
+		      c.root, c.root, c.root, c.seed, c.root, bundle, c.seed, c.seed,
+		      tok, c.seed),
+		0);
+	write_conf(&c, extra_conf ? extra_conf
+	                          : "MESHVM_BUNDLE_SOURCE=seed\n"
+	                            "MESHVM_SEED_BUNDLE=meshvm/bundle\n"
+	                            "MESHVM_TOKEN_SOURCE=seed\n"
+	                            "MESHVM_RUNTIME=none\n",
+	           pin);
+	free(tok);
+	return c;
+}
+
+static void
+free_case(struct jcase *c)
+{
+	free(c->dir);
+	free(c->root);
+	free(c->seed);
+	free(c->calls);
+}
+
+/* Run the script; returns its exit code; output (stderr) in *out. */
+static int
+run(struct jcase *c, const char *mode, char **out)
+{
+	char path[512] = "";
+	char *copy = strdup(c->path_dirs), *save = NULL;
+
+	assert_non_null(copy);
+	for (char *d = strtok_r(copy, " ", &save); d; d = strtok_r(NULL, " ", &save)) {
+		size_t n = strlen(path);
+		snprintf(path + n, sizeof(path) - n, "%s%s/%s", n ? ":" : "", T, d);
+	}
+	free(copy);
+	unlink(c->calls);
+	tu_write(c->calls, "");
+	char *log = NULL;
+	int rc = tu_sh(&log,
+	             "cd '%s' && env -i LC_ALL=C PATH='%s' MESHVM_ROOT='%s' "
+	             "SHIM_LOG='%s' SHIM_SEED_DIR='%s' %s "
+	             "/bin/sh '%s/cloudinit/join.sh' %s",
+	             c->dir, path, c->root, c->calls, c->seed, c->env ? c->env : "",
+	             tu_src(), mode);
+	if (getenv("MESHVM_TEST_VERBOSE") != NULL)
+		print_message("join.sh %s: exit %d\n%s", mode, rc, log);
+	if (out != NULL)
+		*out = log;
+	else
+		free(log);
+	return rc;
+}
+
+static char *
+rd(struct jcase *c, const char *rel)
+{
+	char *p = tu_fmt("%s%s", c->root, rel);
+	char *s = tu_read(p, NULL);
+
+	free(p);
+	return s;
+}
+
+static bool
+exists_in(struct jcase *c, const char *rel)
+{
+	char *p = tu_fmt("%s%s", c->root, rel);
+	bool e = tu_exists(p);
+
+	free(p);
+	return e;
+}
+
+static char *
+seed_token(struct jcase *c)
+{
+	char *p = tu_fmt("%s/meshvm/istio-token", c->seed);
+	char *t = tu_read(p, NULL);
+
+	free(p);
+	assert_non_null(t);
+	return t;
+}
+
+static unsigned
+mode_of(struct jcase *c, const char *rel)
+{
+	char *p = tu_fmt("%s%s", c->root, rel);
+	struct stat st;
+
+	if (stat(p, &st) != 0) {
+		print_error("missing %s\n", rel);
+		fail();
+	}
+	free(p);
+	return st.st_mode & 07777;
+}
+
+static void
+assert_calls(struct jcase *c, const char *expected)
+{
+	char *got = tu_read(c->calls, NULL);
+
+	assert_non_null(got);
+	if (strcmp(got, expected) != 0) {
+		print_error("command sequence differs\n--- expected\n%s--- got\n%s",
+		            expected, got);
+		fail();
+	}
+	free(got);
+}
+
+/* status.json field as text ("joined", "2", "true"). */
+static char *
+status(struct jcase *c, const char *field)
+{
+	char *out = NULL;
+
+	assert_int_equal(tu_sh(&out, "python3 -c 'import json,sys; v=json.load("
+	                             "open(sys.argv[1]))[sys.argv[2]]; print(v if "
+	                             "isinstance(v,str) else json.dumps(v))' "
+	                             "'%s/var/lib/meshvm/status.json' %s",
+	                       c->root, field), 0);
+	out[strcspn(out, "\n")] = '\0';
+	return out;
+}
+
+static void
+assert_status(struct jcase *c, const char *field, const char *want)
+{
+	char *got = status(c, field);
+
+	if (strcmp(got, want) != 0) {
+		print_error("status.json %s: expected %s, got %s\n", field, want, got);
+		fail();
+	}
+	free(got);
+}
+
+/* Everything under the root but the run's own reports. */
+static char *
+snapshot(struct jcase *c)
+{
+	char *out = NULL;
+
+	assert_int_equal(
+		tu_sh(&out,
+		      "cd '%s' && find . \\( -path ./.shim -o -path ./dev -o -path "
+		      "./var/lib/meshvm/status.json -o -path ./var/log/meshvm-join.log "
+		      "\\) -prune -o -printf '%%M %%s %%p\\n' | sort && find . -type f "
+		      "! -path './.shim/*' ! -path ./var/lib/meshvm/status.json ! -path "
+		      "./var/log/meshvm-join.log ! -path './dev/*' -exec sha256sum {} + "
+		      "| sort && grep -v '_at\"' var/lib/meshvm/status.json",
+		      c->root),
+		0);
+	return out;
+}
+
+static const char first_run_calls[] =
+	"blkid -l -o device -t LABEL=cidata\n"
+	"mount -o ro /dev/sr0 <ROOT>/run/meshvm/seed\n"
+	"dpkg -i <ROOT>/var/lib/meshvm/current/sidecar/istio-sidecar.deb\n"
+	"chown -R istio-proxy:istio-proxy <ROOT>/var/lib/istio <ROOT>/etc/certs "
+	"<ROOT>/etc/istio/proxy <ROOT>/etc/istio/config\n"
+	"chown root:root <ROOT>/etc/meshvm/istio-token\n"
+	"chown -R istio-proxy:istio-proxy <ROOT>/var/run/secrets\n"
+	"systemctl daemon-reload\n"
+	"systemctl is-enabled --quiet productcatalog.service\n"
+	"systemctl enable --quiet productcatalog.service\n"
+	"systemctl is-enabled --quiet istio.service\n"
+	"systemctl enable --quiet istio.service\n"
+	"systemctl start productcatalog.service\n"
+	"systemctl start istio.service\n"
+	"curl -fsS -o /dev/null --max-time 3 http://localhost:15021/healthz/ready\n"
+	"systemctl is-failed --quiet productcatalog.service\n";
+
+static void
+test_first_run(void **state)
+{
+	long long exp = (long long)time(NULL) + 86400;
+	struct jcase c = new_case("first", bundle_zst, sha_zst, exp, NULL);
+	char *out = NULL, *s, *want, *tok;
+
+	(void)state;
+	assert_int_equal(run(&c, "run", &out), 0);
+	assert_calls(&c, first_run_calls);
+	/* identity files: contents and modes (owners: the chown calls) */
+	s = rd(&c, "/etc/certs/root-cert.pem");
+	want = tu_fmt("%s/bundle/identity/root-cert.pem", tu_fixtures());
+	{
+		char *w = tu_read(want, NULL);
+		free(want);
+		want = w;
+	}
+	assert_string_equal(s, want);
+	free(s);
+	free(want);
+	s = rd(&c, "/var/lib/istio/envoy/cluster.env");
+	assert_contains(s, "ISTIO_SERVICE='productcatalogservice.default'");
+	free(s);
+	s = rd(&c, "/etc/istio/config/mesh");
+	assert_contains(s, "defaultConfig:");
+	free(s);
+	assert_int_equal(mode_of(&c, "/etc/certs/root-cert.pem"), 0644);
+	assert_int_equal(mode_of(&c, "/var/lib/istio/envoy/cluster.env"), 0644);
+	assert_int_equal(mode_of(&c, "/etc/istio/config/mesh"), 0644);
+	assert_int_equal(mode_of(&c, "/etc/istio/proxy"), 0755);
+	s = rd(&c, "/etc/hosts");
+	assert_string_equal(s, "127.0.0.1 localhost\n# BEGIN meshvm hosts\n"
+	                       "203.0.113.10 istiod.istio-system.svc\n"
+	                       "# END meshvm hosts\n");
+	free(s);
+	/* the token: stored 0600, installed 0600, same bytes as the seed's */
+	tok = seed_token(&c);
+	s = rd(&c, "/etc/meshvm/istio-token");
+	assert_string_equal(s, tok);
+	free(s);
+	s = rd(&c, "/var/run/secrets/tokens/istio-token");
+	assert_string_equal(s, tok);
+	free(s);
+	assert_int_equal(mode_of(&c, "/etc/meshvm/istio-token"), 0600);
+	assert_int_equal(mode_of(&c, "/var/run/secrets/tokens/istio-token"), 0600);
+	/* units */
+	assert_int_equal(mode_of(&c, "/etc/systemd/system/productcatalog.service"),
+	                 0644);
+	/* status */
+	assert_status(&c, "phase", "joined");
+	assert_status(&c, "boot_count", "1");
+	assert_status(&c, "bundle_sha256", sha_zst);
+	want = tu_fmt("%lld", exp);
+	assert_status(&c, "token_exp", want);
+	free(want);
+	assert_status(&c, "token_expired", "false");
+	assert_status(&c, "error", "null");
+	assert_int_equal(mode_of(&c, "/var/lib/meshvm/status.json"), 0644);
+	/* console and serial: one line per phase */
+	s = rd(&c, "/dev/console");
+	want = tu_fmt("meshvm-join: fetching seed\n"
+	              "meshvm-join: verifying sha256 %s\n"
+	              "meshvm-join: installing istio-sidecar.deb\n"
+	              "meshvm-join: starting productcatalog.service istio.service\n"
+	              "meshvm-join: waiting http://localhost:15021/healthz/ready "
+	              "(up to 5s)\n"
+	              "meshvm-join: joined bundle %.12s boot 1\n",
+	              sha_zst, sha_zst);
+	assert_string_equal(s, want);
+	free(s);
+	s = rd(&c, "/dev/ttyS0");
+	assert_string_equal(s, want);
+	free(s);
+	free(want);
+	/* no secret in the log, on stderr, or in the calls */
+	s = rd(&c, "/var/log/meshvm-join.log");
+	assert_contains(s, "bundle unpacked and verified");
+	assert_null(strstr(s, strchr(tok, '.') + 1));
+	free(s);
+	assert_null(strstr(out, strchr(tok, '.') + 1));
+	s = tu_read(c.calls, NULL);
+	assert_null(strstr(s, "eyJ"));
+	free(s);
+	free(tok);
+	free(out);
+	free_case(&c);
+}
+
+static void
+test_second_run_changes_nothing(void **state)
+{
+	struct jcase c = new_case("second", bundle_zst, sha_zst,
+	                          (long long)time(NULL) + 86400, NULL);
+	char *before, *after;
+
+	(void)state;
+	assert_int_equal(run(&c, "run", NULL), 0);
+	before = snapshot(&c);
+	assert_int_equal(run(&c, "run", NULL), 0);
+	after = snapshot(&c);
+	assert_string_equal(before, after);
+	assert_calls(&c,
+	             "systemctl is-enabled --quiet productcatalog.service\n"
+	             "systemctl is-enabled --quiet istio.service\n"
+	             "systemctl start productcatalog.service\n"
+	             "systemctl start istio.service\n"
+	             "curl -fsS -o /dev/null --max-time 3 "
+	             "http://localhost:15021/healthz/ready\n"
+	             "systemctl is-failed --quiet productcatalog.service\n");
+	assert_status(&c, "phase", "joined");
+	assert_status(&c, "boot_count", "1");
+	free(before);
+	free(after);
+	free_case(&c);
+}
+
+/* The next boot: /run is a fresh tmpfs; the unit runs `boot`, which
+ * restores the token before queueing istio and hands the wait to a
+ * transient unit that runs `wait`. */
+static void
+test_next_boot(void **state)
+{
+	struct jcase c = new_case("reboot", bundle_zst, sha_zst,
+	                          (long long)time(NULL) + 86400, NULL);
+	char *s, *tok;
+
+	(void)state;
+	assert_int_equal(run(&c, "run", NULL), 0);
+	assert_int_equal(tu_sh(NULL, "cd '%s' && rm -rf run var/run && echo "
+	                             "boot-2 >proc/sys/kernel/random/boot_id",
+	                       c.root), 0);
+	assert_int_equal(run(&c, "boot", NULL), 0);
+	assert_calls(&c,
+	             "blkid -l -o device -t LABEL=cidata\n"
+	             "mount -o ro /dev/sr0 <ROOT>/run/meshvm/seed\n"
+	             "chown -R istio-proxy:istio-proxy <ROOT>/var/run/secrets\n"
+	             "systemctl is-enabled --quiet productcatalog.service\n"
+	             "systemctl is-enabled --quiet istio.service\n"
+	             "systemctl start --no-block productcatalog.service\n"
+	             "systemctl start --no-block istio.service\n"
+	             "systemd-run --no-block --collect --unit=meshvm-join-wait "
+	             "--description=meshvm: wait for the sidecar to be ready "
+	             "--property=After=istio.service /usr/local/sbin/meshvm-join "
+	             "wait\n");
+	tok = seed_token(&c);
+	s = rd(&c, "/var/run/secrets/tokens/istio-token");
+	assert_string_equal(s, tok);
+	free(s);
+	free(tok);
+	assert_int_equal(mode_of(&c, "/var/run/secrets/tokens/istio-token"), 0600);
+	assert_status(&c, "phase", "starting");
+	assert_status(&c, "boot_count", "2");
+	s = rd(&c, "/var/log/meshvm-join.log");
+	assert_contains(s, "sidecar istio-sidecar.deb already installed");
+	assert_contains(s, "identity files already in place");
+	assert_contains(s, "bundle already here");
+	free(s);
+	/* the transient unit */
+	assert_int_equal(run(&c, "wait", NULL), 0);
+	assert_calls(&c, "curl -fsS -o /dev/null --max-time 3 "
+	                 "http://localhost:15021/healthz/ready\n"
+	                 "systemctl is-failed --quiet productcatalog.service\n");
+	assert_status(&c, "phase", "joined");
+	assert_status(&c, "boot_count", "2");
+	s = rd(&c, "/dev/console");
+	{
+		char *line = tu_fmt("meshvm-join: joined bundle %.12s boot 2\n",
+		                    sha_zst);
+		assert_contains(s, line);
+		free(line);
+	}
+	free(s);
+	free_case(&c);
+}
+
+static void
+test_tampered_bundle(void **state)
+{
+	struct jcase c = new_case("tampered", bundle_zst, sha_zst,
+	                          (long long)time(NULL) + 86400, NULL);
+	char *out = NULL, *s, *bad = tu_fmt("%s/meshvm/bundle", c.seed);
+
+	(void)state;
+	/* one flipped byte in the seed's bundle */
+	assert_int_equal(tu_sh(NULL, "printf 'X' | dd of='%s' bs=1 seek=200 "
+	                             "conv=notrunc 2>/dev/null", bad), 0);
+	assert_int_not_equal(run(&c, "run", &out), 0);
+	assert_calls(&c, "blkid -l -o device -t LABEL=cidata\n"
+	                 "mount -o ro /dev/sr0 <ROOT>/run/meshvm/seed\n");
+	assert_status(&c, "phase", "failed");
+	s = status(&c, "error");
+	assert_contains(s, "bundle digest mismatch");
+	assert_contains(s, sha_zst);
+	free(s);
+	assert_false(exists_in(&c, "/etc/certs"));
+	assert_false(exists_in(&c, "/var/lib/meshvm/bundle"));
+	assert_false(exists_in(&c, "/var/lib/meshvm/current"));
+	s = rd(&c, "/dev/console");
+	assert_contains(s, "meshvm-join: failed bundle digest mismatch");
+	free(s);
+	free(out);
+	free(bad);
+	free_case(&c);
+}
+
+/* A bundle whose whole-file digest is pinned but whose contents do not
+ * match its SHA256SUMS (re-packed by hand): sha256sum -c stops it. */
+static void
+test_tampered_contents(void **state)
+{
+	char *repack = tu_fmt("%s/repacked.tar.gz", T), *sha, *s;
+	struct jcase c;
+
+	(void)state;
+	assert_int_equal(tu_sh(NULL, "set -e; d='%s/repack'; mkdir -p \"$d\"; "
+	                             "tar -xzf '%s' -C \"$d\"; echo '198.51.100.9 "
+	                             "evil' >>\"$d/identity/hosts\"; tar -czf '%s' "
+	                             "-C \"$d\" .", T, bundle_gz, repack), 0);
+	sha = file_sha(repack);
+	c = new_case("contents", repack, sha, (long long)time(NULL) + 86400, NULL);
+	c.path_dirs = "shims sys"; /* gzip needs no zstd */
+	assert_int_not_equal(run(&c, "run", NULL), 0);
+	assert_status(&c, "phase", "failed");
+	s = status(&c, "error");
+	assert_contains(s, "bundle contents do not match SHA256SUMS");
+	free(s);
+	s = rd(&c, "/var/log/meshvm-join.log");
+	assert_contains(s, "identity/hosts: FAILED");
+	free(s);
+	s = tu_read(c.calls, NULL);
+	assert_null(strstr(s, "dpkg"));
+	free(s);
+	assert_false(exists_in(&c, "/var/lib/meshvm/current"));
+	free(sha);
+	free(repack);
+	free_case(&c);
+}
+
+static void
+test_zstd_missing(void **state)
+{
+	struct jcase c = new_case("nozstd", bundle_zst, sha_zst,
+	                          (long long)time(NULL) + 86400, NULL);
+	struct jcase g = new_case("gzip", bundle_gz, sha_gz,
+	                          (long long)time(NULL) + 86400, NULL);
+	char *s;
+
+	(void)state;
+	c.path_dirs = "shims sys";
+	assert_int_not_equal(run(&c, "run", NULL), 0);
+	s = status(&c, "error");
+	assert_contains(s, "the bundle is zstd-compressed but this VM has no "
+	                   "zstd");
+	free(s);
+	s = tu_read(c.calls, NULL);
+	assert_null(strstr(s, "dpkg"));
+	free(s);
+	/* a gzip bundle needs no zstd */
+	g.path_dirs = "shims sys";
+	assert_int_equal(run(&g, "run", NULL), 0);
+	assert_status(&g, "phase", "joined");
+	free_case(&c);
+	free_case(&g);
+}
+
+static void
+test_expired_token(void **state)
+{
+	long long exp = (long long)time(NULL) - 3600;
+	struct jcase c = new_case("expired", bundle_zst, sha_zst, exp, NULL);
+	char *s, *want;
+
+	(void)state;
+	assert_int_equal(run(&c, "run", NULL), 0);
+	assert_status(&c, "phase", "joined");
+	assert_status(&c, "token_expired", "true");
+	want = tu_fmt("%lld", exp);
+	assert_status(&c, "token_exp", want);
+	free(want);
+	s = rd(&c, "/dev/console");
+	assert_contains(s, "meshvm-join: warning istio-token expired at ");
+	assert_contains(s, "set a fresh one (metadata key meshvm-istio-token or "
+	                   "the seed)");
+	free(s);
+	free_case(&c);
+}
+
+/* GCE: the bundle from gs:// through the JSON API with the metadata
+ * server's access token; the istio token from metadata; docker. */
+static void
+test_gcs_and_metadata(void **state)
+{
+	struct jcase c = new_case("gce", bundle_zst, sha_zst, 0,
+	                          "MESHVM_BUNDLE_SOURCE=url\n"
+	                          "MESHVM_BUNDLE_URL=gs://my-bucket/vm/b 1.bundle\n"
+	                          "MESHVM_TOKEN_SOURCE=metadata\n"
+	                          "MESHVM_RUNTIME=docker\n");
+	char *md_tok = tu_fmt("%s/md-token", T), *t = jwt(4102444800LL);
+	char *env, *s, *out = NULL;
+
+	(void)state;
+	tu_write(md_tok, t);
+	env = tu_fmt("SHIM_BUNDLE='%s' SHIM_MD_TOKEN='%s' "
+	             "MESHVM_METADATA_URL=http://md.test/computeMetadata/v1",
+	             bundle_zst, md_tok);
+	c.env = env;
+	/* no seed on this VM */
+	assert_int_equal(tu_sh(NULL, "rm -rf '%s'", c.seed), 0);
+	assert_int_equal(run(&c, "run", &out), 0);
+	assert_calls(
+		&c,
+		"curl -fsS --connect-timeout 2 --max-time 10 --retry 2 -H "
+		"Metadata-Flavor: Google -o <ROOT>/run/meshvm/tmp.X/sa.json "
+		"http://md.test/computeMetadata/v1/instance/service-accounts/default/"
+		"token\n"
+		"curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 -H "
+		"@<ROOT>/run/meshvm/tmp.X/auth.hdr -o <ROOT>/var/lib/meshvm/bundle.part "
+		"https://storage.googleapis.com/storage/v1/b/my-bucket/o/"
+		"vm%2Fb%201.bundle?alt=media\n"
+		"dpkg -i <ROOT>/var/lib/meshvm/current/sidecar/istio-sidecar.deb\n"
+		"chown -R istio-proxy:istio-proxy <ROOT>/var/lib/istio <ROOT>/etc/certs "
+		"<ROOT>/etc/istio/proxy <ROOT>/etc/istio/config\n"
+		"curl -fsS --connect-timeout 2 --max-time 10 --retry 2 -H "
+		"Metadata-Flavor: Google -o <ROOT>/run/meshvm/tmp.X/token "
+		"http://md.test/computeMetadata/v1/instance/attributes/"
+		"meshvm-istio-token\n"
+		"chown root:root <ROOT>/etc/meshvm/istio-token\n"
+		"chown -R istio-proxy:istio-proxy <ROOT>/var/run/secrets\n"
+		"docker load -i <ROOT>/var/lib/meshvm/current/image/image.tar\n"
+		"systemctl daemon-reload\n"
+		"systemctl is-enabled --quiet productcatalog.service\n"
+		"systemctl enable --quiet productcatalog.service\n"
+		"systemctl is-enabled --quiet istio.service\n"
+		"systemctl enable --quiet istio.service\n"
+		"systemctl start productcatalog.service\n"
+		"systemctl start istio.service\n"
+		"curl -fsS -o /dev/null --max-time 3 "
+		"http://localhost:15021/healthz/ready\n"
+		"systemctl is-failed --quiet productcatalog.service\n");
+	s = rd(&c, "/etc/meshvm/istio-token");
+	assert_string_equal(s, t);
+	free(s);
+	assert_status(&c, "token_exp", "4102444800");
+	assert_status(&c, "token_source", "metadata");
+	/* the access token never reaches a log, stderr or argv; its header
+	 * file is gone */
+	s = rd(&c, "/var/log/meshvm-join.log");
+	assert_null(strstr(s, "ya29"));
+	free(s);
+	assert_null(strstr(out, "ya29"));
+	s = tu_read(c.calls, NULL);
+	assert_null(strstr(s, "ya29"));
+	free(s);
+	assert_int_equal(tu_sh(NULL, "ls '%s'/run/meshvm | grep -q tmp", c.root),
+	                 1);
+	free(out);
+
+	/* next boot, metadata unreachable: the stored token is kept */
+	free(env);
+	env = tu_fmt("SHIM_BUNDLE='%s' MESHVM_METADATA_URL=http://md.test/x",
+	             bundle_zst);
+	c.env = env;
+	assert_int_equal(tu_sh(NULL, "cd '%s' && rm -rf run var/run && echo "
+	                             "boot-2 >proc/sys/kernel/random/boot_id",
+	                       c.root), 0);
+	assert_int_equal(run(&c, "run", NULL), 0);
+	s = rd(&c, "/var/run/secrets/tokens/istio-token");
+	assert_string_equal(s, t);
+	free(s);
+	s = rd(&c, "/var/log/meshvm-join.log");
+	assert_contains(s, "no token from metadata; keeping /etc/meshvm/istio-token");
+	free(s);
+	s = tu_read(c.calls, NULL);
+	assert_null(strstr(s, "docker load")); /* already loaded */
+	assert_null(strstr(s, "alt=media"));   /* bundle kept */
+	free(s);
+	assert_status(&c, "boot_count", "2");
+	free(env);
+	free(t);
+	free(md_tok);
+	free_case(&c);
+}
+
+static void
+test_failures(void **state)
+{
+	struct jcase c;
+	char *s;
+
+	(void)state;
+	/* runtime auto with none installed */
+	c = new_case("nort", bundle_zst, sha_zst, (long long)time(NULL) + 99,
+	             "MESHVM_BUNDLE_SOURCE=seed\nMESHVM_TOKEN_SOURCE=seed\n"
+	             "MESHVM_RUNTIME=auto\n");
+	c.path_dirs = "shims-nort zstd sys";
+	assert_int_not_equal(run(&c, "run", NULL), 0);
+	s = status(&c, "error");
+	assert_contains(s, "no container runtime on this VM (docker, podman or "
+	                   "containerd's ctr)");
+	free(s);
+	free_case(&c);
+	/* dpkg fails */
+	c = new_case("dpkg", bundle_zst, sha_zst, (long long)time(NULL) + 99,
+	             NULL);
+	c.env = "SHIM_DPKG_FAIL=1";
+	assert_int_not_equal(run(&c, "run", NULL), 0);
+	s = status(&c, "error");
+	assert_string_equal(s, "dpkg -i istio-sidecar.deb failed");
+	free(s);
+	assert_false(exists_in(&c, "/var/lib/meshvm/sidecar.sha256"));
+	free_case(&c);
+	/* a bundle unit failed */
+	c = new_case("unitfailed", bundle_zst, sha_zst,
+	             (long long)time(NULL) + 99, NULL);
+	c.env = "SHIM_FAILED_UNIT=productcatalog.service";
+	assert_int_not_equal(run(&c, "run", NULL), 0);
+	s = status(&c, "error");
+	assert_string_equal(s, "productcatalog.service failed (see systemctl "
+	                       "status productcatalog.service)");
+	free(s);
+	free_case(&c);
+	/* never ready */
+	c = new_case("notready", bundle_zst, sha_zst, (long long)time(NULL) + 99,
+	             "MESHVM_BUNDLE_SOURCE=seed\nMESHVM_TOKEN_SOURCE=seed\n"
+	             "MESHVM_RUNTIME=none\nMESHVM_READY_TIMEOUT=2\n");
+	c.env = "SHIM_READY_AFTER=1000";
+	assert_int_not_equal(run(&c, "run", NULL), 0);
+	s = status(&c, "error");
+	assert_contains(s, "istio not ready after 2s");
+	free(s);
+	free_case(&c);
+	/* no seed and nothing stored */
+	c = new_case("noseed", bundle_zst, sha_zst, (long long)time(NULL) + 99,
+	             NULL);
+	assert_int_equal(tu_sh(NULL, "rm -rf '%s'", c.seed), 0);
+	assert_int_not_equal(run(&c, "run", NULL), 0);
+	s = status(&c, "error");
+	assert_contains(s, "no NoCloud seed (volume labelled cidata)");
+	free(s);
+	free_case(&c);
+	/* a broken configuration */
+	c = new_case("conf", bundle_zst, sha_zst, (long long)time(NULL) + 99,
+	             "MESHVM_RUNTIME=lxc\n");
+	assert_int_not_equal(run(&c, "run", NULL), 0);
+	s = status(&c, "error");
+	assert_contains(s, "MESHVM_RUNTIME must be auto, docker, podman");
+	free(s);
+	assert_int_equal(run(&c, "bogus", NULL), 2);
+	free_case(&c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_first_run),
+		cmocka_unit_test(test_second_run_changes_nothing),
+		cmocka_unit_test(test_next_boot),
+		cmocka_unit_test(test_tampered_bundle),
+		cmocka_unit_test(test_tampered_contents),
+		cmocka_unit_test(test_zstd_missing),
+		cmocka_unit_test(test_expired_token),
+		cmocka_unit_test(test_gcs_and_metadata),
+		cmocka_unit_test(test_failures),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
