@@ -256,9 +256,7 @@ cmd_down(struct cli_ctx *ctx, int argc, char **argv)
 	rc = plan_down(&s.plan, &err);
 	cli_session_close(&s);
 	if (rc != 0)
-		return err.exit_code == MV_EXIT_INTERRUPTED ? (cli_fail(&err),
-		                                               MV_EXIT_INTERRUPTED)
-		                                            : cli_fail(&err);
+		return cli_fail(&err); /* an interrupt carries exit code 130 */
 	if (ctx->json)
 		cli_print_json(json_pack("{s:b}", "deleted", 1));
 	else

@@ -774,9 +774,9 @@ firewall_check(struct plan_ctx *ctx, struct step_check *out,
 			free_rules(r, n);
 			return e;
 		}
-		if (r[i].body != NULL && !rule_matches(r[i].body, fw, why, sizeof(why)))
+		if (r[i].body != NULL && !rule_matches(r[i].body, fw, why, sizeof(why))) {
 			step_drift(out, "firewall rule %s: %s", r[i].name, why);
-		else if (mv_state_get(ctx->state, r[i].name) == NULL) {
+		} else {
 			char *key = gcp_url("firewall/%s", r[i].name);
 			if (mv_state_get(ctx->state, key) == NULL)
 				step_action(out, "record firewall rule %s in the state",
