@@ -315,6 +315,18 @@ bundle_reader_open(struct bundle_reader **out, int fd, const char *name,
 			return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 		la = archive_read_open(r->a, r, NULL, raw_la_read, NULL);
 	}
+	if (la != ARCHIVE_OK && r->zstd) {
+		/* The decoder's own words (corrupt, truncated) beat libarchive's
+		 * "cannot open". */
+		pthread_mutex_lock(&r->lock);
+		bool decoder = r->error[0] != '\0';
+		if (decoder)
+			mv_err_set(err, MV_EXIT_VERIFY, "%s: corrupt bundle: %s",
+			           name, r->error);
+		pthread_mutex_unlock(&r->lock);
+		if (decoder)
+			return -1;
+	}
 	if (la != ARCHIVE_OK)
 		return mv_err_set(err, MV_EXIT_VERIFY,
 		                  "%s: not a meshvm bundle (zstd, gzip or plain "

@@ -664,6 +664,7 @@ bundle_spec_free(struct bundle_spec *s)
 	free(s->sidecar);
 	free(s->sidecar_version);
 	free(s->image);
+	free(s->image_format);
 	free(s->identity_dir);
 	for (size_t i = 0; i < s->n_units; i++)
 		free(s->units[i]);

@@ -116,15 +116,21 @@ mv_atomic_open(struct mv_atomic_file *af, const char *path, mode_t mode,
 		mv_atomic_abort(af);
 		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 	}
+	int open_errno = 0;
 #ifdef O_TMPFILE
-	if (!force_named)
+	if (!force_named) {
 		fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+		open_errno = fd < 0 ? errno : 0;
+	}
 #endif
 	if (fd >= 0) {
 		af->unnamed = true;
 	} else {
-		if (errno == EACCES || errno == EROFS || errno == ENOENT ||
-		    errno == ENOTDIR) {
+		/* These fail for a named temp file too; anything else (e.g.
+		 * EOPNOTSUPP, EISDIR on old kernels) means no O_TMPFILE here. */
+		if (open_errno == EACCES || open_errno == EROFS ||
+		    open_errno == ENOENT || open_errno == ENOTDIR) {
+			errno = open_errno;
 			int e = errno;
 			mv_err_sys(err, e, "%s: cannot write in directory %s", path,
 			           dir);

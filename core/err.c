@@ -17,6 +17,9 @@ mv_err_clear(struct mv_err *e)
 	e->msg[0] = '\0';
 }
 
+static void err_vset(struct mv_err *e, int exit_code, const char *prefix,
+                     const char *fmt, va_list ap) MV_PRINTF(4, 0);
+
 static void
 err_vset(struct mv_err *e, int exit_code, const char *prefix, const char *fmt,
          va_list ap)

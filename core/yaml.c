@@ -776,6 +776,10 @@ mv_yaml_node_pos(const struct mv_yaml *y, const json_t *container,
 	return pos_find(y, container, NULL, 0, POS_NODE, pos);
 }
 
+static int yaml_verr(struct mv_err *err, int exit_code,
+                     const struct mv_yaml *y, const struct mv_yaml_pos *pos,
+                     const char *fmt, va_list ap) MV_PRINTF(5, 0);
+
 static int
 yaml_verr(struct mv_err *err, int exit_code, const struct mv_yaml *y,
           const struct mv_yaml_pos *pos, const char *fmt, va_list ap)

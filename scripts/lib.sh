@@ -3,6 +3,7 @@
 # shellcheck shell=bash
 
 # Build and test dependencies, all from Debian's registry.
+# shellcheck disable=SC2034  # used by the scripts that source this file
 MESHVM_PACKAGES="build-essential cmake pkg-config libcurl4-openssl-dev
 libjansson-dev libyaml-dev libarchive-dev libssl-dev libzstd-dev
 libmicrohttpd-dev libcmocka-dev openssl dpkg-dev zstd libarchive-tools
@@ -24,6 +25,7 @@ ensure_packages() {
 	[ "$(id -u)" -eq 0 ] || sudo="sudo"
 	echo "meshvm: installing$missing" >&2
 	$sudo apt-get update -qq
+	# shellcheck disable=SC2086  # a list of package names
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
 		--no-install-recommends $missing >/dev/null
 }
