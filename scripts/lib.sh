@@ -7,7 +7,7 @@
 MESHVM_PACKAGES="build-essential cmake pkg-config libcurl4-openssl-dev
 libjansson-dev libyaml-dev libarchive-dev libssl-dev libzstd-dev
 libmicrohttpd-dev libcmocka-dev openssl dpkg-dev zstd libarchive-tools
-busybox python3 util-linux"
+busybox python3 util-linux iproute2 curl"
 
 meshvm_root() {
 	cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd
