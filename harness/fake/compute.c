@@ -768,7 +768,7 @@ inst_get(struct fake *f, struct freq *rq, struct fresp *rs)
 	json_t *inst = inst_lookup(f, rq, rs, key, sizeof(key));
 
 	if (inst != NULL)
-		resp_json(rs, 200, json_incref(inst));
+		resp_json_cached(f, rs, inst);
 }
 
 static void
@@ -1017,7 +1017,7 @@ fw_get(struct fake *f, struct freq *rq, struct fresp *rs)
 	                           sizeof(key));
 
 	if (fw != NULL)
-		resp_json(rs, 200, json_incref(fw));
+		resp_json_cached(f, rs, fw);
 }
 
 static void
@@ -1121,7 +1121,7 @@ tmpl_get(struct fake *f, struct freq *rq, struct fresp *rs)
 	                          "instanceTemplates", key, sizeof(key));
 
 	if (t != NULL)
-		resp_json(rs, 200, json_incref(t));
+		resp_json_cached(f, rs, t);
 }
 
 static void
@@ -1612,37 +1612,37 @@ compute_find_instance(struct fake *f, const char *name, char *key,
 #define Z P "/zones/{}"
 
 const struct route compute_routes[] = {
-	{"GET", P, project_get, R_AUTH, NULL},
-	{"GET", P "/zones", zones_list, R_AUTH, NULL},
-	{"GET", Z, zone_get, R_AUTH, NULL},
-	{"GET", P "/global/networks", network_list, R_AUTH, NULL},
-	{"GET", P "/global/networks/{}", network_get, R_AUTH, NULL},
-	{"GET", P "/aggregated/instances", inst_aggregated, R_AUTH, NULL},
-	{"GET", P "/aggregated/instanceTemplates", tmpl_aggregated, R_AUTH, NULL},
-	{"GET", P "/aggregated/instanceGroupManagers", mig_aggregated, R_AUTH,
+	{"GET", P, project_get, R_AUTH | R_PURE, NULL},
+	{"GET", P "/zones", zones_list, R_AUTH | R_PURE, NULL},
+	{"GET", Z, zone_get, R_AUTH | R_PURE, NULL},
+	{"GET", P "/global/networks", network_list, R_AUTH | R_PURE, NULL},
+	{"GET", P "/global/networks/{}", network_get, R_AUTH | R_PURE, NULL},
+	{"GET", P "/aggregated/instances", inst_aggregated, R_AUTH | R_PURE, NULL},
+	{"GET", P "/aggregated/instanceTemplates", tmpl_aggregated, R_AUTH | R_PURE, NULL},
+	{"GET", P "/aggregated/instanceGroupManagers", mig_aggregated, R_AUTH | R_PURE,
 	 NULL},
-	{"GET", P "/global/images/family/{}", image_family_get, R_AUTH, NULL},
-	{"GET", Z "/autoscalers", autoscaler_list, R_AUTH, NULL},
-	{"GET", Z "/instances", inst_list, R_AUTH, NULL},
+	{"GET", P "/global/images/family/{}", image_family_get, R_AUTH | R_PURE, NULL},
+	{"GET", Z "/autoscalers", autoscaler_list, R_AUTH | R_PURE, NULL},
+	{"GET", Z "/instances", inst_list, R_AUTH | R_PURE, NULL},
 	{"POST", Z "/instances", inst_insert, R_AUTH, "compute.instances.insert"},
-	{"GET", Z "/instances/{}", inst_get, R_AUTH, NULL},
+	{"GET", Z "/instances/{}", inst_get, R_AUTH | R_PURE, NULL},
 	{"DELETE", Z "/instances/{}", inst_delete, R_AUTH, NULL},
 	{"POST", Z "/instances/{}/setMetadata", inst_set_metadata, R_AUTH,
 	 "compute.instances.setMetadata"},
-	{"GET", P "/global/firewalls", fw_list, R_AUTH, NULL},
+	{"GET", P "/global/firewalls", fw_list, R_AUTH | R_PURE, NULL},
 	{"POST", P "/global/firewalls", fw_insert, R_AUTH,
 	 "compute.firewalls.insert"},
-	{"GET", P "/global/firewalls/{}", fw_get, R_AUTH, NULL},
+	{"GET", P "/global/firewalls/{}", fw_get, R_AUTH | R_PURE, NULL},
 	{"DELETE", P "/global/firewalls/{}", fw_delete, R_AUTH, NULL},
-	{"GET", P "/global/instanceTemplates", tmpl_list, R_AUTH, NULL},
+	{"GET", P "/global/instanceTemplates", tmpl_list, R_AUTH | R_PURE, NULL},
 	{"POST", P "/global/instanceTemplates", tmpl_insert, R_AUTH,
 	 "compute.instanceTemplates.insert"},
-	{"GET", P "/global/instanceTemplates/{}", tmpl_get, R_AUTH, NULL},
+	{"GET", P "/global/instanceTemplates/{}", tmpl_get, R_AUTH | R_PURE, NULL},
 	{"DELETE", P "/global/instanceTemplates/{}", tmpl_delete, R_AUTH, NULL},
-	{"GET", Z "/instanceGroupManagers", mig_list, R_AUTH, NULL},
+	{"GET", Z "/instanceGroupManagers", mig_list, R_AUTH | R_PURE, NULL},
 	{"POST", Z "/instanceGroupManagers", mig_insert, R_AUTH,
 	 "compute.instanceGroupManagers.insert"},
-	{"GET", Z "/instanceGroupManagers/{}", mig_get, R_AUTH, NULL},
+	{"GET", Z "/instanceGroupManagers/{}", mig_get, R_AUTH | R_PURE, NULL},
 	{"DELETE", Z "/instanceGroupManagers/{}", mig_delete, R_AUTH, NULL},
 	{"POST", Z "/instanceGroupManagers/{}/resize", mig_resize, R_AUTH, NULL},
 	{"POST", Z "/instanceGroupManagers/{}/listManagedInstances",

@@ -68,6 +68,38 @@ resp_json(struct fresp *rs, int status, json_t *v)
 	rs->len = strlen(s);
 }
 
+/* The hot path of a fake under load is GET of one resource, and
+ * serializing it is most of the work: keep the text until anything may
+ * have changed (any request not flagged R_PURE bumps f->gen). */
+void
+resp_json_cached(struct fake *f, struct fresp *rs, const json_t *v)
+{
+	struct rcache *c = &f->rcache[((uintptr_t)v >> 4) % FAKE_RCACHE];
+
+	if (c->obj != v || c->gen != f->gen || c->s == NULL) {
+		free(c->s);
+		c->s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		c->len = c->s ? strlen(c->s) : 0;
+		c->obj = v;
+		c->gen = f->gen;
+	}
+	if (c->s == NULL) {
+		resp_gerr(rs, 500, NULL, "out of memory");
+		return;
+	}
+	resp_bytes(rs, 200, "application/json; charset=UTF-8", c->s, c->len);
+}
+
+void
+rcache_clear(struct fake *f)
+{
+	for (size_t i = 0; i < FAKE_RCACHE; i++) {
+		free(f->rcache[i].s);
+		f->rcache[i].s = NULL;
+		f->rcache[i].obj = NULL;
+	}
+}
+
 void
 resp_header(struct fresp *rs, const char *name, const char *fmt, ...)
 {
@@ -523,6 +555,8 @@ api_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	}
 	if (r->flags & R_READONLY)
 		rq->mutating = false;
+	if (!(r->flags & R_PURE))
+		f->gen++;
 	if ((r->flags & R_AUTH) && !f->opt.no_auth && !auth_google_ok(f, rq)) {
 		bool has = freq_header(rq, "Authorization") != NULL;
 		resp_header(rs, "WWW-Authenticate",
@@ -572,6 +606,7 @@ fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	rs->status = 0;
 	pthread_mutex_lock(&f->lock);
 	if (rq->kc == NULL && rq->n_seg > 0 && strcmp(rq->seg[0], "_fake") == 0) {
+		f->gen++;
 		control_dispatch(f, rq, rs);
 		goto out;
 	}
@@ -587,6 +622,7 @@ fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	           (rs->status != 0 || rs->reset)) {
 		/* the fault answered */
 	} else if (rq->kc != NULL) {
+		f->gen++; /* the Kubernetes side decides per request */
 		kube_dispatch(f, rq, rs);
 	} else {
 		api_dispatch(f, rq, rs);

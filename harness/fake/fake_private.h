@@ -82,6 +82,16 @@ struct blob {
 	size_t len;
 };
 
+/* Serialized answers of stored resources, valid while f->gen stands
+ * still (see resp_json_cached). */
+#define FAKE_RCACHE 64
+struct rcache {
+	const json_t *obj;
+	uint64_t gen;
+	char *s;
+	size_t len;
+};
+
 struct listener;
 struct faults;
 struct journal;
@@ -104,6 +114,8 @@ struct fake {
 	char url[64];
 	pthread_mutex_t lock;
 	json_t *db;               /* every resource; see dispatch.c */
+	uint64_t gen;             /* bumped by every request that may write */
+	struct rcache rcache[FAKE_RCACHE];
 	uint64_t seed;
 	struct faults *faults;
 	struct journal *journal;
@@ -136,6 +148,10 @@ const char *freq_arg(const struct freq *rq, const char *name);
 const char *freq_header(const struct freq *rq, const char *name);
 
 void resp_json(struct fresp *rs, int status, json_t *v); /* steals v */
+/* 200 with a stored resource (borrowed), serialized once per state
+ * generation: only for routes flagged R_PURE. */
+void resp_json_cached(struct fake *f, struct fresp *rs, const json_t *v);
+void rcache_clear(struct fake *f);
 void resp_bytes(struct fresp *rs, int status, const char *ctype,
                 const void *data, size_t len);
 void resp_header(struct fresp *rs, const char *name, const char *fmt, ...)
@@ -227,6 +243,7 @@ enum {
 	R_AUTH = 1,        /* Google bearer token required (unless no_auth) */
 	R_READONLY = 2,    /* not mutating even though not a GET */
 	R_JSON = 4,        /* body must be JSON (400 otherwise) */
+	R_PURE = 8,        /* changes nothing at all: answers may be cached */
 };
 
 typedef void (*fake_handler)(struct fake *f, struct freq *rq,

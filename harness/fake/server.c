@@ -473,6 +473,7 @@ fake_free(struct fake *f)
 	free(f->blobs);
 	faults_free(f->faults);
 	journal_close(f->journal);
+	rcache_clear(f);
 	json_decref(f->db);
 	EVP_PKEY_free(f->ca_key);
 	X509_free(f->ca);
