@@ -151,7 +151,6 @@ expect_eq "$n" 1 "a 503 is not retried"
 curl -sf -X DELETE "$FAKE_URL/_fake/faults" >/dev/null
 
 # ---- deletes of everything ----
-quiet() { "$@" >/dev/null 2>&1; }
 check "delete the group" quiet gcloud compute instance-groups managed \
 	delete istio-mig --zone us-central1-b --quiet
 check "delete the template" quiet gcloud compute instance-templates delete \

@@ -104,6 +104,11 @@ check() {
 	fi
 }
 
+# quiet COMMAND...: run it, output dropped.
+quiet() {
+	"$@" >/dev/null 2>&1
+}
+
 # expect_eq GOT WANT WHAT
 expect_eq() {
 	if [ "$1" = "$2" ]; then

@@ -33,7 +33,7 @@ fake_options_init(struct fake_options *o)
 	o->op_polls = 1;
 	o->threads = 4;
 	o->idle_timeout = 60;
-	o->deploy_ready_ms = 1000;
+	o->controller_delay_ms = 1000;
 }
 
 const char *
@@ -549,6 +549,9 @@ fake_handle(struct fake *f, const char *listener, const char *method,
 	out->headers = strdup(rs.hdrs);
 	out->delay_ms = rs.delay_ms;
 	rs.body = NULL;
+	/* no socket to stream on: what was there at once is the answer */
+	if (rs.stream != NULL && rs.stream_free != NULL)
+		rs.stream_free(rs.stream);
 	rc = 0;
 done:
 	rq.hdr = NULL;

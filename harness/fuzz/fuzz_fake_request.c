@@ -28,7 +28,7 @@ make(bool no_auth)
 	fake_options_init(&o);
 	o.no_auth = no_auth;
 	o.op_polls = 0;
-	o.deploy_ready_ms = 0;
+	o.controller_delay_ms = 0;
 	if (fake_new(&o, &f, NULL) != 0)
 		abort();
 	/* a cluster, so the Kubernetes side has a listener to fuzz */
