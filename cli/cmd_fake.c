@@ -40,7 +40,7 @@ fake_usage(FILE *out)
 	        "  --op-polls N              reads an operation stays RUNNING "
 	        "(default 1)\n"
 	        "  --threads N               worker threads per listener "
-	        "(default 4)\n"
+	        "(default: cores)\n"
 	        "  --controller-delay-ms N   simulated controllers' delay: "
 	        "Deployments become\n"
 	        "                            available, namespaces finish "

@@ -46,8 +46,8 @@ struct fake_options {
 	                           * terminating */
 };
 
-/* Defaults: 127.0.0.1:0, auth on, seed 0, op_polls 1, 4 threads, 60 s
- * idle timeout, controllers' delay 1000 ms. */
+/* Defaults: 127.0.0.1:0, auth on, seed 0, op_polls 1, one worker thread
+ * per core (2 to 16), 60 s idle timeout, controllers' delay 1000 ms. */
 void fake_options_init(struct fake_options *o);
 
 struct fake;

@@ -1074,9 +1074,8 @@ do_scale(struct fake *f, struct freq *rq, const struct kreq *kr,
 		body = body_json(rq, rs);
 		if (body == NULL)
 			return;
-		in = !strcmp(rq->method, "PUT") ? json_incref(body)
-		                                : kmerge_json_merge(json_object(),
-		                                                    body);
+		/* PUT sends a Scale; a patch of the Scale {spec: {replicas}} */
+		in = json_incref(body);
 		replicas = json_integer_value(json_object_get(
 		        json_object_get(in, "spec"), "replicas"));
 		json_decref(in);

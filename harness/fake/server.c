@@ -31,7 +31,13 @@ fake_options_init(struct fake_options *o)
 	memset(o, 0, sizeof(*o));
 	o->listen = "127.0.0.1:0";
 	o->op_polls = 1;
-	o->threads = 4;
+	/* Handlers share one lock: more workers than cores only queue up
+	 * on it (and stretch the latency tail). */
+	o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (o->threads < 2)
+		o->threads = 2;
+	if (o->threads > 16)
+		o->threads = 16;
 	o->idle_timeout = 60;
 	o->controller_delay_ms = 1000;
 }
