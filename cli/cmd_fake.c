@@ -40,9 +40,11 @@ fake_usage(FILE *out)
 	        "  --op-polls N              reads an operation stays RUNNING "
 	        "(default 1)\n"
 	        "  --threads N               worker threads per listener "
-	        "(default 4)\n"
-	        "  --deploy-ready-ms N       Deployments become available after "
-	        "N ms (default 1000)\n"
+	        "(default: cores)\n"
+	        "  --controller-delay-ms N   simulated controllers' delay: "
+	        "Deployments become\n"
+	        "                            available, namespaces finish "
+	        "terminating (default 1000)\n"
 	        "  -v, --verbose             more detail on stderr\n"
 	        "  -h, --help                this help\n"
 	        "\n"
@@ -69,7 +71,7 @@ int
 cmd_fake(struct cli_ctx *ctx, int argc, char **argv)
 {
 	enum { O_LISTEN = 1, O_READY, O_NOAUTH, O_SAKEY, O_STATE, O_FAULTS,
-	       O_JOURNAL, O_SEED, O_POLLS, O_THREADS, O_DEPLOY };
+	       O_JOURNAL, O_SEED, O_POLLS, O_THREADS, O_CTLDELAY };
 	static const struct option longopts[] = {
 		{"listen", required_argument, NULL, O_LISTEN},
 		{"ready-file", required_argument, NULL, O_READY},
@@ -81,7 +83,7 @@ cmd_fake(struct cli_ctx *ctx, int argc, char **argv)
 		{"seed", required_argument, NULL, O_SEED},
 		{"op-polls", required_argument, NULL, O_POLLS},
 		{"threads", required_argument, NULL, O_THREADS},
-		{"deploy-ready-ms", required_argument, NULL, O_DEPLOY},
+		{"controller-delay-ms", required_argument, NULL, O_CTLDELAY},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}};
 	struct fake_options o;
@@ -152,13 +154,13 @@ cmd_fake(struct cli_ctx *ctx, int argc, char **argv)
 			}
 			o.threads = (int)n;
 			break;
-		case O_DEPLOY:
+		case O_CTLDELAY:
 			if (parse_num(optarg, 0, 3600000, &n) != 0) {
 				free(keys);
-				return cli_usage_error("fake", "--deploy-ready-ms: "
+				return cli_usage_error("fake", "--controller-delay-ms: "
 				                       "expected 0 to 3600000");
 			}
-			o.deploy_ready_ms = (int)n;
+			o.controller_delay_ms = (int)n;
 			break;
 		case 'h':
 			free(keys);

@@ -768,7 +768,7 @@ inst_get(struct fake *f, struct freq *rq, struct fresp *rs)
 	json_t *inst = inst_lookup(f, rq, rs, key, sizeof(key));
 
 	if (inst != NULL)
-		resp_json(rs, 200, json_incref(inst));
+		resp_json_cached(f, rs, inst);
 }
 
 static void
@@ -808,14 +808,18 @@ inst_list(struct fake *f, struct freq *rq, struct fresp *rs)
 	free(self);
 }
 
+/* An aggregated list: {"items": {"zones/Z": {LISTKEY: [...]}}} for zonal
+ * tables, {"global": ...} for global ones; scopes with nothing are left
+ * out.  `strip` drops the fake's own fields (the groups' members). */
 static void
-inst_aggregated(struct fake *f, struct freq *rq, struct fresp *rs)
+aggregated(struct fake *f, struct freq *rq, struct fresp *rs,
+           const char *table_name, const char *listkey, const char *kind,
+           bool zonal, bool strip)
 {
-	json_t *table = fake_db(f, "instances"), *items = json_object(), *k;
+	json_t *table = fake_db(f, table_name), *items = json_object(), *k;
 	char prefix[300];
-	json_t *keys;
+	json_t *keys, *o;
 	size_t i;
-	json_t *o;
 
 	snprintf(prefix, sizeof(prefix), "%s/", rq->cap[0]);
 	keys = fake_sorted_keys(table, prefix);
@@ -823,24 +827,50 @@ inst_aggregated(struct fake *f, struct freq *rq, struct fresp *rs)
 		const char *key = json_string_value(k);
 		const char *z = key + strlen(prefix);
 		char scope[128];
-		json_t *bucket;
-		snprintf(scope, sizeof(scope), "zones/%.*s",
-		         (int)(strchr(z, '/') - z), z);
+		json_t *bucket, *res = json_deep_copy(json_object_get(table, key));
+		if (zonal)
+			snprintf(scope, sizeof(scope), "zones/%.*s",
+			         (int)(strchr(z, '/') - z), z);
+		else
+			snprintf(scope, sizeof(scope), "global");
 		bucket = json_object_get(items, scope);
 		if (bucket == NULL) {
-			bucket = json_pack("{s:[]}", "instances");
+			bucket = json_pack("{s:[]}", listkey);
 			json_object_set_new(items, scope, bucket);
 		}
-		json_array_append(json_object_get(bucket, "instances"),
-		                  json_object_get(table, key));
+		if (strip) {
+			json_object_del(res, "_members");
+			json_object_del(res, "_next");
+		}
+		json_array_append_new(json_object_get(bucket, listkey), res);
 	}
 	json_decref(keys);
-	o = json_pack("{s:s, s:s, s:o}", "kind",
-	              "compute#instanceAggregatedList", "id",
-	              "projects/aggregated/instances", "items", items);
-	set_str_new(o, "selfLink", curl_of(rq, "projects/%s/aggregated/"
-	                                   "instances", rq->cap[0]));
+	o = json_pack("{s:s, s:s+, s:o}", "kind", kind, "id", "projects/",
+	              rq->cap[0], "items", items);
+	set_str_new(o, "selfLink", curl_of(rq, "projects/%s/aggregated/%s",
+	                                   rq->cap[0], listkey));
 	resp_json(rs, 200, o);
+}
+
+static void
+inst_aggregated(struct fake *f, struct freq *rq, struct fresp *rs)
+{
+	aggregated(f, rq, rs, "instances", "instances",
+	           "compute#instanceAggregatedList", true, false);
+}
+
+static void
+tmpl_aggregated(struct fake *f, struct freq *rq, struct fresp *rs)
+{
+	aggregated(f, rq, rs, "instance_templates", "instanceTemplates",
+	           "compute#instanceTemplateAggregatedList", false, false);
+}
+
+static void
+mig_aggregated(struct fake *f, struct freq *rq, struct fresp *rs)
+{
+	aggregated(f, rq, rs, "instance_group_managers", "instanceGroupManagers",
+	           "compute#instanceGroupManagerAggregatedList", true, true);
 }
 
 static void
@@ -987,7 +1017,7 @@ fw_get(struct fake *f, struct freq *rq, struct fresp *rs)
 	                           sizeof(key));
 
 	if (fw != NULL)
-		resp_json(rs, 200, json_incref(fw));
+		resp_json_cached(f, rs, fw);
 }
 
 static void
@@ -1091,7 +1121,7 @@ tmpl_get(struct fake *f, struct freq *rq, struct fresp *rs)
 	                          "instanceTemplates", key, sizeof(key));
 
 	if (t != NULL)
-		resp_json(rs, 200, json_incref(t));
+		resp_json_cached(f, rs, t);
 }
 
 static void
@@ -1582,34 +1612,37 @@ compute_find_instance(struct fake *f, const char *name, char *key,
 #define Z P "/zones/{}"
 
 const struct route compute_routes[] = {
-	{"GET", P, project_get, R_AUTH, NULL},
-	{"GET", P "/zones", zones_list, R_AUTH, NULL},
-	{"GET", Z, zone_get, R_AUTH, NULL},
-	{"GET", P "/global/networks", network_list, R_AUTH, NULL},
-	{"GET", P "/global/networks/{}", network_get, R_AUTH, NULL},
-	{"GET", P "/aggregated/instances", inst_aggregated, R_AUTH, NULL},
-	{"GET", P "/global/images/family/{}", image_family_get, R_AUTH, NULL},
-	{"GET", Z "/autoscalers", autoscaler_list, R_AUTH, NULL},
-	{"GET", Z "/instances", inst_list, R_AUTH, NULL},
+	{"GET", P, project_get, R_AUTH | R_PURE, NULL},
+	{"GET", P "/zones", zones_list, R_AUTH | R_PURE, NULL},
+	{"GET", Z, zone_get, R_AUTH | R_PURE, NULL},
+	{"GET", P "/global/networks", network_list, R_AUTH | R_PURE, NULL},
+	{"GET", P "/global/networks/{}", network_get, R_AUTH | R_PURE, NULL},
+	{"GET", P "/aggregated/instances", inst_aggregated, R_AUTH | R_PURE, NULL},
+	{"GET", P "/aggregated/instanceTemplates", tmpl_aggregated, R_AUTH | R_PURE, NULL},
+	{"GET", P "/aggregated/instanceGroupManagers", mig_aggregated, R_AUTH | R_PURE,
+	 NULL},
+	{"GET", P "/global/images/family/{}", image_family_get, R_AUTH | R_PURE, NULL},
+	{"GET", Z "/autoscalers", autoscaler_list, R_AUTH | R_PURE, NULL},
+	{"GET", Z "/instances", inst_list, R_AUTH | R_PURE, NULL},
 	{"POST", Z "/instances", inst_insert, R_AUTH, "compute.instances.insert"},
-	{"GET", Z "/instances/{}", inst_get, R_AUTH, NULL},
+	{"GET", Z "/instances/{}", inst_get, R_AUTH | R_PURE, NULL},
 	{"DELETE", Z "/instances/{}", inst_delete, R_AUTH, NULL},
 	{"POST", Z "/instances/{}/setMetadata", inst_set_metadata, R_AUTH,
 	 "compute.instances.setMetadata"},
-	{"GET", P "/global/firewalls", fw_list, R_AUTH, NULL},
+	{"GET", P "/global/firewalls", fw_list, R_AUTH | R_PURE, NULL},
 	{"POST", P "/global/firewalls", fw_insert, R_AUTH,
 	 "compute.firewalls.insert"},
-	{"GET", P "/global/firewalls/{}", fw_get, R_AUTH, NULL},
+	{"GET", P "/global/firewalls/{}", fw_get, R_AUTH | R_PURE, NULL},
 	{"DELETE", P "/global/firewalls/{}", fw_delete, R_AUTH, NULL},
-	{"GET", P "/global/instanceTemplates", tmpl_list, R_AUTH, NULL},
+	{"GET", P "/global/instanceTemplates", tmpl_list, R_AUTH | R_PURE, NULL},
 	{"POST", P "/global/instanceTemplates", tmpl_insert, R_AUTH,
 	 "compute.instanceTemplates.insert"},
-	{"GET", P "/global/instanceTemplates/{}", tmpl_get, R_AUTH, NULL},
+	{"GET", P "/global/instanceTemplates/{}", tmpl_get, R_AUTH | R_PURE, NULL},
 	{"DELETE", P "/global/instanceTemplates/{}", tmpl_delete, R_AUTH, NULL},
-	{"GET", Z "/instanceGroupManagers", mig_list, R_AUTH, NULL},
+	{"GET", Z "/instanceGroupManagers", mig_list, R_AUTH | R_PURE, NULL},
 	{"POST", Z "/instanceGroupManagers", mig_insert, R_AUTH,
 	 "compute.instanceGroupManagers.insert"},
-	{"GET", Z "/instanceGroupManagers/{}", mig_get, R_AUTH, NULL},
+	{"GET", Z "/instanceGroupManagers/{}", mig_get, R_AUTH | R_PURE, NULL},
 	{"DELETE", Z "/instanceGroupManagers/{}", mig_delete, R_AUTH, NULL},
 	{"POST", Z "/instanceGroupManagers/{}/resize", mig_resize, R_AUTH, NULL},
 	{"POST", Z "/instanceGroupManagers/{}/listManagedInstances",

@@ -68,6 +68,83 @@ resp_json(struct fresp *rs, int status, json_t *v)
 	rs->len = strlen(s);
 }
 
+/* The hot path of a fake under load is GET of one resource, and
+ * serializing it is most of the work: keep the text until anything may
+ * have changed (any request not flagged R_PURE bumps f->gen). */
+void
+resp_json_cached(struct fake *f, struct fresp *rs, const json_t *v)
+{
+	struct rcache *c = &f->rcache[((uintptr_t)v >> 4) % FAKE_RCACHE];
+
+	if (c->obj != v || c->gen != f->gen || c->s == NULL) {
+		free(c->s);
+		free(c->key);
+		c->key = NULL;
+		c->s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		c->len = c->s ? strlen(c->s) : 0;
+		c->obj = v;
+		c->gen = f->gen;
+	}
+	if (c->s == NULL) {
+		resp_gerr(rs, 500, NULL, "out of memory");
+		return;
+	}
+	resp_bytes(rs, 200, "application/json; charset=UTF-8", c->s, c->len);
+}
+
+void
+rcache_clear(struct fake *f)
+{
+	for (size_t i = 0; i < FAKE_RCACHE; i++) {
+		free(f->rcache[i].s);
+		free(f->rcache[i].key);
+		f->rcache[i].s = NULL;
+		f->rcache[i].key = NULL;
+		f->rcache[i].obj = NULL;
+	}
+}
+
+static struct rcache *
+rcache_slot_key(struct fake *f, const char *key)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return &f->rcache[h % FAKE_RCACHE];
+}
+
+bool
+rcache_get_key(struct fake *f, const char *key, struct fresp *rs)
+{
+	struct rcache *c = rcache_slot_key(f, key);
+
+	if (c->key == NULL || c->s == NULL || c->gen != f->gen ||
+	    strcmp(c->key, key) != 0)
+		return false;
+	resp_bytes(rs, 200, "application/json", c->s, c->len);
+	return true;
+}
+
+void
+rcache_put_key(struct fake *f, const char *key, const struct fresp *rs)
+{
+	struct rcache *c = rcache_slot_key(f, key);
+
+	if (rs->status != 200 || rs->body == NULL || rs->stream != NULL)
+		return;
+	free(c->s);
+	free(c->key);
+	c->obj = NULL;
+	c->key = strdup(key);
+	c->s = malloc(rs->len + 1);
+	if (c->s != NULL) {
+		memcpy(c->s, rs->body, rs->len + 1);
+		c->len = rs->len;
+	}
+	c->gen = f->gen;
+}
+
 void
 resp_header(struct fresp *rs, const char *name, const char *fmt, ...)
 {
@@ -347,7 +424,12 @@ route_find(struct freq *rq, bool *path_matched)
 static void
 control_state(struct fake *f, struct fresp *rs)
 {
-	json_t *doc = json_deep_copy(f->db), *blobs = json_object();
+	json_t *doc, *blobs = json_object();
+
+	/* what the simulated controllers owe happens before anyone looks */
+	for (size_t i = 0; i < f->n_kc; i++)
+		kctl_tick(f, f->kc[i]);
+	doc = json_deep_copy(f->db);
 
 	if (doc == NULL)
 		doc = json_object();
@@ -523,6 +605,7 @@ api_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	}
 	if (r->flags & R_READONLY)
 		rq->mutating = false;
+	rq->pure = (r->flags & R_PURE) != 0;
 	if ((r->flags & R_AUTH) && !f->opt.no_auth && !auth_google_ok(f, rq)) {
 		bool has = freq_header(rq, "Authorization") != NULL;
 		resp_header(rs, "WWW-Authenticate",
@@ -572,6 +655,7 @@ fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	rs->status = 0;
 	pthread_mutex_lock(&f->lock);
 	if (rq->kc == NULL && rq->n_seg > 0 && strcmp(rq->seg[0], "_fake") == 0) {
+		f->gen++;
 		control_dispatch(f, rq, rs);
 		goto out;
 	}
@@ -587,12 +671,15 @@ fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	           (rs->status != 0 || rs->reset)) {
 		/* the fault answered */
 	} else if (rq->kc != NULL) {
-		kube_dispatch(f, rq, rs);
+		kube_dispatch(f, rq, rs); /* sets rq->pure for reads */
 	} else {
 		api_dispatch(f, rq, rs);
 	}
 	if (rs->status == 0 && !rs->reset)
 		resp_gerr(rs, 500, NULL, "Internal error: no answer.");
+	/* Anything that may have written invalidates cached answers. */
+	if (!rq->pure)
+		f->gen++;
 	journal_record(f->journal, rq, rs, now_ms() - t0);
 out:
 	closing = f->closing;

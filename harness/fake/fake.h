@@ -41,11 +41,13 @@ struct fake_options {
 	int op_polls;             /* polls an operation answers RUNNING (>= 0) */
 	int threads;              /* worker threads per listener (>= 1) */
 	int idle_timeout;         /* seconds before an idle connection closes */
-	int deploy_ready_ms;      /* Deployments become available after this */
+	int controller_delay_ms;  /* simulated controllers' delay: Deployments
+	                           * become available, namespaces finish
+	                           * terminating */
 };
 
-/* Defaults: 127.0.0.1:0, auth on, seed 0, op_polls 1, 4 threads, 60 s
- * idle timeout, Deployments ready after 1000 ms. */
+/* Defaults: 127.0.0.1:0, auth on, seed 0, op_polls 1, one worker thread
+ * per core (2 to 16), 60 s idle timeout, controllers' delay 1000 ms. */
 void fake_options_init(struct fake_options *o);
 
 struct fake;

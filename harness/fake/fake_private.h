@@ -53,6 +53,7 @@ struct freq {
 	size_t n_cap;
 	json_t *json;             /* the parsed JSON body, when there is one */
 	bool mutating;
+	bool pure;                /* changed nothing: f->gen stands still */
 	/* what a fault asked the handler to do */
 	const char *fault;        /* name of the rule that fired */
 	json_t *op_error;         /* the operation this request starts fails */
@@ -67,7 +68,18 @@ struct fresp {
 	char hdrs[512];           /* "Name: value\n" lines */
 	unsigned delay_ms;
 	bool reset;
+	/* A streamed answer (Kubernetes watch): body first, then what
+	 * stream_poll() produces until it says the end.  stream_poll takes
+	 * f->lock itself; it returns 1 with *out (heap) filled, 0 when there
+	 * is nothing yet (asked again after FAKE_STREAM_POLL_MS), -1 at the
+	 * end. */
+	void *stream;
+	int (*stream_poll)(struct fake *f, void *stream, char **out,
+	                   size_t *len);
+	void (*stream_free)(void *stream);
 };
+
+#define FAKE_STREAM_POLL_MS 100
 
 /* ---- service-account keys accepted by /token ---- */
 
@@ -79,6 +91,17 @@ struct sa_key {
 struct blob {
 	char *key; /* "bucket/object" */
 	uint8_t *data;
+	size_t len;
+};
+
+/* Serialized answers of stored resources, valid while f->gen stands
+ * still (see resp_json_cached). */
+#define FAKE_RCACHE 64
+struct rcache {
+	const json_t *obj;        /* a stored resource, or */
+	char *key;                /* a request (Kubernetes GETs) */
+	uint64_t gen;
+	char *s;
 	size_t len;
 };
 
@@ -95,6 +118,10 @@ struct kcluster {
 	struct listener *l;       /* NULL until started (or never, unstarted) */
 	int port;
 	bool removed;             /* deleted; freed once its listener stopped */
+	/* recent changes, for watches: [{"rv", "type", "key", "object"}];
+	 * in memory only (a restarted fake answers older watches 410) */
+	json_t *events;
+	uint64_t events_from;     /* history covers resourceVersions > this */
 };
 
 struct fake {
@@ -104,6 +131,8 @@ struct fake {
 	char url[64];
 	pthread_mutex_t lock;
 	json_t *db;               /* every resource; see dispatch.c */
+	uint64_t gen;             /* bumped by every request that may write */
+	struct rcache rcache[FAKE_RCACHE];
 	uint64_t seed;
 	struct faults *faults;
 	struct journal *journal;
@@ -136,6 +165,13 @@ const char *freq_arg(const struct freq *rq, const char *name);
 const char *freq_header(const struct freq *rq, const char *name);
 
 void resp_json(struct fresp *rs, int status, json_t *v); /* steals v */
+/* 200 with a stored resource (borrowed), serialized once per state
+ * generation: only for routes flagged R_PURE. */
+void resp_json_cached(struct fake *f, struct fresp *rs, const json_t *v);
+void rcache_clear(struct fake *f);
+/* The same, keyed by a string: true (and rs filled) on a hit. */
+bool rcache_get_key(struct fake *f, const char *key, struct fresp *rs);
+void rcache_put_key(struct fake *f, const char *key, const struct fresp *rs);
 void resp_bytes(struct fresp *rs, int status, const char *ctype,
                 const void *data, size_t len);
 void resp_header(struct fresp *rs, const char *name, const char *fmt, ...)
@@ -227,6 +263,7 @@ enum {
 	R_AUTH = 1,        /* Google bearer token required (unless no_auth) */
 	R_READONLY = 2,    /* not mutating even though not a GET */
 	R_JSON = 4,        /* body must be JSON (400 otherwise) */
+	R_PURE = 8,        /* changes nothing at all: answers may be cached */
 };
 
 typedef void (*fake_handler)(struct fake *f, struct freq *rq,
@@ -283,6 +320,7 @@ struct kcluster *kube_cluster_by_name(struct fake *f, const char *name);
 void kube_dispatch(struct fake *f, struct freq *rq, struct fresp *rs);
 void kube_free_all(struct fake *f);
 void kube_cluster_free(struct kcluster *kc);
+bool kctl_tick(struct fake *f, struct kcluster *kc);
 /* A Kubernetes Status object (new reference). */
 json_t *kube_status(int code, const char *reason, const char *msg);
 const char *kube_reason_for(int code);

@@ -413,7 +413,7 @@ gke_get(struct fake *f, struct freq *rq, struct fresp *rs)
 		not_found(rs, rq->cap[0], rq->cap[1], rq->cap[2]);
 		return;
 	}
-	resp_json(rs, 200, json_incref(cl));
+	resp_json_cached(f, rs, cl);
 }
 
 static void
@@ -497,20 +497,24 @@ gke_op_get(struct fake *f, struct freq *rq, struct fresp *rs)
 #define CREATE_Z "container.projects.zones.clusters.create"
 
 const struct route gke_routes[] = {
-	{"GET", "/v1/projects/{}/services/{}", serviceusage_get, R_AUTH, NULL},
+	{"GET", "/v1/projects/{}/services/{}", serviceusage_get, R_AUTH | R_PURE,
+	 NULL},
 	{"POST", "/v1/projects/{}/locations/{}/clusters", gke_create, R_AUTH,
 	 CREATE_L},
-	{"GET", "/v1/projects/{}/locations/{}/clusters", gke_list, R_AUTH, NULL},
-	{"GET", "/v1/projects/{}/locations/{}/clusters/{}", gke_get, R_AUTH,
-	 NULL},
+	{"GET", "/v1/projects/{}/locations/{}/clusters", gke_list,
+	 R_AUTH | R_PURE, NULL},
+	{"GET", "/v1/projects/{}/locations/{}/clusters/{}", gke_get,
+	 R_AUTH | R_PURE, NULL},
 	{"DELETE", "/v1/projects/{}/locations/{}/clusters/{}", gke_delete,
 	 R_AUTH, NULL},
 	{"GET", "/v1/projects/{}/locations/{}/operations/{}", gke_op_get, R_AUTH,
 	 NULL},
 	{"POST", "/v1/projects/{}/zones/{}/clusters", gke_create, R_AUTH,
 	 CREATE_Z},
-	{"GET", "/v1/projects/{}/zones/{}/clusters", gke_list, R_AUTH, NULL},
-	{"GET", "/v1/projects/{}/zones/{}/clusters/{}", gke_get, R_AUTH, NULL},
+	{"GET", "/v1/projects/{}/zones/{}/clusters", gke_list, R_AUTH | R_PURE,
+	 NULL},
+	{"GET", "/v1/projects/{}/zones/{}/clusters/{}", gke_get, R_AUTH | R_PURE,
+	 NULL},
 	{"DELETE", "/v1/projects/{}/zones/{}/clusters/{}", gke_delete, R_AUTH,
 	 NULL},
 	{"GET", "/v1/projects/{}/zones/{}/operations/{}", gke_op_get, R_AUTH,

@@ -267,19 +267,110 @@ host_ok(const char *h)
 	return true;
 }
 
+/* A streamed answer: the body first, then whatever stream_poll() has;
+ * while it has nothing, the connection is parked with the delayer. */
+struct stream_ctx {
+	struct listener *l;
+	struct MHD_Connection *c;
+	struct fresp rs;      /* body = pending bytes, stream = the source */
+	size_t off;
+	bool ended;
+};
+
+static ssize_t
+stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream_ctx *s = cls;
+	char *more = NULL;
+	size_t n;
+	int rc;
+
+	(void)pos;
+	for (;;) {
+		if (s->rs.body != NULL && s->off < s->rs.len) {
+			n = s->rs.len - s->off;
+			if (n > max)
+				n = max;
+			memcpy(buf, s->rs.body + s->off, n);
+			s->off += n;
+			return (ssize_t)n;
+		}
+		free(s->rs.body);
+		s->rs.body = NULL;
+		s->off = s->rs.len = 0;
+		if (s->ended)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		rc = s->rs.stream_poll(s->l->f, s->rs.stream, &more, &n);
+		if (rc < 0) {
+			free(more);
+			s->ended = true;
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		}
+		if (rc == 0 || n == 0) {
+			free(more);
+			if (s->l->f->delayer == NULL ||
+			    delayer_add(s->l->f->delayer, s->c, s->l,
+			                FAKE_STREAM_POLL_MS) != 0)
+				return MHD_CONTENT_READER_END_WITH_ERROR;
+			return 0; /* resumed after the poll interval */
+		}
+		s->rs.body = more;
+		s->rs.len = n;
+	}
+}
+
+static void
+stream_done(void *cls)
+{
+	struct stream_ctx *s = cls;
+
+	free(s->rs.body);
+	if (s->rs.stream_free != NULL)
+		s->rs.stream_free(s->rs.stream);
+	free(s);
+}
+
+static struct MHD_Response *
+stream_response(struct listener *l, struct MHD_Connection *c,
+                struct fresp *rs)
+{
+	struct stream_ctx *s = calloc(1, sizeof(*s));
+	struct MHD_Response *r;
+
+	if (s == NULL)
+		return NULL;
+	s->l = l;
+	s->c = c;
+	s->rs = *rs;
+	/* the context owns body and stream now */
+	rs->body = NULL;
+	rs->stream = NULL;
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384,
+	                                      stream_read, s, stream_done);
+	if (r == NULL)
+		stream_done(s);
+	return r;
+}
+
 static enum MHD_Result
-send_answer(struct MHD_Connection *c, struct fresp *rs)
+send_answer(struct listener *l, struct MHD_Connection *c, struct fresp *rs)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	char *line, *save = NULL;
 
-	r = MHD_create_response_from_buffer(rs->len, rs->body ? rs->body : "",
-	                                    rs->body ? MHD_RESPMEM_MUST_FREE
-	                                             : MHD_RESPMEM_PERSISTENT);
+	if (rs->stream != NULL) {
+		r = stream_response(l, c, rs);
+	} else {
+		r = MHD_create_response_from_buffer(rs->len,
+		                                    rs->body ? rs->body : "",
+		                                    rs->body ? MHD_RESPMEM_MUST_FREE
+		                                             : MHD_RESPMEM_PERSISTENT);
+		if (r != NULL)
+			rs->body = NULL; /* MHD owns it now */
+	}
 	if (r == NULL)
 		return MHD_NO;
-	rs->body = NULL; /* MHD owns it now */
 	if (rs->ctype[0] != '\0')
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->ctype);
 	for (line = strtok_r(rs->hdrs, "\n", &save); line;
@@ -335,7 +426,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 			return MHD_YES;
 	}
 	if (cn->answered)
-		return cn->rs.reset ? reset_connection(c) : send_answer(c, &cn->rs);
+		return cn->rs.reset ? reset_connection(c)
+		                     : send_answer(l, c, &cn->rs);
 	if (*upload_size > 0 && !cn->too_large) {
 		if (cn->len + *upload_size > FAKE_MAX_BODY) {
 			cn->too_large = true;
@@ -402,7 +494,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (cn->rs.reset)
 		return reset_connection(c);
 	cn->answered = true;
-	return send_answer(c, &cn->rs);
+	return send_answer(l, c, &cn->rs);
 }
 
 static void
@@ -418,9 +510,13 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	free(cn->body);
 	free(cn->rs.body);
+	if (cn->rs.stream != NULL && cn->rs.stream_free != NULL)
+		cn->rs.stream_free(cn->rs.stream); /* never sent */
 	free(cn);
 	*con_cls = NULL;
 }
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) MV_PRINTF(2, 0);
 
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)

@@ -94,6 +94,7 @@ kube_cluster_free(struct kcluster *kc)
 	if (kc == NULL)
 		return;
 	listener_stop(kc->l);
+	json_decref(kc->events);
 	free(kc->key);
 	free(kc->name);
 	free(kc->issuer);
@@ -129,6 +130,9 @@ kube_cluster_add(struct fake *f, const char *key, const char *name,
 		                                "v1/projects/%s/locations/%s/"
 		                                "clusters/%s", p, l, name);
 		kstore_init(f, kc);
+		/* watches can start from here on */
+		kc->events_from = (uint64_t)json_integer_value(
+		        json_object_get(kstore(f, kc), "rv"));
 	}
 	if (!f->started)
 		return kc;

@@ -31,9 +31,15 @@ fake_options_init(struct fake_options *o)
 	memset(o, 0, sizeof(*o));
 	o->listen = "127.0.0.1:0";
 	o->op_polls = 1;
-	o->threads = 4;
+	/* Handlers share one lock: more workers than cores only queue up
+	 * on it (and stretch the latency tail). */
+	o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (o->threads < 2)
+		o->threads = 2;
+	if (o->threads > 16)
+		o->threads = 16;
 	o->idle_timeout = 60;
-	o->deploy_ready_ms = 1000;
+	o->controller_delay_ms = 1000;
 }
 
 const char *
@@ -473,6 +479,7 @@ fake_free(struct fake *f)
 	free(f->blobs);
 	faults_free(f->faults);
 	journal_close(f->journal);
+	rcache_clear(f);
 	json_decref(f->db);
 	EVP_PKEY_free(f->ca_key);
 	X509_free(f->ca);
@@ -548,6 +555,9 @@ fake_handle(struct fake *f, const char *listener, const char *method,
 	out->headers = strdup(rs.hdrs);
 	out->delay_ms = rs.delay_ms;
 	rs.body = NULL;
+	/* no socket to stream on: what was there at once is the answer */
+	if (rs.stream != NULL && rs.stream_free != NULL)
+		rs.stream_free(rs.stream);
 	rc = 0;
 done:
 	rq.hdr = NULL;

@@ -177,7 +177,7 @@ bucket_get(struct fake *f, struct freq *rq, struct fresp *rs)
 	if (b == NULL)
 		no_bucket(rs);
 	else
-		resp_json(rs, 200, json_incref(b));
+		resp_json_cached(f, rs, b);
 }
 
 static void
@@ -427,14 +427,14 @@ object_list(struct fake *f, struct freq *rq, struct fresp *rs)
 const struct route storage_routes[] = {
 	{"POST", "/storage/v1/b", bucket_insert, R_AUTH,
 	 "storage.buckets.insert"},
-	{"GET", "/storage/v1/b", bucket_list, R_AUTH, NULL},
-	{"GET", "/storage/v1/b/{}", bucket_get, R_AUTH, NULL},
+	{"GET", "/storage/v1/b", bucket_list, R_AUTH | R_PURE, NULL},
+	{"GET", "/storage/v1/b/{}", bucket_get, R_AUTH | R_PURE, NULL},
 	{"DELETE", "/storage/v1/b/{}", bucket_delete, R_AUTH, NULL},
-	{"GET", "/storage/v1/b/{}/o", object_list, R_AUTH, NULL},
-	{"GET", "/storage/v1/b/{}/o/{}", object_get, R_AUTH, NULL},
+	{"GET", "/storage/v1/b/{}/o", object_list, R_AUTH | R_PURE, NULL},
+	{"GET", "/storage/v1/b/{}/o/{}", object_get, R_AUTH | R_PURE, NULL},
 	{"DELETE", "/storage/v1/b/{}/o/{}", object_delete, R_AUTH, NULL},
 	{"POST", "/upload/storage/v1/b/{}/o", upload, R_AUTH, NULL},
-	{"GET", "/download/storage/v1/b/{}/o/{}", object_download, R_AUTH,
+	{"GET", "/download/storage/v1/b/{}/o/{}", object_download, R_AUTH | R_PURE,
 	 NULL},
 	{NULL, NULL, NULL, 0, NULL},
 };

@@ -609,6 +609,10 @@ test_state_dir(void **state)
 	o.state_dir = dir;
 	assert_int_equal(fake_new(&o, &f, &err), 0);
 	fu_do(f, "POST", CL, CL_BODY("keep"));
+	assert_int_equal(fu_do_on(f, "keep", "POST", "/api/v1/namespaces/default/"
+	                          "configmaps", "{\"apiVersion\":\"v1\",\"kind\":"
+	                          "\"ConfigMap\",\"metadata\":{\"name\":\"kept\"}}",
+	                          NULL), 201);
 	fu_do(f, "POST", "/storage/v1/b?project=p1",
 	                     "{\"name\":\"bkt\"}");
 	fu_do_on(f, "gcp", "POST", "/upload/storage/v1/b/bkt/o?"
@@ -628,6 +632,9 @@ test_state_dir(void **state)
 	r = fu_req(f, "GET", CL "/keep", NULL);
 	assert_int_equal(r.status, 200);
 	fu_free(&r);
+	/* the cluster's objects came back too */
+	assert_int_equal(fu_do_on(f, "keep", "GET", "/api/v1/namespaces/default/"
+	                          "configmaps/kept", NULL, NULL), 200);
 	r = fu_req(f, "GET", "/storage/v1/b/bkt/o/b.tar?alt=media", NULL);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(r.raw.body_len, 3);

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# bench/fake.sh - meshvm fake against nginx, same machine, same run.
+#
+#   bash bench/fake.sh              (BENCH_SECS=20 per wrk run by default)
+#   BENCH_SECS=5 bash bench/fake.sh (a short sanity run)
+#
+# 1. GET of a GKE cluster (about 1.7 KB of JSON) over plain HTTP: the fake
+#    vs nginx (Debian nginx-light) serving the same bytes as a static file
+#    on another loopback port.  wrk -t2 -c16 --latency for both.
+# 2. memory: the fake's RSS after warm-up and after serving at least
+#    BENCH_MEMORY_REQUESTS (default 1000000) more requests.
+# 3. a list of 100 ConfigMaps from a cluster's Kubernetes API over TLS vs
+#    nginx serving the same bytes over TLS (a self-signed RSA 2048
+#    certificate, like the fake's); then memory as in 2.
+# Targets: issue 3, req/s >= 0.4x nginx, p99 <= 2x nginx, memory flat;
+# issue 4, req/s >= 0.25x nginx over TLS, memory flat.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+secs=${BENCH_SECS:-20}
+mem_requests=${BENCH_MEMORY_REQUESTS:-1000000}
+bin=$PWD/build/meshvm
+[ -x "$bin" ] || { echo "bench: build first (cmake --build build)" >&2; exit 2; }
+ensure_packages wrk nginx-light curl python3 openssl
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/meshvm-bench-fake.XXXXXX")
+fake_pid=''
+nginx_pid=''
+stop() { # stop PID: TERM and reap, quietly
+	if [ -n "$1" ] && kill "$1" 2>/dev/null; then
+		wait "$1" 2>/dev/null || true
+	fi
+}
+cleanup() {
+	stop "$fake_pid"
+	stop "$nginx_pid"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# wrk_run NAME URL SECS: prints "NAME req/s p50_ms p99_ms requests"
+wrk_run() {
+	local out
+	out=$(wrk -t2 -c16 -d"$3"s --latency "$2")
+	python3 - "$1" <<PY
+import re, sys
+out = """$out"""
+def ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v)
+    n, u = float(m.group(1)), m.group(2)
+    return n / 1000 if u == "us" else n * 1000 if u == "s" else n
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+p50 = ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+p99 = ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+n = int(re.search(r"(\d+) requests in", out).group(1))
+errs = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+if errs:
+    sys.exit("%s: %s non-2xx answers" % (sys.argv[1], errs.group(1)))
+print("%s %.0f %.3f %.3f %d" % (sys.argv[1], rps, p50, p99, n))
+PY
+}
+
+nginx_start() { # nginx_start DIR PORT [ssl]
+	local d=$1 port=$2 tls=${3:-}
+	mkdir -p "$d/logs" "$d/tmp"
+	local listen="listen 127.0.0.1:$port;"
+	local extra=""
+	if [ -n "$tls" ]; then
+		listen="listen 127.0.0.1:$port ssl;"
+		extra="ssl_certificate $d/cert.pem; ssl_certificate_key $d/key.pem;"
+	fi
+	cat >"$d/nginx.conf" <<CONF
+worker_processes auto;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $d/tmp/body;
+	proxy_temp_path $d/tmp/proxy;
+	fastcgi_temp_path $d/tmp/fastcgi;
+	uwsgi_temp_path $d/tmp/uwsgi;
+	scgi_temp_path $d/tmp/scgi;
+	keepalive_requests 1000000;
+	server {
+		$listen
+		$extra
+		root $d/www;
+		location / { default_type application/json; }
+	}
+}
+CONF
+	nginx -c "$d/nginx.conf" -p "$d" >"$d/logs/stdout" 2>&1 &
+	nginx_pid=$!
+	local _
+	for _ in $(seq 50); do
+		curl -skf "http${tls:+s}://127.0.0.1:$port/x.json" -o /dev/null \
+			2>/dev/null && break
+		sleep 0.1
+	done
+}
+
+# ---- the fake ----
+"$bin" fake --no-auth --op-polls 0 --ready-file "$work/ready" \
+	>"$work/fake.out" 2>&1 &
+fake_pid=$!
+for _ in $(seq 100); do [ -s "$work/ready" ] && break; sleep 0.1; done
+U=$(head -n 1 "$work/ready")
+curl -sf -X POST "$U/v1/projects/bench/locations/us-west1-b/clusters" \
+	-d '{"cluster":{"name":"cluster1","nodePools":[{"name":"default-pool","initialNodeCount":4,"config":{"machineType":"n1-standard-4"}}]}}' \
+	-o /dev/null
+cluster_url="$U/v1/projects/bench/locations/us-west1-b/clusters/cluster1"
+
+# ---- nginx with the same bytes ----
+chmod 755 "$work"
+mkdir -p "$work/nginx/www"
+curl -sf "$cluster_url" -o "$work/nginx/www/x.json"
+size=$(stat -c %s "$work/nginx/www/x.json")
+chmod -R a+rX "$work/nginx"
+nport=$(free_port)
+nginx_start "$work/nginx" "$nport"
+
+echo "bench: GET of a cluster ($size bytes), wrk -t2 -c16 -d${secs}s, $(nproc) cores"
+wrk_run warmup "$cluster_url" 2 >/dev/null
+rss0=$(rss_kb "$fake_pid")
+n=$(wrk_run nginx "http://127.0.0.1:$nport/x.json" "$secs")
+f=$(wrk_run fake "$cluster_url" "$secs")
+echo "$n"
+echo "$f"
+python3 - "$n" "$f" <<'PY'
+import sys
+n = sys.argv[1].split(); f = sys.argv[2].split()
+print("ratio req/s fake/nginx = %.2f (target >= 0.4)" % (float(f[1]) / float(n[1])))
+print("ratio p99  fake/nginx = %.2f (target <= 2)" % (float(f[3]) / float(n[3])))
+PY
+
+# ---- memory over many requests ----
+served=$(awk '{print $5}' <<<"$f")
+while [ "$served" -lt "$mem_requests" ]; do
+	more=$(wrk_run more "$cluster_url" "$secs")
+	served=$((served + $(awk '{print $5}' <<<"$more")))
+done
+rss1=$(rss_kb "$fake_pid")
+echo "memory: fake RSS ${rss0} kB after warm-up, ${rss1} kB after $served more requests" \
+	"(growth $((rss1 - rss0)) kB)"
+
+# ---- 3. Kubernetes over TLS: a list of 100 ConfigMaps ----
+endpoint=$(curl -sf "$cluster_url" | python3 -c \
+	'import json,sys; print(json.load(sys.stdin)["endpoint"])')
+K="https://$endpoint"
+curl -skf -X POST "$K/api/v1/namespaces" -H 'Content-Type: application/json' \
+	-d '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"bench"}}' \
+	-o /dev/null
+# 99 + kube-root-ca.crt, which every namespace has: 100
+for i in $(seq -w 1 99); do
+	printf '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm-%s","labels":{"app":"bench"}},"data":{"key":"value-%s","mesh":"meshID: mesh1\\ntrustDomain: cluster.local"}}' "$i" "$i"
+	echo
+done | while read -r body; do
+	curl -skf -X POST "$K/api/v1/namespaces/bench/configmaps" \
+		-H 'Content-Type: application/json' -d "$body" -o /dev/null
+done
+list_url="$K/api/v1/namespaces/bench/configmaps"
+mkdir -p "$work/nginx-tls/www"
+curl -skf "$list_url" -o "$work/nginx-tls/www/x.json"
+items=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["items"]))' \
+	"$work/nginx-tls/www/x.json")
+size=$(stat -c %s "$work/nginx-tls/www/x.json")
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+	-keyout "$work/nginx-tls/key.pem" -out "$work/nginx-tls/cert.pem" \
+	>/dev/null 2>&1
+chmod -R a+rX "$work/nginx-tls"
+stop "$nginx_pid"
+tport=$(free_port)
+nginx_start "$work/nginx-tls" "$tport" tls
+
+echo "bench: list of $items ConfigMaps ($size bytes) over TLS, wrk -t2 -c16 -d${secs}s"
+wrk_run warmup "$list_url" 2 >/dev/null
+rss0=$(rss_kb "$fake_pid")
+n=$(wrk_run nginx-tls "https://127.0.0.1:$tport/x.json" "$secs")
+f=$(wrk_run fake-tls "$list_url" "$secs")
+echo "$n"
+echo "$f"
+python3 - "$n" "$f" <<'PY'
+import sys
+n = sys.argv[1].split(); f = sys.argv[2].split()
+print("ratio req/s fake/nginx over TLS = %.2f (target >= 0.25)" % (float(f[1]) / float(n[1])))
+print("ratio p99  fake/nginx over TLS = %.2f" % (float(f[3]) / float(n[3])))
+PY
+served=$(awk '{print $5}' <<<"$f")
+while [ "$served" -lt "$mem_requests" ]; do
+	more=$(wrk_run more "$list_url" "$secs")
+	served=$((served + $(awk '{print $5}' <<<"$more")))
+done
+rss1=$(rss_kb "$fake_pid")
+echo "memory (TLS): fake RSS ${rss0} kB after warm-up, ${rss1} kB after $served more requests" \
+	"(growth $((rss1 - rss0)) kB)"

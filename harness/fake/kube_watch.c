@@ -1,0 +1,279 @@
+/* harness/fake/kube_watch.c - watch=true on a collection: a stream of
+ * {"type": ADDED|MODIFIED|DELETED|ERROR, "object": ...} lines.
+ *
+ * A watch from resourceVersion "" or "0" first sends every matching
+ * object as ADDED; from a later version it sends what changed since, out
+ * of the cluster's recent history (kc->events), or a 410 Expired ERROR
+ * when the history no longer reaches back that far (the client lists
+ * again).  Then it stays open until timeoutSeconds (at most 5 minutes),
+ * polled every FAKE_STREAM_POLL_MS without holding a worker thread.
+ * Deployments also get a MODIFIED when their simulated status changes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness/fake/kube_private.h"
+
+#define WATCH_MAX_MS (300 * 1000)
+#define WATCH_DEFAULT_MS (60 * 1000)
+
+struct kwatch {
+	char *cluster;      /* key of the cluster (it may go meanwhile) */
+	struct kkind kind;  /* strings copied below */
+	char group[128], version[64], kindname[128], plural[128];
+	char prefix[512];   /* object keys of interest */
+	char gv[256];
+	struct ksel *sel;
+	uint64_t rv;        /* last version sent */
+	long long deadline;
+	json_t *views;      /* deployments: key -> last status sent */
+};
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+watch_free(void *p)
+{
+	struct kwatch *w = p;
+
+	if (w == NULL)
+		return;
+	free(w->cluster);
+	ksel_free(w->sel);
+	json_decref(w->views);
+	free(w);
+}
+
+/* Append one event line to a growing buffer. */
+static void
+emit(char **buf, size_t *len, const char *type, json_t *obj)
+{
+	json_t *ev = json_pack("{s:s, s:O}", "type", type, "object", obj);
+	char *s = json_dumps(ev, JSON_COMPACT);
+	size_t n = s ? strlen(s) : 0;
+	char *nb = s ? realloc(*buf, *len + n + 2) : NULL;
+
+	if (nb != NULL) {
+		memcpy(nb + *len, s, n);
+		nb[*len + n] = '\n';
+		*len += n + 1;
+		nb[*len] = '\0';
+		*buf = nb;
+	}
+	free(s);
+	json_decref(ev);
+}
+
+static json_t *
+as_version(struct fake *f, struct kcluster *kc, struct kwatch *w,
+           json_t *obj)
+{
+	json_t *v = kctl_view(f, kc, &w->kind, obj);
+
+	if (strcmp(fake_jstr(v, "apiVersion"), w->gv) != 0) {
+		json_t *c = json_deep_copy(v);
+		json_decref(v);
+		json_object_set_new(c, "apiVersion", json_string(w->gv));
+		v = c;
+	}
+	return v;
+}
+
+static bool
+interested(const struct kwatch *w, const char *key, json_t *obj)
+{
+	return strncmp(key, w->prefix, strlen(w->prefix)) == 0 &&
+	       ksel_match(w->sel, obj);
+}
+
+/* Deployments: a status the clock changed since it was last sent. */
+static void
+views_changed(struct fake *f, struct kcluster *kc, struct kwatch *w,
+              char **buf, size_t *len)
+{
+	json_t *objs = json_object_get(kstore(f, kc), "objects"), *obj;
+	const char *key;
+
+	if (w->views == NULL)
+		return;
+	json_object_foreach(objs, key, obj) {
+		json_t *v, *last;
+		if (!interested(w, key, obj))
+			continue;
+		v = as_version(f, kc, w, obj);
+		last = json_object_get(w->views, key);
+		if (last != NULL && !json_equal(last, json_object_get(v, "status")))
+			emit(buf, len, "MODIFIED", v);
+		json_object_set(w->views, key, json_object_get(v, "status"));
+		json_decref(v);
+	}
+}
+
+static int
+collect(struct fake *f, struct kcluster *kc, struct kwatch *w, char **buf,
+        size_t *len)
+{
+	json_t *ev;
+	size_t i;
+
+	json_array_foreach(kc->events, i, ev) {
+		uint64_t rv = (uint64_t)json_integer_value(json_object_get(ev, "rv"));
+		json_t *obj = json_object_get(ev, "object"), *v;
+		if (rv <= w->rv)
+			continue;
+		w->rv = rv;
+		if (!interested(w, fake_jstr(ev, "key"), obj))
+			continue;
+		v = as_version(f, kc, w, obj);
+		emit(buf, len, fake_jstr(ev, "type"), v);
+		if (w->views != NULL) {
+			if (!strcmp(fake_jstr(ev, "type"), "DELETED"))
+				json_object_del(w->views, fake_jstr(ev, "key"));
+			else
+				json_object_set(w->views, fake_jstr(ev, "key"),
+				                json_object_get(v, "status"));
+		}
+		json_decref(v);
+	}
+	views_changed(f, kc, w, buf, len);
+	return *len > 0;
+}
+
+static struct kcluster *
+cluster_of(struct fake *f, const char *key)
+{
+	for (size_t i = 0; i < f->n_kc; i++)
+		if (!strcmp(f->kc[i]->key, key) && !f->kc[i]->removed)
+			return f->kc[i];
+	return NULL;
+}
+
+static int
+watch_poll(struct fake *f, void *p, char **out, size_t *len)
+{
+	struct kwatch *w = p;
+	struct kcluster *kc;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	pthread_mutex_lock(&f->lock);
+	kc = cluster_of(f, w->cluster);
+	if (kc == NULL || f->stopped) {
+		rc = -1;
+	} else {
+		if (kctl_tick(f, kc))
+			f->gen++; /* cached answers are stale now */
+		rc = collect(f, kc, w, out, len);
+		if (rc == 0 && now_ms() >= w->deadline)
+			rc = -1;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+void
+kube_watch(struct fake *f, struct freq *rq, const struct kkind *k,
+           const char *ns, const char *gv, struct fresp *rs)
+{
+	struct kwatch *w = calloc(1, sizeof(*w));
+	const char *rvs = freq_arg(rq, "resourceVersion");
+	const char *ts = freq_arg(rq, "timeoutSeconds");
+	json_t *objs = json_object_get(kstore(f, rq->kc), "objects");
+	char err[512], *buf = NULL, crv[32];
+	size_t len = 0;
+	long long ms = WATCH_DEFAULT_MS;
+
+	if (w == NULL) {
+		kube_err(rs, 500, NULL, NULL, "out of memory");
+		return;
+	}
+	if (ksel_parse(freq_arg(rq, "labelSelector"),
+	               freq_arg(rq, "fieldSelector"), &w->sel, err,
+	               sizeof(err)) != 0) {
+		watch_free(w);
+		kube_err(rs, 400, "BadRequest", NULL, "%s", err);
+		return;
+	}
+	snprintf(w->group, sizeof(w->group), "%s", k->group);
+	snprintf(w->version, sizeof(w->version), "%s", k->version);
+	snprintf(w->kindname, sizeof(w->kindname), "%s", k->kind);
+	snprintf(w->plural, sizeof(w->plural), "%s", k->plural);
+	w->kind = *k;
+	w->kind.group = w->group;
+	w->kind.version = w->version;
+	w->kind.kind = w->kindname;
+	w->kind.plural = w->plural;
+	w->kind.singular = w->plural;
+	w->kind.short_names = NULL;
+	w->kind.crd_schema = NULL;
+	w->cluster = strdup(rq->kc->key);
+	snprintf(w->gv, sizeof(w->gv), "%s", gv);
+	snprintf(w->prefix, sizeof(w->prefix), "%s/%s/%s%s", kkind_gkey(k),
+	         k->plural, ns ? ns : "", ns ? "/" : "");
+	if (!strcmp(k->group, "apps") && !strcmp(k->plural, "deployments"))
+		w->views = json_object();
+	if (ts != NULL && atoll(ts) > 0)
+		ms = atoll(ts) * 1000;
+	if (ms > WATCH_MAX_MS)
+		ms = WATCH_MAX_MS;
+	w->deadline = now_ms() + ms;
+	kstore_rv(f, rq->kc, crv, sizeof(crv));
+	if (rvs == NULL || *rvs == '\0' || !strcmp(rvs, "0")) {
+		/* the current state first */
+		json_t *keys = fake_sorted_keys(objs, w->prefix), *key;
+		size_t i;
+		json_array_foreach(keys, i, key) {
+			json_t *obj = json_object_get(objs, json_string_value(key)), *v;
+			if (!ksel_match(w->sel, obj))
+				continue;
+			v = as_version(f, rq->kc, w, obj);
+			emit(&buf, &len, "ADDED", v);
+			if (w->views != NULL)
+				json_object_set(w->views, json_string_value(key),
+				                json_object_get(v, "status"));
+			json_decref(v);
+		}
+		json_decref(keys);
+		w->rv = strtoull(crv, NULL, 10);
+	} else {
+		w->rv = strtoull(rvs, NULL, 10);
+		if (w->rv < rq->kc->events_from) {
+			json_t *st = kube_status(410, "Expired", "too old resource "
+			                         "version");
+			emit(&buf, &len, "ERROR", st);
+			json_decref(st);
+			resp_bytes(rs, 200, "application/json", buf, len);
+			free(buf);
+			watch_free(w);
+			return;
+		}
+		/* the views as they are now, so changes can be told */
+		if (w->views != NULL) {
+			const char *key;
+			json_t *obj;
+			json_object_foreach(objs, key, obj)
+				if (interested(w, key, obj)) {
+					json_t *v = as_version(f, rq->kc, w, obj);
+					json_object_set(w->views, key,
+					                json_object_get(v, "status"));
+					json_decref(v);
+				}
+		}
+		collect(f, rq->kc, w, &buf, &len);
+	}
+	resp_bytes(rs, 200, "application/json", buf ? buf : "", len);
+	free(buf);
+	rs->stream = w;
+	rs->stream_poll = watch_poll;
+	rs->stream_free = watch_free;
+}
