@@ -58,7 +58,11 @@ cli_print_plan(const struct cli_ctx *cli, const json_t *report)
 
 	json_array_foreach(steps, i, row) {
 		const char *st = json_string_value(json_object_get(row, "state"));
-		bool done = st && !strcmp(st, "done");
+		bool done;
+		/* after `up`: what was to do has been applied */
+		if (json_is_true(json_object_get(row, "applied")))
+			st = "applied";
+		done = st && (!strcmp(st, "done") || !strcmp(st, "applied"));
 		json_t *a, *list;
 		size_t j;
 		const char *color = !cli->color ? "" : done ? "\033[32m"
