@@ -48,6 +48,28 @@ struct tcase {
 	char *name;
 };
 
+/* The fake of the case running now: a failed assertion leaves run_once
+ * early, and the teardown must not leave the server behind. */
+static pid_t running_fake;
+static char *running_dir;
+
+static int
+case_teardown(void **state)
+{
+	(void)state;
+	if (running_fake > 0) {
+		kill(running_fake, SIGKILL);
+		waitpid(running_fake, NULL, 0);
+		running_fake = 0;
+	}
+	if (running_dir != NULL && getenv("MESHVM_KEEP_CASE") == NULL) {
+		tu_rmrf(running_dir);
+		free(running_dir);
+	}
+	running_dir = NULL;
+	return 0;
+}
+
 static const char *
 str(const json_t *o, const char *k)
 {
@@ -379,7 +401,11 @@ static void
 run_once(const json_t *c, const char *name, int seed)
 {
 	char *dir = tu_tmpdir(), url[256] = "";
-	pid_t fake = start_fake(dir, c, seed, url, sizeof(url));
+	pid_t fake;
+
+	running_dir = dir;
+	fake = start_fake(dir, c, seed, url, sizeof(url));
+	running_fake = fake;
 	json_t *steps = json_object_get(c, "steps"), *s;
 	char *bindir = strdup(tu_bin());
 	size_t i;
@@ -447,9 +473,11 @@ run_once(const json_t *c, const char *name, int seed)
 	check_state(json_object_get(c, "state"), url);
 	kill(fake, SIGTERM);
 	waitpid(fake, &st, 0);
+	running_fake = 0;
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	tu_rmrf(dir);
 	free(dir);
+	running_dir = NULL;
 	free(bindir);
 	free(journal);
 	free(path);
@@ -527,6 +555,7 @@ main(int argc, char **argv)
 		tests[i].name = cases[i].name;
 		tests[i].test_func = run_case;
 		tests[i].initial_state = &cases[i];
+		tests[i].teardown_func = case_teardown;
 	}
 	rc = _cmocka_run_group_tests("cases", tests, n, NULL, NULL);
 	for (size_t i = 0; i < n; i++) {
