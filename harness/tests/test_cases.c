@@ -120,6 +120,7 @@ start_fake(const char *dir, const json_t *c, int seed, char *url, size_t len)
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
+	running_fake = pid;
 	for (int t = 0; t < 400; t++) {
 		char *u = tu_read(ready, NULL);
 		if (u != NULL && strchr(u, '\n') != NULL) {
