@@ -1180,7 +1180,6 @@ member_name(struct fake *f, const char *p, const char *z, const char *mig,
 		uint64_t h;
 		snprintf(idx, sizeof(idx), "%u", *index);
 		h = fake_hash64("mig-member", p, mig, idx);
-		(void)z;
 		snprintf(out, len, "%.58s-%c%c%c%c", base, alnum[h % 36],
 		         alnum[h / 36 % 36], alnum[h / 1296 % 36],
 		         alnum[h / 46656 % 36]);

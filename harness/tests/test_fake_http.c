@@ -64,7 +64,7 @@ http(struct get *g)
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, g->method);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &g->out);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	if (g->body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, g->body);
@@ -119,7 +119,7 @@ test_body_limit(void **state)
 
 	(void)state;
 	memset(big, 'x', FAKE_MAX_BODY + 100);
-	u = url(f, "/v1/projects/p/locations/us-west1-b/clusters");
+	u = url(f, "/storage/v1/b?project=p");
 	g.method = "POST";
 	g.url = u;
 	g.body = big;
@@ -139,9 +139,11 @@ test_body_limit(void **state)
 	assert_contains(g.out.p, "\"code\":413");
 	free(g.out.p);
 	memset(&g, 0, sizeof(g));
+	free(u);
+	u = url(f, "/storage/v1/b?project=p");
 	g.method = "POST";
 	g.url = u;
-	g.body = "{\"cluster\":{\"name\":\"ok\"}}";
+	g.body = "{\"name\":\"small-enough\"}";
 	g.body_len = strlen(g.body);
 	http(&g);
 	assert_int_equal(g.status, 200);
@@ -173,7 +175,7 @@ test_delay_does_not_hold_a_worker(void **state)
 	put.method = "PUT";
 	put.url = fu;
 	put.body = "rules:\n  - path: /compute/v1/projects/slow\n"
-	           "    delay_ms: 600\n  - path: /compute/v1/projects/gone\n"
+	           "    delay_ms: 1500\n  - path: /compute/v1/projects/gone\n"
 	           "    reset: true\n";
 	put.body_len = strlen(put.body);
 	http(&put);
@@ -190,8 +192,10 @@ test_delay_does_not_hold_a_worker(void **state)
 	pthread_join(t, NULL);
 	assert_int_equal(slow.status, 200);
 	assert_int_equal(quick.status, 200);
-	assert_true(slow.ms >= 550);
-	assert_true(quick.ms < 400);
+	assert_true(slow.ms >= 1450);
+	/* the quick one (sent 100 ms later) was answered while the only
+	 * worker had the slow one parked */
+	assert_true(100 + quick.ms < slow.ms);
 	free(slow.out.p);
 	free(quick.out.p);
 	memset(&quick, 0, sizeof(quick));
