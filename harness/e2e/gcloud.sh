@@ -89,6 +89,21 @@ check "user-data round-trips byte for byte" \
 	cmp "$work/user-data" "$work/user-data.back"
 out=$(gcloud compute instances list 2>&1)
 expect_in "$out" "istio-gce  us-central1-b" "instances list"
+check "add-metadata (setMetadata with the fingerprint)" quiet gcloud compute \
+	instances add-metadata istio-gce --zone us-central1-b \
+	--metadata istio-token=t0k3n
+# What the VM sees: the metadata server, user-data byte for byte.
+md="$FAKE_URL/vm/istio-gce/computeMetadata/v1/instance"
+curl -sf -H 'Metadata-Flavor: Google' "$md/attributes/user-data" \
+	-o "$work/user-data.md"
+check "the metadata server serves user-data byte for byte" \
+	cmp "$work/user-data" "$work/user-data.md"
+expect_eq "$(curl -sf -H 'Metadata-Flavor: Google' "$md/attributes/istio-token")" \
+	t0k3n "the metadata server has the added key"
+expect_eq "$(curl -sf -H 'Metadata-Flavor: Google' "$md/network-interfaces/0/ip")" \
+	"$ip" "the metadata server's IP is the instance's networkIP"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$md/hostname")" 403 \
+	"the metadata server wants Metadata-Flavor: Google"
 
 # ---- template + managed group of 3 ----
 out=$(gcloud compute instance-templates create istio-tmpl \
