@@ -124,6 +124,9 @@ print(sum(1 for k, v in d.items() if "/istio-mig-" in k and
           any(i["key"] == "user-data" for i in v["metadata"]["items"]) and
           any(i["key"] == "instance-template" for i in v["metadata"]["items"])))')
 expect_eq "$n" 3 "group members carry the template's metadata"
+out=$(gcloud compute instance-groups managed list 2>&1)
+expect_eq "$(awk '$1 == "istio-mig" {print $2, $5, $6}' <<<"$out")" \
+	"us-central1-b 3 3" "managed list: size 3 of a target size 3"
 
 # ---- error paths ----
 if out=$(gcloud container clusters describe nope --zone us-west1-b 2>&1); then
