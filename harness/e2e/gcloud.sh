@@ -89,6 +89,21 @@ check "user-data round-trips byte for byte" \
 	cmp "$work/user-data" "$work/user-data.back"
 out=$(gcloud compute instances list 2>&1)
 expect_in "$out" "istio-gce  us-central1-b" "instances list"
+check "add-metadata (setMetadata with the fingerprint)" quiet gcloud compute \
+	instances add-metadata istio-gce --zone us-central1-b \
+	--metadata istio-token=t0k3n
+# What the VM sees: the metadata server, user-data byte for byte.
+md="$FAKE_URL/vm/istio-gce/computeMetadata/v1/instance"
+curl -sf -H 'Metadata-Flavor: Google' "$md/attributes/user-data" \
+	-o "$work/user-data.md"
+check "the metadata server serves user-data byte for byte" \
+	cmp "$work/user-data" "$work/user-data.md"
+expect_eq "$(curl -sf -H 'Metadata-Flavor: Google' "$md/attributes/istio-token")" \
+	t0k3n "the metadata server has the added key"
+expect_eq "$(curl -sf -H 'Metadata-Flavor: Google' "$md/network-interfaces/0/ip")" \
+	"$ip" "the metadata server's IP is the instance's networkIP"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$md/hostname")" 403 \
+	"the metadata server wants Metadata-Flavor: Google"
 
 # ---- template + managed group of 3 ----
 out=$(gcloud compute instance-templates create istio-tmpl \
@@ -109,6 +124,9 @@ print(sum(1 for k, v in d.items() if "/istio-mig-" in k and
           any(i["key"] == "user-data" for i in v["metadata"]["items"]) and
           any(i["key"] == "instance-template" for i in v["metadata"]["items"])))')
 expect_eq "$n" 3 "group members carry the template's metadata"
+out=$(gcloud compute instance-groups managed list 2>&1)
+expect_eq "$(awk '$1 == "istio-mig" {print $2, $5, $6}' <<<"$out")" \
+	"us-central1-b 3 3" "managed list: size 3 of a target size 3"
 
 # ---- error paths ----
 if out=$(gcloud container clusters describe nope --zone us-west1-b 2>&1); then
@@ -189,8 +207,9 @@ for line in open(sys.argv[1]):
         bad.append("GET marked mutating: " + e["path"])
     if e["path"].endswith("/wait") and e["mutating"]:
         bad.append("wait marked mutating")
-    if e["status"] >= 400 and e.get("fault") is None and \
-       not e["path"].endswith("/clusters/nope"):
+    expected = e["path"].endswith("/clusters/nope") or \
+        (e["path"].endswith("/instance/hostname") and e["status"] == 403)
+    if e["status"] >= 400 and e.get("fault") is None and not expected:
         bad.append("unexpected %d on %s %s" % (e["status"], e["method"],
                                                e["path"]))
     if "user-agent" not in e["headers"]:

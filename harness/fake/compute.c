@@ -1180,7 +1180,6 @@ member_name(struct fake *f, const char *p, const char *z, const char *mig,
 		uint64_t h;
 		snprintf(idx, sizeof(idx), "%u", *index);
 		h = fake_hash64("mig-member", p, mig, idx);
-		(void)z;
 		snprintf(out, len, "%.58s-%c%c%c%c", base, alnum[h % 36],
 		         alnum[h / 36 % 36], alnum[h / 1296 % 36],
 		         alnum[h / 46656 % 36]);
@@ -1545,6 +1544,67 @@ mig_list_instances(struct fake *f, struct freq *rq, struct fresp *rs)
 	resp_json(rs, 200, json_pack("{s:o}", "managedInstances", out));
 }
 
+/* ---- instance groups: the view of each managed group's members ---- */
+
+static json_t *
+group_of(struct freq *rq, json_t *mig)
+{
+	json_t *g = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "kind",
+	                      "compute#instanceGroup", "id", fake_jstr(mig, "id"),
+	                      "name", fake_jstr(mig, "name"), "zone",
+	                      fake_jstr(mig, "zone"), "creationTimestamp",
+	                      fake_jstr(mig, "creationTimestamp"), "fingerprint",
+	                      "42WmSpB8rSM=", "size",
+	                      (json_int_t)json_array_size(json_object_get(
+	                              mig, "_members")));
+	char d[256];
+
+	snprintf(d, sizeof(d), "This instance group is controlled by Instance "
+	         "Group Manager '%s'.", fake_jstr(mig, "name"));
+	json_object_set_new(g, "description", json_string(d));
+	json_object_set_new(g, "selfLink",
+	                    json_string(fake_jstr(mig, "instanceGroup")));
+	set_str_new(g, "network", curl_of(rq, "projects/%s/global/networks/"
+	                                  "default", rq->cap[0]));
+	return g;
+}
+
+static void
+group_get(struct fake *f, struct freq *rq, struct fresp *rs)
+{
+	char key[512];
+	json_t *mig = mig_lookup(f, rq, rs, key, sizeof(key));
+
+	if (mig == NULL) {
+		/* worded for the group, not its manager */
+		char path[512];
+		snprintf(path, sizeof(path), "projects/%s/zones/%s/instanceGroups/%s",
+		         rq->cap[0], rq->cap[1], rq->cap[2]);
+		c_not_found(rs, path);
+		return;
+	}
+	resp_json(rs, 200, group_of(rq, mig));
+}
+
+static void
+group_list(struct fake *f, struct freq *rq, struct fresp *rs)
+{
+	char prefix[300];
+	json_t *groups = json_object(), *m;
+	const char *k;
+	char *self = curl_of(rq, "projects/%s/zones/%s/instanceGroups",
+	                     rq->cap[0], rq->cap[1]);
+
+	snprintf(prefix, sizeof(prefix), "%s/%s/", rq->cap[0], rq->cap[1]);
+	json_object_foreach(fake_db(f, "instance_group_managers"), k, m)
+		if (!strncmp(k, prefix, strlen(prefix)))
+			json_object_set_new(groups, k, group_of(rq, m));
+	list_answer(rq, rs, groups, prefix, "compute#instanceGroupList",
+	            self ? self : "");
+	json_decref(groups);
+	free(self);
+}
+
 /* ---- images and autoscalers (read-only views gcloud asks for) ---- */
 
 /* Any family resolves to one image "FAMILY-v20250101": gcloud only reads
@@ -1623,6 +1683,8 @@ const struct route compute_routes[] = {
 	 NULL},
 	{"GET", P "/global/images/family/{}", image_family_get, R_AUTH | R_PURE, NULL},
 	{"GET", Z "/autoscalers", autoscaler_list, R_AUTH | R_PURE, NULL},
+	{"GET", Z "/instanceGroups", group_list, R_AUTH | R_PURE, NULL},
+	{"GET", Z "/instanceGroups/{}", group_get, R_AUTH | R_PURE, NULL},
 	{"GET", Z "/instances", inst_list, R_AUTH | R_PURE, NULL},
 	{"POST", Z "/instances", inst_insert, R_AUTH, "compute.instances.insert"},
 	{"GET", Z "/instances/{}", inst_get, R_AUTH | R_PURE, NULL},

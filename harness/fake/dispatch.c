@@ -636,19 +636,10 @@ api_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	r->fn(f, rq, rs);
 }
 
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 void
 fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 {
-	double t0 = now_ms();
+	double t0 = fake_ms_precise();
 	struct kcluster **closing = NULL;
 	size_t n_closing = 0;
 
@@ -680,7 +671,7 @@ fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	/* Anything that may have written invalidates cached answers. */
 	if (!rq->pure)
 		f->gen++;
-	journal_record(f->journal, rq, rs, now_ms() - t0);
+	journal_record(f->journal, rq, rs, fake_ms_precise() - t0);
 out:
 	closing = f->closing;
 	n_closing = f->n_closing;

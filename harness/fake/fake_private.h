@@ -200,6 +200,10 @@ double fake_hash_unit(uint64_t seed, const char *rule, const char *path,
                       uint64_t n);
 char *fake_pct_decode(const char *s, size_t len, bool plus_space);
 void fake_now_rfc3339(char *buf, size_t len, bool millis_tz);
+/* Milliseconds: wall clock (stored times, they survive --state) or
+ * monotonic (deadlines); fake_ms_precise for durations. */
+long long fake_ms(bool wall);
+double fake_ms_precise(void);
 void fake_time_rfc3339(long long t, char *buf, size_t len);
 bool fake_name_ok(const char *name, size_t max);
 bool fake_glob_path(const char *pattern, char *const *seg, size_t n_seg);
@@ -220,6 +224,15 @@ json_t *fake_sorted_keys(json_t *obj, const char *prefix);
 json_t *fake_db(struct fake *f, const char *table);
 
 /* ---- schema.c ---- */
+/* The compiled-in schema files (embed.cmake makes the tables). */
+struct fake_schema_blob {
+	const char *name;
+	const char *data;
+	size_t len;
+};
+extern const struct fake_schema_blob fake_schema_blobs[];
+extern const struct fake_schema_blob fake_kube_schema_blobs[];
+
 /* Validate a JSON body against the request message of `method_id`
  * (e.g. "compute.instances.insert"); violations appended to `out`
  * (array of {"field","description"}).  Returns the number added. */

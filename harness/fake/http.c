@@ -34,6 +34,7 @@ struct listener {
 	struct MHD_Daemon *d;
 	int port;
 	bool tls;
+	bool stopping;   /* set under the delayer's lock: park nothing more */
 };
 
 /* Per-request state, from the first callback to completion. */
@@ -145,9 +146,12 @@ delayer_stop(struct fake *f)
 static void
 delayer_flush(struct delayer *d, struct listener *l)
 {
-	if (d == NULL)
+	if (d == NULL) {
+		l->stopping = true;
 		return;
+	}
 	pthread_mutex_lock(&d->mu);
+	l->stopping = true;
 	for (size_t i = 0; i < d->n;) {
 		if (d->v[i].l == l) {
 			MHD_resume_connection(d->v[i].c);
@@ -166,6 +170,12 @@ delayer_add(struct delayer *d, struct MHD_Connection *c, struct listener *l,
 	struct delayed *nv;
 
 	pthread_mutex_lock(&d->mu);
+	/* A listener being stopped must not get a connection parked after
+	 * its flush: MHD cannot stop with suspended connections. */
+	if (l->stopping) {
+		pthread_mutex_unlock(&d->mu);
+		return -1;
+	}
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 16;
 		nv = realloc(d->v, cap * sizeof(*nv));

@@ -1137,6 +1137,8 @@ parse_path(struct fake *f, struct freq *rq, struct kreq *kr,
 	size_t n;
 
 	memset(kr, 0, sizeof(*kr));
+	if (rq->n_seg == 0 || rq->seg_overflow)
+		goto not_found;
 	if (!strcmp(rq->seg[0], "api") && rq->n_seg >= 3) {
 		group = "";
 		version = rq->seg[1];

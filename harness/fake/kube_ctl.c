@@ -31,15 +31,6 @@ static const struct kkind k_secret = {"", "v1", "Secret", "secrets",
 static const struct kkind k_svc = {"", "v1", "Service", "services",
                                    "service", "svc", true, KK_STATUS, NULL};
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Create or replace an object the controllers own. */
 static void
 ctl_put(struct fake *f, struct kcluster *kc, const struct kkind *k,
@@ -316,7 +307,7 @@ kctl_after_write(struct fake *f, struct kcluster *kc, const struct kkind *k,
 		if (p == NULL || json_integer_value(json_object_get(p, "gen")) != gen)
 			json_object_set_new(prog, key,
 			                    json_pack("{s:I, s:I}", "at",
-			                              (json_int_t)now_ms(), "gen", gen));
+			                              (json_int_t)fake_ms(true), "gen", gen));
 	}
 }
 
@@ -354,7 +345,7 @@ kctl_terminate_namespace(struct fake *f, struct kcluster *kc, const char *ns)
 	                                              "Terminating"));
 	kstore_put(f, kc, &k_ns, NULL, ns, copy);
 	json_object_set_new(terminating_table(f, kc), ns,
-	                    json_integer((json_int_t)(now_ms() +
+	                    json_integer((json_int_t)(fake_ms(true) +
 	                                              f->opt.controller_delay_ms)));
 }
 
@@ -365,7 +356,7 @@ kctl_tick(struct fake *f, struct kcluster *kc)
 	const char *ns;
 	void *tmp;
 	bool changed = false;
-	long long now = now_ms();
+	long long now = fake_ms(true);
 
 	json_object_foreach_safe(t, tmp, ns, due) {
 		json_t *keys, *k;
@@ -414,7 +405,7 @@ kctl_view(struct fake *f, struct kcluster *kc, const struct kkind *k,
 	               : 1;
 	gen = json_integer_value(json_object_get(meta, "generation"));
 	ready = p == NULL || want == 0 ||
-	        now_ms() >= json_integer_value(json_object_get(p, "at")) +
+	        fake_ms(true) >= json_integer_value(json_object_get(p, "at")) +
 	                            f->opt.controller_delay_ms;
 	if (ready)
 		json_object_set_new(

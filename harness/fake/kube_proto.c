@@ -87,15 +87,17 @@ static int
 unknown_raw(const uint8_t *buf, size_t len, struct pb *raw, char *kind,
             size_t kindlen)
 {
-	struct pb b = {buf + 4, buf + len}, sub, tm;
+	struct pb b, sub, tm;
 	unsigned field, wire;
 	uint64_t num;
 	int rc;
 
 	raw->p = raw->end = NULL;
 	kind[0] = '\0';
-	if (len < 4 || memcmp(buf, "k8s\0", 4) != 0)
+	if (buf == NULL || len < 4 || memcmp(buf, "k8s\0", 4) != 0)
 		return -1;
+	b.p = buf + 4;
+	b.end = buf + len;
 	while ((rc = pb_next(&b, &field, &wire, &sub, &num)) == 0) {
 		if (field == 2 && wire == 2)
 			*raw = sub;

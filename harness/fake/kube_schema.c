@@ -14,12 +14,6 @@
 
 #include "harness/fake/kube_private.h"
 
-struct fake_schema_blob {
-	const char *name;
-	const char *data;
-	size_t len;
-};
-extern const struct fake_schema_blob fake_kube_schema_blobs[];
 
 static json_t *kinds, *types;
 static pthread_once_t once = PTHREAD_ONCE_INIT;

@@ -31,15 +31,6 @@ struct kwatch {
 	json_t *views;      /* deployments: key -> last status sent */
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 watch_free(void *p)
 {
@@ -174,7 +165,7 @@ watch_poll(struct fake *f, void *p, char **out, size_t *len)
 		if (kctl_tick(f, kc))
 			f->gen++; /* cached answers are stale now */
 		rc = collect(f, kc, w, out, len);
-		if (rc == 0 && now_ms() >= w->deadline)
+		if (rc == 0 && fake_ms(false) >= w->deadline)
 			rc = -1;
 	}
 	pthread_mutex_unlock(&f->lock);
@@ -226,7 +217,7 @@ kube_watch(struct fake *f, struct freq *rq, const struct kkind *k,
 		ms = atoll(ts) * 1000;
 	if (ms > WATCH_MAX_MS)
 		ms = WATCH_MAX_MS;
-	w->deadline = now_ms() + ms;
+	w->deadline = fake_ms(false) + ms;
 	kstore_rv(f, rq->kc, crv, sizeof(crv));
 	if (rvs == NULL || *rvs == '\0' || !strcmp(rvs, "0")) {
 		/* the current state first */

@@ -21,12 +21,6 @@
 #include "core/base64.h"
 #include "harness/fake/fake_private.h"
 
-struct fake_schema_blob {
-	const char *name;
-	const char *data;
-	size_t len;
-};
-extern const struct fake_schema_blob fake_schema_blobs[];
 
 #define SCHEMA_MAX_VIOLATIONS 20
 #define SCHEMA_PATH_MAX 512

@@ -9,6 +9,7 @@
  * Everything is written 0600 (tokens and keys live there).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,10 +82,58 @@ make_tls_cert(struct fake *f, struct mv_err *err)
 	return f->tls_cert_pem && f->tls_key_pem ? 0 : -1;
 }
 
+/* RSA key generation is the slowest thing the fake does (and far slower
+ * under valgrind), so a process makes its PKI once and every fake in it
+ * that has none of its own (no --state PKI) shares it. */
+static pthread_mutex_t pki_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct fake *pki_proto; /* holds the shared PKI; never freed */
+
+static int make_pki(struct fake *f, struct mv_err *err);
+
+static int
+share_pki(struct fake *f, struct mv_err *err)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&pki_mu);
+	if (pki_proto == NULL) {
+		pki_proto = calloc(1, sizeof(*pki_proto));
+		if (pki_proto == NULL || make_pki(pki_proto, err) != 0) {
+			rc = pki_proto ? -1 : mv_err_set(err, MV_EXIT_FAIL,
+			                                 "out of memory");
+			free(pki_proto);
+			pki_proto = NULL;
+		}
+	}
+	if (rc == 0) {
+		EVP_PKEY_up_ref(pki_proto->ca_key);
+		f->ca_key = pki_proto->ca_key;
+		X509_up_ref(pki_proto->ca);
+		f->ca = pki_proto->ca;
+		EVP_PKEY_up_ref(pki_proto->token_key);
+		f->token_key = pki_proto->token_key;
+		f->ca_pem = strdup(pki_proto->ca_pem);
+		f->tls_cert_pem = strdup(pki_proto->tls_cert_pem);
+		f->tls_key_pem = strdup(pki_proto->tls_key_pem);
+		if (!f->ca_pem || !f->tls_cert_pem || !f->tls_key_pem)
+			rc = mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	}
+	pthread_mutex_unlock(&pki_mu);
+	return rc;
+}
+
 /* The CA (the clusters' clusterCaCertificate), the listeners' server
  * certificate and the service-account token key, made on first use. */
 int
 fake_pki_ensure(struct fake *f, struct mv_err *err)
+{
+	if (f->ca == NULL && f->tls_cert_pem == NULL && f->token_key == NULL)
+		return share_pki(f, err);
+	return make_pki(f, err);
+}
+
+static int
+make_pki(struct fake *f, struct mv_err *err)
 {
 	struct mv_pki_cert_opts o;
 
@@ -438,7 +487,10 @@ fake_stop(struct fake *f, struct mv_err *err)
 
 	if (f == NULL || f->stopped)
 		return 0;
+	/* open watches see it and end */
+	pthread_mutex_lock(&f->lock);
 	f->stopped = true;
+	pthread_mutex_unlock(&f->lock);
 	if (f->api != NULL) {
 		listener_stop(f->api);
 		f->api = NULL;

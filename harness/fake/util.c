@@ -85,6 +85,24 @@ fake_pct_decode(const char *s, size_t len, bool plus_space)
 	return out;
 }
 
+long long
+fake_ms(bool wall)
+{
+	struct timespec ts;
+
+	clock_gettime(wall ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+double
+fake_ms_precise(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 void
 fake_time_rfc3339(long long t, char *buf, size_t len)
 {

@@ -392,6 +392,10 @@ test_compute_templates_and_groups(void **state)
 	r = fu_req(f, "GET", ZONE "/instances", NULL);
 	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
 	fu_free(&r);
+	r = fu_req(f, "GET", ZONE "/instanceGroups/mig", NULL);
+	assert_int_equal(fu_int(&r, "size"), 1);
+	assert_string_equal(fu_str(&r, "kind"), "compute#instanceGroup");
+	fu_free(&r);
 	r = fu_req(f, "GET", ZONE "/instanceGroupManagers/mig", NULL);
 	assert_int_equal(fu_int(&r, "targetSize"), 1);
 	assert_null(json_object_get(r.json, "_members"));
