@@ -11,6 +11,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ struct bake_entry {
 
 struct sink {
 	int fd;
+	bool hashing; /* digest the output as it is written */
 	struct mv_sha256 sha;
 	uint64_t written;
 	ZSTD_CCtx *zc; /* NULL unless zstd */
@@ -61,7 +63,8 @@ sink_write_raw(struct sink *s, const void *buf, size_t len)
 {
 	const char *p = buf;
 
-	mv_sha256_update(&s->sha, buf, len);
+	if (s->hashing)
+		mv_sha256_update(&s->sha, buf, len);
 	s->written += len;
 	while (len > 0) {
 		ssize_t n = write(s->fd, p, len);
@@ -320,9 +323,142 @@ same_file(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
+/* A reader thread for the one-pass path: it reads an input ahead and
+ * digests it while the caller's thread feeds the compressor, so hashing
+ * overlaps the time that thread spends waiting for zstd's workers. */
+#define PREFETCH_BUFS 4
+
+struct prefetch {
+	int fd;
+	uint64_t left;
+	struct mv_sha256 *h;
+	char *buf[PREFETCH_BUFS];
+	size_t len[PREFETCH_BUFS];
+	int head, count; /* ring of filled buffers */
+	int err_no;      /* read error, or -1 for a short file */
+	bool done, cancel;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+static void *
+prefetch_main(void *arg)
+{
+	struct prefetch *p = arg;
+
+	for (;;) {
+		int slot;
+		pthread_mutex_lock(&p->lock);
+		while (p->count == PREFETCH_BUFS && !p->cancel)
+			pthread_cond_wait(&p->cond, &p->lock);
+		if (p->cancel || p->left == 0) {
+			p->done = true;
+			pthread_cond_broadcast(&p->cond);
+			pthread_mutex_unlock(&p->lock);
+			return NULL;
+		}
+		slot = (p->head + p->count) % PREFETCH_BUFS;
+		pthread_mutex_unlock(&p->lock);
+
+		size_t want = p->left < CHUNK ? (size_t)p->left : CHUNK, got = 0;
+		while (got < want) {
+			ssize_t n = read(p->fd, p->buf[slot] + got, want - got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				pthread_mutex_lock(&p->lock);
+				p->err_no = n < 0 ? errno : -1;
+				p->done = true;
+				pthread_cond_broadcast(&p->cond);
+				pthread_mutex_unlock(&p->lock);
+				return NULL;
+			}
+			got += (size_t)n;
+		}
+		mv_sha256_update(p->h, p->buf[slot], got);
+
+		pthread_mutex_lock(&p->lock);
+		p->len[slot] = got;
+		p->left -= got;
+		p->count++;
+		pthread_cond_broadcast(&p->cond);
+		pthread_mutex_unlock(&p->lock);
+	}
+}
+
+/* Copy fd (already checked) into the archive through a prefetch thread. */
+static int
+stream_prefetched(struct archive *a, const struct bake_entry *e, int fd,
+                  struct mv_sha256 *h, struct mv_progress *prog,
+                  struct mv_err *err)
+{
+	struct prefetch p;
+	pthread_t t;
+	int rc = 0;
+
+	memset(&p, 0, sizeof(p));
+	p.fd = fd;
+	p.left = e->size;
+	p.h = h;
+	for (int i = 0; i < PREFETCH_BUFS; i++)
+		if ((p.buf[i] = malloc(CHUNK)) == NULL) {
+			for (int j = 0; j < i; j++)
+				free(p.buf[j]);
+			return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		}
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.cond, NULL);
+	if (pthread_create(&t, NULL, prefetch_main, &p) != 0) {
+		rc = mv_err_set(err, MV_EXIT_FAIL, "cannot start a reader thread");
+		goto out;
+	}
+	for (;;) {
+		int slot;
+		pthread_mutex_lock(&p.lock);
+		while (p.count == 0 && !p.done)
+			pthread_cond_wait(&p.cond, &p.lock);
+		if (p.count == 0) {
+			pthread_mutex_unlock(&p.lock);
+			break;
+		}
+		slot = p.head;
+		pthread_mutex_unlock(&p.lock);
+		if (archive_write_data(a, p.buf[slot], p.len[slot]) !=
+		    (la_ssize_t)p.len[slot]) {
+			rc = mv_err_set(err, MV_EXIT_FAIL, "%s: %s", e->path,
+			                archive_error_string(a));
+			break;
+		}
+		mv_progress_add(prog, p.len[slot]);
+		pthread_mutex_lock(&p.lock);
+		p.head = (p.head + 1) % PREFETCH_BUFS;
+		p.count--;
+		pthread_cond_broadcast(&p.cond);
+		pthread_mutex_unlock(&p.lock);
+	}
+	pthread_mutex_lock(&p.lock);
+	p.cancel = true;
+	pthread_cond_broadcast(&p.cond);
+	pthread_mutex_unlock(&p.lock);
+	pthread_join(t, NULL);
+	if (rc == 0 && p.err_no > 0)
+		rc = mv_err_sys(err, p.err_no, "%s: read", e->src);
+	else if (rc == 0 && (p.err_no == -1 || p.left != 0))
+		rc = mv_err_set(err, MV_EXIT_FAIL, "%s: shrank while baking",
+		                e->src);
+out:
+	for (int i = 0; i < PREFETCH_BUFS; i++)
+		free(p.buf[i]);
+	pthread_mutex_destroy(&p.lock);
+	pthread_cond_destroy(&p.cond);
+	return rc;
+}
+
+/* Copy one input into the archive; with `h`, digest it on the way (the
+ * one-pass zstd path). */
 static int
 stream_file(struct archive *a, const struct bake_entry *e, char *buf,
-            struct mv_progress *prog, struct mv_err *err)
+            struct mv_sha256 *h, struct mv_progress *prog, struct mv_err *err)
 {
 	uint64_t left = e->size;
 	struct stat st;
@@ -338,6 +474,14 @@ stream_file(struct archive *a, const struct bake_entry *e, char *buf,
 		                  "%s: changed while baking (digest would be "
 		                  "stale); bake again", e->src);
 	}
+	if (h != NULL && e->size > 4 * (uint64_t)CHUNK) {
+		int rc = stream_prefetched(a, e, fd, h, prog, err);
+		if (rc == 0 && (fstat(fd, &st) != 0 || !same_file(&st, &e->st)))
+			rc = mv_err_set(err, MV_EXIT_FAIL,
+			                "%s: changed while baking; bake again", e->src);
+		close(fd);
+		return rc;
+	}
 	while (left > 0) {
 		size_t want = left < CHUNK ? (size_t)left : CHUNK;
 		ssize_t n = read(fd, buf, want);
@@ -351,6 +495,8 @@ stream_file(struct archive *a, const struct bake_entry *e, char *buf,
 			return mv_err_set(err, MV_EXIT_FAIL,
 			                  "%s: shrank while baking", e->src);
 		}
+		if (h != NULL)
+			mv_sha256_update(h, buf, (size_t)n);
 		if (archive_write_data(a, buf, (size_t)n) != n) {
 			close(fd);
 			return mv_err_set(err, MV_EXIT_FAIL, "%s: %s", e->path,
@@ -398,32 +544,153 @@ setup_zstd(struct sink *s, const struct bake_options *opt,
 	return 0;
 }
 
-int
-bundle_bake(const struct bundle_spec *spec, const char *out_path,
-            const struct bake_options *opt, struct bake_result *res,
-            struct mv_err *err)
+/* SHA256SUMS: MANIFEST.json first, then every entry (strcmp order). */
+static char *
+build_sums(const char *manifest, const struct bake_entry *ents, size_t n)
 {
-	struct bake_entry *ents = NULL;
-	size_t n = 0;
-	uint64_t total = 0;
-	char *manifest = NULL, *sums = NULL, *buf = NULL;
-	char manifest_sha[MV_SHA256_HEX];
-	struct mv_atomic_file af = {.fd = -1, .slot = -1};
-	struct archive *a = NULL;
-	struct mv_progress *prog = NULL;
-	struct sink s;
+	size_t cap = (n + 1) * (64 + 2 + 512 + 1) + 1, off = 0;
+	char *sums = malloc(cap), msha[MV_SHA256_HEX];
+
+	if (sums == NULL)
+		return NULL;
+	mv_sha256_buf_hex(manifest, strlen(manifest), msha);
+	off += (size_t)snprintf(sums + off, cap - off, "%s  %s\n", msha,
+	                        BUNDLE_MANIFEST);
+	for (size_t i = 0; i < n; i++)
+		off += (size_t)snprintf(sums + off, cap - off, "%s  %s\n",
+		                        ents[i].sha256, ents[i].path);
+	return sums;
+}
+
+static int
+write_meta_entries(struct archive *a, const char *manifest, const char *sums,
+                   int64_t sde, struct mv_err *err)
+{
+	if (write_header(a, BUNDLE_MANIFEST, strlen(manifest), 0644, sde, err) != 0)
+		return -1;
+	if (archive_write_data(a, manifest, strlen(manifest)) < 0)
+		return mv_err_set(err, MV_EXIT_FAIL, "%s", archive_error_string(a));
+	if (write_header(a, BUNDLE_SUMS, strlen(sums), 0644, sde, err) != 0)
+		return -1;
+	if (archive_write_data(a, sums, strlen(sums)) < 0)
+		return mv_err_set(err, MV_EXIT_FAIL, "%s", archive_error_string(a));
+	return 0;
+}
+
+struct membuf {
+	char *data;
+	size_t len, cap;
+};
+
+static la_ssize_t
+mem_write(struct archive *a, void *ud, const void *buf, size_t len)
+{
+	struct membuf *m = ud;
+
+	if (m->len + len > m->cap) {
+		size_t cap = (m->len + len) * 2;
+		char *nd = realloc(m->data, cap);
+		if (nd == NULL) {
+			archive_set_error(a, ENOMEM, "out of memory");
+			return -1;
+		}
+		m->data = nd;
+		m->cap = cap;
+	}
+	memcpy(m->data + m->len, buf, len);
+	m->len += len;
+	return (la_ssize_t)len;
+}
+
+/* The tar bytes of MANIFEST.json and SHA256SUMS alone: no end-of-archive
+ * marker, so the payload's tar stream can follow them.  *out malloc'd. */
+static int
+meta_tar(const char *manifest, const char *sums, int64_t sde, char **out,
+         size_t *len, struct mv_err *err)
+{
+	struct archive *a = archive_write_new();
+	struct membuf m = {0};
+	size_t entries_len;
 	int rc = -1;
 
-	memset(&s, 0, sizeof(s));
-	s.err = err;
-	if (opt->compress == BUNDLE_GZIP && opt->level > 9)
-		return mv_err_set(err, MV_EXIT_USAGE, "gzip level must be 1..9");
-	if (collect_entries(spec, &ents, &n, err) != 0)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		total += ents[i].size;
+	*out = NULL;
+	if (a == NULL)
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	archive_write_set_format_pax_restricted(a);
+	archive_write_add_filter_none(a);
+	/* No blocking: every byte reaches mem_write as soon as it is final. */
+	archive_write_set_bytes_per_block(a, 0);
+	if (archive_write_open2(a, &m, NULL, mem_write, NULL, NULL) != ARCHIVE_OK ||
+	    write_meta_entries(a, manifest, sums, sde, err) != 0 ||
+	    archive_write_finish_entry(a) != ARCHIVE_OK) {
+		if (err->msg[0] == '\0')
+			mv_err_set(err, MV_EXIT_FAIL, "%s", archive_error_string(a));
+		goto out;
+	}
+	entries_len = m.len;
+	archive_write_close(a);
+	if (entries_len % 512 != 0) {
+		mv_err_set(err, MV_EXIT_FAIL, "internal: header not block aligned");
+		goto out;
+	}
+	*out = m.data;
+	*len = entries_len;
+	m.data = NULL;
+	rc = 0;
+out:
+	archive_write_free(a);
+	free(m.data);
+	return rc;
+}
 
-	/* Pass 1: digests. */
+static struct archive *
+payload_writer(struct sink *s, int compress, int level, struct mv_err *err)
+{
+	struct archive *a = archive_write_new();
+
+	if (a == NULL) {
+		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		return NULL;
+	}
+	archive_write_set_format_pax_restricted(a);
+	/* Big blocks: the compressor sees few large writes, not one per 10
+	 * KiB record.  The last block is padded to the usual 10240 only. */
+	archive_write_set_bytes_per_block(a, (int)CHUNK);
+	archive_write_set_bytes_in_last_block(a, 10240);
+	if (compress == BUNDLE_GZIP) {
+		char o[64];
+		archive_write_add_filter_gzip(a);
+		snprintf(o, sizeof(o), "gzip:!timestamp,gzip:compression-level=%d",
+		         level > 0 ? level : 6);
+		if (archive_write_set_options(a, o) != ARCHIVE_OK) {
+			mv_err_set(err, MV_EXIT_FAIL, "gzip: %s", archive_error_string(a));
+			archive_write_free(a);
+			return NULL;
+		}
+	} else {
+		archive_write_add_filter_none(a);
+	}
+	if (archive_write_open2(a, s, NULL, la_write, NULL, NULL) != ARCHIVE_OK) {
+		mv_err_set(err, MV_EXIT_FAIL, "%s", archive_error_string(a));
+		archive_write_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* gzip and uncompressed bundles: two passes over the inputs, the first for
+ * the digests (the manifest comes first), the second for the archive. */
+static int
+bake_two_pass(const struct bundle_spec *spec, struct bake_entry *ents,
+              size_t n, uint64_t total, const struct bake_options *opt,
+              struct mv_atomic_file *af, struct sink *s, char **manifest_out,
+              char **sums_out, struct mv_err *err)
+{
+	struct mv_progress *prog = NULL;
+	struct archive *a = NULL;
+	char *manifest = NULL, *sums = NULL, *buf = NULL;
+	int rc = -1;
+
 	if (opt->progress)
 		prog = mv_progress_new("hashing", total);
 	for (size_t i = 0; i < n; i++) {
@@ -439,114 +706,294 @@ bundle_bake(const struct bundle_spec *spec, const char *out_path,
 	}
 	mv_progress_free(prog);
 	prog = NULL;
-
 	manifest = build_manifest(spec, ents, n, opt->source_date_epoch);
-	if (manifest == NULL) {
-		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-		goto out;
-	}
-	mv_sha256_buf_hex(manifest, strlen(manifest), manifest_sha);
-	{
-		size_t cap = (n + 1) * (64 + 2 + 512 + 1) + 1, off = 0;
-		sums = malloc(cap);
-		if (sums == NULL) {
-			mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-			goto out;
-		}
-		off += (size_t)snprintf(sums + off, cap - off, "%s  %s\n",
-		                        manifest_sha, BUNDLE_MANIFEST);
-		for (size_t i = 0; i < n; i++)
-			off += (size_t)snprintf(sums + off, cap - off, "%s  %s\n",
-			                        ents[i].sha256, ents[i].path);
-	}
-
-	/* Pass 2: the archive. */
-	if (mv_atomic_open(&af, out_path, 0644, err) != 0)
-		goto out;
-	s.fd = af.fd;
-	if (mv_sha256_init(&s.sha) != 0) {
-		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-		goto out;
-	}
-	if (opt->compress == BUNDLE_ZSTD && setup_zstd(&s, opt, err) != 0)
-		goto out;
-	a = archive_write_new();
+	sums = manifest ? build_sums(manifest, ents, n) : NULL;
 	buf = malloc(CHUNK);
-	if (a == NULL || buf == NULL) {
+	if (sums == NULL || buf == NULL) {
 		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 		goto out;
 	}
-	archive_write_set_format_pax_restricted(a);
-	/* Big blocks: the compressor sees few large writes, not one per 10
-	 * KiB record.  The last block is padded to the usual 10240 only. */
-	archive_write_set_bytes_per_block(a, (int)CHUNK);
-	archive_write_set_bytes_in_last_block(a, 10240);
-	if (opt->compress == BUNDLE_GZIP) {
-		char o[64];
-		archive_write_add_filter_gzip(a);
-		snprintf(o, sizeof(o), "gzip:!timestamp,gzip:compression-level=%d",
-		         opt->level > 0 ? opt->level : 6);
-		if (archive_write_set_options(a, o) != ARCHIVE_OK) {
-			mv_err_set(err, MV_EXIT_FAIL, "gzip: %s",
-			           archive_error_string(a));
-			goto out;
-		}
-	} else {
-		archive_write_add_filter_none(a);
-	}
-	if (archive_write_open2(a, &s, NULL, la_write, NULL, NULL) !=
-	    ARCHIVE_OK) {
-		mv_err_set(err, MV_EXIT_FAIL, "%s: %s", out_path,
-		           archive_error_string(a));
+	s->fd = af->fd;
+	a = payload_writer(s, opt->compress, opt->level, err);
+	if (a == NULL)
 		goto out;
-	}
 	if (opt->progress)
 		prog = mv_progress_new("writing", total);
-	if (write_header(a, BUNDLE_MANIFEST, strlen(manifest), 0644,
-	                 opt->source_date_epoch, err) != 0 ||
-	    archive_write_data(a, manifest, strlen(manifest)) < 0 ||
-	    write_header(a, BUNDLE_SUMS, strlen(sums), 0644,
-	                 opt->source_date_epoch, err) != 0 ||
-	    archive_write_data(a, sums, strlen(sums)) < 0) {
-		if (err->msg[0] == '\0')
-			mv_err_set(err, MV_EXIT_FAIL, "%s", archive_error_string(a));
+	if (write_meta_entries(a, manifest, sums, opt->source_date_epoch, err) != 0)
 		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		if (write_header(a, ents[i].path, ents[i].size, ents[i].mode,
 		                 opt->source_date_epoch, err) != 0 ||
-		    stream_file(a, &ents[i], buf, prog, err) != 0)
+		    stream_file(a, &ents[i], buf, NULL, prog, err) != 0)
 			goto out;
-	}
 	if (archive_write_close(a) != ARCHIVE_OK) {
-		if (!s.failed)
-			mv_err_set(err, MV_EXIT_FAIL, "%s: %s", out_path,
-			           archive_error_string(a));
+		if (!s->failed)
+			mv_err_set(err, MV_EXIT_FAIL, "%s", archive_error_string(a));
 		goto out;
-	}
-	if (s.zc != NULL && sink_zstd(&s, NULL, 0, ZSTD_e_end) != 0)
-		goto out;
-	mv_progress_free(prog);
-	prog = NULL;
-	if (mv_atomic_commit(&af, err) != 0)
-		goto out;
-	if (res != NULL) {
-		mv_sha256_final_hex(&s.sha, res->sha256);
-		res->size = s.written;
-		res->content_size = total + strlen(manifest) + strlen(sums);
-		res->n_entries = n + 2;
 	}
 	rc = 0;
 out:
 	mv_progress_free(prog);
 	if (a != NULL)
 		archive_write_free(a);
+	free(buf);
+	*manifest_out = manifest;
+	*sums_out = sums;
+	return rc;
+}
+
+/* zstd bundles: one pass over the inputs.  The payload (every entry after
+ * MANIFEST.json and SHA256SUMS) goes out as its own zstd frame while the
+ * inputs are digested, starting at an offset reserved for the manifest's
+ * frame; once the digests are known the manifest frame is written in
+ * front, and the space it leaves is filled with a zstd skippable frame.
+ * Decompressors (zstd, libarchive, tar -I zstd) see one tar stream.  The
+ * reserve is a function of the inputs alone (the manifest's length does
+ * not depend on digest values), so output stays byte-identical. */
+static int
+bake_one_pass_zstd(const struct bundle_spec *spec, struct bake_entry *ents,
+                   size_t n, uint64_t total, const struct bake_options *opt,
+                   struct mv_atomic_file *af, struct sink *s,
+                   char **manifest_out, char **sums_out, struct mv_err *err)
+{
+	struct mv_progress *prog = NULL;
+	struct archive *a = NULL;
+	char *manifest = NULL, *sums = NULL, *buf = NULL, *head = NULL;
+	char *frame = NULL;
+	size_t head_len, placeholder_len, bound, reserve, c1;
+	ZSTD_CCtx *zc1 = NULL;
+	int rc = -1;
+
+	/* Placeholders have the real lengths: digests are always 64 hex. */
+	for (size_t i = 0; i < n; i++) {
+		memset(ents[i].sha256, '0', 64);
+		ents[i].sha256[64] = '\0';
+	}
+	manifest = build_manifest(spec, ents, n, opt->source_date_epoch);
+	sums = manifest ? build_sums(manifest, ents, n) : NULL;
+	if (sums == NULL) {
+		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		goto out;
+	}
+	if (meta_tar(manifest, sums, opt->source_date_epoch, &head,
+	             &placeholder_len, err) != 0)
+		goto out;
+	free(head);
+	head = NULL;
+	free(manifest);
+	free(sums);
+	manifest = sums = NULL;
+	bound = ZSTD_compressBound(placeholder_len);
+	reserve = bound + 64; /* frame + checksum, plus a skippable header */
+
+	/* The payload frame, digesting as it goes. */
+	if (lseek(af->fd, (off_t)reserve, SEEK_SET) != (off_t)reserve) {
+		mv_err_sys(err, errno, "seek");
+		goto out;
+	}
+	s->fd = af->fd;
+	buf = malloc(CHUNK);
+	if (buf == NULL) {
+		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		goto out;
+	}
+	a = payload_writer(s, BUNDLE_NONE, 0, err);
+	if (a == NULL)
+		goto out;
+	if (opt->progress)
+		prog = mv_progress_new("baking", total);
+	for (size_t i = 0; i < n; i++) {
+		struct mv_sha256 h;
+		if (mv_sha256_init(&h) != 0) {
+			mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+			goto out;
+		}
+		if (write_header(a, ents[i].path, ents[i].size, ents[i].mode,
+		                 opt->source_date_epoch, err) != 0 ||
+		    stream_file(a, &ents[i], buf, &h, prog, err) != 0) {
+			mv_sha256_discard(&h);
+			goto out;
+		}
+		mv_sha256_final_hex(&h, ents[i].sha256);
+	}
+	if (archive_write_close(a) != ARCHIVE_OK) {
+		if (!s->failed)
+			mv_err_set(err, MV_EXIT_FAIL, "%s", archive_error_string(a));
+		goto out;
+	}
+	if (sink_zstd(s, NULL, 0, ZSTD_e_end) != 0)
+		goto out;
+	mv_progress_free(prog);
+	prog = NULL;
+
+	/* The manifest frame, now that the digests are known. */
+	manifest = build_manifest(spec, ents, n, opt->source_date_epoch);
+	sums = manifest ? build_sums(manifest, ents, n) : NULL;
+	if (sums == NULL) {
+		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		goto out;
+	}
+	if (meta_tar(manifest, sums, opt->source_date_epoch, &head, &head_len,
+	             err) != 0)
+		goto out;
+	if (head_len != placeholder_len) {
+		mv_err_set(err, MV_EXIT_FAIL,
+		           "internal: manifest length changed (%zu, %zu)", head_len,
+		           placeholder_len);
+		goto out;
+	}
+	zc1 = ZSTD_createCCtx();
+	frame = calloc(1, reserve);
+	if (zc1 == NULL || frame == NULL) {
+		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		goto out;
+	}
+	ZSTD_CCtx_setParameter(zc1, ZSTD_c_compressionLevel,
+	                       opt->level > 0 ? opt->level : 3);
+	ZSTD_CCtx_setParameter(zc1, ZSTD_c_checksumFlag, 1);
+	c1 = ZSTD_compress2(zc1, frame, bound, head, head_len);
+	if (ZSTD_isError(c1) || c1 + 8 > reserve) {
+		mv_err_set(err, MV_EXIT_FAIL, "zstd: %s",
+		           ZSTD_isError(c1) ? ZSTD_getErrorName(c1) : "no room");
+		goto out;
+	}
+	{
+		/* Skippable frame: magic 0x184D2A50, then the size of its
+		 * (zero) content, both little endian. */
+		uint32_t skip = (uint32_t)(reserve - c1 - 8);
+		unsigned char *p = (unsigned char *)frame + c1;
+		p[0] = 0x50;
+		p[1] = 0x2a;
+		p[2] = 0x4d;
+		p[3] = 0x18;
+		p[4] = (unsigned char)skip;
+		p[5] = (unsigned char)(skip >> 8);
+		p[6] = (unsigned char)(skip >> 16);
+		p[7] = (unsigned char)(skip >> 24);
+	}
+	for (size_t off = 0; off < reserve;) {
+		ssize_t w = pwrite(af->fd, frame + off, reserve - off, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			mv_err_sys(err, errno, "write bundle");
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	s->written += reserve;
+	rc = 0;
+out:
+	mv_progress_free(prog);
+	if (a != NULL)
+		archive_write_free(a);
+	ZSTD_freeCCtx(zc1);
+	free(frame);
+	free(head);
+	free(buf);
+	*manifest_out = manifest;
+	*sums_out = sums;
+	return rc;
+}
+
+/* The digest of what was written, read back (the manifest frame went in
+ * last, in front). */
+static int
+digest_output(int fd, uint64_t size, char sha[MV_SHA256_HEX], bool progress,
+              struct mv_err *err)
+{
+	struct mv_progress *prog = progress ? mv_progress_new("digest", size)
+	                                    : NULL;
+	struct mv_sha256 h;
+	char *buf = malloc(CHUNK);
+	uint64_t off = 0;
+
+	if (buf == NULL || mv_sha256_init(&h) != 0) {
+		free(buf);
+		mv_progress_free(prog);
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	}
+	while (off < size) {
+		ssize_t r = pread(fd, buf, CHUNK, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			mv_sha256_discard(&h);
+			free(buf);
+			mv_progress_free(prog);
+			return mv_err_sys(err, r < 0 ? errno : EIO, "read back bundle");
+		}
+		mv_sha256_update(&h, buf, (size_t)r);
+		mv_progress_add(prog, (uint64_t)r);
+		off += (uint64_t)r;
+	}
+	mv_sha256_final_hex(&h, sha);
+	free(buf);
+	mv_progress_free(prog);
+	return 0;
+}
+
+int
+bundle_bake(const struct bundle_spec *spec, const char *out_path,
+            const struct bake_options *opt, struct bake_result *res,
+            struct mv_err *err)
+{
+	struct bake_entry *ents = NULL;
+	size_t n = 0;
+	uint64_t total = 0;
+	char *manifest = NULL, *sums = NULL;
+	struct mv_atomic_file af = {.fd = -1, .slot = -1};
+	struct sink s;
+	bool zstd = opt->compress == BUNDLE_ZSTD;
+	int rc = -1;
+
+	memset(&s, 0, sizeof(s));
+	s.err = err;
+	if (opt->compress == BUNDLE_GZIP && opt->level > 9)
+		return mv_err_set(err, MV_EXIT_USAGE, "gzip level must be 1..9");
+	if (collect_entries(spec, &ents, &n, err) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		total += ents[i].size;
+	if (mv_atomic_open(&af, out_path, 0644, err) != 0)
+		goto out;
+	/* The two-pass path digests the output as it streams; the one-pass
+	 * path writes its first bytes last and reads the file back. */
+	s.hashing = !zstd;
+	if (s.hashing && mv_sha256_init(&s.sha) != 0) {
+		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		goto out;
+	}
+	if (zstd) {
+		if (setup_zstd(&s, opt, err) != 0 ||
+		    bake_one_pass_zstd(spec, ents, n, total, opt, &af, &s, &manifest,
+		                       &sums, err) != 0)
+			goto out;
+	} else if (bake_two_pass(spec, ents, n, total, opt, &af, &s, &manifest,
+	                         &sums, err) != 0) {
+		goto out;
+	}
+	if (res != NULL) {
+		if (zstd) {
+			if (digest_output(af.fd, s.written, res->sha256, opt->progress,
+			                  err) != 0)
+				goto out;
+		} else {
+			mv_sha256_final_hex(&s.sha, res->sha256);
+		}
+		res->size = s.written;
+		res->content_size = total + strlen(manifest) + strlen(sums);
+		res->n_entries = n + 2;
+	}
+	if (mv_atomic_commit(&af, err) != 0)
+		goto out;
+	rc = 0;
+out:
 	if (rc != 0)
 		mv_atomic_abort(&af);
 	mv_sha256_discard(&s.sha);
 	ZSTD_freeCCtx(s.zc);
 	free(s.out.dst);
-	free(buf);
 	free(sums);
 	free(manifest);
 	free_entries(ents, n);

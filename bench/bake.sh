@@ -73,7 +73,8 @@ run() {
 		rm -f "$dir/out" "$dir/ref.tar.zst" "$dir/ref2.tar.zst"
 		rm -rf "$dir/unpacked"
 		sync
-		out=$({ /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n1)
+		/usr/bin/time -o "$dir/time.out" -f "%e %M" "$@" >/dev/null 2>&1
+		out=$(tail -n1 "$dir/time.out")
 		secs[$name]="${secs[$name]} ${out%% *}"
 		rss[$name]="${rss[$name]} ${out##* }"
 	done

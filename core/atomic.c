@@ -105,7 +105,7 @@ mv_atomic_open(struct mv_atomic_file *af, const char *path, mode_t mode,
 	int open_errno = 0;
 #ifdef O_TMPFILE
 	if (!force_named) {
-		fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 		open_errno = fd < 0 ? errno : 0;
 	}
 #endif

@@ -16,7 +16,7 @@
 #include "core/err.h"
 
 struct mv_atomic_file {
-	int fd;          /* write here */
+	int fd;          /* write here (opened read-write) */
 	mode_t mode;
 	bool unnamed;    /* O_TMPFILE */
 	int slot;        /* signal-cleanup slot of a named temp, or -1 */

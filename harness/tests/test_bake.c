@@ -327,6 +327,42 @@ test_sigterm_leaves_nothing(void **state)
 	free(spec);
 }
 
+/* Inputs above a few MiB go through the one-pass reader thread: their
+ * digests must still be what sha256sum says, threads must not change a
+ * byte, and a plain tar -x + sha256sum -c must pass. */
+static void
+test_large_input_one_pass(void **state)
+{
+	char *d = tu_tmpdir(), *spec = tu_copy_fixture_bundle(d);
+	char *a = tu_fmt("%s/a", d), *b = tu_fmt("%s/b", d), *x = tu_fmt("%s/x", d);
+	char *out = NULL, *want = NULL, *got = NULL;
+
+	(void)state;
+	assert_int_equal(tu_sh(NULL,
+		"cd '%s/bundle/artifacts' && mkdir img && echo '[]' > img/manifest.json && "
+		"head -c 23000000 /dev/urandom > img/layer.tar && "
+		"seq 1 2000000 >> img/layer.tar && "
+		"tar -C img -cf productcatalogservice.tar manifest.json layer.tar", d), 0);
+	assert_int_equal(bake(spec, a, "--threads 1", NULL), 0);
+	assert_int_equal(bake(spec, b, "--threads 2", NULL), 0);
+	assert_true(same_bytes(a, b));
+	assert_int_equal(tu_sh(&out, "'%s' bundle verify '%s'", tu_bin(), a), 0);
+	free(out);
+	assert_int_equal(tu_sh(&want, "sha256sum < '%s/bundle/artifacts/"
+	                       "productcatalogservice.tar' | cut -c1-64", d), 0);
+	assert_int_equal(tu_sh(&got, "tar -I zstd -xOf '%s' MANIFEST.json | "
+	                       "grep -A4 '\"path\": \"image/image.tar\"' | "
+	                       "grep sha256 | head -n1 | cut -d'\"' -f4", a), 0);
+	assert_string_equal(got, want);
+	assert_int_equal(tu_sh(&out, "mkdir '%s' && cd '%s' && tar -I zstd -xf '%s' "
+	                       "&& sha256sum -c --quiet SHA256SUMS", x, x, a), 0);
+	free(out);
+	free(want);
+	free(got);
+	tu_rmrf(d);
+	free(d); free(spec); free(a); free(b); free(x);
+}
+
 static void
 test_bad_spec_writes_nothing(void **state)
 {
@@ -354,6 +390,7 @@ main(void)
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_readonly_directory_leaves_nothing),
 		cmocka_unit_test(test_sigterm_leaves_nothing),
+		cmocka_unit_test(test_large_input_one_pass),
 		cmocka_unit_test(test_bad_spec_writes_nothing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
