@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 
 #include "bake/bundle_private.h"
+#include "core/util.h"
 #include "core/yaml.h"
 
 #define IDENTITY_FILE_MAX (1u << 20)
@@ -117,21 +118,6 @@ ctx_unknown_keys(struct spec_ctx *c, const json_t *obj, const char *where,
 	}
 }
 
-static const char *
-type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "a mapping";
-	case JSON_ARRAY: return "a list";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
-
 static bool
 is_dns_label(const char *s)
 {
@@ -146,58 +132,6 @@ is_dns_label(const char *s)
 			return false;
 	}
 	return s[0] != '-' && s[n - 1] != '-';
-}
-
-static char *
-join_path(const char *base, const char *rel)
-{
-	size_t n;
-	char *p;
-
-	if (rel[0] == '/' || base == NULL || base[0] == '\0' ||
-	    !strcmp(base, "."))
-		return strdup(rel);
-	n = strlen(base) + strlen(rel) + 2;
-	p = malloc(n);
-	if (p != NULL)
-		snprintf(p, n, "%s/%s", base, rel);
-	return p;
-}
-
-static char *
-read_small_file(const char *path, size_t max, size_t *len, struct mv_err *err)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	size_t n;
-
-	if (f == NULL) {
-		mv_err_sys(err, errno, "%s", path);
-		return NULL;
-	}
-	buf = malloc(max + 1);
-	if (buf == NULL) {
-		fclose(f);
-		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-		return NULL;
-	}
-	n = fread(buf, 1, max + 1, f);
-	if (ferror(f)) {
-		mv_err_sys(err, errno, "%s: read", path);
-		fclose(f);
-		free(buf);
-		return NULL;
-	}
-	fclose(f);
-	if (n > max) {
-		mv_err_at(err, MV_EXIT_FAIL, path, 0, 0,
-		          "too large (over %zu bytes)", max);
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
 }
 
 /* Optional string field; reports wrong types. */
@@ -215,7 +149,7 @@ get_string(struct spec_ctx *c, const json_t *obj, const char *key,
 	if (!json_is_string(v) || json_string_length(v) == 0) {
 		ctx_value_err(c, obj, key, "%s%s%s: must be a non-empty string, "
 		              "got %s", where, where[0] ? "." : "", key,
-		              json_is_string(v) ? "an empty string" : type_name(v));
+		              json_is_string(v) ? "an empty string" : mv_json_type_name(v));
 		return NULL;
 	}
 	return json_string_value(v);
@@ -475,7 +409,7 @@ check_identity(struct spec_ctx *c, const json_t *root, const char *dir)
 	qsort(names, n_names, sizeof(*names),
 	      (int (*)(const void *, const void *))strcmp);
 	for (size_t i = 0; i < n_names; i++) {
-		char *path = join_path(dir, names[i]);
+		char *path = mv_path_join(dir, names[i]);
 		size_t len = 0;
 		char *buf;
 		struct mv_err one;
@@ -493,7 +427,7 @@ check_identity(struct spec_ctx *c, const json_t *root, const char *dir)
 			free(path);
 			continue;
 		}
-		buf = read_small_file(path, IDENTITY_FILE_MAX, &len, &one);
+		buf = mv_read_file(path, IDENTITY_FILE_MAX, &len, &one);
 		if (buf == NULL) {
 			ctx_add(c, &one);
 			free(path);
@@ -528,7 +462,7 @@ check_identity(struct spec_ctx *c, const json_t *root, const char *dir)
 			if (!strcmp(names[i], identity_files[k]))
 				found = true;
 		if (!found) {
-			char *path = join_path(dir, identity_files[k]);
+			char *path = mv_path_join(dir, identity_files[k]);
 			ctx_file_err(c, path ? path : identity_files[k], 0,
 			             "missing (identity must hold cluster.env, hosts, "
 			             "mesh.yaml, root-cert.pem)");
@@ -572,7 +506,7 @@ check_units(struct spec_ctx *c, const json_t *root, struct bundle_spec *s,
 		ctx_value_err(c, root, "units", "units: must be a non-empty list "
 		              "of .service files, got %s",
 		              json_is_array(units) ? "an empty list"
-		                                   : type_name(units));
+		                                   : mv_json_type_name(units));
 		return;
 	}
 	s->units = calloc(json_array_size(units), sizeof(*s->units));
@@ -588,7 +522,7 @@ check_units(struct spec_ctx *c, const json_t *root, struct bundle_spec *s,
 		if (!json_is_string(v) || json_string_length(v) == 0) {
 			mv_yaml_item_err(&one, MV_EXIT_FAIL, c->y, units, i,
 			                 "units[%zu]: must be a path, got %s", i,
-			                 type_name(v));
+			                 mv_json_type_name(v));
 			ctx_add(c, &one);
 			continue;
 		}
@@ -622,7 +556,7 @@ check_units(struct spec_ctx *c, const json_t *root, struct bundle_spec *s,
 		}
 		if (base == NULL)
 			continue;
-		path = join_path(base_dir, rel);
+		path = mv_path_join(base_dir, rel);
 		if (path == NULL)
 			continue;
 		int st_rc = stat(path, &st), st_errno = errno;
@@ -636,7 +570,7 @@ check_units(struct spec_ctx *c, const json_t *root, struct bundle_spec *s,
 			continue;
 		}
 		size_t len;
-		char *buf = read_small_file(path, IDENTITY_FILE_MAX, &len, &one);
+		char *buf = mv_read_file(path, IDENTITY_FILE_MAX, &len, &one);
 		if (buf == NULL) {
 			ctx_add(c, &one);
 			free(path);
@@ -687,7 +621,7 @@ check_service(struct spec_ctx *c, const json_t *root, struct bundle_spec *s)
 	}
 	if (!json_is_object(svc)) {
 		ctx_value_err(c, root, "service", "service: must be a mapping, "
-		              "got %s", type_name(svc));
+		              "got %s", mv_json_type_name(svc));
 		return;
 	}
 	ctx_unknown_keys(c, svc, "service", keys, 4);
@@ -710,7 +644,7 @@ check_service(struct spec_ctx *c, const json_t *root, struct bundle_spec *s)
 		ctx_value_err(c, svc, NULL, "service.port: required");
 	else if (!json_is_integer(port))
 		ctx_value_err(c, svc, "port", "service.port: must be an integer "
-		              "1..65535, got %s", type_name(port));
+		              "1..65535, got %s", mv_json_type_name(port));
 	else if (json_integer_value(port) < 1 ||
 	         json_integer_value(port) > 65535)
 		ctx_value_err(c, svc, "port", "service.port: must be an integer "
@@ -726,18 +660,6 @@ check_service(struct spec_ctx *c, const json_t *root, struct bundle_spec *s)
 		else
 			s->service.protocol = strdup(v);
 	}
-}
-
-static char *
-dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (slash == NULL)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
 }
 
 int
@@ -774,7 +696,7 @@ bundle_spec_parse(const char *name, const char *buf, size_t len,
 	check_service(&c, root, s);
 
 	if ((v = get_string(&c, root, "sidecar", "", false)) != NULL) {
-		s->sidecar = join_path(base_dir, v);
+		s->sidecar = mv_path_join(base_dir, v);
 		if (check_regular_file(&c, root, "sidecar", "sidecar",
 		                       s->sidecar) == 0) {
 			struct mv_err one;
@@ -787,7 +709,7 @@ bundle_spec_parse(const char *name, const char *buf, size_t len,
 		ctx_value_err(&c, root, NULL, "sidecar: required (.deb or .rpm)");
 	}
 	if ((v = get_string(&c, root, "image", "", false)) != NULL) {
-		s->image = join_path(base_dir, v);
+		s->image = mv_path_join(base_dir, v);
 		if (check_regular_file(&c, root, "image", "image", s->image) == 0) {
 			struct mv_err one;
 			mv_err_clear(&one);
@@ -802,7 +724,7 @@ bundle_spec_parse(const char *name, const char *buf, size_t len,
 		              "OCI archive)");
 	}
 	if ((v = get_string(&c, root, "identity", "", false)) != NULL) {
-		s->identity_dir = join_path(base_dir, v);
+		s->identity_dir = mv_path_join(base_dir, v);
 		size_t n = strlen(s->identity_dir);
 		while (n > 1 && s->identity_dir[n - 1] == '/')
 			s->identity_dir[--n] = '\0';
@@ -830,10 +752,10 @@ bundle_spec_load(const char *path, struct bundle_spec **out,
 	int rc;
 
 	*out = NULL;
-	buf = read_small_file(path, 1u << 20, &len, err);
+	buf = mv_read_file(path, 1u << 20, &len, err);
 	if (buf == NULL)
 		return -1;
-	dir = dir_of(path);
+	dir = mv_dirname(path);
 	if (dir == NULL) {
 		free(buf);
 		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");

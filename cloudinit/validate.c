@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <openssl/evp.h>
 
+#include "core/util.h"
 #include "cloudinit/cloudinit_private.h"
 #include "core/yaml.h"
 
@@ -151,21 +152,6 @@ in_list(const char *s, const char *const *list, size_t n)
 
 #define IN(s, arr) in_list((s), (arr), sizeof(arr) / sizeof((arr)[0]))
 
-static const char *
-type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "a mapping";
-	case JSON_ARRAY: return "a list";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
-
 /*--- cloud-config --------------------------------------------------------*/
 
 static int
@@ -194,7 +180,7 @@ check_write_file(struct vctx *c, const struct mv_yaml *y, const json_t *wf,
 
 	if (!json_is_object(item)) {
 		vitem(c, y, wf, i, "write_files[%zu]: expected a mapping with "
-		      "path, content, permissions, got %s", i, type_name(item));
+		      "path, content, permissions, got %s", i, mv_json_type_name(item));
 		return;
 	}
 	json_object_foreach((json_t *)item, key, v) {
@@ -208,7 +194,7 @@ check_write_file(struct vctx *c, const struct mv_yaml *y, const json_t *wf,
 		vitem(c, y, wf, i, "write_files[%zu]: 'path' is required", i);
 	} else if (!json_is_string(v)) {
 		vval(c, y, item, "path", 0, "write_files[%zu].path: expected a "
-		     "string, got %s", i, type_name(v));
+		     "string, got %s", i, mv_json_type_name(v));
 	} else {
 		const char *p = json_string_value(v);
 		if (p[0] != '/')
@@ -228,7 +214,7 @@ check_write_file(struct vctx *c, const struct mv_yaml *y, const json_t *wf,
 			     "permissions: unquoted %s; YAML readers disagree on "
 			     "what it means (0644 is octal 420 to cloud-init, "
 			     "decimal 644 to others): quote it, e.g. '0644'", i,
-			     type_name(v));
+			     mv_json_type_name(v));
 		else if (!octal_mode_ok(json_string_value(v)))
 			vval(c, y, item, "permissions", 0, "write_files[%zu]."
 			     "permissions: '%s' is not an octal mode like '0644'",
@@ -246,7 +232,7 @@ check_write_file(struct vctx *c, const struct mv_yaml *y, const json_t *wf,
 			vval(c, y, item, "owner", 0, "write_files[%zu].owner: '%s': "
 			     "only root may own what write_files writes (users made "
 			     "later, e.g. by a package installed from runcmd, do not "
-			     "exist yet)", i, o ? o : type_name(v));
+			     "exist yet)", i, o ? o : mv_json_type_name(v));
 	}
 	v = json_object_get(item, "encoding");
 	if (v != NULL && (!json_is_string(v) ||
@@ -257,13 +243,13 @@ check_write_file(struct vctx *c, const struct mv_yaml *y, const json_t *wf,
 	v = json_object_get(item, "content");
 	if (v != NULL && !json_is_string(v))
 		vval(c, y, item, "content", 0, "write_files[%zu].content: "
-		     "expected a string, got %s", i, type_name(v));
+		     "expected a string, got %s", i, mv_json_type_name(v));
 	for (int k = 0; k < 2; k++) {
 		const char *b = k ? "defer" : "append";
 		v = json_object_get(item, b);
 		if (v != NULL && !json_is_boolean(v))
 			vval(c, y, item, b, 0, "write_files[%zu].%s: expected true "
-			     "or false, got %s", i, b, type_name(v));
+			     "or false, got %s", i, b, mv_json_type_name(v));
 	}
 }
 
@@ -277,7 +263,7 @@ check_commands(struct vctx *c, const struct mv_yaml *y, const json_t *doc,
 
 	if (!json_is_array(cmds)) {
 		vval(c, y, doc, key, 0, "%s: expected a list of commands, got %s",
-		     key, type_name(cmds));
+		     key, mv_json_type_name(cmds));
 		return;
 	}
 	json_array_foreach(cmds, i, cmd) {
@@ -289,14 +275,14 @@ check_commands(struct vctx *c, const struct mv_yaml *y, const json_t *doc,
 			json_array_foreach(cmd, j, a) {
 				if (!json_is_string(a)) {
 					vitem(c, y, cmd, j, "%s[%zu][%zu]: expected a string, "
-					      "got %s (quote it)", key, i, j, type_name(a));
+					      "got %s (quote it)", key, i, j, mv_json_type_name(a));
 					break;
 				}
 			}
 			continue;
 		}
 		vitem(c, y, cmds, i, "%s[%zu]: expected a string or a non-empty "
-		      "list of strings, got %s", key, i, type_name(cmd));
+		      "list of strings, got %s", key, i, mv_json_type_name(cmd));
 	}
 }
 
@@ -308,7 +294,7 @@ check_power_state(struct vctx *c, const struct mv_yaml *y, const json_t *doc)
 
 	if (!json_is_object(ps)) {
 		vval(c, y, doc, "power_state", 0, "power_state: expected a "
-		     "mapping, got %s", type_name(ps));
+		     "mapping, got %s", mv_json_type_name(ps));
 		return;
 	}
 	v = json_object_get(ps, "mode");
@@ -373,7 +359,7 @@ check_cloud_config(struct vctx *c, const char *name, const char *text,
 	doc = mv_yaml_doc(y, 0);
 	if (!json_is_object(doc)) {
 		vat(c, name, line_offset + 1, 1, "a cloud-config must be a "
-		    "mapping of module keys, got %s", type_name(doc));
+		    "mapping of module keys, got %s", mv_json_type_name(doc));
 		mv_yaml_free(y);
 		return;
 	}
@@ -386,7 +372,7 @@ check_cloud_config(struct vctx *c, const char *name, const char *text,
 	if (v != NULL) {
 		if (!json_is_array(v)) {
 			vval(c, y, doc, "write_files", 0, "write_files: expected a "
-			     "list, got %s", type_name(v));
+			     "list, got %s", mv_json_type_name(v));
 		} else {
 			for (size_t i = 0; i < json_array_size(v); i++)
 				check_write_file(c, y, v, i);
@@ -401,11 +387,11 @@ check_cloud_config(struct vctx *c, const char *name, const char *text,
 	v = json_object_get(doc, "final_message");
 	if (v != NULL && !json_is_string(v))
 		vval(c, y, doc, "final_message", 0, "final_message: expected a "
-		     "string, got %s", type_name(v));
+		     "string, got %s", mv_json_type_name(v));
 	v = json_object_get(doc, "packages");
 	if (v != NULL && !json_is_array(v))
 		vval(c, y, doc, "packages", 0, "packages: expected a list, got %s",
-		     type_name(v));
+		     mv_json_type_name(v));
 	mv_yaml_free(y);
 }
 

@@ -11,7 +11,7 @@
 char *
 compute_link(const struct gcp *g, const char *path)
 {
-	return gcp_url("%sprojects/%s/%s", g->ep->compute, g->project, path);
+	return mv_strfmt("%sprojects/%s/%s", g->ep->compute, g->project, path);
 }
 
 static int
@@ -42,7 +42,7 @@ compute_zone_get(struct gcp *g, const char *zone, json_t **out,
 int
 compute_project_get(struct gcp *g, json_t **out, struct mv_err *err)
 {
-	char *url = gcp_url("%sprojects/%s", g->ep->compute, g->project);
+	char *url = mv_strfmt("%sprojects/%s", g->ep->compute, g->project);
 	struct gcp_result r;
 	int rc = gcp_call(g, "GET", url, NULL, true, &r, err);
 

@@ -9,19 +9,6 @@
 #include "cluster/gcp_auth.h"
 #include "core/http.h"
 
-char *
-gcp_url(const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 const char *
 gcp_basename(const char *url)
 {
@@ -81,7 +68,7 @@ gcp_service_enabled(struct gcp *g, const char *service, bool *enabled,
                     struct mv_err *err)
 {
 	struct gcp_result r;
-	char *url = gcp_url("%sv1/projects/%s/services/%s", g->ep->serviceusage,
+	char *url = mv_strfmt("%sv1/projects/%s/services/%s", g->ep->serviceusage,
 	                    g->project, service);
 	const char *state;
 	int rc;

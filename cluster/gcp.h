@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "core/err.h"
+#include "core/util.h"
 
 struct mv_http;
 struct gcp_auth;
@@ -38,9 +39,6 @@ int gcp_call(struct gcp *g, const char *method, const char *url,
  * *enabled false with 0 return when it is known to be disabled. */
 int gcp_service_enabled(struct gcp *g, const char *service, bool *enabled,
                         struct mv_err *err);
-
-/* printf into a heap string (URLs). */
-char *gcp_url(const char *fmt, ...) MV_PRINTF(1, 2);
 
 /* Last path segment of a resource URL ("…/zones/us-west1-b" → "us-west1-b"). */
 const char *gcp_basename(const char *url);

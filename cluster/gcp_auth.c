@@ -14,6 +14,7 @@
 #include "core/jwt.h"
 #include "core/log.h"
 #include "core/pki.h"
+#include "core/util.h"
 
 #define SCOPE "https://www.googleapis.com/auth/cloud-platform"
 #define DEFAULT_TOKEN_URI "https://oauth2.googleapis.com/token"
@@ -60,23 +61,11 @@ gcp_auth_free(struct gcp_auth *a)
 static char *
 read_trimmed(const char *path, struct mv_err *err)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	size_t n;
+	size_t n = 0;
+	char *buf = mv_read_file(path, 65536, &n, err);
 
-	if (f == NULL) {
-		mv_err_sys(err, errno, "%s", path);
-		return NULL;
-	}
-	buf = calloc(1, 65537);
-	n = buf ? fread(buf, 1, 65536, f) : 0;
-	fclose(f);
-	if (buf == NULL) {
-		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-		return NULL;
-	}
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
-	                 buf[n - 1] == ' '))
+	while (buf != NULL && n > 0 &&
+	       (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
 	return buf;
 }

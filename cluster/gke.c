@@ -39,7 +39,7 @@ int
 gke_cluster_get(struct gcp *g, const char *zone, const char *name,
                 json_t **out, struct mv_err *err)
 {
-	char *url = gcp_url("%sv1/projects/%s/locations/%s/clusters/%s",
+	char *url = mv_strfmt("%sv1/projects/%s/locations/%s/clusters/%s",
 	                    g->ep->container, g->project, zone, name);
 	struct gcp_result r;
 	int rc = gcp_call(g, "GET", url, NULL, true, &r, err);
@@ -56,7 +56,7 @@ int
 gke_cluster_create(struct gcp *g, const struct gke_cluster_spec *spec,
                    char **op_name, bool *outcome_unknown, struct mv_err *err)
 {
-	char *url = gcp_url("%sv1/projects/%s/locations/%s/clusters",
+	char *url = mv_strfmt("%sv1/projects/%s/locations/%s/clusters",
 	                    g->ep->container, g->project, spec->zone);
 	json_t *body = gke_cluster_body(g, spec);
 	struct gcp_result r;
@@ -83,7 +83,7 @@ int
 gke_cluster_delete(struct gcp *g, const char *zone, const char *name,
                    char **op_name, struct mv_err *err)
 {
-	char *url = gcp_url("%sv1/projects/%s/locations/%s/clusters/%s",
+	char *url = mv_strfmt("%sv1/projects/%s/locations/%s/clusters/%s",
 	                    g->ep->container, g->project, zone, name);
 	struct gcp_result r;
 	int rc = gcp_call(g, "DELETE", url, NULL, true, &r, err);
@@ -102,7 +102,7 @@ int
 gke_operation_get(struct gcp *g, const char *zone, const char *op,
                   json_t **out, struct mv_err *err)
 {
-	char *url = gcp_url("%sv1/projects/%s/locations/%s/operations/%s",
+	char *url = mv_strfmt("%sv1/projects/%s/locations/%s/operations/%s",
 	                    g->ep->container, g->project, zone, op);
 	struct gcp_result r;
 	int rc = gcp_call(g, "GET", url, NULL, true, &r, err);

@@ -9,6 +9,7 @@
 
 #include "core/atomic.h"
 #include "core/base64.h"
+#include "core/util.h"
 #include "core/yaml.h"
 
 /*--- writing -------------------------------------------------------------*/
@@ -166,27 +167,14 @@ find_named(const struct merged *m, const char *section, const char *name,
 static char *
 read_file(const char *dir, const char *path, size_t max, struct mv_err *err)
 {
-	char full[4096];
-	FILE *f;
-	char *buf;
-	size_t n;
+	char *full = mv_path_join(dir, path), *buf;
 
-	if (path[0] == '/')
-		snprintf(full, sizeof(full), "%s", path);
-	else
-		snprintf(full, sizeof(full), "%s/%s", dir, path);
-	f = fopen(full, "rb");
-	if (f == NULL) {
-		mv_err_sys(err, errno, "%s", full);
+	if (full == NULL) {
+		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 		return NULL;
 	}
-	buf = calloc(1, max + 1);
-	n = buf ? fread(buf, 1, max, f) : 0;
-	fclose(f);
-	if (buf == NULL)
-		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-	else
-		buf[n] = '\0';
+	buf = mv_read_file(full, max, NULL, err);
+	free(full);
 	return buf;
 }
 

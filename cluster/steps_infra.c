@@ -42,19 +42,19 @@ deadline(struct plan_ctx *ctx, long real_ms)
 static char *
 cluster_key(const char *name)
 {
-	return gcp_url("cluster/%s", name);
+	return mv_strfmt("cluster/%s", name);
 }
 
 static char *
 node_tag(const char *cluster)
 {
-	return gcp_url("%s-node", cluster);
+	return mv_strfmt("%s-node", cluster);
 }
 
 static char *
 kubeconfig_path(struct plan_ctx *ctx)
 {
-	return gcp_url("%s/kubeconfig", mv_state_dir(ctx->state));
+	return mv_strfmt("%s/kubeconfig", mv_state_dir(ctx->state));
 }
 
 static int
@@ -622,7 +622,7 @@ desired_rules(struct plan_ctx *ctx, struct rule **out, size_t *n_out,
 	for (size_t i = 0; i < cfg->n_clusters; i++) {
 		const struct mv_cluster_config *c = &cfg->clusters[i];
 		json_t *cl = NULL, *tags = json_array(), *ports = json_array();
-		char *net = gcp_url("global/networks/%s", cfg->vm.network);
+		char *net = mv_strfmt("global/networks/%s", cfg->vm.network);
 		char *link = compute_link(ctx->gcp, net);
 		int rc = gke_cluster_get(ctx->gcp, c->zone, c->name, &cl, err);
 		const char *cidr;
@@ -643,7 +643,7 @@ desired_rules(struct plan_ctx *ctx, struct rule **out, size_t *n_out,
 		for (size_t t = 0; t < cfg->vm.n_tags; t++)
 			json_array_append_new(tags, json_string(cfg->vm.tags[t]));
 		/* pods of the cluster → the VM's tag on the service port */
-		r[k].name = gcp_url("%s-to-%s", c->name, cfg->vm.name);
+		r[k].name = mv_strfmt("%s-to-%s", c->name, cfg->vm.name);
 		if (cidr != NULL)
 			r[k].body = json_pack(
 				"{s:s,s:s,s:s,s:s,s:[{s:s,s:[s]}],s:[s],s:O}", "name",
@@ -653,12 +653,12 @@ desired_rules(struct plan_ctx *ctx, struct rule **out, size_t *n_out,
 				cidr, "targetTags", tags);
 		k++;
 		/* the VM → the cluster's nodes (east-west gateway, istiod) */
-		r[k].name = gcp_url("%s-to-%s", cfg->vm.name, c->name);
+		r[k].name = mv_strfmt("%s-to-%s", cfg->vm.name, c->name);
 		for (size_t p = 0; mesh_ports[p]; p++)
 			json_array_append_new(ports, json_string(mesh_ports[p]));
 		{
 			char *ntag = node_tag(c->name);
-			char *cnet = gcp_url("global/networks/%s", c->network);
+			char *cnet = mv_strfmt("global/networks/%s", c->network);
 			char *clink = compute_link(ctx->gcp, cnet);
 			r[k].body = json_pack(
 				"{s:s,s:s,s:s,s:s,s:[{s:s,s:O}],s:O,s:[s]}", "name",
@@ -677,7 +677,7 @@ desired_rules(struct plan_ctx *ctx, struct rule **out, size_t *n_out,
 	}
 	for (size_t i = 0; i < k; i++)
 		if (r[i].body != NULL) {
-			char *d = gcp_url("meshvm-id=%s: %s", mv_state_id(ctx->state),
+			char *d = mv_strfmt("meshvm-id=%s: %s", mv_state_id(ctx->state),
 			                  i % 2 == 0 ? "cluster pods to the VM's service "
 			                               "port"
 			                             : "the VM to the cluster's east-west "
@@ -777,7 +777,7 @@ firewall_check(struct plan_ctx *ctx, struct step_check *out,
 		if (r[i].body != NULL && !rule_matches(r[i].body, fw, why, sizeof(why))) {
 			step_drift(out, "firewall rule %s: %s", r[i].name, why);
 		} else {
-			char *key = gcp_url("firewall/%s", r[i].name);
+			char *key = mv_strfmt("firewall/%s", r[i].name);
 			if (mv_state_get(ctx->state, key) == NULL)
 				step_action(out, "record firewall rule %s in the state",
 				            r[i].name);
@@ -800,7 +800,7 @@ firewall_apply(struct plan_ctx *ctx, struct mv_err *err)
 	if (desired_rules(ctx, &r, &n, err) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		char *key = gcp_url("firewall/%s", r[i].name), their[64], why[512];
+		char *key = mv_strfmt("firewall/%s", r[i].name), their[64], why[512];
 		json_t *rec = mv_state_get(ctx->state, key), *fw = NULL;
 		int got;
 

@@ -1,5 +1,6 @@
 /* core/atomic.c - atomic file output (see atomic.h). */
 #include "core/atomic.h"
+#include "core/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,18 +59,6 @@ mv_atomic_cleanup_from_signal(void)
 }
 
 static char *
-dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (slash == NULL)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
-static char *
 temp_name_for(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -96,7 +85,7 @@ mv_atomic_open(struct mv_atomic_file *af, const char *path, mode_t mode,
 	af->slot = -1;
 	af->mode = mode;
 	af->path = strdup(path);
-	dir = dir_of(path);
+	dir = mv_dirname(path);
 	if (af->path == NULL || dir == NULL) {
 		free(dir);
 		mv_atomic_abort(af);
@@ -162,7 +151,7 @@ mv_atomic_open(struct mv_atomic_file *af, const char *path, mode_t mode,
 static void
 fsync_dir_of(const char *path)
 {
-	char *dir = dir_of(path);
+	char *dir = mv_dirname(path);
 	int dfd;
 
 	if (dir == NULL)

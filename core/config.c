@@ -8,24 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "core/yaml.h"
 
 #define PROJECT_PLACEHOLDER "my-gcp-project"
-
-static const char *
-type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "a mapping";
-	case JSON_ARRAY: return "a list";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
 
 struct cfg_ctx {
 	const struct mv_yaml *y;
@@ -90,7 +76,7 @@ get_str(struct cfg_ctx *c, const json_t *obj, const char *key,
 	}
 	if (!json_is_string(v) || json_string_length(v) == 0) {
 		cfg_fail(c, obj, key, "%s.%s: must be a non-empty string, got %s",
-		         where, key, json_is_string(v) ? "\"\"" : type_name(v));
+		         where, key, json_is_string(v) ? "\"\"" : mv_json_type_name(v));
 		return NULL;
 	}
 	return strdup(json_string_value(v));
@@ -106,7 +92,7 @@ get_int(struct cfg_ctx *c, const json_t *obj, const char *key,
 		return dflt;
 	if (!json_is_integer(v)) {
 		cfg_fail(c, obj, key, "%s.%s: must be an integer %d..%d, got %s",
-		         where, key, lo, hi, type_name(v));
+		         where, key, lo, hi, mv_json_type_name(v));
 		return dflt;
 	}
 	if (json_integer_value(v) < lo || json_integer_value(v) > hi) {
@@ -313,7 +299,7 @@ parse_vm(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 	}
 	if (!json_is_object(vm)) {
 		cfg_fail(c, root, "vm", "vm: must be a mapping, got %s",
-		         type_name(vm));
+		         mv_json_type_name(vm));
 		return;
 	}
 	if (check_keys(c, vm, "vm", keys) != 0)
@@ -374,7 +360,7 @@ parse_service(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 	}
 	if (!json_is_object(s)) {
 		cfg_fail(c, root, "service", "service: must be a mapping, got %s",
-		         type_name(s));
+		         mv_json_type_name(s));
 		return;
 	}
 	if (check_keys(c, s, "service", keys) != 0)
@@ -414,7 +400,7 @@ parse_opaque(struct cfg_ctx *c, const json_t *root, const char *key,
 	}
 	if (!json_is_object(v)) {
 		cfg_fail(c, root, key, "%s: must be a mapping, got %s", key,
-		         type_name(v));
+		         mv_json_type_name(v));
 		return;
 	}
 	*slot = json_incref(v);
@@ -524,24 +510,17 @@ mv_config_parse(const char *name, const char *buf, size_t len,
 int
 mv_config_load(const char *path, struct mv_config **out, struct mv_err *err)
 {
-	FILE *f = fopen(path, "rb");
+	size_t n = 0;
 	char *buf;
-	size_t n;
 	int rc;
 
 	*out = NULL;
-	if (f == NULL)
-		return mv_err_sys(err, errno, "%s%s", path,
-		                  errno == ENOENT ? " (create one with `meshvm init`)"
-		                                  : "");
-	buf = malloc(1u << 20);
-	n = buf ? fread(buf, 1, 1u << 20, f) : 0;
-	fclose(f);
-	if (buf == NULL)
-		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-	if (n == 1u << 20) {
-		free(buf);
-		return mv_err_at(err, MV_EXIT_FAIL, path, 0, 0, "larger than 1 MiB");
+	buf = mv_read_file(path, 1u << 20, &n, err);
+	if (buf == NULL) {
+		if (errno == ENOENT)
+			mv_err_prefix(err, "%s: no config (create one with `meshvm "
+			              "init`)", path);
+		return -1;
 	}
 	rc = mv_config_parse(path, buf, n, out, err);
 	free(buf);

@@ -76,7 +76,7 @@ auth_issue_token(struct fake *f, const char *email, int ttl)
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return NULL;
 	mv_hex_encode(raw, sizeof(raw), hex);
-	tok = fake_strdup_printf("ya29.fake.%s", hex);
+	tok = mv_strfmt("ya29.fake.%s", hex);
 	if (tok != NULL)
 		json_object_set_new(fake_db(f, "tokens"), tok,
 		                    json_pack("{s:s, s:I}", "email", email, "exp",

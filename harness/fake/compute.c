@@ -56,7 +56,7 @@ curl_of(const struct freq *rq, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(path, sizeof(path), fmt, ap);
 	va_end(ap);
-	return fake_strdup_printf("%s/compute/v1/%s", rq->base, path);
+	return mv_strfmt("%s/compute/v1/%s", rq->base, path);
 }
 
 static void

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/util.h"
 #include "harness/fake/fake.h"
 
 #define FAKE_MAX_SEG 32
@@ -213,7 +214,6 @@ json_t *fake_json_path(json_t *root, const char *dotted);
 const char *fake_resource_path(const char *s);
 /* The last path segment of a URL or path. */
 const char *fake_basename(const char *s);
-char *fake_strdup_printf(const char *fmt, ...) MV_PRINTF(1, 2);
 const char *fake_region_of(const char *zone, char *buf, size_t len);
 bool fake_zone_ok(const char *zone);
 /* Write a decimal uint64 into buf. */

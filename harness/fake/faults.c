@@ -183,7 +183,7 @@ load_rule(struct loader *ld, json_t *rj, size_t index, struct fault_rule *r)
 	    get_string(ld, rj, "service_state", &r->service_state))
 		return -1;
 	if (r->name == NULL)
-		r->name = fake_strdup_printf("rule-%zu", index + 1);
+		r->name = mv_strfmt("rule-%zu", index + 1);
 	if (r->path != NULL && r->path[0] != '/')
 		return mv_yaml_value_err(ld->err, MV_EXIT_FAIL, ld->y, rj, "path",
 		                         "path must start with '/'");

@@ -466,7 +466,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	memset(&rq, 0, sizeof(rq));
 	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hv);
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qv);
-	target = fake_strdup_printf("%s%s%s", url, qv.query ? "?" : "",
+	target = mv_strfmt("%s%s%s", url, qv.query ? "?" : "",
 	                            qv.query ? qv.query : "");
 	free(qv.query);
 	if (target == NULL || freq_parse_target(&rq, target) != 0) {

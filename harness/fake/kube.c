@@ -126,7 +126,7 @@ kube_cluster_add(struct fake *f, const char *key, const char *name,
 		kc->key = strdup(key);
 		kc->name = strdup(name);
 		sscanf(key, "%255[^/]/%127[^/]", p, l);
-		kc->issuer = fake_strdup_printf("https://container.googleapis.com/"
+		kc->issuer = mv_strfmt("https://container.googleapis.com/"
 		                                "v1/projects/%s/locations/%s/"
 		                                "clusters/%s", p, l, name);
 		kstore_init(f, kc);

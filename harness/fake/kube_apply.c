@@ -38,7 +38,7 @@ item_key(const char *mk, json_t *item)
 {
 	json_t *o = json_pack("{s:O}", mk, json_object_get(item, mk));
 	char *d = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	char *s = d ? fake_strdup_printf("k:%s", d) : NULL;
+	char *s = d ? mv_strfmt("k:%s", d) : NULL;
 
 	free(d);
 	json_decref(o);

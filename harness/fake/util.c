@@ -239,19 +239,6 @@ fake_basename(const char *s)
 	return p ? p + 1 : s;
 }
 
-char *
-fake_strdup_printf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 /* "us-central1-b" -> "us-central1". */
 const char *
 fake_region_of(const char *zone, char *buf, size_t len)
