@@ -7,7 +7,10 @@
  * checks the exit code, the output, and the requests the fake journaled
  * while the step ran.  A case ends with expectations on the fake's state.
  *
+ *   setup: |                          # shell, in the case directory,
+ *     openssl genrsa ...              # before the fake starts
  *   fake_args: [--op-polls, "3"]      # extra `meshvm fake` arguments
+ *   no_auth: false                    # the fake checks tokens
  *   faults: |                         # initial profile (docs/fake.md)
  *     rules: [...]
  *   repeat: 20                        # run N times, seed = 1..N
@@ -110,10 +113,24 @@ start_fake(const char *dir, const json_t *c, int seed, char *url, size_t len)
 	json_array_foreach(extra, i, v) if (n < 60) argv[n++] = json_string_value(v);
 	argv[n] = NULL;
 	unlink(ready);
+	if (str(c, "setup") != NULL) {
+		/* e.g. keys the fake must be started with */
+		char *out = NULL;
+		char *script = tu_fmt("%s/setup.sh", dir);
+		tu_write(script, str(c, "setup"));
+		if (tu_sh(&out, "cd '%s' && sh setup.sh", dir) != 0) {
+			print_error("setup failed:\n%s\n", out);
+			fail();
+		}
+		free(out);
+		free(script);
+	}
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		char *log = tu_fmt("%s/fake.log", dir);
+		if (chdir(dir) != 0)
+			_exit(126);
 		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		dup2(fd, 1);
 		dup2(fd, 2);
