@@ -43,8 +43,18 @@ struct kube {
 	/* discovery */
 	struct kind_map *kinds;
 	size_t n_kinds;
-	bool discovered;
 };
+
+static void
+kinds_clear(struct kube *k)
+{
+	for (size_t i = 0; i < k->n_kinds; i++) {
+		free(k->kinds[i].group_version);
+		free(k->kinds[i].kind);
+		free(k->kinds[i].resource);
+	}
+	k->n_kinds = 0;
+}
 
 int
 kube_new(struct kube_target *target, struct mv_http *http, struct kube **out,
@@ -80,11 +90,7 @@ kube_free(struct kube *k)
 		explicit_bzero(k->exec_token, strlen(k->exec_token));
 		free(k->exec_token);
 	}
-	for (size_t i = 0; i < k->n_kinds; i++) {
-		free(k->kinds[i].group_version);
-		free(k->kinds[i].kind);
-		free(k->kinds[i].resource);
-	}
+	kinds_clear(k);
 	free(k->kinds);
 	free(k);
 }
@@ -405,8 +411,6 @@ discover(struct kube *k, struct mv_err *err)
 		return mv_err_prefix(err, "discovery");
 	groups = json_object_get(apis, "groups");
 	json_array_foreach(groups, i, g) {
-		const char *gv = json_string_value(json_object_get(
-			json_object_get(g, "preferredVersion"), "groupVersion"));
 		json_t *versions = json_object_get(g, "versions"), *v;
 		size_t j;
 		/* Every served version: manifests may name an older one. */
@@ -431,10 +435,8 @@ discover(struct kube *k, struct mv_err *err)
 			}
 			json_decref(list);
 		}
-		(void)gv;
 	}
 	json_decref(apis);
-	k->discovered = true;
 	return 0;
 }
 
@@ -456,12 +458,7 @@ kube_resource(struct kube *k, const char *api_version, const char *kind,
 
 	if (m == NULL) {
 		/* Unknown: discover (again: a CRD may have just been applied). */
-		for (size_t i = 0; i < k->n_kinds; i++) {
-			free(k->kinds[i].group_version);
-			free(k->kinds[i].kind);
-			free(k->kinds[i].resource);
-		}
-		k->n_kinds = 0;
+		kinds_clear(k);
 		if (discover(k, err) != 0)
 			return -1;
 		m = lookup(k, api_version, kind);
