@@ -234,7 +234,8 @@ make_cert(EVP_PKEY *key, X509 *issuer, EVP_PKEY *signer,
 	 * self-signed, so the AKI is computed from its own SKI. */
 	if (add_ext(cert, issuer ? issuer : cert, NID_basic_constraints, bc) ||
 	    add_ext(cert, issuer ? issuer : cert, NID_key_usage,
-	            o->kind == MV_PKI_CA
+	            o->key_usage ? o->key_usage
+	            : o->kind == MV_PKI_CA
 	                    ? "critical,keyCertSign,cRLSign,digitalSignature"
 	                    : "critical,digitalSignature,keyEncipherment") ||
 	    add_ext(cert, issuer ? issuer : cert, NID_subject_key_identifier,

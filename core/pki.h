@@ -45,6 +45,10 @@ struct mv_pki_cert_opts {
 	size_t n_ips;
 	const char *const *uris; /* e.g. spiffe://cluster.local/ns/x/sa/y */
 	size_t n_uris;
+	/* keyUsage as an OpenSSL config value (e.g. "critical,keyCertSign");
+	 * NULL = the kind's default above.  Istio's tools/certs Makefiles
+	 * give CAs digitalSignature,nonRepudiation,keyEncipherment,keyCertSign. */
+	const char *key_usage;
 	bool server_auth;       /* leaf extendedKeyUsage */
 	bool client_auth;
 };
