@@ -12,7 +12,7 @@
 
 static const struct istio_mesh_ids ids1 = {
 	.mesh_id = "mesh1", .cluster = "cluster1", .network = "network1",
-	.trust_domain = "cluster.local", .version = "1.24.2"};
+	.trust_domain = "cluster.local", .version = "1.26.2"};
 
 static const char *
 sp(const json_t *o, const char *path)
@@ -88,7 +88,7 @@ test_eastwest(void **state)
 	                    "network1");
 	assert_string_equal(sp(dep, "kind"), "Deployment");
 	assert_string_equal(sp(dep, "spec.template.spec.containers.0.image"),
-	                    "docker.io/istio/proxyv2:1.24.2");
+	                    "docker.io/istio/proxyv2:1.26.2");
 	assert_true(json_equal((json_t *)jp(dep, "spec.selector.matchLabels"),
 	                       (json_t *)jp(dep, "spec.template.metadata.labels")));
 	assert_true(json_equal((json_t *)jp(svc, "spec.selector"),
@@ -270,6 +270,180 @@ test_collisions(void **state)
 	free(p);
 }
 
+/* A small structural check of an object against an openAPIV3Schema:
+ * known properties only (unless additionalProperties or
+ * x-kubernetes-preserve-unknown-fields), types, enums, required.  Enough
+ * to prove the generated objects fit the real CRDs meshvm ships. */
+static const char *
+schema_err(const json_t *v, const json_t *s, const char *path)
+{
+	static char msg[512];
+	const char *type = json_string_value(json_object_get(s, "type")), *k;
+	const json_t *props = json_object_get(s, "properties"),
+	             *addl = json_object_get(s, "additionalProperties"),
+	             *en = json_object_get(s, "enum"), *x;
+	size_t i;
+
+	if (json_object_get(s, "x-kubernetes-int-or-string"))
+		return NULL;
+	if (type && strcmp(type, "object") == 0) {
+		if (!json_is_object(v))
+			goto bad_type;
+		json_array_foreach(json_object_get(s, "required"), i, x)
+			if (!json_object_get(v, json_string_value(x))) {
+				snprintf(msg, sizeof(msg), "%s: %s required", path,
+				         json_string_value(x));
+				return msg;
+			}
+		json_object_foreach((json_t *)v, k, x) {
+			const json_t *sub = json_object_get(props, k);
+			char p2[256];
+			const char *e;
+
+			if (sub == NULL && addl)
+				sub = addl;
+			if (sub == NULL) {
+				if (json_object_get(
+					    s, "x-kubernetes-preserve-unknown-fields"))
+					continue;
+				snprintf(msg, sizeof(msg), "%s.%s: unknown field",
+				         path, k);
+				return msg;
+			}
+			snprintf(p2, sizeof(p2), "%s.%s", path, k);
+			if ((e = schema_err(x, sub, p2)) != NULL)
+				return e;
+		}
+		return NULL;
+	}
+	if (type && strcmp(type, "array") == 0) {
+		if (!json_is_array(v))
+			goto bad_type;
+		json_array_foreach(v, i, x) {
+			const char *e = schema_err(x, json_object_get(s, "items"),
+			                           path);
+			if (e)
+				return e;
+		}
+		return NULL;
+	}
+	if (type && strcmp(type, "string") == 0 && !json_is_string(v))
+		goto bad_type;
+	if (type && strcmp(type, "integer") == 0 && !json_is_integer(v))
+		goto bad_type;
+	if (type && strcmp(type, "boolean") == 0 && !json_is_boolean(v))
+		goto bad_type;
+	if (en) {
+		json_array_foreach(en, i, x)
+			if (json_equal(x, (json_t *)v))
+				return NULL;
+		snprintf(msg, sizeof(msg), "%s: not in enum", path);
+		return msg;
+	}
+	return NULL;
+bad_type:
+	snprintf(msg, sizeof(msg), "%s: not %s", path, type);
+	return msg;
+}
+
+static const json_t *
+crd_schema(const struct manifests *m, const char *kind)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		const json_t *o = m->v[i].obj;
+		if (strcmp(sp(o, "kind"), "CustomResourceDefinition") == 0 &&
+		    strcmp(sp(o, "spec.names.kind"), kind) == 0)
+			return jp(o, "spec.versions.0.schema.openAPIV3Schema");
+	}
+	fail_msg("no CRD for %s", kind);
+	return NULL;
+}
+
+static void
+check_against_crd(const struct manifests *m, const json_t *obj)
+{
+	const json_t *s = crd_schema(m, sp(obj, "kind"));
+	const char *e = schema_err(json_object_get(obj, "spec"),
+	                           json_object_get(json_object_get(s,
+	                                                           "properties"),
+	                                           "spec"),
+	                           "spec");
+	if (e)
+		fail_msg("%s %s: %s", sp(obj, "kind"), sp(obj, "metadata.name"),
+		         e);
+}
+
+static void
+test_objects_fit_the_crds(void **state)
+{
+	const struct vm_group g = {"productcatalogservice", "default",
+	                           "vm-network", "grpc", 3550};
+	struct manifests m = {0}, app = {0};
+	struct mv_err err;
+	json_t *gen = istio_glue_objects(&ids1), *vm = vm_group_objects(&g),
+	       *o, *bad;
+	char *p, *a, *b, *all;
+	size_t i;
+
+	(void)state;
+	load_cluster(&m, "cluster1");
+	/* four CRDs, each serving v1 (storage), v1alpha3, v1beta1 with one
+	 * schema (anchors expanded) */
+	for (i = 0; i < 4; i++) {
+		const json_t *crd = m.v[i].obj, *vs = jp(crd, "spec.versions");
+		assert_string_equal(sp(crd, "kind"), "CustomResourceDefinition");
+		assert_int_equal(json_array_size(vs), 3);
+		assert_true(json_is_true(jp(crd, "spec.versions.0.storage")));
+		assert_true(json_equal(
+			(json_t *)jp(crd, "spec.versions.0.schema"),
+			(json_t *)jp(crd, "spec.versions.2.schema")));
+	}
+	json_array_foreach(gen, i, o)
+		if (strcmp(sp(o, "apiVersion"), "networking.istio.io/v1") == 0)
+			check_against_crd(&m, o);
+	check_against_crd(&m, json_array_get(vm, 1));
+	p = tu_fmt("%s/fixtures/app/manifests/istio-ingress.yaml", tu_src());
+	assert_int_equal(manifests_load_file(&app, p, &err), 0);
+	free(p);
+	for (i = 0; i < app.n; i++)
+		check_against_crd(&m, app.v[i].obj);
+	/* and the check has teeth: an unknown field, a bad enum */
+	bad = istio_glue_istiod_virtual_service();
+	json_object_set_new(json_object_get(bad, "spec"), "hostz",
+	                    json_array());
+	assert_non_null(schema_err(json_object_get(bad, "spec"),
+	                           jp(crd_schema(&m, "VirtualService"),
+	                              "properties.spec"),
+	                           "spec"));
+	json_decref(bad);
+	bad = istio_glue_cross_network_gateway();
+	json_object_set_new((json_t *)jp(bad, "spec.servers.0.tls"), "mode",
+	                    json_string("AUTO"));
+	assert_non_null(schema_err(json_object_get(bad, "spec"),
+	                           jp(crd_schema(&m, "Gateway"),
+	                              "properties.spec"),
+	                           "spec"));
+	json_decref(bad);
+	/* the per-cluster copies are the CRD sources, byte for byte */
+	all = tu_fmt("%s/fixtures/istio/crds", tu_src());
+	assert_int_equal(tu_sh(&a, "cd '%s' && cat gateways.yaml "
+	                       "virtualservices.yaml workloadentries.yaml "
+	                       "workloadgroups.yaml | sha256sum", all), 0);
+	for (int c = 1; c <= 2; c++) {
+		assert_int_equal(tu_sh(&b, "sha256sum < '%s/fixtures/istio/"
+		                       "cluster%d/00-crds.yaml'", tu_src(), c),
+		                 0);
+		assert_string_equal(a, b);
+		free(b);
+	}
+	free(a);
+	free(all);
+	manifests_free(&m);
+	manifests_free(&app);
+	json_decref(gen);
+	json_decref(vm);
+}
+
 int
 main(void)
 {
@@ -279,6 +453,7 @@ main(void)
 		cmocka_unit_test(test_vm_group),
 		cmocka_unit_test(test_manifest_check),
 		cmocka_unit_test(test_collisions),
+		cmocka_unit_test(test_objects_fit_the_crds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
