@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cluster/identity.h"
 #include "cluster/mesh_ca.h"
 #include "core/base64.h"
 #include "core/pki.h"
@@ -419,6 +420,47 @@ test_bad_chain_and_modes(void **state)
 	free(dir);
 }
 
+/* The VM's root-cert.pem (identity) is the root the clusters' cacerts
+ * carry: the identity step writes what istio-ca-root-cert holds, and
+ * istiod fills that from cacerts' root-cert.pem. */
+static void
+test_identity_root_is_cacerts_root(void **state)
+{
+	struct mesh_ca_opts o = opts(false);
+	struct mesh_ca *ca = NULL;
+	struct identity_files f;
+	struct identity_in in = {0};
+	struct mv_err err;
+	char *dir = tu_fmt("%s/ca", base), *root;
+	json_t *s, *wg = json_pack(
+		"{s:s, s:s, s:{s:s, s:s}, s:{s:{s:s, s:s}}}", "apiVersion",
+		"networking.istio.io/v1", "kind", "WorkloadGroup", "metadata",
+		"name", "productcatalogservice", "namespace", "default", "spec",
+		"template", "serviceAccount", "productcatalogservice", "network",
+		"vm-network");
+
+	(void)state;
+	assert_int_equal(mesh_ca_open(dir, clusters, 2, &o, &ca, &err), 0);
+	s = mesh_ca_cacerts_secret(ca, "cluster1", &err);
+	root = secret_field(s, "root-cert.pem");
+	in.workload_group = wg;
+	in.mesh_config = "trustDomain: cluster.local\n";
+	in.cluster_id = "cluster1";
+	in.root_cert_pem = root;
+	assert_int_equal(identity_render(&in, &f, &err), 0);
+	assert_string_equal(f.root_cert, root);
+	assert_string_equal(f.root_cert, mesh_ca_root_pem(ca));
+	assert_int_equal(tu_sh(NULL, "printf '%%s' '%s' | openssl x509 -noout "
+	                       "-subject | grep -q 'CN *= *Root CA'", f.root_cert),
+	                 0);
+	identity_files_free(&f);
+	free(root);
+	json_decref(s);
+	json_decref(wg);
+	mesh_ca_free(ca);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -426,6 +468,7 @@ main(void)
 		cmocka_unit_test(test_layout_and_openssl_verify),
 		cmocka_unit_test(test_extensions),
 		cmocka_unit_test(test_reopen_and_cacerts),
+		cmocka_unit_test(test_identity_root_is_cacerts_root),
 		cmocka_unit_test(test_user_ca_load_only),
 		cmocka_unit_test(test_lost_root_key_is_an_error),
 		cmocka_unit_test(test_lost_intermediate_key_is_an_error),
