@@ -30,7 +30,7 @@ struct istio_mesh_ids {
 	const char *cluster;      /* values.global.multiCluster.clusterName */
 	const char *network;      /* values.global.network */
 	const char *trust_domain; /* meshConfig.trustDomain; NULL: not checked */
-	const char *version;      /* proxyv2 image tag, e.g. "1.24.2" */
+	const char *version;      /* proxyv2 image tag, e.g. "1.26.2" */
 	const char *hub;          /* NULL: docker.io/istio */
 };
 
