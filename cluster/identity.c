@@ -526,3 +526,64 @@ identity_write(const char *dir, const struct identity_files *f,
 	}
 	return 0;
 }
+
+static const char *
+cm_data(const json_t *cm, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(cm, "data"),
+	                                         key));
+}
+
+const char *
+identity_mesh_config_of(const json_t *istio_configmap)
+{
+	return cm_data(istio_configmap, "mesh");
+}
+
+const char *
+identity_root_cert_of(const json_t *root_configmap)
+{
+	return cm_data(root_configmap, "root-cert.pem");
+}
+
+const char *
+identity_ingress_ip_of(const json_t *service)
+{
+	const json_t *ing = json_object_get(json_object_get(
+		json_object_get(service, "status"), "loadBalancer"), "ingress");
+	const char *ip = json_string_value(
+		json_object_get(json_array_get(ing, 0), "ip"));
+
+	if (ip && *ip)
+		return ip;
+	ip = json_string_value(json_array_get(
+		json_object_get(json_object_get(service, "spec"),
+		                "externalIPs"), 0));
+	return ip && *ip ? ip : NULL;
+}
+
+char *
+identity_cluster_id_of(const json_t *injector_configmap, struct mv_err *err)
+{
+	const char *values = cm_data(injector_configmap, "values"), *id;
+	json_error_t je;
+	json_t *v;
+	char *out = NULL;
+
+	mv_err_clear(err);
+	if (values == NULL)
+		return NULL;
+	v = json_loads(values, 0, &je);
+	if (!json_is_object(v)) {
+		json_decref(v);
+		mv_err_set(err, MV_EXIT_FAIL, "ConfigMap istio-sidecar-injector: "
+		           "data.values is not a JSON object");
+		return NULL;
+	}
+	id = json_string_value(json_object_get(json_object_get(
+		json_object_get(v, "global"), "multiCluster"), "clusterName"));
+	if (id && *id)
+		out = mv_xstrdup(id);
+	json_decref(v);
+	return out;
+}

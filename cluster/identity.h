@@ -57,6 +57,20 @@ void identity_files_free(struct identity_files *f);
 int identity_write(const char *dir, const struct identity_files *f,
                    struct mv_err *err);
 
+/* The inputs where istioctl reads them from the home cluster (NULL when
+ * absent; borrowed from the object unless said otherwise):
+ * ConfigMap istio-system/istio data.mesh; ConfigMap istio-ca-root-cert
+ * data["root-cert.pem"]; Service istio-eastwestgateway
+ * status.loadBalancer.ingress[0].ip, else spec.externalIPs[0] (NULL while
+ * no address is assigned); ConfigMap istio-sidecar-injector values
+ * global.multiCluster.clusterName (malloc'd; NULL with err set when the
+ * values are not JSON, NULL with err clear when unset). */
+const char *identity_mesh_config_of(const json_t *istio_configmap);
+const char *identity_root_cert_of(const json_t *root_configmap);
+const char *identity_ingress_ip_of(const json_t *service);
+char *identity_cluster_id_of(const json_t *injector_configmap,
+                             struct mv_err *err);
+
 /* Istio's shellescape.Quote (exposed for tests; malloc'd). */
 char *identity_shell_quote(const char *s);
 

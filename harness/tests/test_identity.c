@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "cluster/identity.h"
+#include "cluster/manifests.h"
 #include "testutil.h"
 
 /* istioctl's inputs, as in its testdata. */
@@ -388,6 +389,65 @@ test_shell_quote(void **state)
 	free(s);
 }
 
+/* From the fixture control plane, as the identity step reads the live
+ * home cluster: mesh config, cluster id from the injector, the gateway's
+ * address from the Service status. */
+static void
+test_from_cluster_objects(void **state)
+{
+	char *dir = tu_fmt("%s/fixtures/istio/cluster1", tu_src()), *cid;
+	const struct manifest_obj *istio, *inj;
+	struct manifests m = {0};
+	struct identity_files f;
+	struct identity_in in;
+	struct mv_err err;
+	json_t *wg = meshvm_wg(), *svc, *root_cm;
+
+	(void)state;
+	assert_int_equal(manifests_load_dir(&m, dir, &err), 0);
+	istio = manifests_find(&m, "ConfigMap", "istio-system", "istio");
+	inj = manifests_find(&m, "ConfigMap", "istio-system",
+	                     "istio-sidecar-injector");
+	assert_non_null(istio);
+	assert_non_null(inj);
+	cid = identity_cluster_id_of(inj->obj, &err);
+	assert_string_equal(cid, "cluster1");
+	svc = json_pack("{s:s, s:{s:{s:[{s:s}]}}}", "kind", "Service",
+	                "status", "loadBalancer", "ingress", "ip",
+	                "203.0.113.7");
+	assert_string_equal(identity_ingress_ip_of(svc), "203.0.113.7");
+	root_cm = json_pack("{s:{s:s}}", "data", "root-cert.pem", "R");
+	meshvm_in(&in, wg);
+	in.mesh_config = identity_mesh_config_of(istio->obj);
+	in.cluster_id = cid;
+	in.ingress_ip = identity_ingress_ip_of(svc);
+	in.root_cert_pem = identity_root_cert_of(root_cm);
+	if (identity_render(&in, &f, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_string_equal(f.hosts, "203.0.113.7 istiod.istio-system.svc\n");
+	assert_contains(f.mesh_yaml, "  discoveryAddress: istiod.istio-system."
+	                             "svc:15012\n  meshId: mesh1\n");
+	assert_contains(f.cluster_env, "ISTIO_META_CLUSTER_ID='cluster1'\n");
+	assert_contains(f.cluster_env, "TRUST_DOMAIN='cluster.local'\n");
+	assert_string_equal(f.root_cert, "R");
+	identity_files_free(&f);
+	/* no address yet; externalIPs; broken values */
+	json_object_del(svc, "status");
+	assert_null(identity_ingress_ip_of(svc));
+	json_object_set_new(svc, "spec", json_pack("{s:[s]}", "externalIPs",
+	                                           "192.0.2.9"));
+	assert_string_equal(identity_ingress_ip_of(svc), "192.0.2.9");
+	json_object_set_new(root_cm, "data", json_pack("{s:s}", "values", "{"));
+	assert_null(identity_cluster_id_of(root_cm, &err));
+	assert_contains(err.msg, "not a JSON object");
+	json_decref(root_cm);
+	json_decref(svc);
+	json_decref(wg);
+	free(cid);
+	manifests_free(&m);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -398,6 +458,7 @@ main(void)
 		cmocka_unit_test(test_mismatch_refused),
 		cmocka_unit_test(test_bad_inputs),
 		cmocka_unit_test(test_shell_quote),
+		cmocka_unit_test(test_from_cluster_objects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
