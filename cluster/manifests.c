@@ -225,3 +225,52 @@ manifests_find(const struct manifests *m, const char *kind, const char *ns,
 	}
 	return NULL;
 }
+
+/* helm.sh/helm/v3/pkg/releaseutil InstallOrder (CRDs pulled ahead). */
+static const char *const install_order[] = {
+	"PriorityClass", "Namespace", "NetworkPolicy", "ResourceQuota",
+	"LimitRange", "PodSecurityPolicy", "PodDisruptionBudget",
+	"ServiceAccount", "Secret", "SecretList", "ConfigMap", "StorageClass",
+	"PersistentVolume", "PersistentVolumeClaim", "ClusterRole",
+	"ClusterRoleList", "ClusterRoleBinding", "ClusterRoleBindingList",
+	"Role", "RoleList", "RoleBinding", "RoleBindingList", "Service",
+	"DaemonSet", "Pod", "ReplicationController", "ReplicaSet",
+	"Deployment", "HorizontalPodAutoscaler", "StatefulSet", "Job",
+	"CronJob", "IngressClass", "Ingress", "APIService", NULL};
+
+static size_t
+kind_rank(const char *kind)
+{
+	size_t i;
+
+	if (strcmp(kind, "CustomResourceDefinition") == 0)
+		return 0;
+	for (i = 0; install_order[i]; i++)
+		if (strcmp(kind, install_order[i]) == 0)
+			return i + 1;
+	return i + 1;
+}
+
+void
+manifests_install_order(const struct manifests *m, size_t **order,
+                        size_t *n_crds)
+{
+	size_t *o = mv_xcalloc(m->n ? m->n : 1, sizeof(*o)), *rank;
+
+	rank = mv_xcalloc(m->n ? m->n : 1, sizeof(*rank));
+	*n_crds = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		o[i] = i;
+		rank[i] = kind_rank(str_at(m->v[i].obj, "kind"));
+		*n_crds += rank[i] == 0;
+	}
+	/* insertion sort: stable, and n is small */
+	for (size_t i = 1; i < m->n; i++)
+		for (size_t j = i; j > 0 && rank[o[j - 1]] > rank[o[j]]; j--) {
+			size_t t = o[j];
+			o[j] = o[j - 1];
+			o[j - 1] = t;
+		}
+	free(rank);
+	*order = o;
+}

@@ -48,4 +48,14 @@ const struct manifest_obj *manifests_find(const struct manifests *m,
                                           const char *kind, const char *ns,
                                           const char *name);
 
+/* Install order: CustomResourceDefinitions first (the caller waits until
+ * each is Established), then Helm's InstallOrder by kind (Namespace,
+ * ..., ServiceAccount, Secret, ConfigMap, ..., ClusterRole(Binding),
+ * Role(Binding), Service, ..., Deployment, ..., APIService), then every
+ * other kind (custom resources, webhook configurations) in file order.
+ * *order is a malloc'd array of m->n indices into m->v; *n_crds of them
+ * (at the front) are CRDs.  Delete in the reverse order. */
+void manifests_install_order(const struct manifests *m, size_t **order,
+                             size_t *n_crds);
+
 #endif

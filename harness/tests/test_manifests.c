@@ -86,12 +86,68 @@ test_refusals(void **state)
 	free(p);
 }
 
+static void
+test_install_order(void **state)
+{
+	char *dir = tu_fmt("%s/fixtures/istio/cluster1", tu_src());
+	struct manifests m = {0};
+	struct mv_err err;
+	size_t *order, n_crds, i, last_rank = 0;
+	const char *seen_deploy = NULL;
+
+	(void)state;
+	assert_int_equal(manifests_load_dir(&m, dir, &err), 0);
+	manifests_install_order(&m, &order, &n_crds);
+	assert_int_equal(n_crds, 4);
+	for (i = 0; i < m.n; i++) {
+		const char *k = json_string_value(
+			json_object_get(m.v[order[i]].obj, "kind"));
+		if (i < n_crds)
+			assert_string_equal(k, "CustomResourceDefinition");
+		else
+			assert_string_not_equal(k, "CustomResourceDefinition");
+		if (strcmp(k, "Deployment") == 0)
+			seen_deploy = k;
+		/* ServiceAccounts and ConfigMaps before the Deployment */
+		if (strcmp(k, "ServiceAccount") == 0 ||
+		    strcmp(k, "ConfigMap") == 0)
+			assert_null(seen_deploy);
+		last_rank = i;
+	}
+	assert_int_equal(last_rank + 1, m.n);
+	free(order);
+	manifests_free(&m);
+	free(dir);
+	/* custom resources after the built-in kinds: the app's Gateway and
+	 * VirtualService come first in its files and last in the order */
+	dir = tu_fmt("%s/fixtures/app/manifests", tu_src());
+	assert_int_equal(manifests_load_dir(&m, dir, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(m.v[0].obj,
+	                                                      "kind")),
+	                    "Gateway");
+	manifests_install_order(&m, &order, &n_crds);
+	assert_int_equal(n_crds, 0);
+	assert_string_equal(json_string_value(json_object_get(
+		                    m.v[order[m.n - 2]].obj, "kind")),
+	                    "Gateway");
+	assert_string_equal(json_string_value(json_object_get(
+		                    m.v[order[m.n - 1]].obj, "kind")),
+	                    "VirtualService");
+	assert_string_equal(json_string_value(json_object_get(m.v[order[0]].obj,
+	                                                      "kind")),
+	                    "Service");
+	free(order);
+	manifests_free(&m);
+	free(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load_dir),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_install_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
