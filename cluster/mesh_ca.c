@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/atomic.h"
 #include "core/base64.h"
 #include "core/pki.h"
+#include "core/sha256.h"
 #include "core/util.h"
 #include "core/xalloc.h"
 
@@ -28,6 +30,7 @@ struct mesh_inter {
 
 struct mesh_ca {
 	char *root_pem;
+	char root_sha256[MV_SHA256_HEX];
 	struct mesh_inter *inter;
 	size_t n;
 };
@@ -56,6 +59,26 @@ const char *
 mesh_ca_root_pem(const struct mesh_ca *ca)
 {
 	return ca->root_pem;
+}
+
+const char *
+mesh_ca_root_sha256(const struct mesh_ca *ca)
+{
+	return ca->root_sha256;
+}
+
+static int
+root_digest(X509 *cert, char hex[MV_SHA256_HEX], struct mv_err *err)
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509(cert, &der);
+
+	if (n <= 0)
+		return mv_err_set(err, MV_EXIT_FAIL, "root certificate: DER "
+		                  "encoding failed");
+	mv_sha256_buf_hex(der, (size_t)n, hex);
+	OPENSSL_free(der);
+	return 0;
 }
 
 static void
@@ -238,6 +261,15 @@ root_open(const char *dir, const struct mesh_ca_opts *opts, int bits,
 		           "backup, or move %s aside to start a new mesh CA "
 		           "(then every cluster's cacerts and every VM's "
 		           "root-cert.pem must be replaced)", kp, cp, dir);
+		goto out;
+	}
+	if (!hc && opts->expect_root_sha256) {
+		mv_err_set(err, MV_EXIT_FAIL,
+		           "%s: no root-cert.pem, but meshvm's state records "
+		           "root %s that the clusters already trust; restore the "
+		           "CA directory from a backup, or run `meshvm down` "
+		           "first to start a new mesh CA", dir,
+		           opts->expect_root_sha256);
 		goto out;
 	}
 	if (!hc) {
@@ -454,6 +486,14 @@ mesh_ca_open(const char *dir, const char *const *clusters, size_t n_clusters,
 				                  "mesh CA: cluster %s named twice",
 				                  clusters[i]);
 	}
+	if (opts->expect_root_sha256 && access(dir, F_OK) != 0 &&
+	    errno == ENOENT)
+		return mv_err_set(err, MV_EXIT_FAIL,
+		                  "%s is gone, but meshvm's state records root "
+		                  "%s that the clusters already trust; restore "
+		                  "the CA directory from a backup, or run `meshvm "
+		                  "down` first to start a new mesh CA", dir,
+		                  opts->expect_root_sha256);
 	if (ensure_dir(dir, opts->create, err) != 0)
 		return -1;
 	ca = mv_xcalloc(1, sizeof(*ca));
@@ -487,8 +527,19 @@ mesh_ca_open(const char *dir, const char *const *clusters, size_t n_clusters,
 			}
 		}
 	}
-	if (root_open(dir, opts, bits, &r, err) != 0)
+	if (root_open(dir, opts, bits, &r, err) != 0 ||
+	    root_digest(r.cert, ca->root_sha256, err) != 0)
 		goto out;
+	if (opts->expect_root_sha256 &&
+	    strcmp(opts->expect_root_sha256, ca->root_sha256) != 0) {
+		mv_err_set(err, MV_EXIT_FAIL,
+		           "%s/root-cert.pem is root %s, but meshvm's state "
+		           "records root %s that the clusters already trust; "
+		           "put the recorded CA back, or run `meshvm down` first "
+		           "to start a new mesh CA", dir, ca->root_sha256,
+		           opts->expect_root_sha256);
+		goto out;
+	}
 	for (size_t i = 0; i < n_clusters; i++)
 		if (inter_open(dir, clusters[i], &r, opts, bits, &ca->inter[i],
 		               err) != 0)

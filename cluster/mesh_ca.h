@@ -34,6 +34,11 @@ struct mesh_ca_opts {
 	/* RSA size of new keys; 0 = 4096.  Tests only (RSA-4096 under
 	 * valgrind is slow); the product never sets it. */
 	int key_bits;
+	/* The root recorded in meshvm's state (mesh_ca_root_sha256 of an
+	 * earlier run), or NULL.  When set, a directory without a root is an
+	 * error (the clusters already trust a root that is gone) and a
+	 * different root is refused: never a silent new mesh CA. */
+	const char *expect_root_sha256;
 };
 
 /* Load (and with opts->create, first create) the CA in `dir` for the
@@ -45,6 +50,11 @@ void mesh_ca_free(struct mesh_ca *ca);
 
 /* The root certificate (PEM), as in every cluster's root-cert.pem. */
 const char *mesh_ca_root_pem(const struct mesh_ca *ca);
+
+/* SHA-256 of the root certificate's DER, lowercase hex (what the state
+ * records; `openssl x509 -noout -fingerprint -sha256` shows the same
+ * digest with colons). */
+const char *mesh_ca_root_sha256(const struct mesh_ca *ca);
 
 /* Secret `cacerts` in istio-system for `cluster` (new ref): data
  * ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem (base64).

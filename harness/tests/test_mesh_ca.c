@@ -461,6 +461,57 @@ test_identity_root_is_cacerts_root(void **state)
 	free(dir);
 }
 
+static void
+test_recorded_root(void **state)
+{
+	struct mesh_ca_opts o = opts(true);
+	struct mesh_ca *ca = NULL;
+	struct mv_err err;
+	char *dir = copy_ca("recorded"), *fp, *out = NULL, *colons;
+	size_t j = 0;
+
+	(void)state;
+	assert_int_equal(mesh_ca_open(dir, clusters, 2, &o, &ca, &err), 0);
+	fp = strdup(mesh_ca_root_sha256(ca));
+	mesh_ca_free(ca);
+	/* the same digest openssl shows */
+	assert_int_equal(tu_sh(&out, "openssl x509 -noout -fingerprint "
+	                       "-sha256 -in '%s/root-cert.pem'", dir), 0);
+	colons = strchr(out, '=');
+	assert_non_null(colons);
+	for (colons++; *colons && *colons != '\n'; colons++)
+		if (*colons != ':') {
+			char c = *colons >= 'A' && *colons <= 'F'
+			                 ? (char)(*colons - 'A' + 'a')
+			                 : *colons;
+			assert_int_equal(c, fp[j++]);
+		}
+	assert_int_equal(j, 64);
+	free(out);
+	o.expect_root_sha256 = fp;
+	assert_int_equal(mesh_ca_open(dir, clusters, 2, &o, &ca, &err), 0);
+	mesh_ca_free(ca);
+	/* the whole directory gone: no silent new root */
+	assert_int_equal(tu_sh(NULL, "rm -rf '%s'", dir), 0);
+	assert_int_equal(mesh_ca_open(dir, clusters, 2, &o, &ca, &err), -1);
+	assert_contains(err.msg, "is gone, but meshvm's state records root");
+	assert_false(tu_exists(dir)); /* nothing made */
+	/* an emptied directory, the same */
+	assert_int_equal(tu_sh(NULL, "mkdir -m 700 '%s'", dir), 0);
+	assert_int_equal(mesh_ca_open(dir, clusters, 2, &o, &ca, &err), -1);
+	assert_contains(err.msg, "no root-cert.pem, but meshvm's state");
+	assert_int_equal(tu_dir_count(dir), 0);
+	/* another CA in its place */
+	free(dir);
+	dir = tu_fmt("%s/ca", base);
+	o.expect_root_sha256 = "0000000000000000000000000000000000000000000000"
+	                       "000000000000000000";
+	assert_int_equal(mesh_ca_open(dir, clusters, 2, &o, &ca, &err), -1);
+	assert_contains(err.msg, "records root 0000");
+	free(fp);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -476,6 +527,7 @@ main(void)
 		cmocka_unit_test(test_key_without_cert_is_remade),
 		cmocka_unit_test(test_foreign_intermediate_refused),
 		cmocka_unit_test(test_bad_chain_and_modes),
+		cmocka_unit_test(test_recorded_root),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
