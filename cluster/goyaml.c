@@ -58,7 +58,9 @@ goyaml_key_cmp(const char *as, const char *bs)
 	for (size_t i = 0; i < la && i < lb; i++) {
 		bool al, bl;
 		size_t ai, bi;
-		long long an = 0, bn = 0;
+		/* Go's int64 wraps on overflow; so does this (unsigned), and
+		 * the comparison is made on the int64 values, as there. */
+		unsigned long long an = 0, bn = 0;
 
 		if (a[i] == b[i])
 			continue;
@@ -78,11 +80,11 @@ goyaml_key_cmp(const char *as, const char *bs)
 			}
 		}
 		for (ai = i; ai < la && is_digit(a[ai]); ai++)
-			an = an * 10 + (a[ai] - '0');
+			an = an * 10 + (unsigned)(a[ai] - '0');
 		for (bi = i; bi < lb && is_digit(b[bi]); bi++)
-			bn = bn * 10 + (b[bi] - '0');
+			bn = bn * 10 + (unsigned)(b[bi] - '0');
 		if (an != bn)
-			return an < bn ? -1 : 1;
+			return (long long)an < (long long)bn ? -1 : 1;
 		if (ai != bi)
 			return ai < bi ? -1 : 1;
 		return a[i] < b[i] ? -1 : 1;
@@ -284,11 +286,19 @@ string_scalar(struct em *em, const char *s, size_t len)
 	return scalar(em, s, len, style);
 }
 
-/* strconv.FormatFloat(f, 'g', -1, 64), after encoding/json wrote whole
- * numbers without a fraction (which yaml.v2 then reads as ints). */
+/* A JSON real as it comes out of encoding/json + yaml.v2: json writes
+ * the shortest digits ('f' form below 1e21), yaml.v2 reads a whole number
+ * that fits int64/uint64 back as an integer and writes it so; anything
+ * else stays a float and is written with strconv.FormatFloat(f, 'g', -1,
+ * 64): shortest digits, exponent form when the exponent is < -4 or >= 6
+ * (Go's 'g' with shortest precision), at least two exponent digits. */
 static void
 format_real(double d, char *out, size_t n)
 {
+	char e[48], digits[24], *p;
+	int nd = 0, exp10, prec;
+	bool neg;
+
 	if (isnan(d)) {
 		snprintf(out, n, ".nan");
 		return;
@@ -297,14 +307,55 @@ format_real(double d, char *out, size_t n)
 		snprintf(out, n, d > 0 ? ".inf" : "-.inf");
 		return;
 	}
-	if (d == floor(d) && fabs(d) < 1e21) {
-		snprintf(out, n, "%.0f", d);
+	if (d == 0) {
+		snprintf(out, n, "0");
 		return;
 	}
-	for (int p = 1; p <= 17; p++) {
-		snprintf(out, n, "%.*g", p, d);
-		if (strtod(out, NULL) == d)
-			return;
+	for (prec = 0; prec < 17; prec++) {
+		snprintf(e, sizeof(e), "%.*e", prec, d);
+		if (strtod(e, NULL) == d)
+			break;
+	}
+	/* e = [-]D[.DDD]e(+|-)XX */
+	neg = e[0] == '-';
+	for (p = e + neg; *p && *p != 'e'; p++)
+		if (*p != '.' && nd < (int)sizeof(digits) - 1)
+			digits[nd++] = *p;
+	digits[nd] = '\0';
+	exp10 = atoi(p + 1);
+	if (d == floor(d) && fabs(d) < 1e21 &&
+	    (neg ? fabs(d) <= 9223372036854775808.0
+	         : d < 18446744073709551616.0)) {
+		/* digits, then zeros up to the units */
+		int len = snprintf(out, n, "%s%s", neg ? "-" : "", digits);
+		for (int z = 0; z < exp10 - (nd - 1) && (size_t)len + 1 < n; z++)
+			out[len++] = '0';
+		out[len] = '\0';
+		return;
+	}
+	if (exp10 < -4 || exp10 >= 6) {
+		snprintf(out, n, "%s%c%s%se%c%02d", neg ? "-" : "", digits[0],
+		         nd > 1 ? "." : "", digits + 1, exp10 < 0 ? '-' : '+',
+		         exp10 < 0 ? -exp10 : exp10);
+		return;
+	}
+	if (exp10 < 0) {
+		/* 0.000ddd */
+		int len = snprintf(out, n, "%s0.", neg ? "-" : "");
+		for (int z = 0; z < -exp10 - 1 && (size_t)len + 1 < n; z++)
+			out[len++] = '0';
+		snprintf(out + len, n - (size_t)len, "%s", digits);
+		return;
+	}
+	/* exp10 in [0, 6): the decimal point inside or after the digits */
+	if (nd <= exp10 + 1) {
+		int len = snprintf(out, n, "%s%s", neg ? "-" : "", digits);
+		for (int z = 0; z < exp10 + 1 - nd && (size_t)len + 1 < n; z++)
+			out[len++] = '0';
+		out[len] = '\0';
+	} else {
+		snprintf(out, n, "%s%.*s.%s", neg ? "-" : "", exp10 + 1, digits,
+		         digits + exp10 + 1);
 	}
 }
 
