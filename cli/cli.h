@@ -16,8 +16,9 @@ struct cli_ctx {
 	bool color;         /* stdout is a terminal and NO_COLOR unset */
 };
 
-/* Print err (every line prefixed), return its exit code. */
-int cli_fail(const struct mv_err *err);
+/* Print every item of err (every line prefixed), free its list
+ * (mv_err_free), return its exit code. */
+int cli_fail(struct mv_err *err);
 /* Print a JSON document on stdout (steals the reference). */
 void cli_print_json(json_t *doc);
 

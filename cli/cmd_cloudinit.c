@@ -154,16 +154,10 @@ static json_t *
 error_lines(const struct mv_err *err)
 {
 	json_t *a = json_array();
-	const char *p = err->msg;
 
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-		json_array_append_new(a, json_stringn(p, n));
-		p += n;
-		if (*p == '\n')
-			p++;
-	}
+	for (const char *it = mv_err_next(err, NULL); it;
+	     it = mv_err_next(err, it))
+		json_array_append_new(a, json_string(it));
 	return a;
 }
 
@@ -315,6 +309,7 @@ run_validate(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		json_object_set_new(j, "errors",
 		                    rc == 0 ? json_array() : error_lines(&err));
 		cli_print_json(j);
+		mv_err_free(&err);
 		return rc == 0 ? MV_EXIT_OK : MV_EXIT_VERIFY;
 	}
 	if (rc != 0)

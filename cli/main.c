@@ -76,21 +76,28 @@ static const struct cli_program program = {
 };
 
 int
-cli_fail(const struct mv_err *err)
+cli_fail(struct mv_err *err)
 {
-	const char *p = err->msg;
+	int code = err->exit_code ? err->exit_code : MV_EXIT_FAIL;
+	const char *it;
 
-	if (*p == '\0')
-		p = "failed";
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		int n = nl ? (int)(nl - p) : (int)strlen(p);
-		mv_log(MV_LOG_ERROR, "%.*s", n, p);
-		p += n;
-		if (*p == '\n')
-			p++;
+	if (err->msg[0] == '\0')
+		mv_log(MV_LOG_ERROR, "failed");
+	/* every item of a many-problem report on its own line(s) */
+	for (it = err->msg[0] ? mv_err_next(err, NULL) : NULL; it != NULL;
+	     it = mv_err_next(err, it)) {
+		const char *p = it;
+		while (*p) {
+			const char *nl = strchr(p, '\n');
+			int n = nl ? (int)(nl - p) : (int)strlen(p);
+			mv_log(MV_LOG_ERROR, "%.*s", n, p);
+			p += n;
+			if (*p == '\n')
+				p++;
+		}
 	}
-	return err->exit_code ? err->exit_code : MV_EXIT_FAIL;
+	mv_err_free(err);
+	return code;
 }
 
 void

@@ -365,6 +365,44 @@ test_until_from_steps(void **state)
 	json_decref(doc);
 }
 
+/* cli_fail prints every item of a many-problem report: 10 000 unknown
+ * keys in user-data give 10 000 lines (the old 4096-byte message kept
+ * about 50 and dropped the rest silently). */
+static void
+test_every_problem_printed(void **state)
+{
+	char *dir = tu_tmpdir(), *ud = tu_fmt("%s/many.user-data", dir);
+	char *out = NULL;
+	FILE *f = fopen(ud, "w");
+	size_t lines = 0;
+	json_t *doc;
+
+	(void)state;
+	assert_non_null(f);
+	fputs("#cloud-config\n", f);
+	for (int i = 0; i < 10000; i++)
+		fprintf(f, "k%05d: 1\n", i);
+	fclose(f);
+	assert_int_equal(tu_sh(&out, "'%s' cloudinit validate '%s' 2>&1 "
+	                       ">/dev/null", tu_bin(), ud), 3);
+	for (const char *p = out; (p = strstr(p, "unknown top-level key")); p++)
+		lines++;
+	assert_int_equal(lines, 10000);
+	assert_contains(out, "many.user-data:10001:1: unknown top-level key "
+	                     "'k09999'");
+	free(out);
+	assert_int_equal(tu_sh(&out, "'%s' cloudinit validate --json '%s' "
+	                       "2>/dev/null", tu_bin(), ud), 3);
+	doc = json_loads(out, 0, NULL);
+	assert_non_null(doc);
+	assert_int_equal(json_array_size(json_object_get(doc, "errors")), 10000);
+	json_decref(doc);
+	free(out);
+	tu_rmrf(dir);
+	free(dir);
+	free(ud);
+}
+
 int
 main(void)
 {
@@ -374,6 +412,7 @@ main(void)
 		cmocka_unit_test(test_help_from_table),
 		cmocka_unit_test(test_dump_matches_help),
 		cmocka_unit_test(test_until_from_steps),
+		cmocka_unit_test(test_every_problem_printed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
