@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/atomic.h"
@@ -47,7 +46,7 @@ run_init(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	struct cli_parse p;
 	struct mv_err err;
 	char *text;
-	int id;
+	int id, rc;
 
 	mv_err_clear(&err);
 	cli_parse_begin(&p, cmd, ctx, argc, argv);
@@ -63,11 +62,6 @@ run_init(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	}
 	if (id < 0)
 		return p.exit_code;
-	if (!force && access(out, F_OK) == 0) {
-		fprintf(stderr, "meshvm: error: %s exists; use --force to "
-		        "overwrite it\n", out);
-		return MV_EXIT_FAIL;
-	}
 	text = mv_config_example(project);
 	/* What we write must load: catches a malformed $PROJECT_ID. */
 	if (project != NULL && project[0] != '\0' &&
@@ -76,11 +70,18 @@ run_init(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		return cli_fail(&err);
 	}
 	mv_config_free(check);
-	if (mv_write_file_atomic(out, text, strlen(text), 0644, &err) != 0) {
-		free(text);
-		return cli_fail(&err);
-	}
+	/* Without --force the kernel refuses an existing name (no check-then-
+	 * write window in which a file could appear and be replaced). */
+	rc = force ? mv_write_file_atomic(out, text, strlen(text), 0644, &err)
+	           : mv_write_file_new(out, text, strlen(text), 0644, &err);
 	free(text);
+	if (rc < 0)
+		return cli_fail(&err);
+	if (rc > 0) {
+		fprintf(stderr, "meshvm: error: %s exists; use --force to "
+		        "overwrite it\n", out);
+		return MV_EXIT_FAIL;
+	}
 	if (ctx->json) {
 		json_t *o = json_pack("{s:s,s:s?}", "config", out, "project", project);
 		cli_print_json(o);

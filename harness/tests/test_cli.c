@@ -403,6 +403,36 @@ test_every_problem_printed(void **state)
 	free(ud);
 }
 
+/* `meshvm init` never replaces what is there without --force: not a file,
+ * not a dangling symlink (access() said "absent" for that one, and the
+ * rename then replaced it). */
+static void
+test_init_never_replaces(void **state)
+{
+	char *dir = tu_tmpdir(), *out = NULL, *text;
+
+	(void)state;
+	assert_int_equal(tu_sh(&out, "cd '%s' && '%s' init", dir, tu_bin()), 0);
+	free(out);
+	assert_int_equal(tu_sh(&out, "cd '%s' && echo mine > meshvm.yaml && "
+	                       "'%s' init", dir, tu_bin()), 1);
+	assert_contains(out, "exists; use --force");
+	free(out);
+	text = tu_fmt("%s/meshvm.yaml", dir);
+	free(out = tu_read(text, NULL));
+	assert_int_equal(tu_sh(&out, "cd '%s' && ln -s nowhere dangling.yaml && "
+	                       "'%s' init -o dangling.yaml; test -L "
+	                       "dangling.yaml", dir, tu_bin()), 0);
+	assert_contains(out, "exists; use --force");
+	free(out);
+	assert_int_equal(tu_sh(&out, "cd '%s' && '%s' init --force && grep -q "
+	                       "clusters meshvm.yaml", dir, tu_bin()), 0);
+	free(out);
+	free(text);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -413,6 +443,7 @@ main(void)
 		cmocka_unit_test(test_dump_matches_help),
 		cmocka_unit_test(test_until_from_steps),
 		cmocka_unit_test(test_every_problem_printed),
+		cmocka_unit_test(test_init_never_replaces),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
