@@ -146,17 +146,23 @@ cmd_plan(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	if (rc != 0)
 		return rc < 0 ? MV_EXIT_OK : rc;
 	mv_err_clear(&err);
-	if (cli_session_open(ctx, o.token_file, false, &s, &err) != 0 ||
-	    plan_preflight(&s.plan, &err) != 0 ||
+	rc = cli_session_open_readonly(ctx, o.token_file, &s, &err);
+	if (rc == 0)
+		cli_note_busy(&s); /* before any cloud call, which may fail */
+	if (rc != 0 || plan_preflight(&s.plan, &err) != 0 ||
 	    plan_check_all(&s.plan, NULL, &report, &err) != 0) {
 		json_decref(report);
 		cli_session_close(&s);
 		return cli_fail(&err);
 	}
-	if (ctx->json)
+	if (ctx->json) {
+		if (mv_state_busy_pid(s.state) != 0)
+			json_object_set_new(report, "up_in_progress",
+			                    json_integer(mv_state_busy_pid(s.state)));
 		cli_print_json(json_incref(report));
-	else
+	} else {
 		cli_print_plan(ctx, report);
+	}
 	json_decref(report);
 	cli_session_close(&s);
 	return MV_EXIT_OK;
@@ -291,10 +297,11 @@ cmd_status(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	if (rc != 0)
 		return rc < 0 ? MV_EXIT_OK : rc;
 	mv_err_clear(&err);
-	if (cli_session_open(ctx, o.token_file, false, &s, &err) != 0) {
+	if (cli_session_open_readonly(ctx, o.token_file, &s, &err) != 0) {
 		cli_session_close(&s);
 		return cli_fail(&err);
 	}
+	cli_note_busy(&s);
 	clusters = json_array();
 	rules = json_array();
 	out = json_pack("{s:s,s:s,s:o,s:o}", "project", s.cfg->project, "id",
@@ -333,6 +340,9 @@ cmd_status(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		json_decref(fw);
 	}
 	if (ctx->json) {
+		if (mv_state_busy_pid(s.state) != 0)
+			json_object_set_new(out, "up_in_progress",
+			                    json_integer(mv_state_busy_pid(s.state)));
 		cli_print_json(out);
 	} else {
 		json_t *v;

@@ -8,16 +8,18 @@
 #include "cluster/gcp_auth.h"
 #include "core/http.h"
 
-int
-cli_session_open(struct cli_ctx *cli, const char *token_file,
-                 bool create_state, struct cli_session *s, struct mv_err *err)
+static int
+session_open(struct cli_ctx *cli, const char *token_file, bool create_state,
+             bool readonly, struct cli_session *s, struct mv_err *err)
 {
 	struct gcp_auth_options ao = {0};
 
 	memset(s, 0, sizeof(*s));
 	if (mv_config_load(cli->config, &s->cfg, err) != 0)
 		return -1;
-	if (mv_state_open(s->cfg->dir, create_state, &s->state, err) != 0)
+	if ((readonly ? mv_state_open_readonly(s->cfg->dir, &s->state, err)
+	              : mv_state_open(s->cfg->dir, create_state, &s->state,
+	                              err)) != 0)
 		return -1;
 	s->http = mv_http_new(NULL);
 	if (s->http == NULL)
@@ -38,6 +40,20 @@ cli_session_open(struct cli_ctx *cli, const char *token_file,
 	s->plan.gcp = &s->gcp;
 	s->plan.progress = !cli->json && isatty(STDERR_FILENO);
 	return 0;
+}
+
+int
+cli_session_open(struct cli_ctx *cli, const char *token_file,
+                 bool create_state, struct cli_session *s, struct mv_err *err)
+{
+	return session_open(cli, token_file, create_state, false, s, err);
+}
+
+int
+cli_session_open_readonly(struct cli_ctx *cli, const char *token_file,
+                          struct cli_session *s, struct mv_err *err)
+{
+	return session_open(cli, token_file, false, true, s, err);
 }
 
 void
@@ -78,4 +94,17 @@ cli_print_plan(const struct cli_ctx *cli, const json_t *report)
 		json_array_foreach(list, j, a)
 			printf("             ~ %s\n", json_string_value(a));
 	}
+}
+
+void
+cli_note_busy(const struct cli_session *s)
+{
+	int pid = s->state ? mv_state_busy_pid(s->state) : 0;
+
+	if (pid > 0)
+		fprintf(stderr, "meshvm: up in progress (pid %d); showing the state "
+		        "as last saved\n", pid);
+	else if (pid < 0)
+		fprintf(stderr, "meshvm: up in progress; showing the state as last "
+		        "saved\n");
 }

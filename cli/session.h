@@ -19,7 +19,12 @@ struct cli_session {
 int cli_session_open(struct cli_ctx *cli, const char *token_file,
                      bool create_state, struct cli_session *s,
                      struct mv_err *err);
+/* plan, status: no lock (see mv_state_open_readonly). */
+int cli_session_open_readonly(struct cli_ctx *cli, const char *token_file,
+                              struct cli_session *s, struct mv_err *err);
 void cli_session_close(struct cli_session *s);
+/* "up in progress (pid N)" on stderr when a run holds the state's lock. */
+void cli_note_busy(const struct cli_session *s);
 
 /* Print a plan report (steps, states, actions, drift) for humans. */
 void cli_print_plan(const struct cli_ctx *cli, const json_t *report);
