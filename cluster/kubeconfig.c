@@ -11,6 +11,7 @@
 #include "core/base64.h"
 #include "core/util.h"
 #include "core/yaml.h"
+#include "core/xalloc.h"
 
 /*--- writing -------------------------------------------------------------*/
 
@@ -111,7 +112,7 @@ merged_load(const char *paths, struct merged *m, struct mv_err *err)
 		         getenv("HOME") ? getenv("HOME") : "");
 		paths = dflt;
 	}
-	list = strdup(paths);
+	list = mv_xstrdup(paths);
 	for (char *p = strtok_r(list, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
 		struct kc_file f = {0};
 		const char *slash;
@@ -132,10 +133,10 @@ merged_load(const char *paths, struct merged *m, struct mv_err *err)
 			return mv_err_at(err, MV_EXIT_FAIL, p, 0, 0,
 			                 "not a kubeconfig (expected a mapping)");
 		}
-		f.path = strdup(p);
+		f.path = mv_xstrdup(p);
 		slash = strrchr(p, '/');
-		f.dir = slash ? strndup(p, (size_t)(slash - p)) : strdup(".");
-		m->files = realloc(m->files, (m->n + 1) * sizeof(*m->files));
+		f.dir = slash ? mv_xstrndup(p, (size_t)(slash - p)) : mv_xstrdup(".");
+		m->files = mv_xreallocarray(m->files, m->n + 1, sizeof(*m->files));
 		m->files[m->n++] = f;
 	}
 	free(list);
@@ -216,13 +217,11 @@ static char **
 string_list(const json_t *arr)
 {
 	size_t n = json_array_size(arr), i;
-	char **out = calloc(n + 1, sizeof(char *));
+	char **out = mv_xcalloc(n + 1, sizeof(char *));
 	json_t *v;
 
-	if (out == NULL)
-		return NULL;
 	json_array_foreach(arr, i, v)
-		out[i] = strdup(json_is_string(v) ? json_string_value(v) : "");
+		out[i] = mv_xstrdup(json_is_string(v) ? json_string_value(v) : "");
 	return out;
 }
 
@@ -306,10 +305,10 @@ kubeconfig_load(const char *paths, const char *context,
 		merged_free(&m);
 		return -1;
 	}
-	t = calloc(1, sizeof(*t));
-	t->context = strdup(context);
+	t = mv_xcalloc(1, sizeof(*t));
+	t->context = mv_xstrdup(context);
 	v = json_string_value(json_object_get(c, "namespace"));
-	t->namespace_ = strdup(v && v[0] ? v : "default");
+	t->namespace_ = mv_xstrdup(v && v[0] ? v : "default");
 	c = json_object_get(cluster, "cluster");
 	v = json_string_value(json_object_get(c, "server"));
 	if (v == NULL || v[0] == '\0') {
@@ -317,14 +316,14 @@ kubeconfig_load(const char *paths, const char *context,
 		           clf->path, cname);
 		goto fail;
 	}
-	t->server = strdup(v);
+	t->server = mv_xstrdup(v);
 	t->insecure = json_is_true(json_object_get(c, "insecure-skip-tls-verify"));
 	if (data_or_file(c, "certificate-authority", clf, &t->ca_pem, err) != 0)
 		goto fail;
 	u = json_object_get(user, "user");
 	if (u != NULL) {
 		if ((v = json_string_value(json_object_get(u, "token"))) && v[0])
-			t->token = strdup(v);
+			t->token = mv_xstrdup(v);
 		else if ((v = json_string_value(json_object_get(u, "tokenFile"))) &&
 		         v[0]) {
 			t->token = read_file(uf->dir, v, 65536, err);
@@ -340,30 +339,29 @@ kubeconfig_load(const char *paths, const char *context,
 		if (json_is_object(ex)) {
 			json_t *envs = json_object_get(ex, "env"), *e;
 			size_t i;
-			t->exec = calloc(1, sizeof(*t->exec));
+			t->exec = mv_xcalloc(1, sizeof(*t->exec));
 			v = json_string_value(json_object_get(ex, "command"));
 			if (v == NULL) {
 				mv_err_set(err, MV_EXIT_FAIL, "%s: user %s: exec without "
 				           "command", uf->path, uname);
 				goto fail;
 			}
-			t->exec->command = strdup(v);
+			t->exec->command = mv_xstrdup(v);
 			v = json_string_value(json_object_get(ex, "apiVersion"));
-			t->exec->api_version = strdup(
+			t->exec->api_version = mv_xstrdup(
 				v ? v : "client.authentication.k8s.io/v1beta1");
 			t->exec->args = string_list(json_object_get(ex, "args"));
-			t->exec->env = calloc(json_array_size(envs) + 1, sizeof(char *));
+			t->exec->env = mv_xcalloc(json_array_size(envs) + 1, sizeof(char *));
 			json_array_foreach(envs, i, e) {
 				const char *n = json_string_value(json_object_get(e, "name"));
 				const char *val = json_string_value(json_object_get(e, "value"));
-				if (asprintf(&t->exec->env[i], "%s=%s", n ? n : "",
-				             val ? val : "") < 0)
-					t->exec->env[i] = NULL;
+				t->exec->env[i] = mv_xstrfmt("%s=%s", n ? n : "",
+				                             val ? val : "");
 			}
 			t->exec->provide_cluster_info =
 				json_is_true(json_object_get(ex, "provideClusterInfo"));
 			v = json_string_value(json_object_get(ex, "installHint"));
-			t->exec->install_hint = v ? strdup(v) : NULL;
+			t->exec->install_hint = v ? mv_xstrdup(v) : NULL;
 		} else if (json_object_get(u, "auth-provider") != NULL) {
 			mv_err_set(err, MV_EXIT_FAIL,
 			           "%s: user %s uses auth-provider, which current kubectl "

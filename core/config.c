@@ -10,6 +10,7 @@
 
 #include "core/util.h"
 #include "core/yaml.h"
+#include "core/xalloc.h"
 
 #define PROJECT_PLACEHOLDER "my-gcp-project"
 
@@ -72,14 +73,14 @@ get_str(struct cfg_ctx *c, const json_t *obj, const char *key,
 			cfg_fail(c, obj, NULL, "%s.%s: required", where, key);
 			return NULL;
 		}
-		return strdup(dflt);
+		return mv_xstrdup(dflt);
 	}
 	if (!json_is_string(v) || json_string_length(v) == 0) {
 		cfg_fail(c, obj, key, "%s.%s: must be a non-empty string, got %s",
 		         where, key, json_is_string(v) ? "\"\"" : mv_json_type_name(v));
 		return NULL;
 	}
-	return strdup(json_string_value(v));
+	return mv_xstrdup(json_string_value(v));
 }
 
 static int
@@ -147,10 +148,8 @@ static char *
 with_slash(const char *base, const char *suffix)
 {
 	size_t n = strlen(base);
-	char *out = malloc(n + strlen(suffix) + 2);
+	char *out = mv_xmalloc(n + strlen(suffix) + 2);
 
-	if (out == NULL)
-		return NULL;
 	sprintf(out, "%s%s%s", base, (n > 0 && base[n - 1] == '/') ? "" : "/",
 	        suffix);
 	return out;
@@ -189,11 +188,11 @@ parse_endpoints(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 	const char *env = getenv("MESHVM_GOOGLE_ENDPOINT");
 	struct mv_endpoints *e = &cfg->endpoints;
 
-	e->container = strdup("https://container.googleapis.com/");
-	e->compute = strdup("https://compute.googleapis.com/compute/v1/");
-	e->storage = strdup("https://storage.googleapis.com/");
-	e->serviceusage = strdup("https://serviceusage.googleapis.com/");
-	e->oauth2 = strdup("https://oauth2.googleapis.com/token");
+	e->container = mv_xstrdup("https://container.googleapis.com/");
+	e->compute = mv_xstrdup("https://compute.googleapis.com/compute/v1/");
+	e->storage = mv_xstrdup("https://storage.googleapis.com/");
+	e->serviceusage = mv_xstrdup("https://serviceusage.googleapis.com/");
+	e->oauth2 = mv_xstrdup("https://oauth2.googleapis.com/token");
 	if (ep != NULL) {
 		const char *k;
 		json_t *v;
@@ -220,7 +219,7 @@ parse_endpoints(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 			if (slot == NULL)
 				continue;
 			free(*slot);
-			*slot = !strcmp(k, "oauth2") ? strdup(json_string_value(v))
+			*slot = !strcmp(k, "oauth2") ? mv_xstrdup(json_string_value(v))
 			                             : with_slash(json_string_value(v), "");
 		}
 	}
@@ -244,7 +243,7 @@ parse_clusters(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 		cfg_fail(c, root, "clusters", "clusters: must be a non-empty list");
 		return;
 	}
-	cfg->clusters = calloc(json_array_size(cl), sizeof(*cfg->clusters));
+	cfg->clusters = mv_xcalloc(json_array_size(cl), sizeof(*cfg->clusters));
 	json_array_foreach(cl, i, v) {
 		struct mv_cluster_config *k = &cfg->clusters[i];
 		char where[32];
@@ -325,8 +324,8 @@ parse_vm(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 	}
 	tags = json_object_get(vm, "tags");
 	if (tags == NULL) {
-		cfg->vm.tags = calloc(1, sizeof(char *));
-		cfg->vm.tags[0] = strdup(cfg->vm.name);
+		cfg->vm.tags = mv_xcalloc(1, sizeof(char *));
+		cfg->vm.tags[0] = mv_xstrdup(cfg->vm.name);
 		cfg->vm.n_tags = 1;
 		return;
 	}
@@ -335,7 +334,7 @@ parse_vm(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 		         "network tags");
 		return;
 	}
-	cfg->vm.tags = calloc(json_array_size(tags), sizeof(char *));
+	cfg->vm.tags = mv_xcalloc(json_array_size(tags), sizeof(char *));
 	json_array_foreach(tags, i, t) {
 		if (!json_is_string(t) || !is_rfc1035(json_string_value(t), 63)) {
 			mv_yaml_item_err(c->err, MV_EXIT_FAIL, c->y, tags, i,
@@ -343,7 +342,7 @@ parse_vm(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 			c->failed = 1;
 			return;
 		}
-		cfg->vm.tags[cfg->vm.n_tags++] = strdup(json_string_value(t));
+		cfg->vm.tags[cfg->vm.n_tags++] = mv_xstrdup(json_string_value(t));
 	}
 }
 
@@ -465,11 +464,11 @@ mv_config_parse(const char *name, const char *buf, size_t len,
 		                 "a meshvm config is one YAML mapping (try `meshvm "
 		                 "init`)");
 	}
-	cfg = calloc(1, sizeof(*cfg));
-	cfg->path = strdup(name);
+	cfg = mv_xcalloc(1, sizeof(*cfg));
+	cfg->path = mv_xstrdup(name);
 	slash = strrchr(name, '/');
-	cfg->dir = slash ? strndup(name, (size_t)(slash - name + (slash == name)))
-	                 : strdup(".");
+	cfg->dir = slash ? mv_xstrndup(name, (size_t)(slash - name + (slash == name)))
+	                 : mv_xstrdup(".");
 	check_keys(&c, root, "", keys);
 	if (!c.failed) {
 		cfg->project = get_str(&c, root, "project", "", NULL);
@@ -531,12 +530,7 @@ char *
 mv_config_context_name(const struct mv_config *cfg,
                        const struct mv_cluster_config *c)
 {
-	size_t n = strlen(cfg->project) + strlen(c->zone) + strlen(c->name) + 8;
-	char *s = malloc(n);
-
-	if (s != NULL)
-		snprintf(s, n, "gke_%s_%s_%s", cfg->project, c->zone, c->name);
-	return s;
+	return mv_xstrfmt("gke_%s_%s_%s", cfg->project, c->zone, c->name);
 }
 
 char *
@@ -591,10 +585,9 @@ mv_config_example(const char *project)
 		"app: {}\n"
 		"migration: {}\n";
 	size_t n = strlen(tmpl) + 64;
-	char *out = malloc(n);
+	char *out = mv_xmalloc(n);
 
-	if (out != NULL)
-		snprintf(out, n, tmpl, project && project[0] ? project
+	snprintf(out, n, tmpl, project && project[0] ? project
 		                                             : PROJECT_PLACEHOLDER);
 	return out;
 }
