@@ -37,12 +37,17 @@ step_names(const char **out, size_t cap)
 	 .help = "HTTP trace on stderr (tokens redacted); repeat for more"}, \
 	CLI_OPT_HELP, {0}
 
-static const struct cli_option plan_options[] = {OPT_COMMON};
+#define OPT_UNTIL(what)                                                      \
+	{.id = O_UNTIL, .lng = "until", .arg = "STEP", .values_fn = step_names, \
+	 .help = what}
+
+static const struct cli_option plan_options[] = {
+	OPT_UNTIL("show the steps up to STEP only"), OPT_COMMON};
 static const struct cli_option up_options[] = {
-	{.id = O_UNTIL, .lng = "until", .arg = "STEP", .values_fn = step_names,
-	 .help = "stop after STEP"},
-	{.id = O_DRY, .lng = "dry-run",
-	 .help = "print the plan; send no mutating request"},
+	OPT_UNTIL("stop after STEP"),
+	/* `plan` is the dry run; the old spelling says so */
+	{.id = O_DRY, .lng = "dry-run", .flags = CLI_HIDDEN,
+	 .help = "gone: use `meshvm plan`"},
 	OPT_COMMON};
 static const struct cli_option down_options[] = {
 	{.id = O_YES, .lng = "yes", .help = "do not ask"}, OPT_COMMON};
@@ -67,8 +72,9 @@ const struct cli_command cli_cmd_plan = {
 	.summary = "what `up` would do, step by step",
 	.description =
 		"Show what `meshvm up` would do from the current state: each step "
-		"done, to do (with what it would create) or drifted. Sends only "
-		"reads and takes no lock, so it can run while `up` does.",
+		"done, to do (with what it would create) or drifted. This is the "
+		"dry run of `up` (which has no --dry-run): it sends only reads, "
+		"writes nothing and takes no lock, so it can run while `up` does.",
 	.options = plan_options, .epilog = EXIT_CODES, .run = cmd_plan};
 
 const struct cli_command cli_cmd_up = {
@@ -100,7 +106,6 @@ const struct cli_command cli_cmd_status = {
 struct opts {
 	const char *token_file;
 	const char *until;
-	bool dry_run;
 	bool yes;
 };
 
@@ -123,8 +128,11 @@ parse(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 			o->until = p.arg;
 			break;
 		case O_DRY:
-			o->dry_run = true;
-			break;
+			return cli_usage_error(p.path, "--dry-run is gone: `meshvm "
+			                       "plan%s%s` is the dry run (it sends only "
+			                       "reads and writes nothing)",
+			                       o->until ? " --until " : "",
+			                       o->until ? o->until : "");
 		case O_YES:
 			o->yes = true;
 			break;
@@ -150,7 +158,7 @@ cmd_plan(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	if (rc == 0)
 		cli_note_busy(&s); /* before any cloud call, which may fail */
 	if (rc != 0 || plan_preflight(&s.plan, &err) != 0 ||
-	    plan_check_all(&s.plan, NULL, &report, &err) != 0) {
+	    plan_check_all(&s.plan, o.until, &report, &err) != 0) {
 		json_decref(report);
 		cli_session_close(&s);
 		return cli_fail(&err);
@@ -183,24 +191,19 @@ cmd_up(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	mv_err_clear(&err);
 	/* Ctrl-C: finish the state write in hand, then exit 130. */
 	mv_signals_install(true);
-	if (cli_session_open(ctx, o.token_file, !o.dry_run, &s, &err) != 0 ||
+	if (cli_session_open(ctx, o.token_file, true, &s, &err) != 0 ||
 	    plan_preflight(&s.plan, &err) != 0) {
 		cli_session_close(&s);
 		return cli_fail(&err);
 	}
-	s.plan.dry_run = o.dry_run;
 	rc = plan_up(&s.plan, o.until, &report, &err);
 	if (rc == 0 && mv_interrupted())
 		rc = mv_err_set(&err, MV_EXIT_INTERRUPTED, "interrupted");
 	if (rc == 0) {
 		if (ctx->json) {
-			json_object_set_new(report, "dry_run", json_boolean(o.dry_run));
 			json_object_set_new(report, "state",
 			                    json_string(mv_state_path(s.state)));
 			cli_print_json(json_incref(report));
-		} else if (o.dry_run) {
-			printf("dry run: nothing sent; `meshvm up` would:\n");
-			cli_print_plan(ctx, report);
 		} else {
 			cli_print_plan(ctx, report);
 			printf("up: done%s%s (state in %s)\n", o.until ? " until " : "",
@@ -262,8 +265,13 @@ cmd_down(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	if (!o.yes) {
 		if (!isatty(STDIN_FILENO)) {
 			cli_session_close(&s);
-			fprintf(stderr, "meshvm down: not a terminal; pass --yes to "
-			        "delete without asking\n");
+			/* Say exactly what to run, with the same config. */
+			fprintf(stderr, "meshvm down: stdin is not a terminal, so "
+			        "nothing was deleted; run `meshvm %s%s%sdown --yes` to "
+			        "confirm\n", strcmp(ctx->config, "meshvm.yaml") ? "-C "
+			                                                      : "",
+			        strcmp(ctx->config, "meshvm.yaml") ? ctx->config : "",
+			        strcmp(ctx->config, "meshvm.yaml") ? " " : "");
 			return MV_EXIT_USAGE;
 		}
 		if (!confirm(&s)) {
