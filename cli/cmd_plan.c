@@ -197,6 +197,8 @@ cmd_up(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		return cli_fail(&err);
 	}
 	rc = plan_up(&s.plan, o.until, &report, &err);
+	if (rc == 0)
+		rc = cli_refresh_kubeconfig(&s, &err);
 	if (rc == 0 && mv_interrupted())
 		rc = mv_err_set(&err, MV_EXIT_INTERRUPTED, "interrupted");
 	if (rc == 0) {
@@ -310,6 +312,7 @@ cmd_status(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		return cli_fail(&err);
 	}
 	cli_note_busy(&s);
+	cli_note_kubeconfig(&s, true, NULL); /* before any cloud call */
 	clusters = json_array();
 	rules = json_array();
 	out = json_pack("{s:s,s:s,s:o,s:o}", "project", s.cfg->project, "id",
@@ -348,6 +351,7 @@ cmd_status(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		json_decref(fw);
 	}
 	if (ctx->json) {
+		cli_note_kubeconfig(&s, false, out);
 		if (mv_state_busy_pid(s.state) != 0)
 			json_object_set_new(out, "up_in_progress",
 			                    json_integer(mv_state_busy_pid(s.state)));

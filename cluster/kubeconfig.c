@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/atomic.h"
@@ -21,6 +22,54 @@ kubeconfig_new(void)
 	return json_pack("{s:s,s:s,s:[],s:[],s:[],s:{},s:s}", "apiVersion", "v1",
 	                 "kind", "Config", "clusters", "contexts", "users",
 	                 "preferences", "current-context", "");
+}
+
+/* A token user, stamped with when its token stops working: Google access
+ * tokens live an hour, so a kubeconfig written with one goes stale, and
+ * says when (an extension, as minikube's; kubectl ignores it). */
+static json_t *
+token_user(const char *token, time_t now)
+{
+	char when[32];
+	struct tm tm;
+	time_t by = now + KUBECONFIG_TOKEN_LIFETIME;
+
+	gmtime_r(&by, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_pack("{s:s,s:[{s:s,s:{s:s,s:s}}]}", "token", token,
+	                 "extensions", "name", KUBECONFIG_EXTENSION, "extension",
+	                 "token-expires-by", when, "note",
+	                 "a Google access token (1 hour); `meshvm up` with a "
+	                 "fresh token rewrites it");
+}
+
+/* Our extension of a user, or NULL (not written by meshvm). */
+static json_t *
+our_extension(const json_t *user)
+{
+	json_t *exts = json_object_get(user, "extensions"), *e;
+	size_t i;
+
+	json_array_foreach(exts, i, e) {
+		const char *n = json_string_value(json_object_get(e, "name"));
+		if (n != NULL && strcmp(n, KUBECONFIG_EXTENSION) == 0)
+			return json_object_get(e, "extension");
+	}
+	return NULL;
+}
+
+static int
+parse_utc(const char *s, time_t *out)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL ||
+	    *end != '\0')
+		return -1;
+	*out = timegm(&tm);
+	return 0;
 }
 
 void
@@ -42,7 +91,7 @@ kubeconfig_add_cluster(json_t *kc, const char *name, const char *endpoint,
 	                      json_pack("{s:s,s:{s:s,s:s}}", "name", name, "context",
 	                                "cluster", name, "user", name));
 	if (token != NULL)
-		user = json_pack("{s:s}", "token", token);
+		user = token_user(token, time(NULL));
 	else
 		user = json_pack(
 			"{s:{s:s,s:s,s:s,s:b}}", "exec", "apiVersion",
@@ -70,6 +119,79 @@ kubeconfig_write(const char *path, const json_t *kc, struct mv_err *err)
 	explicit_bzero(text, strlen(text));
 	free(text);
 	return rc;
+}
+
+/* The kubeconfig meshvm wrote, as JSON (new ref), or NULL when absent
+ * (1 returned); -1 on error. */
+static int
+load_ours(const char *path, json_t **out, struct mv_err *err)
+{
+	struct mv_yaml *y = NULL;
+
+	*out = NULL;
+	if (access(path, F_OK) != 0)
+		return 1;
+	if (mv_yaml_load_file(path, &y, err) != 0)
+		return -1;
+	*out = json_incref(mv_yaml_doc(y, 0));
+	mv_yaml_free(y);
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return mv_err_at(err, MV_EXIT_FAIL, path, 0, 0,
+		                 "not a kubeconfig (expected a mapping)");
+	}
+	return 0;
+}
+
+int
+kubeconfig_token_expiry(const char *path, time_t *expires, struct mv_err *err)
+{
+	json_t *kc, *u;
+	size_t i;
+	int rc = load_ours(path, &kc, err), found = 0;
+
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
+	json_array_foreach(json_object_get(kc, "users"), i, u) {
+		json_t *ext = our_extension(json_object_get(u, "user"));
+		time_t t;
+		if (ext == NULL ||
+		    parse_utc(json_string_value(json_object_get(ext,
+		                                                "token-expires-by")),
+		              &t) != 0)
+			continue;
+		if (!found || t < *expires)
+			*expires = t;
+		found = 1;
+	}
+	json_decref(kc);
+	return found;
+}
+
+int
+kubeconfig_refresh_token(const char *path, const char *token, time_t now,
+                         struct mv_err *err)
+{
+	json_t *kc, *u;
+	size_t i;
+	int rc = load_ours(path, &kc, err), changed = 0;
+
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
+	json_array_foreach(json_object_get(kc, "users"), i, u) {
+		json_t *user = json_object_get(u, "user");
+		const char *old = json_string_value(json_object_get(user, "token"));
+		/* only token users meshvm wrote; never someone else's */
+		if (our_extension(user) == NULL || old == NULL ||
+		    strcmp(old, token) == 0)
+			continue;
+		json_object_set_new(u, "user", token_user(token, now));
+		changed = 1;
+	}
+	rc = changed ? kubeconfig_write(path, kc, err) : 0;
+	json_decref(kc);
+	return rc < 0 ? -1 : changed;
 }
 
 /*--- loading -------------------------------------------------------------*/

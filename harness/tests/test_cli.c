@@ -3,10 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cluster/kubeconfig.h"
 #include "cluster/plan.h"
 #include "cluster/state.h"
 #include "testutil.h"
@@ -487,6 +490,41 @@ test_readers_while_up_runs(void **state)
 	free(dir);
 }
 
+/* `status` says when the kubeconfig's token has expired (before any cloud
+ * call, which here fails: nothing answers). */
+static void
+test_status_warns_expired_kubeconfig(void **state)
+{
+	char *dir = tu_tmpdir(), *out = NULL;
+	char *mdir = tu_fmt("%s/.meshvm", dir), *kc = tu_fmt("%s/kubeconfig", mdir);
+	json_t *doc = kubeconfig_new();
+	struct mv_err err;
+
+	(void)state;
+	mv_err_clear(&err);
+	assert_int_equal(tu_sh(&out, "cd '%s' && PROJECT_ID=demo-project '%s' "
+	                       "init", dir, tu_bin()), 0);
+	free(out);
+	assert_int_equal(mkdir(mdir, 0700), 0);
+	kubeconfig_add_cluster(doc, "gke_demo-project_us-west1-b_cluster1",
+	                       "10.0.0.1", "Q0E=", "old-token");
+	assert_int_equal(kubeconfig_write(kc, doc, &err), 0);
+	json_decref(doc);
+	/* as if written two hours ago */
+	assert_int_equal(kubeconfig_refresh_token(kc, "older-token",
+	                                          time(NULL) - 7200, &err), 1);
+	tu_sh(&out, "cd '%s' && MESHVM_TIMING=fast GOOGLE_OAUTH_ACCESS_TOKEN=x "
+	      "MESHVM_GOOGLE_ENDPOINT=http://127.0.0.1:1 '%s' status", dir,
+	      tu_bin());
+	assert_contains(out, "holds a Google access token that expired by");
+	assert_contains(out, "rerun `meshvm up` with a fresh token");
+	free(out);
+	tu_rmrf(dir);
+	free(dir);
+	free(mdir);
+	free(kc);
+}
+
 int
 main(void)
 {
@@ -499,6 +537,7 @@ main(void)
 		cmocka_unit_test(test_every_problem_printed),
 		cmocka_unit_test(test_init_never_replaces),
 		cmocka_unit_test(test_readers_while_up_runs),
+		cmocka_unit_test(test_status_warns_expired_kubeconfig),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
