@@ -58,14 +58,14 @@ static const struct cli_option status_options[] = {OPT_COMMON};
 	"codes: 0 ok, 1 failure, 2 usage, 4 cloud error (the message names the " \
 	"step, the HTTP call and the API's answer), 130 interrupted."
 
-static int cmd_plan(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
-             char **argv);
-static int cmd_up(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
-           char **argv);
-static int cmd_down(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
-             char **argv);
-static int cmd_status(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
-               char **argv);
+static int cmd_plan(struct cli_ctx *ctx, const struct cli_command *cmd,
+                    int argc, char **argv);
+static int cmd_up(struct cli_ctx *ctx, const struct cli_command *cmd,
+                  int argc, char **argv);
+static int cmd_down(struct cli_ctx *ctx, const struct cli_command *cmd,
+                    int argc, char **argv);
+static int cmd_status(struct cli_ctx *ctx, const struct cli_command *cmd,
+                      int argc, char **argv);
 
 const struct cli_command cli_cmd_plan = {
 	.name = "plan",
