@@ -14,175 +14,198 @@
 
 enum { O_TOKEN = 1, O_UNTIL, O_DRY, O_YES };
 
-#define TOKEN_HELP                                                           \
-	"  --access-token-file F  Google access token to use (else "          \
-	"GOOGLE_OAUTH_ACCESS_TOKEN,\n"                                       \
-	"                         GOOGLE_APPLICATION_CREDENTIALS, gcloud's "    \
-	"ADC, GCE metadata)\n"
-
-static void
-usage(FILE *out, const char *cmd)
+/* --until's closed set: the names of the registered steps, in order. */
+static size_t
+step_names(const char **out, size_t cap)
 {
-	if (!strcmp(cmd, "plan"))
-		fprintf(out,
-		        "usage: meshvm [-C meshvm.yaml] plan [--json] "
-		        "[--access-token-file F]\n\n"
-		        "Show what `meshvm up` would do from the current state: "
-		        "each step done, to do\n(with what it would create) or "
-		        "drifted. Sends only reads.\n\n");
-	else if (!strcmp(cmd, "up"))
-		fprintf(out,
-		        "usage: meshvm [-C meshvm.yaml] up [--until STEP] "
-		        "[--dry-run] [--json]\n"
-		        "                                  [--access-token-file F]\n\n"
-		        "Provision, step by step, what the config describes. A step "
-		        "that half-happened\n(Ctrl-C, kill -9, a quota error) is "
-		        "resumed, never duplicated.\n\n"
-		        "  --until STEP           stop after STEP (clusters, "
-		        "firewall)\n"
-		        "  --dry-run              print the plan; send no mutating "
-		        "request\n");
-	else if (!strcmp(cmd, "down"))
-		fprintf(out,
-		        "usage: meshvm [-C meshvm.yaml] down [--yes] "
-		        "[--access-token-file F]\n\n"
-		        "Delete, in reverse order, what the state says `up` created "
-		        "(404 counts as\ndeleted). Never touches what it did not "
-		        "create. Without --yes it asks on a\nterminal and exits 2 "
-		        "elsewhere.\n\n"
-		        "  --yes                  do not ask\n");
-	else
-		fprintf(out,
-		        "usage: meshvm [-C meshvm.yaml] status [--json] "
-		        "[--access-token-file F]\n\n"
-		        "Clusters and firewall rules of this deployment, live.\n\n");
-	fprintf(out, "%s"
-	        "  --json                 machine-readable output\n"
-	        "  -v, --verbose          HTTP trace on stderr (tokens redacted)\n"
-	        "  -h, --help             this help\n\n"
-	        "Exit codes: 0 ok, 1 failure, 2 usage, 4 cloud error (the "
-	        "message names the\nstep, the HTTP call and the API's answer), "
-	        "130 interrupted.\n", TOKEN_HELP);
+	size_t n, i;
+	const struct plan_step *const *steps = plan_steps(&n);
+
+	for (i = 0; i < n && i < cap; i++)
+		out[i] = steps[i]->name;
+	return i;
 }
+
+#define OPT_TOKEN                                                            \
+	{.id = O_TOKEN, .lng = "access-token-file", .arg = "F",              \
+	 .help = "Google access token to use (else GOOGLE_OAUTH_ACCESS_TOKEN, " \
+	         "GOOGLE_APPLICATION_CREDENTIALS, gcloud's ADC, GCE metadata)"}
+#define OPT_COMMON                                                           \
+	OPT_TOKEN, CLI_OPT_JSON("machine-readable output"),                  \
+	{.id = CLI_ID_VERBOSE, .lng = "verbose", .shrt = 'v',                \
+	 .flags = CLI_REPEAT,                                                \
+	 .help = "HTTP trace on stderr (tokens redacted); repeat for more"}, \
+	CLI_OPT_HELP, {0}
+
+#define OPT_UNTIL(what)                                                      \
+	{.id = O_UNTIL, .lng = "until", .arg = "STEP", .values_fn = step_names, \
+	 .help = what}
+
+static const struct cli_option plan_options[] = {
+	OPT_UNTIL("show the steps up to STEP only"), OPT_COMMON};
+static const struct cli_option up_options[] = {
+	OPT_UNTIL("stop after STEP"),
+	/* `plan` is the dry run; the old spelling says so */
+	{.id = O_DRY, .lng = "dry-run", .flags = CLI_HIDDEN,
+	 .help = "gone: use `meshvm plan`"},
+	OPT_COMMON};
+static const struct cli_option down_options[] = {
+	{.id = O_YES, .lng = "yes", .help = "do not ask"}, OPT_COMMON};
+static const struct cli_option status_options[] = {OPT_COMMON};
+
+#define EXIT_CODES                                                           \
+	"The config is the global -C FILE (default ./meshvm.yaml).\n\nExit "   \
+	"codes: 0 ok, 1 failure, 2 usage, 4 cloud error (the message names the " \
+	"step, the HTTP call and the API's answer), 130 interrupted."
+
+static int cmd_plan(struct cli_ctx *ctx, const struct cli_command *cmd,
+                    int argc, char **argv);
+static int cmd_up(struct cli_ctx *ctx, const struct cli_command *cmd,
+                  int argc, char **argv);
+static int cmd_down(struct cli_ctx *ctx, const struct cli_command *cmd,
+                    int argc, char **argv);
+static int cmd_status(struct cli_ctx *ctx, const struct cli_command *cmd,
+                      int argc, char **argv);
+
+const struct cli_command cli_cmd_plan = {
+	.name = "plan",
+	.summary = "what `up` would do, step by step",
+	.description =
+		"Show what `meshvm up` would do from the current state: each step "
+		"done, to do (with what it would create) or drifted. This is the "
+		"dry run of `up` (which has no --dry-run): it sends only reads, "
+		"writes nothing and takes no lock, so it can run while `up` does.",
+	.options = plan_options, .epilog = EXIT_CODES, .run = cmd_plan};
+
+const struct cli_command cli_cmd_up = {
+	.name = "up",
+	.summary = "provision: clusters, firewall, ... (resumable)",
+	.description =
+		"Provision, step by step, what the config describes. A step that "
+		"half-happened (Ctrl-C, kill -9, a quota error) is resumed, never "
+		"duplicated.",
+	.options = up_options, .epilog = EXIT_CODES, .run = cmd_up};
+
+const struct cli_command cli_cmd_down = {
+	.name = "down",
+	.summary = "delete what `up` created, in reverse order",
+	.description =
+		"Delete, in reverse order, what the state says `up` created (404 "
+		"counts as deleted). Never touches what it did not create. Without "
+		"--yes it asks on a terminal, and elsewhere exits 2 saying how to "
+		"confirm.",
+	.options = down_options, .epilog = EXIT_CODES, .run = cmd_down};
+
+const struct cli_command cli_cmd_status = {
+	.name = "status",
+	.summary = "this deployment's resources, live",
+	.description = "Clusters and firewall rules of this deployment, live. "
+	               "Takes no lock, so it can run while `up` does.",
+	.options = status_options, .epilog = EXIT_CODES, .run = cmd_status};
 
 struct opts {
 	const char *token_file;
 	const char *until;
-	bool dry_run;
 	bool yes;
 };
 
+/* 0: parsed; -1: --help printed; else the usage exit code. */
 static int
-parse(struct cli_ctx *ctx, int argc, char **argv, struct opts *o)
+parse(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+      char **argv, struct opts *o)
 {
-	static const struct option longopts[] = {
-		{"access-token-file", required_argument, NULL, O_TOKEN},
-		{"until", required_argument, NULL, O_UNTIL},
-		{"dry-run", no_argument, NULL, O_DRY},
-		{"yes", no_argument, NULL, O_YES},
-		CLI_COMMON_LONGOPTS,
-		{NULL, 0, NULL, 0}};
-	const char *cmd = argv[0];
-	int c;
+	struct cli_parse p;
+	int id;
 
 	memset(o, 0, sizeof(*o));
-	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
-		switch (c) {
+	cli_parse_begin(&p, cmd, ctx, argc, argv);
+	while ((id = cli_parse_next(&p)) > 0) {
+		switch (id) {
 		case O_TOKEN:
-			o->token_file = optarg;
+			o->token_file = p.arg;
 			break;
 		case O_UNTIL:
-		case O_DRY:
-			if (strcmp(cmd, "up") != 0)
-				return cli_usage_error(cmd, "--until and --dry-run are "
-				                       "options of `up`");
-			if (c == O_UNTIL)
-				o->until = optarg;
-			else
-				o->dry_run = true;
+			o->until = p.arg;
 			break;
+		case O_DRY:
+			return cli_usage_error(p.path, "--dry-run is gone: `meshvm "
+			                       "plan%s%s` is the dry run (it sends only "
+			                       "reads and writes nothing)",
+			                       o->until ? " --until " : "",
+			                       o->until ? o->until : "");
 		case O_YES:
-			if (strcmp(cmd, "down") != 0)
-				return cli_usage_error(cmd, "--yes is an option of `down`");
 			o->yes = true;
 			break;
-		case 'h':
-			usage(stdout, cmd);
-			return -1;
-		default:
-			if (cli_common_opt(ctx, c))
-				break;
-			usage(stderr, cmd);
-			return MV_EXIT_USAGE;
 		}
 	}
-	if (optind < argc)
-		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-	if (o->until != NULL && plan_find(o->until) == NULL)
-		return cli_usage_error(cmd, "--until: no step named '%s'", o->until);
-	return 0;
+	return id < 0 ? (p.exit_code == 0 ? -1 : p.exit_code) : 0;
 }
 
-int
-cmd_plan(struct cli_ctx *ctx, int argc, char **argv)
+static int
+cmd_plan(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+          char **argv)
 {
 	struct cli_session s;
 	struct opts o;
 	struct mv_err err;
 	json_t *report = NULL;
-	int rc = parse(ctx, argc, argv, &o);
+	int rc = parse(ctx, cmd, argc, argv, &o);
 
 	if (rc != 0)
 		return rc < 0 ? MV_EXIT_OK : rc;
 	mv_err_clear(&err);
-	if (cli_session_open(ctx, o.token_file, false, &s, &err) != 0 ||
-	    plan_preflight(&s.plan, &err) != 0 ||
-	    plan_check_all(&s.plan, NULL, &report, &err) != 0) {
+	rc = cli_session_open_readonly(ctx, o.token_file, &s, &err);
+	if (rc == 0)
+		cli_note_busy(&s); /* before any cloud call, which may fail */
+	if (rc != 0 || plan_preflight(&s.plan, &err) != 0 ||
+	    plan_check_all(&s.plan, o.until, &report, &err) != 0) {
 		json_decref(report);
 		cli_session_close(&s);
 		return cli_fail(&err);
 	}
-	if (ctx->json)
+	if (ctx->json) {
+		if (mv_state_busy_pid(s.state) != 0)
+			json_object_set_new(report, "up_in_progress",
+			                    json_integer(mv_state_busy_pid(s.state)));
 		cli_print_json(json_incref(report));
-	else
+	} else {
 		cli_print_plan(ctx, report);
+	}
 	json_decref(report);
 	cli_session_close(&s);
 	return MV_EXIT_OK;
 }
 
-int
-cmd_up(struct cli_ctx *ctx, int argc, char **argv)
+static int
+cmd_up(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+        char **argv)
 {
 	struct cli_session s;
 	struct opts o;
 	struct mv_err err;
 	json_t *report = NULL;
-	int rc = parse(ctx, argc, argv, &o);
+	int rc = parse(ctx, cmd, argc, argv, &o);
 
 	if (rc != 0)
 		return rc < 0 ? MV_EXIT_OK : rc;
 	mv_err_clear(&err);
 	/* Ctrl-C: finish the state write in hand, then exit 130. */
 	mv_signals_install(true);
-	if (cli_session_open(ctx, o.token_file, !o.dry_run, &s, &err) != 0 ||
+	if (cli_session_open(ctx, o.token_file, true, &s, &err) != 0 ||
 	    plan_preflight(&s.plan, &err) != 0) {
 		cli_session_close(&s);
 		return cli_fail(&err);
 	}
-	s.plan.dry_run = o.dry_run;
 	rc = plan_up(&s.plan, o.until, &report, &err);
+	if (rc == 0)
+		rc = cli_refresh_kubeconfig(&s, &err);
 	if (rc == 0 && mv_interrupted())
 		rc = mv_err_set(&err, MV_EXIT_INTERRUPTED, "interrupted");
 	if (rc == 0) {
 		if (ctx->json) {
-			json_object_set_new(report, "dry_run", json_boolean(o.dry_run));
 			json_object_set_new(report, "state",
 			                    json_string(mv_state_path(s.state)));
 			cli_print_json(json_incref(report));
-		} else if (o.dry_run) {
-			printf("dry run: nothing sent; `meshvm up` would:\n");
-			cli_print_plan(ctx, report);
 		} else {
 			cli_print_plan(ctx, report);
 			printf("up: done%s%s (state in %s)\n", o.until ? " until " : "",
@@ -218,13 +241,14 @@ confirm(const struct cli_session *s)
 	return line[0] == 'y' || line[0] == 'Y';
 }
 
-int
-cmd_down(struct cli_ctx *ctx, int argc, char **argv)
+static int
+cmd_down(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+          char **argv)
 {
 	struct cli_session s;
 	struct opts o;
 	struct mv_err err;
-	int rc = parse(ctx, argc, argv, &o);
+	int rc = parse(ctx, cmd, argc, argv, &o);
 
 	if (rc != 0)
 		return rc < 0 ? MV_EXIT_OK : rc;
@@ -243,8 +267,13 @@ cmd_down(struct cli_ctx *ctx, int argc, char **argv)
 	if (!o.yes) {
 		if (!isatty(STDIN_FILENO)) {
 			cli_session_close(&s);
-			fprintf(stderr, "meshvm down: not a terminal; pass --yes to "
-			        "delete without asking\n");
+			/* Say exactly what to run, with the same config. */
+			fprintf(stderr, "meshvm down: stdin is not a terminal, so "
+			        "nothing was deleted; run `meshvm %s%s%sdown --yes` to "
+			        "confirm\n", strcmp(ctx->config, "meshvm.yaml") ? "-C "
+			                                                      : "",
+			        strcmp(ctx->config, "meshvm.yaml") ? ctx->config : "",
+			        strcmp(ctx->config, "meshvm.yaml") ? " " : "");
 			return MV_EXIT_USAGE;
 		}
 		if (!confirm(&s)) {
@@ -264,23 +293,26 @@ cmd_down(struct cli_ctx *ctx, int argc, char **argv)
 	return MV_EXIT_OK;
 }
 
-int
-cmd_status(struct cli_ctx *ctx, int argc, char **argv)
+static int
+cmd_status(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+            char **argv)
 {
 	struct cli_session s;
 	struct opts o;
 	struct mv_err err;
 	json_t *out, *clusters, *rules, *res, *rec;
 	const char *key;
-	int rc = parse(ctx, argc, argv, &o);
+	int rc = parse(ctx, cmd, argc, argv, &o);
 
 	if (rc != 0)
 		return rc < 0 ? MV_EXIT_OK : rc;
 	mv_err_clear(&err);
-	if (cli_session_open(ctx, o.token_file, false, &s, &err) != 0) {
+	if (cli_session_open_readonly(ctx, o.token_file, &s, &err) != 0) {
 		cli_session_close(&s);
 		return cli_fail(&err);
 	}
+	cli_note_busy(&s);
+	cli_note_kubeconfig(&s, true, NULL); /* before any cloud call */
 	clusters = json_array();
 	rules = json_array();
 	out = json_pack("{s:s,s:s,s:o,s:o}", "project", s.cfg->project, "id",
@@ -319,6 +351,10 @@ cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 		json_decref(fw);
 	}
 	if (ctx->json) {
+		cli_note_kubeconfig(&s, false, out);
+		if (mv_state_busy_pid(s.state) != 0)
+			json_object_set_new(out, "up_in_progress",
+			                    json_integer(mv_state_busy_pid(s.state)));
 		cli_print_json(out);
 	} else {
 		json_t *v;
