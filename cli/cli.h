@@ -43,5 +43,6 @@ int cmd_down(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_status(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_fake(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_cloudinit(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_doctor(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

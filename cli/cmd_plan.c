@@ -12,7 +12,7 @@
 #include "core/log.h"
 #include "core/signal.h"
 
-enum { O_TOKEN = 1, O_UNTIL, O_DRY, O_YES };
+enum { O_TOKEN = 1, O_UNTIL, O_DRY, O_YES, O_NO_PREFLIGHT };
 
 #define TOKEN_HELP                                                           \
 	"  --access-token-file F  Google access token to use (else "          \
@@ -26,7 +26,7 @@ usage(FILE *out, const char *cmd)
 	if (!strcmp(cmd, "plan"))
 		fprintf(out,
 		        "usage: meshvm [-C meshvm.yaml] plan [--json] "
-		        "[--access-token-file F]\n\n"
+		        "[--no-preflight] [--access-token-file F]\n\n"
 		        "Show what `meshvm up` would do from the current state: "
 		        "each step done, to do\n(with what it would create) or "
 		        "drifted. Sends only reads.\n\n");
@@ -42,6 +42,11 @@ usage(FILE *out, const char *cmd)
 		        "firewall)\n"
 		        "  --dry-run              print the plan; send no mutating "
 		        "request\n");
+	if (!strcmp(cmd, "plan") || !strcmp(cmd, "up"))
+		fprintf(out, "  --no-preflight         skip the checks of `meshvm "
+		        "doctor` (credentials, project,\n"
+		        "                         APIs, quota, permissions) that "
+		        "run first\n");
 	else if (!strcmp(cmd, "down"))
 		fprintf(out,
 		        "usage: meshvm [-C meshvm.yaml] down [--yes] "
@@ -70,6 +75,7 @@ struct opts {
 	const char *until;
 	bool dry_run;
 	bool yes;
+	bool no_preflight;
 };
 
 static int
@@ -80,6 +86,7 @@ parse(struct cli_ctx *ctx, int argc, char **argv, struct opts *o)
 		{"until", required_argument, NULL, O_UNTIL},
 		{"dry-run", no_argument, NULL, O_DRY},
 		{"yes", no_argument, NULL, O_YES},
+		{"no-preflight", no_argument, NULL, O_NO_PREFLIGHT},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}};
 	const char *cmd = argv[0];
@@ -105,6 +112,12 @@ parse(struct cli_ctx *ctx, int argc, char **argv, struct opts *o)
 			if (strcmp(cmd, "down") != 0)
 				return cli_usage_error(cmd, "--yes is an option of `down`");
 			o->yes = true;
+			break;
+		case O_NO_PREFLIGHT:
+			if (strcmp(cmd, "plan") != 0 && strcmp(cmd, "up") != 0)
+				return cli_usage_error(cmd, "--no-preflight is an option "
+				                       "of `plan` and `up`");
+			o->no_preflight = true;
 			break;
 		case 'h':
 			usage(stdout, cmd);
@@ -136,7 +149,7 @@ cmd_plan(struct cli_ctx *ctx, int argc, char **argv)
 		return rc < 0 ? MV_EXIT_OK : rc;
 	mv_err_clear(&err);
 	if (cli_session_open(ctx, o.token_file, false, &s, &err) != 0 ||
-	    plan_preflight(&s.plan, &err) != 0 ||
+	    (!o.no_preflight && cli_preflight(ctx, &s, &err) != 0) ||
 	    plan_check_all(&s.plan, NULL, &report, &err) != 0) {
 		json_decref(report);
 		cli_session_close(&s);
@@ -166,7 +179,7 @@ cmd_up(struct cli_ctx *ctx, int argc, char **argv)
 	/* Ctrl-C: finish the state write in hand, then exit 130. */
 	mv_signals_install(true);
 	if (cli_session_open(ctx, o.token_file, !o.dry_run, &s, &err) != 0 ||
-	    plan_preflight(&s.plan, &err) != 0) {
+	    (!o.no_preflight && cli_preflight(ctx, &s, &err) != 0)) {
 		cli_session_close(&s);
 		return cli_fail(&err);
 	}

@@ -21,6 +21,11 @@ int cli_session_open(struct cli_ctx *cli, const char *token_file,
                      struct mv_err *err);
 void cli_session_close(struct cli_session *s);
 
+/* The doctor's checks (cli/cmd_doctor.c) as the first phase of plan/up:
+ * warnings on stderr; a failed check is an error (exit 4). */
+int cli_preflight(struct cli_ctx *cli, struct cli_session *s,
+                  struct mv_err *err);
+
 /* Print a plan report (steps, states, actions, drift) for humans. */
 void cli_print_plan(const struct cli_ctx *cli, const json_t *report);
 

@@ -164,6 +164,8 @@ endpoints_free(struct mv_endpoints *e)
 	free(e->storage);
 	free(e->serviceusage);
 	free(e->oauth2);
+	free(e->cloudresourcemanager);
+	free(e->iam);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -177,6 +179,8 @@ endpoints_from_base(struct mv_endpoints *e, const char *base)
 	e->storage = with_slash(base, "");
 	e->serviceusage = with_slash(base, "");
 	e->oauth2 = with_slash(base, "token");
+	e->cloudresourcemanager = with_slash(base, "");
+	e->iam = with_slash(base, "");
 }
 
 static void
@@ -184,7 +188,7 @@ parse_endpoints(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 {
 	static const char *const keys[] = {"google", "container", "compute",
 	                                   "storage", "serviceusage", "oauth2",
-	                                   NULL};
+	                                   "cloudresourcemanager", "iam", NULL};
 	json_t *ep = json_object_get(root, "endpoints");
 	const char *env = getenv("MESHVM_GOOGLE_ENDPOINT");
 	struct mv_endpoints *e = &cfg->endpoints;
@@ -194,6 +198,9 @@ parse_endpoints(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 	e->storage = strdup("https://storage.googleapis.com/");
 	e->serviceusage = strdup("https://serviceusage.googleapis.com/");
 	e->oauth2 = strdup("https://oauth2.googleapis.com/token");
+	e->cloudresourcemanager =
+		strdup("https://cloudresourcemanager.googleapis.com/");
+	e->iam = strdup("https://iam.googleapis.com/");
 	if (ep != NULL) {
 		const char *k;
 		json_t *v;
@@ -216,7 +223,10 @@ parse_endpoints(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 			              : !strcmp(k, "compute") ? &e->compute
 			              : !strcmp(k, "storage") ? &e->storage
 			              : !strcmp(k, "serviceusage") ? &e->serviceusage
-			              : !strcmp(k, "oauth2") ? &e->oauth2 : NULL;
+			              : !strcmp(k, "oauth2") ? &e->oauth2
+			              : !strcmp(k, "cloudresourcemanager")
+			                      ? &e->cloudresourcemanager
+			              : !strcmp(k, "iam") ? &e->iam : NULL;
 			if (slot == NULL)
 				continue;
 			free(*slot);
@@ -550,7 +560,8 @@ mv_config_example(const char *project)
 		"\n"
 		"# Where the Google APIs are.  Default: the real ones.  Point every API\n"
 		"# at one base (e.g. `meshvm fake`) with `google:`, or one by one with\n"
-		"# container/compute/storage/serviceusage/oauth2; the environment\n"
+		"# container/compute/storage/serviceusage/oauth2/cloudresourcemanager/\n"
+		"# iam; the environment\n"
 		"# variable MESHVM_GOOGLE_ENDPOINT overrides both.\n"
 		"# endpoints:\n"
 		"#   google: http://127.0.0.1:8080/\n"

@@ -295,6 +295,11 @@ extern const struct route gke_routes[];
 extern const struct route compute_routes[];
 extern const struct route storage_routes[];
 extern const struct route metadata_routes[];
+/* iam.c: Resource Manager, IAM, quotas; /_fake/iam and /_fake/quotas */
+extern const struct route iam_routes[];
+bool fake_iam_control(struct fake *f, const char *what, struct freq *rq,
+                      struct fresp *rs);
+void fake_quota_project(struct fake *f, json_t *project);
 void gke_remove_cluster_now(struct fake *f, const char *key);
 /* Advance a GKE or Compute operation on read; returns the public JSON. */
 
