@@ -41,16 +41,11 @@ struct spec_ctx {
 static void
 ctx_add(struct spec_ctx *c, const struct mv_err *one)
 {
-	size_t n;
-
 	if (c->count == 0) {
 		*c->err = *one;
 		c->err->exit_code = MV_EXIT_FAIL;
 	} else {
-		n = strlen(c->err->msg);
-		if (n + 2 < sizeof(c->err->msg))
-			snprintf(c->err->msg + n, sizeof(c->err->msg) - n, "\n%s",
-			         one->msg);
+		mv_err_append(c->err, one->msg);
 	}
 	c->count++;
 }

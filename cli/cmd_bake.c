@@ -1,125 +1,93 @@
 /* cli/cmd_bake.c - `meshvm bake`. */
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "bake/bundle.h"
 #include "cli/cli.h"
 #include "core/progress.h"
 
-static void
-bake_usage(FILE *out)
-{
-	fprintf(out,
-	        "usage: meshvm bake -f bundle.yaml -o OUT [options]\n"
-	        "\n"
-	        "Build a reproducible VM bundle (meshvm-bundle/1): sidecar "
-	        "package, identity\nfiles, service image and units, with a "
-	        "manifest of digests.\n"
-	        "\n"
-	        "  -f, --file FILE       bundle spec (required)\n"
-	        "  -o, --output OUT      bundle to write, atomically (required)\n"
-	        "  --compress ALGO       zstd (default), gzip or none\n"
-	        "  --level N             compression level (zstd 1-19, default "
-	        "3; gzip 1-9, default 6)\n"
-	        "  --threads N           zstd worker threads (default: all "
-	        "cores; output is\n"
-	        "                        identical for any N)\n"
-	        "  --json                print the result as JSON\n"
-	        "  -v, --verbose         more detail on stderr\n"
-	        "  -h, --help            this help\n"
-	        "\n"
-	        "SOURCE_DATE_EPOCH sets every entry's mtime (default 0).\n"
-	        "Prints the bundle's sha256 last. Exit codes: 0 ok, 1 failure "
-	        "(bad spec or I/O),\n2 usage.\n");
-}
+enum { O_FILE = 1, O_OUTPUT, O_COMPRESS, O_LEVEL, O_THREADS };
+
+static const char *const compress_values[] = {"zstd", "gzip", "none", NULL};
+
+static const struct cli_option bake_options[] = {
+	{.id = O_FILE, .lng = "file", .shrt = 'f', .arg = "FILE",
+	 .help = "bundle spec (bundle.yaml)", .flags = CLI_REQUIRED},
+	{.id = O_OUTPUT, .lng = "output", .shrt = 'o', .arg = "OUT",
+	 .help = "bundle to write, atomically", .flags = CLI_REQUIRED},
+	{.id = O_COMPRESS, .lng = "compress", .arg = "ALGO",
+	 .help = "compression (default zstd)", .values = compress_values},
+	{.id = O_LEVEL, .lng = "level", .arg = "N", .flags = CLI_INT,
+	 .min = 1, .max = 19,
+	 .help = "compression level (zstd 1-19, default 3; gzip 1-9, default 6)"},
+	{.id = O_THREADS, .lng = "threads", .arg = "N", .flags = CLI_INT,
+	 .min = 1, .max = 256,
+	 .help = "zstd worker threads (default: all cores; the output is "
+	         "identical for any N)"},
+	CLI_OPT_JSON("print the result as JSON"),
+	CLI_OPT_VERBOSE,
+	CLI_OPT_HELP,
+	{0}};
+
+static int run_bake(struct cli_ctx *ctx, const struct cli_command *cmd,
+                    int argc, char **argv);
+
+const struct cli_command cli_cmd_bake = {
+	.name = "bake",
+	.summary = "build a VM bundle from a bundle.yaml",
+	.description =
+		"Build a reproducible VM bundle (meshvm-bundle/1): sidecar "
+		"package, identity files, service image and units, with a "
+		"manifest of digests. Everything is validated before anything is "
+		"written; every problem is reported on its own line.",
+	.options = bake_options,
+	.epilog = "SOURCE_DATE_EPOCH sets every entry's mtime (default 0). "
+	          "Prints the bundle's sha256 last.\n\nExit codes: 0 ok, 1 "
+	          "failure (bad spec or I/O), 2 usage.",
+	.run = run_bake,
+};
 
 static int
-parse_int(const char *s, int lo, int hi, int *out)
+run_bake(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+         char **argv)
 {
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || v < lo || v > hi)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
-int
-cmd_bake(struct cli_ctx *ctx, int argc, char **argv)
-{
-	enum { O_COMPRESS = 1, O_LEVEL, O_THREADS };
-	static const struct option longopts[] = {
-		{"file", required_argument, NULL, 'f'},
-		{"output", required_argument, NULL, 'o'},
-		{"compress", required_argument, NULL, O_COMPRESS},
-		{"level", required_argument, NULL, O_LEVEL},
-		{"threads", required_argument, NULL, O_THREADS},
-		CLI_COMMON_LONGOPTS,
-		{NULL, 0, NULL, 0}};
 	struct bake_options opt;
 	struct bundle_spec *spec = NULL;
 	struct bake_result res;
 	struct mv_err err;
+	struct cli_parse p;
 	const char *file = NULL, *out = NULL;
 	char h1[32], h2[32];
-	int c;
+	int id;
 
 	mv_err_clear(&err);
 	bake_options_init(&opt);
-	while ((c = getopt_long(argc, argv, "f:o:hv", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			file = optarg;
+	cli_parse_begin(&p, cmd, ctx, argc, argv);
+	while ((id = cli_parse_next(&p)) > 0) {
+		switch (id) {
+		case O_FILE:
+			file = p.arg;
 			break;
-		case 'o':
-			out = optarg;
+		case O_OUTPUT:
+			out = p.arg;
 			break;
 		case O_COMPRESS:
-			if (!strcmp(optarg, "zstd"))
-				opt.compress = BUNDLE_ZSTD;
-			else if (!strcmp(optarg, "gzip"))
-				opt.compress = BUNDLE_GZIP;
-			else if (!strcmp(optarg, "none"))
-				opt.compress = BUNDLE_NONE;
-			else
-				return cli_usage_error("bake", "--compress: '%s' is not "
-				                       "zstd, gzip or none", optarg);
+			opt.compress = !strcmp(p.arg, "zstd")   ? BUNDLE_ZSTD
+			               : !strcmp(p.arg, "gzip") ? BUNDLE_GZIP
+			                                        : BUNDLE_NONE;
 			break;
 		case O_LEVEL:
-			if (parse_int(optarg, 1, 22, &opt.level) != 0)
-				return cli_usage_error("bake", "--level: '%s' is not a "
-				                       "level", optarg);
+			opt.level = (int)p.num;
 			break;
 		case O_THREADS:
-			if (parse_int(optarg, 1, 256, &opt.threads) != 0)
-				return cli_usage_error("bake", "--threads: '%s' is not "
-				                       "1..256", optarg);
+			opt.threads = (int)p.num;
 			break;
-		case 'h':
-			bake_usage(stdout);
-			return MV_EXIT_OK;
-		default:
-			if (cli_common_opt(ctx, c))
-				break;
-			bake_usage(stderr);
-			return MV_EXIT_USAGE;
 		}
 	}
-	if (optind < argc)
-		return cli_usage_error("bake", "unexpected argument '%s'",
-		                       argv[optind]);
-	if (file == NULL || out == NULL)
-		return cli_usage_error("bake", "-f bundle.yaml and -o OUT are "
-		                       "required");
+	if (id < 0)
+		return p.exit_code;
 	if (opt.compress == BUNDLE_GZIP && opt.level > 9)
 		return cli_usage_error("bake", "--level: gzip takes 1..9");
-	if (opt.compress == BUNDLE_ZSTD && opt.level > 19)
-		return cli_usage_error("bake", "--level: zstd takes 1..19");
 	opt.progress = !ctx->json;
 	if (bundle_spec_load(file, &spec, &err) != 0)
 		return cli_fail(&err);

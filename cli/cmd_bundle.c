@@ -7,34 +7,6 @@
 #include "core/progress.h"
 
 static void
-bundle_usage(FILE *out)
-{
-	fprintf(out,
-	        "usage: meshvm bundle verify BUNDLE [--sha256 HEX] [--json]\n"
-	        "       meshvm bundle inspect BUNDLE [--json]\n"
-	        "       meshvm bundle unpack BUNDLE --dest DIR [--sha256 HEX] "
-	        "[--json]\n"
-	        "\n"
-	        "verify   check the whole-file digest (with --sha256), the "
-	        "manifest, and every\n"
-	        "         entry's size, digest and mode; nothing missing, "
-	        "nothing extra\n"
-	        "inspect  show the manifest and the bundle's digest "
-	        "(entries are not checked)\n"
-	        "unpack   verify while extracting into DIR (absent or empty); "
-	        "files appear\n"
-	        "         only when everything checked out\n"
-	        "\n"
-	        "  --sha256 HEX   expected sha256 of the bundle file\n"
-	        "  --dest DIR     (unpack) destination directory\n"
-	        "  --json         machine-readable output\n"
-	        "  -h, --help     this help\n"
-	        "\n"
-	        "Exit codes: 0 ok, 1 failure (I/O), 2 usage, 3 verification "
-	        "failed.\n");
-}
-
-static void
 print_info(const struct bundle_info *info, const char *path)
 {
 	char h1[32], h2[32];
@@ -58,69 +30,112 @@ print_info(const struct bundle_info *info, const char *path)
 		       info->files[i].sha256, info->files[i].path);
 }
 
-int
-cmd_bundle(struct cli_ctx *ctx, int argc, char **argv)
+enum { O_SHA = 1, O_DEST };
+
+#define OPT_SHA                                                              \
+	{.id = O_SHA, .lng = "sha256", .arg = "HEX",                         \
+	 .help = "expected sha256 of the bundle file (64 hex digits)"}
+
+static const struct cli_option verify_options[] = {
+	OPT_SHA, CLI_OPT_JSON("print the result as JSON"), CLI_OPT_VERBOSE,
+	CLI_OPT_HELP, {0}};
+static const struct cli_option inspect_options[] = {
+	CLI_OPT_JSON("print the manifest as JSON"), CLI_OPT_VERBOSE,
+	CLI_OPT_HELP, {0}};
+static const struct cli_option unpack_options[] = {
+	{.id = O_DEST, .lng = "dest", .arg = "DIR", .flags = CLI_REQUIRED,
+	 .help = "destination directory, absent or empty"},
+	OPT_SHA, CLI_OPT_JSON("print the result as JSON"), CLI_OPT_VERBOSE,
+	CLI_OPT_HELP, {0}};
+static const struct cli_option group_options[] = {CLI_OPT_HELP, {0}};
+
+static const struct cli_operand bundle_operand[] = {
+	{"BUNDLE", "a bundle written by `meshvm bake`"}, {NULL, NULL}};
+
+#define EXIT_CODES                                                           \
+	"Exit codes: 0 ok, 1 failure (I/O), 2 usage, 3 verification failed."
+
+static int run_bundle(struct cli_ctx *ctx, const struct cli_command *cmd,
+                      int argc, char **argv);
+
+static const struct cli_command verify_cmd = {
+	.name = "verify", .group = "bundle",
+	.summary = "check digests, sizes and modes of every entry",
+	.description =
+		"Read the bundle once: the whole-file digest (with --sha256), the "
+		"manifest (first entry), every entry's size, digest and mode; "
+		"nothing listed missing, nothing unlisted present, no duplicates, "
+		"SHA256SUMS consistent with the manifest. The first problem is "
+		"reported naming the entry.",
+	.options = verify_options, .operands = bundle_operand,
+	.epilog = EXIT_CODES, .run = run_bundle};
+
+static const struct cli_command inspect_cmd = {
+	.name = "inspect", .group = "bundle",
+	.summary = "show the manifest and the bundle's digest",
+	.description = "Print the service, sidecar, image, files, sizes and the "
+	               "bundle's digest without checking the entries.",
+	.options = inspect_options, .operands = bundle_operand,
+	.epilog = EXIT_CODES, .run = run_bundle};
+
+static const struct cli_command unpack_cmd = {
+	.name = "unpack", .group = "bundle",
+	.summary = "verify while extracting into an empty directory",
+	.description =
+		"Verify while extracting into a staging directory inside DIR "
+		"(absent or empty); the files appear only when everything checked "
+		"out. Absolute paths, `..`, links, devices, setuid bits, "
+		"duplicates and entries not in the manifest are refused.",
+	.options = unpack_options, .operands = bundle_operand,
+	.epilog = EXIT_CODES, .run = run_bundle};
+
+static const struct cli_command *const bundle_subs[] = {
+	&verify_cmd, &inspect_cmd, &unpack_cmd, NULL};
+
+const struct cli_command cli_cmd_bundle = {
+	.name = "bundle",
+	.summary = "verify, inspect or unpack a bundle",
+	.description = "Check a bundle, show what it holds, or unpack it "
+	               "safely.",
+	.options = group_options, .subcommands = bundle_subs,
+	.epilog = EXIT_CODES};
+
+static int
+run_bundle(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+           char **argv)
 {
-	enum { O_SHA = 1, O_DEST };
-	static const struct option longopts[] = {
-		{"sha256", required_argument, NULL, O_SHA},
-		{"dest", required_argument, NULL, O_DEST},
-		CLI_COMMON_LONGOPTS,
-		{NULL, 0, NULL, 0}};
 	struct bundle_read_options ro = {NULL, true};
 	struct bundle_info *info = NULL;
 	struct mv_err err;
-	const char *sub, *path, *dest = NULL;
-	int c, rc;
+	struct cli_parse p;
+	const char *sub = cmd->name, *path, *dest = NULL;
+	int id, rc;
 
 	mv_err_clear(&err);
-	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
-		switch (c) {
+	cli_parse_begin(&p, cmd, ctx, argc, argv);
+	while ((id = cli_parse_next(&p)) > 0) {
+		switch (id) {
 		case O_SHA:
-			if (!mv_is_sha256_hex(optarg))
-				return cli_usage_error("bundle", "--sha256: expected 64 "
+			if (!mv_is_sha256_hex(p.arg))
+				return cli_usage_error(p.path, "--sha256: expected 64 "
 				                       "lower-case hex digits");
-			ro.expect_sha256 = optarg;
+			ro.expect_sha256 = p.arg;
 			break;
 		case O_DEST:
-			dest = optarg;
+			dest = p.arg;
 			break;
-		case 'h':
-			bundle_usage(stdout);
-			return MV_EXIT_OK;
-		default:
-			if (cli_common_opt(ctx, c))
-				break;
-			bundle_usage(stderr);
-			return MV_EXIT_USAGE;
 		}
 	}
-	if (argc - optind < 1) {
-		bundle_usage(stderr);
-		return MV_EXIT_USAGE;
-	}
-	sub = argv[optind];
-	if (argc - optind != 2)
-		return cli_usage_error("bundle", "%s takes exactly one BUNDLE", sub);
-	path = argv[optind + 1];
+	if (id < 0)
+		return p.exit_code;
+	path = p.operands[0];
 	ro.progress = !ctx->json;
-	if (!strcmp(sub, "verify")) {
-		if (dest != NULL)
-			return cli_usage_error("bundle", "--dest is for unpack");
+	if (cmd == &verify_cmd)
 		rc = bundle_verify(path, &ro, &info, &err);
-	} else if (!strcmp(sub, "inspect")) {
-		if (dest != NULL || ro.expect_sha256 != NULL)
-			return cli_usage_error("bundle", "inspect takes no --dest or "
-			                       "--sha256");
+	else if (cmd == &inspect_cmd)
 		rc = bundle_inspect(path, &info, &err);
-	} else if (!strcmp(sub, "unpack")) {
-		if (dest == NULL)
-			return cli_usage_error("bundle", "unpack needs --dest DIR");
+	else
 		rc = bundle_unpack(path, dest, &ro, &info, &err);
-	} else {
-		return cli_usage_error("bundle", "unknown action '%s' (verify, "
-		                       "inspect, unpack)", sub);
-	}
 	if (rc != 0)
 		return cli_fail(&err);
 	if (ctx->json) {

@@ -1,130 +1,129 @@
 /* cli/cmd_cloudinit.c - `meshvm cloudinit seed|userdata|validate`. */
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cloudinit/cloudinit.h"
 #include "core/progress.h"
 
-static void
-seed_usage(FILE *out)
-{
-	fprintf(out,
-	        "usage: meshvm cloudinit seed --bundle BUNDLE --token-file TOKEN "
-	        "-o seed.iso\n"
-	        "         [--instance-id ID] [--hostname NAME] "
-	        "[--network-config FILE]\n"
-	        "         [--user-data-extra FILE] [--runtime R] "
-	        "[--ready-timeout S] [--json]\n"
-	        "\n"
-	        "Write a NoCloud seed ISO (volume id cidata, Rock Ridge + "
-	        "Joliet) holding\nuser-data, meta-data, optional network-config, "
-	        "meshvm/bundle and\nmeshvm/istio-token: the VM joins the mesh "
-	        "with no network.\n"
-	        "\n"
-	        "  --bundle BUNDLE         bundle from `meshvm bake` (verified "
-	        "first)\n"
-	        "  --token-file TOKEN      the istio token (a JWT), read from "
-	        "this file only\n"
-	        "  -o, --output FILE       ISO to write, atomically\n"
-	        "  --instance-id ID        meta-data instance-id (default "
-	        "meshvm-<digest>)\n"
-	        "  --hostname NAME         meta-data local-hostname (default: "
-	        "the service)\n"
-	        "  --network-config FILE   NoCloud network-config (v1 or v2 "
-	        "YAML)\n");
-	fprintf(out,
-	        "  --user-data-extra FILE  a cloud-config or a script, added as "
-	        "a MIME part\n"
-	        "  --runtime R             auto|docker|podman|containerd|none "
-	        "(default auto)\n"
-	        "  --ready-timeout S       seconds to wait for "
-	        ":15021/healthz/ready (default 120)\n"
-	        "  --json                  print the result as JSON\n"
-	        "  -h, --help              this help\n"
-	        "\nExit codes: 0 ok, 1 failure, 2 usage, 3 the bundle failed "
-	        "verification.\n");
-}
+enum {
+	O_BUNDLE = 1, O_TOKEN, O_OUTPUT, O_IID, O_HOST, O_NETCFG, O_EXTRA,
+	O_RUNTIME, O_TIMEOUT, O_URL
+};
 
-static void
-userdata_usage(FILE *out)
-{
-	fprintf(out,
-	        "usage: meshvm cloudinit userdata --bundle BUNDLE --bundle-url "
-	        "URL -o user-data\n"
-	        "         [--user-data-extra FILE] [--runtime R] "
-	        "[--ready-timeout S] [--json]\n"
-	        "\n"
-	        "Write GCE user-data that fetches the bundle from URL (https:// "
-	        "or\ngs://BUCKET/OBJECT) and pins its sha256; the token comes at "
-	        "boot from the\nmetadata key meshvm-istio-token.  GCE's "
-	        "metadata limits (256 KiB a value,\n512 KiB in all) are checked "
-	        "before anything is written.\n"
-	        "\n"
-	        "  --bundle BUNDLE         bundle from `meshvm bake` (verified "
-	        "first)\n"
-	        "  --bundle-url URL        where the VM fetches it\n"
-	        "  -o, --output FILE       user-data to write, atomically\n"
-	        "  --user-data-extra FILE  a cloud-config or a script, added as "
-	        "a MIME part\n"
-	        "  --runtime R             auto|docker|podman|containerd|none "
-	        "(default auto)\n"
-	        "  --ready-timeout S       seconds to wait for "
-	        ":15021/healthz/ready (default 120)\n"
-	        "  --json                  also print metadata.items for "
-	        "instances.insert\n"
-	        "  -h, --help              this help\n"
-	        "\nExit codes: 0 ok, 1 failure (incl. a metadata limit), 2 "
-	        "usage, 3 the bundle\nfailed verification.\n");
-}
+static const char *const runtime_values[] = {
+	"auto", "docker", "podman", "containerd", "none", NULL};
 
-static void
-validate_usage(FILE *out)
-{
-	fprintf(out,
-	        "usage: meshvm cloudinit validate FILE [--json]\n"
-	        "\n"
-	        "Check user-data offline: a #cloud-config or a MIME multipart "
-	        "whose\ncloud-config parts get the same checks.  YAML parses; "
-	        "top-level keys known\nto cloud-init; write_files with absolute "
-	        "paths, quoted octal permissions and\nno owner but root; "
-	        "runcmd/bootcmd lists; power_state.mode; size within\nGCE's "
-	        "256 KiB per value.  Every problem is printed as FILE:LINE:COL: "
-	        "reason.\n"
-	        "\n"
-	        "  --json       print {file, valid, errors}\n"
-	        "  -h, --help   this help\n"
-	        "\nExit codes: 0 valid, 1 unreadable, 2 usage, 3 invalid.\n");
-}
+#define OPT_BUNDLE                                                           \
+	{.id = O_BUNDLE, .lng = "bundle", .arg = "BUNDLE", .flags = CLI_REQUIRED, \
+	 .help = "bundle from `meshvm bake` (verified first)"}
+#define OPT_OUTPUT(what)                                                     \
+	{.id = O_OUTPUT, .lng = "output", .shrt = 'o', .arg = "FILE",        \
+	 .flags = CLI_REQUIRED, .help = what " to write, atomically"}
+#define OPT_EXTRA                                                            \
+	{.id = O_EXTRA, .lng = "user-data-extra", .arg = "FILE",             \
+	 .help = "a cloud-config or a script, added as a MIME part"}
+#define OPT_RUNTIME                                                          \
+	{.id = O_RUNTIME, .lng = "runtime", .arg = "R",                      \
+	 .values = runtime_values,                                           \
+	 .help = "how the VM loads the image (default auto)"}
+#define OPT_TIMEOUT                                                          \
+	{.id = O_TIMEOUT, .lng = "ready-timeout", .arg = "S", .flags = CLI_INT, \
+	 .min = 1, .max = CLOUDINIT_READY_TIMEOUT_MAX,                       \
+	 .help = "seconds to wait for :15021/healthz/ready (default 120)"}
 
-static void
-cloudinit_usage(FILE *out)
-{
-	fprintf(out,
-	        "usage: meshvm cloudinit seed|userdata|validate [options]\n"
-	        "\n"
-	        "  seed       NoCloud seed ISO: the VM needs no network\n"
-	        "  userdata   GCE user-data; the bundle comes from a URL\n"
-	        "  validate   offline checks of a user-data file\n"
-	        "\n`meshvm cloudinit ACTION --help` for one action.\n");
-}
+static const struct cli_option seed_options[] = {
+	OPT_BUNDLE,
+	{.id = O_TOKEN, .lng = "token-file", .arg = "TOKEN",
+	 .flags = CLI_REQUIRED,
+	 .help = "the istio token (a JWT), read from this file only"},
+	OPT_OUTPUT("ISO"),
+	{.id = O_IID, .lng = "instance-id", .arg = "ID",
+	 .help = "meta-data instance-id (default meshvm-<digest>)"},
+	{.id = O_HOST, .lng = "hostname", .arg = "NAME",
+	 .help = "meta-data local-hostname (default: the service)"},
+	{.id = O_NETCFG, .lng = "network-config", .arg = "FILE",
+	 .help = "NoCloud network-config (v1 or v2 YAML)"},
+	OPT_EXTRA, OPT_RUNTIME, OPT_TIMEOUT,
+	CLI_OPT_JSON("print the result as JSON"), CLI_OPT_VERBOSE, CLI_OPT_HELP,
+	{0}};
 
-static int
-parse_timeout(const char *s, int *out)
-{
-	char *end;
-	long v;
+static const struct cli_option userdata_options[] = {
+	OPT_BUNDLE,
+	{.id = O_URL, .lng = "bundle-url", .arg = "URL", .flags = CLI_REQUIRED,
+	 .help = "where the VM fetches the bundle (https:// or "
+	         "gs://BUCKET/OBJECT)"},
+	OPT_OUTPUT("user-data"), OPT_EXTRA, OPT_RUNTIME, OPT_TIMEOUT,
+	CLI_OPT_JSON("also print metadata.items for instances.insert"),
+	CLI_OPT_VERBOSE, CLI_OPT_HELP, {0}};
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || v < 1 ||
-	    v > CLOUDINIT_READY_TIMEOUT_MAX)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
+static const struct cli_option validate_options[] = {
+	CLI_OPT_JSON("print {file, valid, errors}"), CLI_OPT_VERBOSE,
+	CLI_OPT_HELP, {0}};
+static const struct cli_option group_options[] = {CLI_OPT_HELP, {0}};
+
+static const struct cli_operand validate_operand[] = {
+	{"FILE", "user-data: a #cloud-config or a MIME multipart"},
+	{NULL, NULL}};
+
+static int run_seed(struct cli_ctx *ctx, const struct cli_command *cmd,
+                    int argc, char **argv);
+static int run_userdata(struct cli_ctx *ctx, const struct cli_command *cmd,
+                        int argc, char **argv);
+static int run_validate(struct cli_ctx *ctx, const struct cli_command *cmd,
+                        int argc, char **argv);
+
+static const struct cli_command seed_cmd = {
+	.name = "seed", .group = "cloudinit",
+	.summary = "NoCloud seed ISO: the VM needs no network",
+	.description =
+		"Write a NoCloud seed ISO (volume id cidata, Rock Ridge + Joliet) "
+		"holding user-data, meta-data, optional network-config, "
+		"meshvm/bundle and meshvm/istio-token: the VM joins the mesh with "
+		"no network.",
+	.options = seed_options,
+	.epilog = "Exit codes: 0 ok, 1 failure, 2 usage, 3 the bundle failed "
+	          "verification.",
+	.run = run_seed};
+
+static const struct cli_command userdata_cmd = {
+	.name = "userdata", .group = "cloudinit",
+	.summary = "GCE user-data; the bundle comes from a URL",
+	.description =
+		"Write GCE user-data that fetches the bundle from URL (https:// "
+		"or gs://BUCKET/OBJECT) and pins its sha256; the token comes at "
+		"boot from the metadata key meshvm-istio-token. GCE's metadata "
+		"limits (256 KiB a value, 512 KiB in all) are checked before "
+		"anything is written.",
+	.options = userdata_options,
+	.epilog = "Exit codes: 0 ok, 1 failure (incl. a metadata limit), 2 "
+	          "usage, 3 the bundle failed verification.",
+	.run = run_userdata};
+
+static const struct cli_command validate_cmd = {
+	.name = "validate", .group = "cloudinit",
+	.summary = "offline checks of a user-data file",
+	.description =
+		"Check user-data offline: a #cloud-config or a MIME multipart "
+		"whose cloud-config parts get the same checks. YAML parses; "
+		"top-level keys known to cloud-init; write_files with absolute "
+		"paths, quoted octal permissions and no owner but root; "
+		"runcmd/bootcmd lists; power_state.mode; size within GCE's 256 KiB "
+		"per value. Every problem is printed as FILE:LINE:COL: reason.",
+	.options = validate_options, .operands = validate_operand,
+	.epilog = "Exit codes: 0 valid, 1 unreadable, 2 usage, 3 invalid.",
+	.run = run_validate};
+
+static const struct cli_command *const cloudinit_subs[] = {
+	&seed_cmd, &userdata_cmd, &validate_cmd, NULL};
+
+const struct cli_command cli_cmd_cloudinit = {
+	.name = "cloudinit",
+	.summary = "NoCloud seed, GCE user-data, validate",
+	.description = "Turn a bundle into cloud-init metadata that makes a "
+	               "fresh VM join the mesh on its first boot and on every "
+	               "boot after, or check user-data offline.",
+	.options = group_options, .subcommands = cloudinit_subs};
 
 static json_t *
 seed_json(const struct cloudinit_seed_result *r, const char *path)
@@ -155,209 +154,166 @@ static json_t *
 error_lines(const struct mv_err *err)
 {
 	json_t *a = json_array();
-	const char *p = err->msg;
 
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-		json_array_append_new(a, json_stringn(p, n));
-		p += n;
-		if (*p == '\n')
-			p++;
-	}
+	for (const char *it = mv_err_next(err, NULL); it;
+	     it = mv_err_next(err, it))
+		json_array_append_new(a, json_string(it));
 	return a;
 }
 
-int
-cmd_cloudinit(struct cli_ctx *ctx, int argc, char **argv)
+/* The options seed and userdata share. */
+struct ci_opts {
+	const char *bundle, *token, *out, *iid, *host, *netcfg, *extra,
+	           *runtime, *url;
+	int timeout;
+};
+
+/* 0: parsed; -1: --help printed; else the usage exit code. */
+static int
+parse(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+      char **argv, struct ci_opts *o, struct cli_parse *p)
 {
-	enum {
-		O_BUNDLE = 1, O_TOKEN, O_IID, O_HOST, O_NETCFG, O_EXTRA, O_RUNTIME,
-		O_TIMEOUT, O_URL
-	};
-	static const struct option longopts[] = {
-		{"bundle", required_argument, NULL, O_BUNDLE},
-		{"token-file", required_argument, NULL, O_TOKEN},
-		{"output", required_argument, NULL, 'o'},
-		{"instance-id", required_argument, NULL, O_IID},
-		{"hostname", required_argument, NULL, O_HOST},
-		{"network-config", required_argument, NULL, O_NETCFG},
-		{"user-data-extra", required_argument, NULL, O_EXTRA},
-		{"runtime", required_argument, NULL, O_RUNTIME},
-		{"ready-timeout", required_argument, NULL, O_TIMEOUT},
-		{"bundle-url", required_argument, NULL, O_URL},
-		CLI_COMMON_LONGOPTS,
-		{NULL, 0, NULL, 0}};
-	const char *bundle = NULL, *token = NULL, *out = NULL, *iid = NULL,
-	           *host = NULL, *netcfg = NULL, *extra = NULL, *runtime = NULL,
-	           *url = NULL, *action;
-	int timeout = 0, help = 0, c;
 	struct mv_err err;
+	int id;
 
-	mv_err_clear(&err);
-	while ((c = getopt_long(argc, argv, "ho:v", longopts, NULL)) != -1) {
-		switch (c) {
-		case O_BUNDLE: bundle = optarg; break;
-		case O_TOKEN: token = optarg; break;
-		case 'o': out = optarg; break;
-		case O_IID: iid = optarg; break;
-		case O_HOST: host = optarg; break;
-		case O_NETCFG: netcfg = optarg; break;
-		case O_EXTRA: extra = optarg; break;
+	memset(o, 0, sizeof(*o));
+	cli_parse_begin(p, cmd, ctx, argc, argv);
+	while ((id = cli_parse_next(p)) > 0) {
+		switch (id) {
+		case O_BUNDLE: o->bundle = p->arg; break;
+		case O_TOKEN: o->token = p->arg; break;
+		case O_OUTPUT: o->out = p->arg; break;
+		case O_IID: o->iid = p->arg; break;
+		case O_HOST: o->host = p->arg; break;
+		case O_NETCFG: o->netcfg = p->arg; break;
+		case O_EXTRA: o->extra = p->arg; break;
 		case O_RUNTIME:
-			if (cloudinit_runtime_check(optarg, &err) != 0)
-				return cli_usage_error("cloudinit", "%s", err.msg);
-			runtime = optarg;
+			mv_err_clear(&err);
+			if (cloudinit_runtime_check(p->arg, &err) != 0)
+				return cli_usage_error(p->path, "%s", err.msg);
+			o->runtime = p->arg;
 			break;
-		case O_TIMEOUT:
-			if (parse_timeout(optarg, &timeout) != 0)
-				return cli_usage_error("cloudinit", "--ready-timeout: "
-				                       "expected 1..%d seconds",
-				                       CLOUDINIT_READY_TIMEOUT_MAX);
-			break;
-		case O_URL: url = optarg; break;
-		case 'h': help = 1; break;
-		default:
-			if (cli_common_opt(ctx, c))
-				break;
-			cloudinit_usage(stderr);
-			return MV_EXIT_USAGE;
+		case O_TIMEOUT: o->timeout = (int)p->num; break;
+		case O_URL: o->url = p->arg; break;
 		}
 	}
-	action = optind < argc ? argv[optind] : NULL;
-	if (action == NULL) {
-		cloudinit_usage(help ? stdout : stderr);
-		return help ? MV_EXIT_OK : MV_EXIT_USAGE;
-	}
+	return id < 0 ? (p->exit_code == 0 ? -1 : p->exit_code) : 0;
+}
 
-	if (!strcmp(action, "seed")) {
-		struct cloudinit_seed_options so = {0};
-		struct cloudinit_seed_result res;
-		char h[32];
+static int
+run_seed(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+         char **argv)
+{
+	struct cloudinit_seed_options so = {0};
+	struct cloudinit_seed_result res;
+	struct cli_parse p;
+	struct ci_opts o;
+	struct mv_err err;
+	char h[32];
+	int rc = parse(ctx, cmd, argc, argv, &o, &p);
 
-		if (help) {
-			seed_usage(stdout);
-			return MV_EXIT_OK;
-		}
-		if (argc - optind != 1)
-			return cli_usage_error("cloudinit seed", "unexpected argument "
-			                       "'%s'", argv[optind + 1]);
-		if (bundle == NULL || token == NULL || out == NULL)
-			return cli_usage_error("cloudinit seed", "--bundle, "
-			                       "--token-file and -o are required");
-		if (url != NULL)
-			return cli_usage_error("cloudinit seed", "--bundle-url is for "
-			                       "userdata; the seed carries the bundle");
-		so.bundle_path = bundle;
-		so.token_path = token;
-		so.instance_id = iid;
-		so.hostname = host;
-		so.network_config = netcfg;
-		so.extra_path = extra;
-		so.runtime = runtime;
-		so.ready_timeout = timeout;
-		if (cloudinit_seed_write(&so, out, &res, &err) != 0)
-			return cli_fail(&err);
-		if (ctx->json) {
-			cli_print_json(seed_json(&res, out));
-			return MV_EXIT_OK;
-		}
-		printf("seed       %s (%s, volume cidata)\n", out,
-		       mv_human_bytes(res.iso_size, h, sizeof(h)));
-		printf("bundle     sha256 %s (pinned)\n", res.bundle_sha256);
-		printf("instance   %s, hostname %s\n", res.instance_id,
-		       res.hostname);
-		printf("files:\n");
-		for (size_t i = 0; i < res.n_files; i++)
-			printf("  %04o %12llu  %s\n", res.files[i].mode,
-			       (unsigned long long)res.files[i].size,
-			       res.files[i].path);
+	if (rc != 0)
+		return rc < 0 ? MV_EXIT_OK : rc;
+	mv_err_clear(&err);
+	so.bundle_path = o.bundle;
+	so.token_path = o.token;
+	so.instance_id = o.iid;
+	so.hostname = o.host;
+	so.network_config = o.netcfg;
+	so.extra_path = o.extra;
+	so.runtime = o.runtime;
+	so.ready_timeout = o.timeout;
+	if (cloudinit_seed_write(&so, o.out, &res, &err) != 0)
+		return cli_fail(&err);
+	if (ctx->json) {
+		cli_print_json(seed_json(&res, o.out));
 		return MV_EXIT_OK;
 	}
+	printf("seed       %s (%s, volume cidata)\n", o.out,
+	       mv_human_bytes(res.iso_size, h, sizeof(h)));
+	printf("bundle     sha256 %s (pinned)\n", res.bundle_sha256);
+	printf("instance   %s, hostname %s\n", res.instance_id, res.hostname);
+	printf("files:\n");
+	for (size_t i = 0; i < res.n_files; i++)
+		printf("  %04o %12llu  %s\n", res.files[i].mode,
+		       (unsigned long long)res.files[i].size, res.files[i].path);
+	return MV_EXIT_OK;
+}
 
-	if (!strcmp(action, "userdata")) {
-		struct cloudinit_userdata_options uo = {0};
-		struct cloudinit_userdata_result res;
+static int
+run_userdata(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+             char **argv)
+{
+	struct cloudinit_userdata_options uo = {0};
+	struct cloudinit_userdata_result res;
+	struct cli_parse p;
+	struct ci_opts o;
+	struct mv_err err;
+	int rc = parse(ctx, cmd, argc, argv, &o, &p);
 
-		if (help) {
-			userdata_usage(stdout);
-			return MV_EXIT_OK;
-		}
-		if (argc - optind != 1)
-			return cli_usage_error("cloudinit userdata", "unexpected "
-			                       "argument '%s'", argv[optind + 1]);
-		if (bundle == NULL || url == NULL || out == NULL)
-			return cli_usage_error("cloudinit userdata", "--bundle, "
-			                       "--bundle-url and -o are required");
-		if (token || iid || host || netcfg)
-			return cli_usage_error("cloudinit userdata", "--token-file, "
-			                       "--instance-id, --hostname and "
-			                       "--network-config are for seed");
-		uo.bundle_path = bundle;
-		uo.bundle_url = url;
-		uo.extra_path = extra;
-		uo.runtime = runtime;
-		uo.ready_timeout = timeout;
-		if (cloudinit_gce_userdata(&uo, out, &res, &err) != 0)
-			return cli_fail(&err);
-		if (ctx->json) {
-			json_t *o = json_object(), *md = json_object();
-			json_object_set_new(o, "user_data", json_string(out));
-			json_object_set_new(o, "bytes",
-			                    json_integer((json_int_t)res.user_data_bytes));
-			json_object_set_new(o, "bundle_sha256",
-			                    json_string(res.bundle_sha256));
-			json_object_set_new(o, "bundle_url", json_string(url));
-			json_object_set_new(o, "metadata_bytes",
-			                    json_integer((json_int_t)res.metadata_bytes));
-			json_object_set_new(md, "items", res.items);
-			json_object_set_new(o, "metadata", md);
-			cli_print_json(o);
-			return MV_EXIT_OK;
-		}
-		json_decref(res.items);
-		printf("user-data  %s (%zu bytes)\n", out, res.user_data_bytes);
-		printf("bundle     %s, sha256 %s (pinned)\n", url,
-		       res.bundle_sha256);
-		printf("metadata   %zu of %u bytes; the token goes in key %s at "
-		       "launch\n", res.metadata_bytes, CLOUDINIT_GCE_TOTAL_MAX,
-		       CLOUDINIT_TOKEN_KEY);
+	if (rc != 0)
+		return rc < 0 ? MV_EXIT_OK : rc;
+	mv_err_clear(&err);
+	uo.bundle_path = o.bundle;
+	uo.bundle_url = o.url;
+	uo.extra_path = o.extra;
+	uo.runtime = o.runtime;
+	uo.ready_timeout = o.timeout;
+	if (cloudinit_gce_userdata(&uo, o.out, &res, &err) != 0)
+		return cli_fail(&err);
+	if (ctx->json) {
+		json_t *j = json_object(), *md = json_object();
+		json_object_set_new(j, "user_data", json_string(o.out));
+		json_object_set_new(j, "bytes",
+		                    json_integer((json_int_t)res.user_data_bytes));
+		json_object_set_new(j, "bundle_sha256",
+		                    json_string(res.bundle_sha256));
+		json_object_set_new(j, "bundle_url", json_string(o.url));
+		json_object_set_new(j, "metadata_bytes",
+		                    json_integer((json_int_t)res.metadata_bytes));
+		json_object_set_new(md, "items", res.items);
+		json_object_set_new(j, "metadata", md);
+		cli_print_json(j);
 		return MV_EXIT_OK;
 	}
+	json_decref(res.items);
+	printf("user-data  %s (%zu bytes)\n", o.out, res.user_data_bytes);
+	printf("bundle     %s, sha256 %s (pinned)\n", o.url, res.bundle_sha256);
+	printf("metadata   %zu of %u bytes; the token goes in key %s at "
+	       "launch\n", res.metadata_bytes, CLOUDINIT_GCE_TOTAL_MAX,
+	       CLOUDINIT_TOKEN_KEY);
+	return MV_EXIT_OK;
+}
 
-	if (!strcmp(action, "validate")) {
-		const char *file;
-		int rc;
+static int
+run_validate(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+             char **argv)
+{
+	struct cli_parse p;
+	struct ci_opts o;
+	struct mv_err err;
+	const char *file;
+	int rc = parse(ctx, cmd, argc, argv, &o, &p);
 
-		if (help) {
-			validate_usage(stdout);
-			return MV_EXIT_OK;
-		}
-		if (argc - optind != 2)
-			return cli_usage_error("cloudinit validate", "takes exactly one "
-			                       "FILE");
-		if (bundle || token || out || iid || host || netcfg || extra ||
-		    runtime || url || timeout)
-			return cli_usage_error("cloudinit validate", "takes only FILE "
-			                       "and --json");
-		file = argv[optind + 1];
-		rc = cloudinit_validate_file(file, &err);
-		if (rc != 0 && err.exit_code != MV_EXIT_VERIFY)
-			return cli_fail(&err);
-		if (ctx->json) {
-			json_t *o = json_object();
-			json_object_set_new(o, "file", json_string(file));
-			json_object_set_new(o, "valid", json_boolean(rc == 0));
-			json_object_set_new(o, "errors",
-			                    rc == 0 ? json_array() : error_lines(&err));
-			cli_print_json(o);
-			return rc == 0 ? MV_EXIT_OK : MV_EXIT_VERIFY;
-		}
-		if (rc != 0)
-			return cli_fail(&err);
-		printf("%s: valid user-data\n", file);
-		return MV_EXIT_OK;
+	if (rc != 0)
+		return rc < 0 ? MV_EXIT_OK : rc;
+	mv_err_clear(&err);
+	file = p.operands[0];
+	rc = cloudinit_validate_file(file, &err);
+	if (rc != 0 && err.exit_code != MV_EXIT_VERIFY)
+		return cli_fail(&err);
+	if (ctx->json) {
+		json_t *j = json_object();
+		json_object_set_new(j, "file", json_string(file));
+		json_object_set_new(j, "valid", json_boolean(rc == 0));
+		json_object_set_new(j, "errors",
+		                    rc == 0 ? json_array() : error_lines(&err));
+		cli_print_json(j);
+		mv_err_free(&err);
+		return rc == 0 ? MV_EXIT_OK : MV_EXIT_VERIFY;
 	}
-	return cli_usage_error("cloudinit", "unknown action '%s' (seed, "
-	                       "userdata, validate)", action);
+	if (rc != 0)
+		return cli_fail(&err);
+	printf("%s: valid user-data\n", file);
+	return MV_EXIT_OK;
 }

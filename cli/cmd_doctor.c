@@ -10,29 +10,41 @@
 
 enum { O_TOKEN = 1 };
 
-static void
-usage(FILE *out)
-{
-	fprintf(out,
-	        "usage: meshvm [-C meshvm.yaml] doctor [--json] "
-	        "[--access-token-file F]\n\n"
-	        "Check, in a second, what the first `meshvm up` needs from the "
-	        "project: credentials\n(and their source), the project, the APIs "
-	        "(container, compute, storage,\nserviceusage), quota per region "
-	        "(CPUS, IN_USE_ADDRESSES) and project-wide\n(CPUS_ALL_REGIONS, "
-	        "INSTANCE_TEMPLATES) against what the config creates, the\n"
-	        "permissions each step uses (with the role that grants each "
-	        "missing one), the\nnodes' service account, and kubectl and "
-	        "gke-gcloud-auth-plugin. Each check is ok,\nwarn or fail, with "
-	        "the fix. Sends only reads. `plan` and `up` run the same checks\n"
-	        "first (--no-preflight skips them).\n\n"
-	        "  --access-token-file F  Google access token to use\n"
-	        "  --json                 machine-readable output\n"
-	        "  -v, --verbose          HTTP trace on stderr (tokens redacted)\n"
-	        "  -h, --help             this help\n\n"
-	        "Exit codes: 0 every check ok or warn, 1 failure, 2 usage, 4 a "
-	        "check failed.\n");
-}
+static const struct cli_option doctor_options[] = {
+	{.id = O_TOKEN, .lng = "access-token-file", .arg = "F",
+	 .help = "Google access token to use (else GOOGLE_OAUTH_ACCESS_TOKEN, "
+	         "GOOGLE_APPLICATION_CREDENTIALS, gcloud's ADC, GCE metadata)"},
+	CLI_OPT_JSON("machine-readable output"),
+	{.id = CLI_ID_VERBOSE, .lng = "verbose", .shrt = 'v',
+	 .flags = CLI_REPEAT,
+	 .help = "HTTP trace on stderr (tokens redacted); repeat for more"},
+	CLI_OPT_HELP,
+	{0}};
+
+static int run_doctor(struct cli_ctx *ctx, const struct cli_command *cmd,
+                      int argc, char **argv);
+
+const struct cli_command cli_cmd_doctor = {
+	.name = "doctor",
+	.summary = "check credentials, APIs, quota and permissions",
+	.description =
+		"Check, in a second, what the first `meshvm up` needs from the "
+		"project: credentials (and their source), the project, the APIs "
+		"(container, compute, storage, serviceusage), quota per region "
+		"(CPUS, IN_USE_ADDRESSES) and project-wide (CPUS_ALL_REGIONS, "
+		"INSTANCE_TEMPLATES) against what the config creates, the "
+		"permissions each step uses (with the role that grants each "
+		"missing one), the nodes' service account, and kubectl and "
+		"gke-gcloud-auth-plugin.\n\n"
+		"Each check is ok, warn or fail, with the fix. Sends only reads. "
+		"`plan` and `up` run the same checks first (--no-preflight skips "
+		"them).",
+	.options = doctor_options,
+	.epilog = "The config is the global -C FILE (default ./meshvm.yaml).\n\n"
+	          "Exit codes: 0 every check ok or warn, 1 failure, 2 usage, "
+	          "4 a check failed.",
+	.run = run_doctor,
+};
 
 static bool
 state_has(void *arg, const char *kind, const char *name)
@@ -97,39 +109,25 @@ cli_preflight(struct cli_ctx *ctx, struct cli_session *s, struct mv_err *err)
 	return rc;
 }
 
-int
-cmd_doctor(struct cli_ctx *ctx, int argc, char **argv)
+static int
+run_doctor(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+           char **argv)
 {
-	static const struct option longopts[] = {
-		{"access-token-file", required_argument, NULL, O_TOKEN},
-		CLI_COMMON_LONGOPTS,
-		{NULL, 0, NULL, 0}};
 	const char *token_file = NULL;
 	struct cli_session s;
 	struct doctor_options o;
 	struct doctor_report r;
+	struct cli_parse p;
 	struct mv_err err;
 	bool failed;
-	int c;
+	int id;
 
-	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
-		switch (c) {
-		case O_TOKEN:
-			token_file = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return MV_EXIT_OK;
-		default:
-			if (cli_common_opt(ctx, c))
-				break;
-			usage(stderr);
-			return MV_EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error("doctor", "unexpected argument '%s'",
-		                       argv[optind]);
+	cli_parse_begin(&p, cmd, ctx, argc, argv);
+	while ((id = cli_parse_next(&p)) > 0)
+		if (id == O_TOKEN)
+			token_file = p.arg;
+	if (id < 0)
+		return p.exit_code;
 	mv_err_clear(&err);
 	if (cli_session_open(ctx, token_file, false, &s, &err) != 0) {
 		cli_session_close(&s);
@@ -138,9 +136,9 @@ cmd_doctor(struct cli_ctx *ctx, int argc, char **argv)
 	options_of(&s, &o);
 	doctor_run(&o, &r, &err);
 	failed = doctor_failed(&r);
-	if (ctx->json)
+	if (ctx->json) {
 		cli_print_json(doctor_report_json(&r));
-	else {
+	} else {
 		print_report(ctx, &r);
 		printf("doctor: %s\n", failed ? "a check failed; nothing will be "
 		       "created until it is fixed" : "ready for `meshvm up`");

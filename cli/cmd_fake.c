@@ -1,6 +1,5 @@
 /* cli/cmd_fake.c - `meshvm fake`: the fake Google Cloud + Kubernetes API
  * server, in the foreground until SIGINT or SIGTERM. */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,175 +8,123 @@
 #include "cli/cli.h"
 #include "core/atomic.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "harness/fake/fake.h"
 
-static void
-fake_usage(FILE *out)
-{
-	fprintf(out,
-	        "usage: meshvm fake [options]\n"
-	        "\n"
-	        "Serve a fake Google Cloud (GKE, Compute, Storage, serviceusage, "
-	        "OAuth token,\nper-VM metadata) under one base URL on loopback, "
-	        "and an HTTPS Kubernetes\nAPI per created cluster. Runs until "
-	        "SIGINT or SIGTERM (exit 0). docs/fake.md\nis the guide.\n"
-	        "\n"
-	        "  --listen HOST:PORT        loopback address (default "
-	        "127.0.0.1:0, any free port)\n"
-	        "  --ready-file FILE         write the base URL there (first "
-	        "line) when ready\n"
-	        "  --no-auth                 accept any Authorization header, or "
-	        "none\n"
-	        "  --service-account-key F   service-account JSON key whose JWT "
-	        "assertions\n"
-	        "                            POST /token accepts (repeatable)\n"
-	        "  --state DIR               load state from DIR at start, save "
-	        "it at exit\n"
-	        "  --faults PROFILE.yaml     fault profile (docs/fake.md)\n"
-	        "  --journal FILE.jsonl      append one JSON line per request\n"
-	        "  --seed N                  seed of the fault decisions "
-	        "(default 0)\n"
-	        "  --op-polls N              reads an operation stays RUNNING "
-	        "(default 1)\n"
-	        "  --threads N               worker threads per listener "
-	        "(default: cores)\n"
-	        "  --controller-delay-ms N   simulated controllers' delay: "
-	        "Deployments become\n"
-	        "                            available, namespaces finish "
-	        "terminating (default 1000)\n"
-	        "  -v, --verbose             more detail on stderr\n"
-	        "  -h, --help                this help\n"
-	        "\n"
-	        "Prints the base URL (http://127.0.0.1:PORT) on stdout when "
-	        "ready.\n"
-	        "Exit codes: 0 stopped by a signal, 1 failure, 2 usage.\n");
-}
+enum { O_LISTEN = 1, O_READY, O_NOAUTH, O_SAKEY, O_STATE, O_FAULTS,
+       O_JOURNAL, O_SEED, O_POLLS, O_THREADS, O_CTLDELAY };
+
+static const struct cli_option fake_options[] = {
+	{.id = O_LISTEN, .lng = "listen", .arg = "HOST:PORT",
+	 .help = "loopback address (default 127.0.0.1:0, any free port)"},
+	{.id = O_READY, .lng = "ready-file", .arg = "FILE",
+	 .help = "write the base URL there (first line) when ready"},
+	{.id = O_NOAUTH, .lng = "no-auth",
+	 .help = "accept any Authorization header, or none"},
+	{.id = O_SAKEY, .lng = "service-account-key", .arg = "F",
+	 .flags = CLI_REPEAT,
+	 .help = "service-account JSON key whose JWT assertions POST /token "
+	         "accepts (repeatable)"},
+	{.id = O_STATE, .lng = "state", .arg = "DIR",
+	 .help = "load state from DIR at start, save it at exit"},
+	{.id = O_FAULTS, .lng = "faults", .arg = "PROFILE.yaml",
+	 .help = "fault profile (docs/fake.md)"},
+	{.id = O_JOURNAL, .lng = "journal", .arg = "FILE.jsonl",
+	 .help = "append one JSON line per request"},
+	{.id = O_SEED, .lng = "seed", .arg = "N", .flags = CLI_INT, .min = 0,
+	 .max = INT64_MAX, .help = "seed of the fault decisions (default 0)"},
+	{.id = O_POLLS, .lng = "op-polls", .arg = "N", .flags = CLI_INT,
+	 .min = 0, .max = 1000,
+	 .help = "reads an operation stays RUNNING (default 1)"},
+	{.id = O_THREADS, .lng = "threads", .arg = "N", .flags = CLI_INT,
+	 .min = 1, .max = 256,
+	 .help = "worker threads per listener (default: cores)"},
+	{.id = O_CTLDELAY, .lng = "controller-delay-ms", .arg = "N",
+	 .flags = CLI_INT, .min = 0, .max = 3600000,
+	 .help = "simulated controllers' delay: Deployments become available, "
+	         "namespaces finish terminating (default 1000)"},
+	CLI_OPT_VERBOSE,
+	CLI_OPT_HELP,
+	{0}};
+
+static int run_fake(struct cli_ctx *ctx, const struct cli_command *cmd,
+                    int argc, char **argv);
+
+const struct cli_command cli_cmd_fake = {
+	.name = "fake",
+	.summary = "serve a fake Google Cloud + Kubernetes API",
+	.description =
+		"Serve a fake Google Cloud (GKE, Compute, Storage, serviceusage, "
+		"OAuth token, per-VM metadata) under one base URL on loopback, and "
+		"an HTTPS Kubernetes API per created cluster. Runs until SIGINT or "
+		"SIGTERM (exit 0). docs/fake.md is the guide.",
+	.options = fake_options,
+	.epilog = "Prints the base URL (http://127.0.0.1:PORT) on stdout when "
+	          "ready.\n\nExit codes: 0 stopped by a signal, 1 failure, 2 "
+	          "usage.",
+	.run = run_fake,
+};
 
 static int
-parse_num(const char *s, long long lo, long long hi, long long *out)
+run_fake(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+         char **argv)
 {
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-int
-cmd_fake(struct cli_ctx *ctx, int argc, char **argv)
-{
-	enum { O_LISTEN = 1, O_READY, O_NOAUTH, O_SAKEY, O_STATE, O_FAULTS,
-	       O_JOURNAL, O_SEED, O_POLLS, O_THREADS, O_CTLDELAY };
-	static const struct option longopts[] = {
-		{"listen", required_argument, NULL, O_LISTEN},
-		{"ready-file", required_argument, NULL, O_READY},
-		{"no-auth", no_argument, NULL, O_NOAUTH},
-		{"service-account-key", required_argument, NULL, O_SAKEY},
-		{"state", required_argument, NULL, O_STATE},
-		{"faults", required_argument, NULL, O_FAULTS},
-		{"journal", required_argument, NULL, O_JOURNAL},
-		{"seed", required_argument, NULL, O_SEED},
-		{"op-polls", required_argument, NULL, O_POLLS},
-		{"threads", required_argument, NULL, O_THREADS},
-		{"controller-delay-ms", required_argument, NULL, O_CTLDELAY},
-		CLI_COMMON_LONGOPTS,
-		{NULL, 0, NULL, 0}};
 	struct fake_options o;
 	const char **keys = NULL;
 	const char *ready = NULL;
 	struct fake *f = NULL;
+	struct cli_parse p;
 	struct mv_err err;
 	sigset_t set;
-	long long n;
-	int c, sig, rc = MV_EXIT_OK;
+	int id, sig, rc = MV_EXIT_OK;
 	char line[96];
 
 	mv_err_clear(&err);
 	fake_options_init(&o);
-	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
-		switch (c) {
+	cli_parse_begin(&p, cmd, ctx, argc, argv);
+	while ((id = cli_parse_next(&p)) > 0) {
+		switch (id) {
 		case O_LISTEN:
-			o.listen = optarg;
+			o.listen = p.arg;
 			break;
 		case O_READY:
-			ready = optarg;
+			ready = p.arg;
 			break;
 		case O_NOAUTH:
 			o.no_auth = true;
 			break;
-		case O_SAKEY: {
-			const char **nk = realloc(keys, (o.n_sa_key_files + 1) *
-			                                        sizeof(*nk));
-			if (nk == NULL) {
-				free(keys);
-				return MV_EXIT_FAIL;
-			}
-			keys = nk;
-			keys[o.n_sa_key_files++] = optarg;
+		case O_SAKEY:
+			keys = mv_xreallocarray(keys, o.n_sa_key_files + 1,
+			                        sizeof(*keys));
+			keys[o.n_sa_key_files++] = p.arg;
 			o.sa_key_files = keys;
 			break;
-		}
 		case O_STATE:
-			o.state_dir = optarg;
+			o.state_dir = p.arg;
 			break;
 		case O_FAULTS:
-			o.faults_file = optarg;
+			o.faults_file = p.arg;
 			break;
 		case O_JOURNAL:
-			o.journal_file = optarg;
+			o.journal_file = p.arg;
 			break;
 		case O_SEED:
-			if (parse_num(optarg, 0, INT64_MAX, &n) != 0) {
-				free(keys);
-				return cli_usage_error("fake", "--seed: expected a "
-				                       "non-negative integer");
-			}
-			o.seed = (uint64_t)n;
+			o.seed = (uint64_t)p.num;
 			break;
 		case O_POLLS:
-			if (parse_num(optarg, 0, 1000, &n) != 0) {
-				free(keys);
-				return cli_usage_error("fake", "--op-polls: expected 0 to "
-				                       "1000");
-			}
-			o.op_polls = (int)n;
+			o.op_polls = (int)p.num;
 			break;
 		case O_THREADS:
-			if (parse_num(optarg, 1, 256, &n) != 0) {
-				free(keys);
-				return cli_usage_error("fake", "--threads: expected 1 to "
-				                       "256");
-			}
-			o.threads = (int)n;
+			o.threads = (int)p.num;
 			break;
 		case O_CTLDELAY:
-			if (parse_num(optarg, 0, 3600000, &n) != 0) {
-				free(keys);
-				return cli_usage_error("fake", "--controller-delay-ms: "
-				                       "expected 0 to 3600000");
-			}
-			o.controller_delay_ms = (int)n;
+			o.controller_delay_ms = (int)p.num;
 			break;
-		case 'h':
-			free(keys);
-			fake_usage(stdout);
-			return MV_EXIT_OK;
-		default:
-			if (cli_common_opt(ctx, c))
-				break;
-			free(keys);
-			fake_usage(stderr);
-			return MV_EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
+	if (id < 0) {
 		free(keys);
-		return cli_usage_error("fake", "unexpected argument '%s'",
-		                       argv[optind]);
+		return p.exit_code;
 	}
 	/* Signals are taken synchronously below; block them before any
 	 * thread starts so every thread inherits the mask. */

@@ -3,73 +3,65 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/atomic.h"
 #include "core/config.h"
 
-static void
-init_usage(FILE *out)
-{
-	fprintf(out,
-	        "usage: meshvm init [-o FILE] [--force]\n"
-	        "\n"
-	        "Write an example meshvm.yaml with the seed's topology: cluster1 "
-	        "(us-west1-b)\nand cluster2 (us-east1-b), n1-standard-4 × 4; VM "
-	        "istio-gce in us-central1-b\n(n1-standard-2, tag istio-gce); "
-	        "productcatalogservice on grpc 3550.\nThe project comes from "
-	        "$PROJECT_ID when set.\n"
-	        "\n"
-	        "  -o, --output FILE  where to write (default: the -C file, "
-	        "./meshvm.yaml)\n"
-	        "  --force            overwrite an existing file\n"
-	        "  -h, --help         this help\n");
-}
+enum { O_OUTPUT = 1, O_FORCE };
 
-int
-cmd_init(struct cli_ctx *ctx, int argc, char **argv)
+static const struct cli_option init_options[] = {
+	{.id = O_OUTPUT, .lng = "output", .shrt = 'o', .arg = "FILE",
+	 .help = "where to write (default: the -C file, ./meshvm.yaml)"},
+	{.id = O_FORCE, .lng = "force", .help = "overwrite an existing file"},
+	CLI_OPT_JSON("print the result as JSON"),
+	CLI_OPT_VERBOSE,
+	CLI_OPT_HELP,
+	{0}};
+
+static int run_init(struct cli_ctx *ctx, const struct cli_command *cmd,
+                    int argc, char **argv);
+
+const struct cli_command cli_cmd_init = {
+	.name = "init",
+	.summary = "write an example meshvm.yaml (the seed's topology)",
+	.description =
+		"Write an example meshvm.yaml with the seed's topology: cluster1 "
+		"(us-west1-b) and cluster2 (us-east1-b), n1-standard-4 x 4; VM "
+		"istio-gce in us-central1-b (n1-standard-2, tag istio-gce); "
+		"productcatalogservice on grpc 3550. The project comes from "
+		"$PROJECT_ID when set. An existing file is never replaced without "
+		"--force.",
+	.options = init_options,
+	.run = run_init,
+};
+
+static int
+run_init(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+         char **argv)
 {
-	enum { O_FORCE = 1 };
-	static const struct option longopts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"force", no_argument, NULL, O_FORCE},
-		CLI_COMMON_LONGOPTS,
-		{NULL, 0, NULL, 0}};
 	const char *out = ctx->config, *project = getenv("PROJECT_ID");
 	bool force = false;
 	struct mv_config *check = NULL;
+	struct cli_parse p;
 	struct mv_err err;
 	char *text;
-	int c;
+	int id, rc;
 
 	mv_err_clear(&err);
-	while ((c = getopt_long(argc, argv, "o:hv", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			out = optarg;
+	cli_parse_begin(&p, cmd, ctx, argc, argv);
+	while ((id = cli_parse_next(&p)) > 0) {
+		switch (id) {
+		case O_OUTPUT:
+			out = p.arg;
 			break;
 		case O_FORCE:
 			force = true;
 			break;
-		case 'h':
-			init_usage(stdout);
-			return MV_EXIT_OK;
-		default:
-			if (cli_common_opt(ctx, c))
-				break;
-			init_usage(stderr);
-			return MV_EXIT_USAGE;
 		}
 	}
-	if (optind < argc)
-		return cli_usage_error("init", "unexpected argument '%s'",
-		                       argv[optind]);
-	if (!force && access(out, F_OK) == 0) {
-		fprintf(stderr, "meshvm: error: %s exists; use --force to "
-		        "overwrite it\n", out);
-		return MV_EXIT_FAIL;
-	}
+	if (id < 0)
+		return p.exit_code;
 	text = mv_config_example(project);
 	/* What we write must load: catches a malformed $PROJECT_ID. */
 	if (project != NULL && project[0] != '\0' &&
@@ -78,11 +70,18 @@ cmd_init(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_fail(&err);
 	}
 	mv_config_free(check);
-	if (mv_write_file_atomic(out, text, strlen(text), 0644, &err) != 0) {
-		free(text);
-		return cli_fail(&err);
-	}
+	/* Without --force the kernel refuses an existing name (no check-then-
+	 * write window in which a file could appear and be replaced). */
+	rc = force ? mv_write_file_atomic(out, text, strlen(text), 0644, &err)
+	           : mv_write_file_new(out, text, strlen(text), 0644, &err);
 	free(text);
+	if (rc < 0)
+		return cli_fail(&err);
+	if (rc > 0) {
+		fprintf(stderr, "meshvm: error: %s exists; use --force to "
+		        "overwrite it\n", out);
+		return MV_EXIT_FAIL;
+	}
 	if (ctx->json) {
 		json_t *o = json_pack("{s:s,s:s?}", "config", out, "project", project);
 		cli_print_json(o);

@@ -14,61 +14,92 @@
 
 enum { O_TOKEN = 1, O_UNTIL, O_DRY, O_YES, O_NO_PREFLIGHT };
 
-#define TOKEN_HELP                                                           \
-	"  --access-token-file F  Google access token to use (else "          \
-	"GOOGLE_OAUTH_ACCESS_TOKEN,\n"                                       \
-	"                         GOOGLE_APPLICATION_CREDENTIALS, gcloud's "    \
-	"ADC, GCE metadata)\n"
-
-static void
-usage(FILE *out, const char *cmd)
+/* --until's closed set: the names of the registered steps, in order. */
+static size_t
+step_names(const char **out, size_t cap)
 {
-	if (!strcmp(cmd, "plan"))
-		fprintf(out,
-		        "usage: meshvm [-C meshvm.yaml] plan [--json] "
-		        "[--no-preflight] [--access-token-file F]\n\n"
-		        "Show what `meshvm up` would do from the current state: "
-		        "each step done, to do\n(with what it would create) or "
-		        "drifted. Sends only reads.\n\n");
-	else if (!strcmp(cmd, "up"))
-		fprintf(out,
-		        "usage: meshvm [-C meshvm.yaml] up [--until STEP] "
-		        "[--dry-run] [--json]\n"
-		        "                                  [--access-token-file F]\n\n"
-		        "Provision, step by step, what the config describes. A step "
-		        "that half-happened\n(Ctrl-C, kill -9, a quota error) is "
-		        "resumed, never duplicated.\n\n"
-		        "  --until STEP           stop after STEP (clusters, "
-		        "firewall)\n"
-		        "  --dry-run              print the plan; send no mutating "
-		        "request\n");
-	if (!strcmp(cmd, "plan") || !strcmp(cmd, "up"))
-		fprintf(out, "  --no-preflight         skip the checks of `meshvm "
-		        "doctor` (credentials, project,\n"
-		        "                         APIs, quota, permissions) that "
-		        "run first\n");
-	else if (!strcmp(cmd, "down"))
-		fprintf(out,
-		        "usage: meshvm [-C meshvm.yaml] down [--yes] "
-		        "[--access-token-file F]\n\n"
-		        "Delete, in reverse order, what the state says `up` created "
-		        "(404 counts as\ndeleted). Never touches what it did not "
-		        "create. Without --yes it asks on a\nterminal and exits 2 "
-		        "elsewhere.\n\n"
-		        "  --yes                  do not ask\n");
-	else
-		fprintf(out,
-		        "usage: meshvm [-C meshvm.yaml] status [--json] "
-		        "[--access-token-file F]\n\n"
-		        "Clusters and firewall rules of this deployment, live.\n\n");
-	fprintf(out, "%s"
-	        "  --json                 machine-readable output\n"
-	        "  -v, --verbose          HTTP trace on stderr (tokens redacted)\n"
-	        "  -h, --help             this help\n\n"
-	        "Exit codes: 0 ok, 1 failure, 2 usage, 4 cloud error (the "
-	        "message names the\nstep, the HTTP call and the API's answer), "
-	        "130 interrupted.\n", TOKEN_HELP);
+	size_t n, i;
+	const struct plan_step *const *steps = plan_steps(&n);
+
+	for (i = 0; i < n && i < cap; i++)
+		out[i] = steps[i]->name;
+	return i;
 }
+
+#define OPT_TOKEN                                                            \
+	{.id = O_TOKEN, .lng = "access-token-file", .arg = "F",              \
+	 .help = "Google access token to use (else GOOGLE_OAUTH_ACCESS_TOKEN, " \
+	         "GOOGLE_APPLICATION_CREDENTIALS, gcloud's ADC, GCE metadata)"}
+#define OPT_COMMON                                                           \
+	OPT_TOKEN, CLI_OPT_JSON("machine-readable output"),                  \
+	{.id = CLI_ID_VERBOSE, .lng = "verbose", .shrt = 'v',                \
+	 .flags = CLI_REPEAT,                                                \
+	 .help = "HTTP trace on stderr (tokens redacted); repeat for more"}, \
+	CLI_OPT_HELP, {0}
+
+#define OPT_NO_PREFLIGHT                                                     \
+	{.id = O_NO_PREFLIGHT, .lng = "no-preflight",                        \
+	 .help = "skip the checks of `meshvm doctor` that run first"}
+static const struct cli_option plan_options[] = {OPT_NO_PREFLIGHT,
+                                                 OPT_COMMON};
+static const struct cli_option up_options[] = {
+	{.id = O_UNTIL, .lng = "until", .arg = "STEP", .values_fn = step_names,
+	 .help = "stop after STEP"},
+	{.id = O_DRY, .lng = "dry-run",
+	 .help = "print the plan; send no mutating request"},
+	OPT_NO_PREFLIGHT, OPT_COMMON};
+static const struct cli_option down_options[] = {
+	{.id = O_YES, .lng = "yes", .help = "do not ask"}, OPT_COMMON};
+static const struct cli_option status_options[] = {OPT_COMMON};
+
+#define EXIT_CODES                                                           \
+	"The config is the global -C FILE (default ./meshvm.yaml).\n\nExit "   \
+	"codes: 0 ok, 1 failure, 2 usage, 4 cloud error (the message names the " \
+	"step, the HTTP call and the API's answer), 130 interrupted."
+
+static int cmd_plan(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+             char **argv);
+static int cmd_up(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+           char **argv);
+static int cmd_down(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+             char **argv);
+static int cmd_status(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+               char **argv);
+
+const struct cli_command cli_cmd_plan = {
+	.name = "plan",
+	.summary = "what `up` would do, step by step",
+	.description =
+		"Show what `meshvm up` would do from the current state: each step "
+		"done, to do (with what it would create) or drifted. Sends only "
+		"reads and takes no lock, so it can run while `up` does.",
+	.options = plan_options, .epilog = EXIT_CODES, .run = cmd_plan};
+
+const struct cli_command cli_cmd_up = {
+	.name = "up",
+	.summary = "provision: clusters, firewall, ... (resumable)",
+	.description =
+		"Provision, step by step, what the config describes. A step that "
+		"half-happened (Ctrl-C, kill -9, a quota error) is resumed, never "
+		"duplicated.",
+	.options = up_options, .epilog = EXIT_CODES, .run = cmd_up};
+
+const struct cli_command cli_cmd_down = {
+	.name = "down",
+	.summary = "delete what `up` created, in reverse order",
+	.description =
+		"Delete, in reverse order, what the state says `up` created (404 "
+		"counts as deleted). Never touches what it did not create. Without "
+		"--yes it asks on a terminal, and elsewhere exits 2 saying how to "
+		"confirm.",
+	.options = down_options, .epilog = EXIT_CODES, .run = cmd_down};
+
+const struct cli_command cli_cmd_status = {
+	.name = "status",
+	.summary = "this deployment's resources, live",
+	.description = "Clusters and firewall rules of this deployment, live. "
+	               "Takes no lock, so it can run while `up` does.",
+	.options = status_options, .epilog = EXIT_CODES, .run = cmd_status};
 
 struct opts {
 	const char *token_file;
@@ -78,72 +109,47 @@ struct opts {
 	bool no_preflight;
 };
 
+/* 0: parsed; -1: --help printed; else the usage exit code. */
 static int
-parse(struct cli_ctx *ctx, int argc, char **argv, struct opts *o)
+parse(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+      char **argv, struct opts *o)
 {
-	static const struct option longopts[] = {
-		{"access-token-file", required_argument, NULL, O_TOKEN},
-		{"until", required_argument, NULL, O_UNTIL},
-		{"dry-run", no_argument, NULL, O_DRY},
-		{"yes", no_argument, NULL, O_YES},
-		{"no-preflight", no_argument, NULL, O_NO_PREFLIGHT},
-		CLI_COMMON_LONGOPTS,
-		{NULL, 0, NULL, 0}};
-	const char *cmd = argv[0];
-	int c;
+	struct cli_parse p;
+	int id;
 
 	memset(o, 0, sizeof(*o));
-	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
-		switch (c) {
+	cli_parse_begin(&p, cmd, ctx, argc, argv);
+	while ((id = cli_parse_next(&p)) > 0) {
+		switch (id) {
 		case O_TOKEN:
-			o->token_file = optarg;
+			o->token_file = p.arg;
 			break;
 		case O_UNTIL:
+			o->until = p.arg;
+			break;
 		case O_DRY:
-			if (strcmp(cmd, "up") != 0)
-				return cli_usage_error(cmd, "--until and --dry-run are "
-				                       "options of `up`");
-			if (c == O_UNTIL)
-				o->until = optarg;
-			else
-				o->dry_run = true;
+			o->dry_run = true;
 			break;
 		case O_YES:
-			if (strcmp(cmd, "down") != 0)
-				return cli_usage_error(cmd, "--yes is an option of `down`");
 			o->yes = true;
 			break;
 		case O_NO_PREFLIGHT:
-			if (strcmp(cmd, "plan") != 0 && strcmp(cmd, "up") != 0)
-				return cli_usage_error(cmd, "--no-preflight is an option "
-				                       "of `plan` and `up`");
 			o->no_preflight = true;
 			break;
-		case 'h':
-			usage(stdout, cmd);
-			return -1;
-		default:
-			if (cli_common_opt(ctx, c))
-				break;
-			usage(stderr, cmd);
-			return MV_EXIT_USAGE;
 		}
 	}
-	if (optind < argc)
-		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-	if (o->until != NULL && plan_find(o->until) == NULL)
-		return cli_usage_error(cmd, "--until: no step named '%s'", o->until);
-	return 0;
+	return id < 0 ? (p.exit_code == 0 ? -1 : p.exit_code) : 0;
 }
 
-int
-cmd_plan(struct cli_ctx *ctx, int argc, char **argv)
+static int
+cmd_plan(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+          char **argv)
 {
 	struct cli_session s;
 	struct opts o;
 	struct mv_err err;
 	json_t *report = NULL;
-	int rc = parse(ctx, argc, argv, &o);
+	int rc = parse(ctx, cmd, argc, argv, &o);
 
 	if (rc != 0)
 		return rc < 0 ? MV_EXIT_OK : rc;
@@ -164,14 +170,15 @@ cmd_plan(struct cli_ctx *ctx, int argc, char **argv)
 	return MV_EXIT_OK;
 }
 
-int
-cmd_up(struct cli_ctx *ctx, int argc, char **argv)
+static int
+cmd_up(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+        char **argv)
 {
 	struct cli_session s;
 	struct opts o;
 	struct mv_err err;
 	json_t *report = NULL;
-	int rc = parse(ctx, argc, argv, &o);
+	int rc = parse(ctx, cmd, argc, argv, &o);
 
 	if (rc != 0)
 		return rc < 0 ? MV_EXIT_OK : rc;
@@ -231,13 +238,14 @@ confirm(const struct cli_session *s)
 	return line[0] == 'y' || line[0] == 'Y';
 }
 
-int
-cmd_down(struct cli_ctx *ctx, int argc, char **argv)
+static int
+cmd_down(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+          char **argv)
 {
 	struct cli_session s;
 	struct opts o;
 	struct mv_err err;
-	int rc = parse(ctx, argc, argv, &o);
+	int rc = parse(ctx, cmd, argc, argv, &o);
 
 	if (rc != 0)
 		return rc < 0 ? MV_EXIT_OK : rc;
@@ -277,15 +285,16 @@ cmd_down(struct cli_ctx *ctx, int argc, char **argv)
 	return MV_EXIT_OK;
 }
 
-int
-cmd_status(struct cli_ctx *ctx, int argc, char **argv)
+static int
+cmd_status(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
+            char **argv)
 {
 	struct cli_session s;
 	struct opts o;
 	struct mv_err err;
 	json_t *out, *clusters, *rules, *res, *rec;
 	const char *key;
-	int rc = parse(ctx, argc, argv, &o);
+	int rc = parse(ctx, cmd, argc, argv, &o);
 
 	if (rc != 0)
 		return rc < 0 ? MV_EXIT_OK : rc;

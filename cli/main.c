@@ -8,107 +8,96 @@
 #include "cli/cli.h"
 #include "core/atomic.h"
 #include "core/log.h"
-#include "core/progress.h"
 #include "core/signal.h"
 
 #ifndef MESHVM_VERSION
 #define MESHVM_VERSION "0.0.0"
 #endif
 
-struct cli_cmd {
-	const char *name;
-	int (*run)(struct cli_ctx *ctx, int argc, char **argv);
-	const char *summary;
+static const struct cli_command *const commands[] = {
+	&cli_cmd_bake, &cli_cmd_bundle, &cli_cmd_init, &cli_cmd_plan,
+	&cli_cmd_up, &cli_cmd_down, &cli_cmd_status, &cli_cmd_doctor,
+	&cli_cmd_fake, &cli_cmd_cloudinit, NULL};
+
+enum { G_CONFIG = 1, G_VERSION, G_HELP, G_DUMP };
+
+static const struct cli_option global_opts[] = {
+	{.id = G_CONFIG, .lng = "config", .shrt = 'C', .arg = "FILE",
+	 .help = "config file (default ./meshvm.yaml)"},
+	CLI_OPT_VERBOSE,
+	CLI_OPT_JSON("machine-readable output where the output is data"),
+	{.id = G_VERSION, .lng = "version", .help = "print the version"},
+	{.id = G_HELP, .lng = "help", .shrt = 'h', .help = "this help"},
+	{.id = G_DUMP, .lng = "dump-cli", .flags = CLI_HIDDEN,
+	 .help = "every command and option as JSON (for generators)"},
+	{0}};
+
+static const struct cli_operand global_operands[] = {
+	{"COMMAND", "the command to run"},
+	{"ARG...", "its options and operands"},
+	{NULL, NULL}};
+
+static const struct cli_command root = {
+	.name = "", .options = global_opts, .operands = global_operands,
+	.stop_at_operand = true};
+
+static const struct cli_exit_code exit_codes[] = {
+	{MV_EXIT_OK, "ok"},
+	{MV_EXIT_FAIL, "failure (bad input, I/O)"},
+	{MV_EXIT_USAGE, "usage (bad command line)"},
+	{MV_EXIT_VERIFY, "verification failed (digest, schema, hostile archive)"},
+	{MV_EXIT_CLOUD, "cloud error (the message names the call and the API's "
+	                "answer)"},
+	{MV_EXIT_INTERRUPTED, "interrupted (Ctrl-C); rerun to resume"},
+	{0, NULL}};
+
+static const struct cli_env_var environment[] = {
+	{"NO_COLOR", "disables colour"},
+	{"SOURCE_DATE_EPOCH", "sets every bundle entry's mtime (default 0)"},
+	{"PROJECT_ID", "the GCP project `meshvm init` writes"},
+	{"GOOGLE_OAUTH_ACCESS_TOKEN", "a Google access token (after "
+	                              "--access-token-file)"},
+	{"GOOGLE_APPLICATION_CREDENTIALS", "a service-account key or "
+	                                   "authorized-user JSON file"},
+	{"MESHVM_GOOGLE_ENDPOINT", "one base URL for every Google API (a fake, "
+	                           "a proxy); must not be empty when set"},
+	{"MESHVM_TIMING", "`fast` shortens polls and backoff (tests)"},
+	{NULL, NULL}};
+
+static const struct cli_program program = {
+	.name = "meshvm",
+	.version = MESHVM_VERSION,
+	.summary = "Put a VM into a multicluster Istio mesh with no hands on "
+	           "the VM.",
+	.global_options = global_opts,
+	.commands = commands,
+	.exit_codes = exit_codes,
+	.environment = environment,
 };
 
-static const struct cli_cmd commands[] = {
-	{"bake", cmd_bake, "build a VM bundle from a bundle.yaml"},
-	{"bundle", cmd_bundle, "verify, inspect or unpack a bundle"},
-	{"init", cmd_init, "write an example meshvm.yaml (the seed's topology)"},
-	{"plan", cmd_plan, "what `up` would do, step by step"},
-	{"up", cmd_up, "provision: clusters, firewall, ... (resumable)"},
-	{"down", cmd_down, "delete what `up` created, in reverse order"},
-	{"status", cmd_status, "this deployment's resources, live"},
-	{"doctor", cmd_doctor, "check credentials, APIs, quota, permissions"},
-	{"fake", cmd_fake, "serve a fake Google Cloud + Kubernetes API"},
-	{"cloudinit", cmd_cloudinit, "NoCloud seed, GCE user-data, validate"},
-};
-
-static void
-usage(FILE *out)
-{
-	fprintf(out,
-	        "usage: meshvm [-C FILE] [-v] <command> [options]\n"
-	        "\n"
-	        "Put a VM into a multicluster Istio mesh with no hands on the "
-	        "VM.\n"
-	        "\n"
-	        "commands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out,
-	        "\n"
-	        "global options:\n"
-	        "  -C FILE        config file (default ./meshvm.yaml)\n"
-	        "  -v, --verbose  more detail on stderr (repeat for traces)\n"
-	        "  --json         machine-readable output where output is data\n"
-	        "  --version      print the version\n"
-	        "  -h, --help     this help; `meshvm <command> --help` for one "
-	        "command\n"
-	        "\n"
-	        "environment: NO_COLOR disables colour; SOURCE_DATE_EPOCH sets "
-	        "bundle mtimes.\n"
-	        "\n"
-	        "exit codes: 0 ok, 1 failure, 2 usage, 3 verification failed,\n"
-	        "            4 cloud error, 130 interrupted\n");
-}
-
-bool
-cli_common_opt(struct cli_ctx *ctx, int opt)
-{
-	switch (opt) {
-	case 'v':
-		ctx->verbose++;
-		mv_log_set_level(ctx->verbose >= 2 ? MV_LOG_TRACE : MV_LOG_DEBUG);
-		return true;
-	case CLI_OPT_JSON:
-		ctx->json = true;
-		mv_progress_set_enabled(false);
-		return true;
-	default:
-		return false;
-	}
-}
-
 int
-cli_usage_error(const char *cmd, const char *fmt, ...)
+cli_fail(struct mv_err *err)
 {
-	va_list ap;
+	int code = err->exit_code ? err->exit_code : MV_EXIT_FAIL;
+	const char *it;
 
-	fprintf(stderr, "meshvm %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (try `meshvm %s --help`)\n", cmd);
-	return MV_EXIT_USAGE;
-}
-
-int
-cli_fail(const struct mv_err *err)
-{
-	const char *p = err->msg;
-
-	if (*p == '\0')
-		p = "failed";
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		int n = nl ? (int)(nl - p) : (int)strlen(p);
-		mv_log(MV_LOG_ERROR, "%.*s", n, p);
-		p += n;
-		if (*p == '\n')
-			p++;
+	if (err->msg[0] == '\0')
+		mv_log(MV_LOG_ERROR, "failed");
+	/* every item of a many-problem report on its own line(s) */
+	for (it = err->msg[0] ? mv_err_next(err, NULL) : NULL; it != NULL;
+	     it = mv_err_next(err, it)) {
+		const char *p = it;
+		while (*p) {
+			const char *nl = strchr(p, '\n');
+			int n = nl ? (int)(nl - p) : (int)strlen(p);
+			mv_log(MV_LOG_ERROR, "%.*s", n, p);
+			p += n;
+			if (*p == '\n')
+				p++;
+		}
 	}
-	return err->exit_code ? err->exit_code : MV_EXIT_FAIL;
+	mv_err_free(err);
+	return code;
 }
 
 void
@@ -127,52 +116,45 @@ cli_print_json(json_t *doc)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"json", no_argument, NULL, CLI_OPT_JSON},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0}};
 	struct cli_ctx ctx = {0};
-	int opt;
+	struct cli_parse p;
+	int id;
 
 	mv_signals_install(false);
 	if (getenv("MESHVM_TEST_NO_TMPFILE") != NULL)
 		mv_atomic_force_named(true);
 	ctx.config = "meshvm.yaml";
 	ctx.color = mv_color_enabled(STDOUT_FILENO);
-	/* '+': stop at the subcommand; its options are its own. */
-	while ((opt = getopt_long(argc, argv, "+C:vh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'C':
-			ctx.config = optarg;
+	/* The global options stop at the command's name; its options are its
+	 * own. */
+	cli_parse_begin(&p, &root, &ctx, argc, argv);
+	while ((id = cli_parse_next(&p)) > 0) {
+		switch (id) {
+		case G_CONFIG:
+			ctx.config = p.arg;
 			break;
-		case 'h':
-			usage(stdout);
+		case G_HELP:
+			cli_print_program_help(stdout, &program);
 			return MV_EXIT_OK;
-		case 'V':
+		case G_VERSION:
 			printf("meshvm %s\n", MESHVM_VERSION);
 			return MV_EXIT_OK;
+		case G_DUMP:
+			cli_print_json(cli_dump_json(&program));
+			return MV_EXIT_OK;
 		default:
-			if (cli_common_opt(&ctx, opt))
-				break;
-			usage(stderr);
-			return MV_EXIT_USAGE;
+			break;
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return MV_EXIT_USAGE;
-	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[optind], commands[i].name) == 0) {
-			int sub_argc = argc - optind;
-			char **sub_argv = argv + optind;
-			optind = 0; /* reinitialise getopt for the subcommand */
-			return commands[i].run(&ctx, sub_argc, sub_argv);
+	if (id < 0)
+		return p.exit_code;
+	for (size_t i = 0; commands[i] != NULL; i++) {
+		const struct cli_command *c = commands[i];
+		if (strcmp(p.operands[0], c->name) == 0) {
+			if (c->subcommands != NULL)
+				return cli_dispatch(&ctx, c, p.n_operands, p.operands);
+			return c->run(&ctx, c, p.n_operands, p.operands);
 		}
 	}
-	fprintf(stderr, "meshvm: unknown command '%s' (try `meshvm --help`)\n",
-	        argv[optind]);
-	return MV_EXIT_USAGE;
+	return cli_usage_error("", "unknown command '%s'", p.operands[0]);
 }

@@ -63,15 +63,10 @@ struct vctx {
 static void
 vadd(struct vctx *c, const struct mv_err *one)
 {
-	size_t n;
-
 	if (c->count == 0) {
 		*c->err = *one;
 	} else {
-		n = strlen(c->err->msg);
-		if (n + 2 < sizeof(c->err->msg))
-			snprintf(c->err->msg + n, sizeof(c->err->msg) - n, "\n%s",
-			         one->msg);
+		mv_err_append(c->err, one->msg);
 	}
 	c->err->exit_code = MV_EXIT_VERIFY;
 	c->count++;

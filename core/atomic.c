@@ -279,3 +279,97 @@ mv_write_file_atomic(const char *path, const void *data, size_t len,
 	}
 	return mv_atomic_commit(&af, err);
 }
+
+/* Put a named temp at `path` unless something is there: renameat2's
+ * RENAME_NOREPLACE, or link()+unlink() where the filesystem lacks it
+ * (link never replaces either).  0 placed, 1 exists, -1 error. */
+static int
+place_noreplace(const char *tmp, const char *path, struct mv_err *err)
+{
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno == EEXIST)
+		return 1;
+	if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+		return mv_err_sys(err, errno, "%s: rename into place", path);
+	if (link(tmp, path) != 0)
+		return errno == EEXIST ? 1
+		                       : mv_err_sys(err, errno, "%s: link into place",
+		                                    path);
+	unlink(tmp);
+	return 0;
+}
+
+int
+mv_atomic_commit_new(struct mv_atomic_file *af, struct mv_err *err)
+{
+	char procpath[64];
+	int rc;
+
+	if (af->fd < 0)
+		return mv_err_set(err, MV_EXIT_FAIL, "%s: nothing to commit",
+		                  af->path ? af->path : "?");
+	if (fsync(af->fd) != 0) {
+		int e = errno;
+		mv_err_sys(err, e, "%s: fsync", af->path);
+		mv_atomic_abort(af);
+		return -1;
+	}
+	if (af->unnamed) {
+		/* linkat gives the unnamed file its name and never replaces. */
+		snprintf(procpath, sizeof(procpath), "/proc/self/fd/%d", af->fd);
+		rc = linkat(AT_FDCWD, procpath, AT_FDCWD, af->path,
+		            AT_SYMLINK_FOLLOW);
+		if (rc != 0 && errno == ENOENT)
+			rc = linkat(af->fd, "", AT_FDCWD, af->path, AT_EMPTY_PATH);
+		if (rc != 0) {
+			int e = errno;
+			rc = e == EEXIST ? 1
+			                 : mv_err_sys(err, e, "%s: link into place",
+			                              af->path);
+		}
+	} else {
+		rc = place_noreplace(af->tmp_path, af->path, err);
+	}
+	if (rc != 0) {
+		mv_atomic_abort(af);
+		return rc;
+	}
+	if (af->tmp_path != NULL) { /* renamed or linked away: not ours now */
+		slot_release(af->slot);
+		af->slot = -1;
+		free(af->tmp_path);
+		af->tmp_path = NULL;
+	}
+	close(af->fd);
+	af->fd = -1;
+	fsync_dir_of(af->path);
+	free(af->path);
+	af->path = NULL;
+	return 0;
+}
+
+int
+mv_write_file_new(const char *path, const void *data, size_t len,
+                  mode_t mode, struct mv_err *err)
+{
+	struct mv_atomic_file af;
+	const char *p = data;
+
+	if (mv_atomic_open(&af, path, mode, err) != 0)
+		return -1;
+	while (len > 0) {
+		ssize_t n = write(af.fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			mv_err_sys(err, e, "%s: write", path);
+			mv_atomic_abort(&af);
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return mv_atomic_commit_new(&af, err);
+}

@@ -37,6 +37,15 @@ void mv_atomic_abort(struct mv_atomic_file *af);
 int mv_write_file_atomic(const char *path, const void *data, size_t len,
                          mode_t mode, struct mv_err *err);
 
+/* As mv_atomic_commit, but never replaces: when `path` exists (even as a
+ * dangling symlink) nothing is placed, the temp is dropped and 1 is
+ * returned.  0 placed, -1 error.  No check-then-write window: the kernel
+ * refuses the name (linkat, renameat2 RENAME_NOREPLACE, or link()). */
+int mv_atomic_commit_new(struct mv_atomic_file *af, struct mv_err *err);
+/* Whole-buffer convenience: 0 written, 1 `path` exists, -1 error. */
+int mv_write_file_new(const char *path, const void *data, size_t len,
+                      mode_t mode, struct mv_err *err);
+
 /* Unlink every pending named temp file. Async-signal-safe: core/signal
  * calls it before the process dies of SIGINT/SIGTERM. */
 void mv_atomic_cleanup_from_signal(void);

@@ -3,7 +3,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/xalloc.h"
 
 void
 mv_err_clear(struct mv_err *e)
@@ -15,6 +18,105 @@ mv_err_clear(struct mv_err *e)
 	e->line = e->col = 0;
 	e->file[0] = '\0';
 	e->msg[0] = '\0';
+	e->more = NULL;
+	e->more_len = e->more_cap = 0;
+	e->n_more = e->n_dropped = 0;
+	e->dropped_line[0] = '\0';
+}
+
+/* A new one-item error: the list of a previous one is forgotten (its
+ * owner frees it first; see err.h). */
+static void
+list_reset(struct mv_err *e)
+{
+	e->more = NULL;
+	e->more_len = e->more_cap = 0;
+	e->n_more = e->n_dropped = 0;
+	e->dropped_line[0] = '\0';
+}
+
+void
+mv_err_free(struct mv_err *e)
+{
+	if (e == NULL)
+		return;
+	free(e->more);
+	list_reset(e);
+}
+
+void
+mv_err_append(struct mv_err *e, const char *item)
+{
+	size_t n = strlen(item) + 1;
+
+	if (e == NULL)
+		return;
+	if (e->n_more + 1 >= MV_ERR_ITEMS_MAX ||
+	    e->more_len + n > MV_ERR_MORE_BYTES_MAX) {
+		e->n_dropped++;
+		snprintf(e->dropped_line, sizeof(e->dropped_line),
+		         "... and %zu more problems not listed", e->n_dropped);
+		return;
+	}
+	if (e->more_len + n > e->more_cap) {
+		size_t cap = e->more_cap ? e->more_cap : 1024;
+		while (cap < e->more_len + n)
+			cap *= 2;
+		e->more = mv_xrealloc(e->more, cap);
+		e->more_cap = cap;
+	}
+	memcpy(e->more + e->more_len, item, n);
+	e->more_len += n;
+	e->n_more++;
+}
+
+size_t
+mv_err_count(const struct mv_err *e)
+{
+	if (e == NULL || e->exit_code == 0)
+		return 0;
+	return 1 + e->n_more + (e->n_dropped > 0);
+}
+
+const char *
+mv_err_next(const struct mv_err *e, const char *prev)
+{
+	if (e == NULL)
+		return NULL;
+	if (prev == NULL)
+		return e->msg;
+	if (prev == e->dropped_line)
+		return NULL;
+	if (prev == e->msg)
+		prev = e->more_len ? e->more : NULL;
+	else
+		prev = prev + strlen(prev) + 1 < e->more + e->more_len
+		               ? prev + strlen(prev) + 1
+		               : NULL;
+	if (prev == NULL && e->n_dropped > 0)
+		return e->dropped_line;
+	return prev;
+}
+
+char *
+mv_err_join(const struct mv_err *e)
+{
+	size_t len = 0, o = 0;
+	const char *it;
+	char *s;
+
+	for (it = mv_err_next(e, NULL); it; it = mv_err_next(e, it))
+		len += strlen(it) + 1;
+	s = mv_xmalloc(len + 1);
+	for (it = mv_err_next(e, NULL); it; it = mv_err_next(e, it)) {
+		size_t n = strlen(it);
+		if (o > 0)
+			s[o++] = '\n';
+		memcpy(s + o, it, n);
+		o += n;
+	}
+	s[o] = '\0';
+	return s;
 }
 
 static void err_vset(struct mv_err *e, int exit_code, const char *prefix,
@@ -41,6 +143,7 @@ mv_err_set(struct mv_err *e, int exit_code, const char *fmt, ...)
 
 	if (e == NULL)
 		return -1;
+	list_reset(e);
 	e->http_status = 0;
 	e->line = e->col = 0;
 	e->file[0] = '\0';
@@ -59,6 +162,7 @@ mv_err_at(struct mv_err *e, int exit_code, const char *file, int line,
 
 	if (e == NULL)
 		return -1;
+	list_reset(e);
 	e->http_status = 0;
 	snprintf(e->file, sizeof(e->file), "%s", file ? file : "");
 	e->line = line > 0 ? line : 0;
@@ -85,6 +189,7 @@ mv_err_sys(struct mv_err *e, int errnum, const char *fmt, ...)
 
 	if (e == NULL)
 		return -1;
+	list_reset(e);
 	e->http_status = 0;
 	e->line = e->col = 0;
 	e->file[0] = '\0';

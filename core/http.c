@@ -1,9 +1,11 @@
 /* core/http.c - HTTP client with retries (see http.h). */
 #include "core/http.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -147,29 +149,92 @@ mv_http_redact_url(const char *url, char *out, size_t len)
 	out[o < len ? o : len - 1] = '\0';
 }
 
+/* The host as libcurl itself will read it (user info, odd IPv4 forms and
+ * brackets handled), so the guard and the connection agree on where a
+ * request goes.  IPv6 brackets are stripped. */
+static bool
+url_parts(const char *url, char *scheme, size_t scheme_len, char *host,
+          size_t host_len)
+{
+	CURLU *u = curl_url();
+	char *sc = NULL, *h = NULL;
+	bool ok = false;
+
+	if (u == NULL)
+		return false;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &sc, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK) {
+		size_t n = strlen(h);
+		if (n >= 2 && h[0] == '[' && h[n - 1] == ']')
+			snprintf(host, host_len, "%.*s", (int)(n - 2), h + 1);
+		else
+			snprintf(host, host_len, "%s", h);
+		snprintf(scheme, scheme_len, "%s", sc);
+		ok = n < host_len;
+	}
+	curl_free(sc);
+	curl_free(h);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+static bool
+host_is_loopback(const char *host)
+{
+	unsigned char a[16];
+
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, host, a) == 1)
+		return IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)a);
+	return false;
+}
+
 bool
 mv_http_is_loopback_url(const char *url)
 {
-	const char *h = strstr(url, "://");
-	char host[256];
-	size_t n = 0;
+	char scheme[16], host[256];
 
-	if (h == NULL)
-		return false;
-	h += 3;
-	if (*h == '[') { /* [::1]:port */
-		const char *end = strchr(h, ']');
-		if (end == NULL)
-			return false;
-		snprintf(host, sizeof(host), "%.*s", (int)(end - h - 1), h + 1);
-	} else {
-		while (h[n] && h[n] != ':' && h[n] != '/' && h[n] != '?' &&
-		       n < sizeof(host) - 1)
-			n++;
-		snprintf(host, sizeof(host), "%.*s", (int)n, h);
-	}
-	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
-	       strcasecmp(host, "localhost") == 0;
+	return url_parts(url, scheme, sizeof(scheme), host, sizeof(host)) &&
+	       host_is_loopback(host);
+}
+
+/* https anywhere; plain http only to loopback (the fake) and GCE's
+ * metadata server. */
+static int
+check_url(const char *url, const char *safe_url, struct mv_err *err)
+{
+	char scheme[16], host[256];
+
+	if (!url_parts(url, scheme, sizeof(scheme), host, sizeof(host)))
+		return mv_err_set(err, MV_EXIT_FAIL, "%s: not a valid URL",
+		                  safe_url);
+	if (strcmp(scheme, "https") == 0)
+		return 0;
+	if (strcmp(scheme, "http") != 0)
+		return mv_err_set(err, MV_EXIT_FAIL, "%s: not an http(s) URL",
+		                  safe_url);
+	if (host_is_loopback(host) ||
+	    strcmp(host, "metadata.google.internal") == 0 ||
+	    strcmp(host, "169.254.169.254") == 0)
+		return 0;
+	return mv_err_set(err, MV_EXIT_FAIL, "%s: plain http is allowed for "
+	                  "loopback addresses only; use https", safe_url);
+}
+
+/* Ctrl-C during a transfer: libcurl calls this often while data flows and
+ * about once a second while it waits; non-zero aborts the transfer. */
+static int
+xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+            curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)ud;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return mv_interrupted() ? 1 : 0;
 }
 
 long
@@ -262,6 +327,8 @@ attempt(struct mv_http *h, const struct mv_http_req *req, struct sink *body,
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "meshvm/" MESHVM_VERSION);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	/* libcurl silently resends a request whose reused connection died;
 	 * a create must never go out twice behind our back. */
 	if (!req->idempotent)
@@ -348,18 +415,8 @@ mv_http_do(struct mv_http *h, const struct mv_http_req *req,
 
 	memset(resp, 0, sizeof(*resp));
 	mv_http_redact_url(req->url, safe_url, sizeof(safe_url));
-	/* Plain http: loopback (the fake) and GCE's metadata server only. */
-	if (strncmp(req->url, "http://", 7) == 0 &&
-	    !mv_http_is_loopback_url(req->url) &&
-	    strncmp(req->url, "http://metadata.google.internal/", 32) != 0 &&
-	    strncmp(req->url, "http://169.254.169.254/", 23) != 0)
-		return mv_err_set(err, MV_EXIT_FAIL,
-		                  "%s: plain http is allowed for loopback addresses "
-		                  "only; use https", safe_url);
-	if (strncmp(req->url, "http://", 7) != 0 &&
-	    strncmp(req->url, "https://", 8) != 0)
-		return mv_err_set(err, MV_EXIT_FAIL, "%s: not an http(s) URL",
-		                  safe_url);
+	if (check_url(req->url, safe_url, err) != 0)
+		return -1;
 	for (int n = 1;; n++) {
 		struct sink body = {0};
 		long status = 0, retry_after = 0, t0 = now_ms();
@@ -376,6 +433,12 @@ mv_http_do(struct mv_http *h, const struct mv_http_req *req,
 		else
 			mv_debug("HTTP %s %s -> %s (%ld ms, attempt %d)", req->method,
 			         safe_url, curl_easy_strerror(rc), now_ms() - t0, n);
+		if (rc == CURLE_ABORTED_BY_CALLBACK) {
+			free(body.data);
+			resp->outcome_unknown = !req->idempotent && (sent || maybe_acted);
+			return mv_err_set(err, MV_EXIT_INTERRUPTED, "%s %s: interrupted",
+			                  req->method, safe_url);
+		}
 		if (body.overflow) {
 			free(body.data);
 			return mv_err_set(err, MV_EXIT_CLOUD,

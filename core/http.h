@@ -8,10 +8,13 @@
  * response comes back with `outcome_unknown` set and the caller resolves it
  * by reading the resource back.
  *
- * Plain http:// is refused unless the host is a loopback address; TLS
+ * Plain http:// is refused unless the host, as libcurl parses it, is a
+ * loopback address (127.0.0.0/8, ::1) or GCE's metadata server; TLS
  * verification is always on (system CAs, or the PEM given per request).
  * With -v, one trace line per attempt: method, URL (tokens redacted),
  * status, duration, attempt.  Authorization headers are never logged.
+ * An interrupt (core/signal, graceful mode) aborts a transfer within about
+ * a second: the call fails with MV_EXIT_INTERRUPTED.
  */
 #ifndef MESHVM_CORE_HTTP_H
 #define MESHVM_CORE_HTTP_H
@@ -84,7 +87,9 @@ int mv_http_fail(struct mv_err *err, const struct mv_http_req *req,
 /* URL with secrets (access_token=, token=, key=, ...) replaced by "***". */
 void mv_http_redact_url(const char *url, char *out, size_t len);
 
-/* true for 127.0.0.0/8, ::1 and localhost. */
+/* true when the URL's host, parsed by libcurl (curl_url), is an address
+ * in 127.0.0.0/8 or ::1.  Names (even "localhost") are not: they resolve
+ * through files and servers an attacker may control. */
 bool mv_http_is_loopback_url(const char *url);
 
 /* Backoff before attempt n (1-based, n >= 1 means "after n failures"):

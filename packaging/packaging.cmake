@@ -27,11 +27,9 @@ add_custom_command(
   OUTPUT ${MESHVM_CLI_DOCS}/stamp
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/packaging/gen_cli_docs.py
           --binary $<TARGET_FILE:meshvm>
-          --json ${CMAKE_SOURCE_DIR}/harness/tests/cli-sample.json
           --src ${CMAKE_SOURCE_DIR} --out ${MESHVM_CLI_DOCS}
   COMMAND ${CMAKE_COMMAND} -E touch ${MESHVM_CLI_DOCS}/stamp
   DEPENDS meshvm ${CMAKE_SOURCE_DIR}/packaging/gen_cli_docs.py
-          ${CMAKE_SOURCE_DIR}/harness/tests/cli-sample.json
   COMMENT "Manual pages and completions from meshvm --dump-cli"
   VERBATIM)
 add_custom_target(cli_docs ALL DEPENDS ${MESHVM_CLI_DOCS}/stamp)

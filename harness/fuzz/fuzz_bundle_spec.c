@@ -14,8 +14,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct bundle_spec *s = NULL;
 	struct mv_err err;
 
+	mv_err_clear(&err); /* mv_err_free below needs it */
 	if (bundle_spec_parse("fuzz.yaml", (const char *)data, size,
 	                      "/nonexistent-fuzz", &s, &err) == 0)
 		bundle_spec_free(s);
+	mv_err_free(&err); /* a many-problem report owns a list */
 	return 0;
 }

@@ -213,17 +213,20 @@ test_bad_specs(void **state)
 		const struct spec_case *c = &bad_cases[i];
 		struct bundle_spec *s = NULL;
 		struct mv_err err;
-		char *dir, *spec = prepare(c, &dir);
+		char *all, *dir, *spec = prepare(c, &dir);
 
 		mv_err_clear(&err);
 		print_message("case: %s\n", c->name);
 		assert_int_equal(bundle_spec_load(spec, &s, &err), -1);
 		assert_null(s);
 		assert_int_equal(err.exit_code, MV_EXIT_FAIL);
-		assert_contains(err.msg, c->expect);
+		all = mv_err_join(&err);
+		assert_contains(all, c->expect);
+		free(all);
 		/* Every message names a file. */
 		assert_true(strstr(err.msg, "bundle.yaml") != NULL ||
 		            strstr(err.msg, "/bundle/") != NULL);
+		mv_err_free(&err);
 		tu_rmrf(dir);
 		free(dir);
 		free(spec);
@@ -259,19 +262,23 @@ test_all_errors_reported(void **state)
 	char *dir, *spec = prepare(&c, &dir);
 	struct bundle_spec *s = NULL;
 	struct mv_err err;
+	char *all;
 	int lines = 1;
 
 	(void)state;
 	assert_int_equal(bundle_spec_load(spec, &s, &err), -1);
-	for (const char *p = err.msg; *p; p++)
+	all = mv_err_join(&err); /* every item, one a line */
+	for (const char *p = all; *p; p++)
 		lines += *p == '\n';
 	assert_int_equal(lines, 4);
-	assert_contains(err.msg, "service.name");
-	assert_contains(err.msg, "service.port");
-	assert_contains(err.msg, "service.protocol");
-	assert_contains(err.msg, "identity/hosts: missing");
+	assert_contains(all, "service.name");
+	assert_contains(all, "service.port");
+	assert_contains(all, "service.protocol");
+	assert_contains(all, "identity/hosts: missing");
 	/* the first problem keeps its position */
 	assert_int_equal(err.line, 2);
+	free(all);
+	mv_err_free(&err);
 	tu_rmrf(dir);
 	free(dir);
 	free(spec);

@@ -57,12 +57,15 @@ check_options(const json_t *opts, const char *page, const char *bash,
 		size_t j;
 
 		if (lng && *lng) {
-			char *roff = tu_fmt("\\-\\-%s", lng), *w = tu_fmt("--%s", lng);
-			for (char *p = roff + 4; *p; p++)
-				if (*p == '-') { /* "dry-run" is "dry\-run" in roff */
-					memmove(p + 1, p, strlen(p) + 1);
-					*p++ = '\\';
-				}
+			/* "--dry-run" is "\-\-dry\-run" in roff */
+			char *roff = calloc(1, 4 + 2 * strlen(lng) + 1), *q = roff;
+			char *w = tu_fmt("--%s", lng);
+			q += sprintf(q, "\\-\\-");
+			for (const char *c = lng; *c; c++) {
+				if (*c == '-')
+					*q++ = '\\';
+				*q++ = *c;
+			}
 			assert_contains(page, roff);
 			assert_contains(bash, w);
 			assert_contains(zsh, w);
@@ -185,23 +188,33 @@ test_build_output(void **state)
 	free(b);
 }
 
-/* Options named in one `--help` text ("--name" tokens). */
+/* Options listed in the "options:" part of one `--help` text: the first
+ * "--name" of each line that starts with a dash (descriptions may name
+ * other commands' options; those do not count). */
 static json_t *
 help_options(const char *help)
 {
 	json_t *set = json_object();
+	const char *p = strstr(help, "\noptions:\n");
 
-	for (const char *p = help; (p = strstr(p, "--")) != NULL;) {
-		const char *e = p + 2;
-		while ((*e >= 'a' && *e <= 'z') || (*e >= '0' && *e <= '9') ||
-		       *e == '-')
-			e++;
-		if (e > p + 2) {
-			char *w = strndup(p + 2, (size_t)(e - p - 2));
+	for (p = p ? strchr(p + 1, '\n') : NULL; p != NULL && p[1] != '\0';
+	     p = strchr(p + 1, '\n')) {
+		const char *l = p + 1, *d, *e;
+		while (*l == ' ')
+			l++;
+		if (*l != '-')
+			continue;
+		d = strstr(l, "--");
+		if (d == NULL || (strchr(l, '\n') && d > strchr(l, '\n')))
+			continue;
+		for (e = d + 2; (*e >= 'a' && *e <= 'z') || (*e >= '0' && *e <= '9') ||
+		                *e == '-'; e++)
+			;
+		if (e > d + 2) {
+			char *w = strndup(d + 2, (size_t)(e - d - 2));
 			json_object_set_new(set, w, json_true());
 			free(w);
 		}
-		p = e;
 	}
 	return set;
 }

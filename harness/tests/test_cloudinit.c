@@ -781,6 +781,7 @@ test_validate_bad_inputs(void **state)
 		char *exp_path = tu_fmt("%.*s.expect", (int)(strlen(path) - 10), path);
 		char *expect = tu_read(exp_path, NULL);
 		struct mv_err err;
+		char *all;
 		int n_expect = 0, n_got = 1;
 
 		if (expect == NULL)
@@ -788,14 +789,15 @@ test_validate_bad_inputs(void **state)
 		assert_non_null(expect);
 		assert_int_equal(cloudinit_validate_file(path, &err), -1);
 		assert_int_equal(err.exit_code, MV_EXIT_VERIFY);
-		for (const char *p = err.msg; *p; p++)
+		all = mv_err_join(&err); /* every item, one a line */
+		for (const char *p = all; *p; p++)
 			n_got += *p == '\n';
 		for (char *save = NULL, *line = strtok_r(expect, "\n", &save); line;
 		     line = strtok_r(NULL, "\n", &save)) {
 			char *want = tu_fmt("%s:%s", path, line);
-			if (strstr(err.msg, want) == NULL) {
+			if (strstr(all, want) == NULL) {
 				print_error("%s: expected \"%s\" in:\n%s\n", name, want,
-				            err.msg);
+				            all);
 				fail();
 			}
 			free(want);
@@ -803,9 +805,11 @@ test_validate_bad_inputs(void **state)
 		}
 		if (n_expect != n_got) {
 			print_error("%s: %d errors expected, got %d:\n%s\n", name,
-			            n_expect, n_got, err.msg);
+			            n_expect, n_got, all);
 			fail();
 		}
+		free(all);
+		mv_err_free(&err);
 		cases++;
 		free(expect);
 		free(exp_path);

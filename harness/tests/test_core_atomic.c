@@ -99,6 +99,50 @@ test_readonly_dir(void **state)
 	free(dir);
 }
 
+/* mv_write_file_new places a file only where nothing is: an existing
+ * file or a dangling symlink stays as it was, and no temp is left. */
+static void
+write_new(bool named)
+{
+	char *d = tu_tmpdir(), *f = tu_fmt("%s/out", d), *l = tu_fmt("%s/dl", d);
+	char *got;
+	struct mv_err err;
+
+	mv_atomic_force_named(named);
+	mv_err_clear(&err);
+	assert_int_equal(mv_write_file_new(f, "one", 3, 0640, &err), 0);
+	got = tu_read(f, NULL);
+	assert_string_equal(got, "one");
+	free(got);
+	assert_int_equal(mv_write_file_new(f, "two", 3, 0640, &err), 1);
+	got = tu_read(f, NULL);
+	assert_string_equal(got, "one");
+	free(got);
+	assert_int_equal(symlink("/nonexistent-target", l), 0);
+	assert_int_equal(mv_write_file_new(l, "x", 1, 0640, &err), 1);
+	assert_false(tu_exists("/nonexistent-target"));
+	assert_int_equal(tu_dir_count(d), 2); /* out, dl: no temp left */
+	mv_atomic_force_named(false);
+	tu_rmrf(d);
+	free(d);
+	free(f);
+	free(l);
+}
+
+static void
+test_write_new_tmpfile(void **state)
+{
+	(void)state;
+	write_new(false);
+}
+
+static void
+test_write_new_named(void **state)
+{
+	(void)state;
+	write_new(true);
+}
+
 int
 main(void)
 {
@@ -107,6 +151,8 @@ main(void)
 		cmocka_unit_test(test_write_replace_named),
 		cmocka_unit_test(test_abort_leaves_nothing),
 		cmocka_unit_test(test_readonly_dir),
+		cmocka_unit_test(test_write_new_tmpfile),
+		cmocka_unit_test(test_write_new_named),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,12 @@
 /* test_core_http.c - core/http: retries, backoff, unknown outcomes,
  * redaction, against a scripted libmicrohttpd server on 127.0.0.1. */
+#include <arpa/inet.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +14,7 @@
 
 #include "core/http.h"
 #include "core/log.h"
+#include "core/signal.h"
 #include "testutil.h"
 
 #define RESET (-1)
@@ -343,21 +350,107 @@ test_redaction_and_trace(void **state)
 static void
 test_plain_http_only_loopback(void **state)
 {
+	/* Hosts that a hand-split of the URL took for loopback: user info
+	 * before the host, a name that starts with "127.", a name at all. */
+	static const char *const refused[] = {
+		"http://127.0.0.1@evil.example/",
+		"http://127.0.0.1:80@evil.example/x",
+		"http://127.evil.example/",
+		"http://localhost/",
+		"http://example.com/x",
+		"http://10.0.0.1/",
+		"http://[::2]/",
+	};
+	struct script s = {{200}, 1, 0, NULL, "{}", "", ""};
+	char url[128], v6[64];
+	struct MHD_Daemon *d = serve(&s, url, sizeof(url));
 	struct mv_http *h = fast_client();
-	struct mv_http_req req = {.method = "GET", .url = "http://example.com/x",
-	                          .idempotent = true};
+	struct mv_http_req req = {.method = "GET", .idempotent = true};
 	struct mv_http_resp resp;
 	struct mv_err err;
 
 	(void)state;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		req.url = refused[i];
+		assert_false(mv_http_is_loopback_url(refused[i]));
+		assert_int_equal(mv_http_do(h, &req, &resp, &err), -1);
+		assert_contains(err.msg, "plain http is allowed for loopback");
+		assert_int_equal(s.hits, 0); /* nothing left the process */
+	}
+	/* allowed: 127.0.0.1:N reaches the server */
+	assert_true(mv_http_is_loopback_url(url));
+	req.url = url;
+	assert_int_equal(mv_http_do(h, &req, &resp, &err), 0);
+	assert_int_equal(resp.status, 200);
+	mv_http_resp_free(&resp);
+	/* allowed: [::1]:N passes the guard (whatever the connection does) */
+	snprintf(v6, sizeof(v6), "http://[::1]:%s", strrchr(url, ':') + 1);
+	assert_true(mv_http_is_loopback_url(v6));
+	assert_true(mv_http_is_loopback_url("http://127.1.2.3/"));
+	req.url = v6;
+	if (mv_http_do(h, &req, &resp, &err) != 0)
+		assert_null(strstr(err.msg, "plain http"));
+	mv_http_resp_free(&resp);
+	/* https goes anywhere; other schemes nowhere */
+	assert_false(mv_http_is_loopback_url("https://127.0.0.1.evil.example/"));
+	req.url = "ftp://127.0.0.1/x";
 	assert_int_equal(mv_http_do(h, &req, &resp, &err), -1);
-	assert_contains(err.msg, "plain http is allowed for loopback");
-	assert_true(mv_http_is_loopback_url("http://127.0.0.1:80/"));
-	assert_true(mv_http_is_loopback_url("http://[::1]:80/"));
-	assert_true(mv_http_is_loopback_url("http://localhost/"));
-	assert_false(mv_http_is_loopback_url("http://127x.example/"));
-	assert_false(mv_http_is_loopback_url("http://10.0.0.1/"));
+	assert_contains(err.msg, "not an http(s) URL");
 	mv_http_free(h);
+	MHD_stop_daemon(d);
+}
+
+/* Ctrl-C during a transfer to a server that accepts and never answers:
+ * the call ends within about a second with an interrupted error (exit
+ * 130), not after the 20 s transfer timeout.  In a child, since the
+ * interrupt flag is for the whole process. */
+static void
+test_interrupt_aborts_transfer(void **state)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0), status = 0;
+	struct timespec t0;
+	char url[64];
+	pid_t pid;
+
+	(void)state;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 8), 0); /* the kernel accepts; nobody reads */
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/never",
+	         ntohs(sa.sin_port));
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct mv_http_timing t;
+		struct mv_http *h;
+		struct mv_http_req req = {.method = "GET", .url = url,
+		                          .idempotent = true};
+		struct mv_http_resp resp;
+		struct mv_err err;
+
+		mv_signals_install(true);
+		mv_http_timing_default(&t);
+		t.timeout_ms = 20000;
+		t.max_attempts = 1;
+		h = mv_http_new(&t);
+		if (mv_http_do(h, &req, &resp, &err) == 0)
+			_exit(1);
+		mv_http_free(h);
+		_exit(err.exit_code == MV_EXIT_INTERRUPTED &&
+		      strstr(err.msg, "interrupted") ? 0 : 2);
+	}
+	usleep(300 * 1000); /* the request is on its way */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	kill(pid, SIGINT);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* bounded well below the transfer timeout (not a speed claim) */
+	assert_true(ms_since(&t0) < 5000);
+	close(lfd);
 }
 
 static void
@@ -401,6 +494,7 @@ main(void)
 		cmocka_unit_test(test_fast_timing_env),
 		cmocka_unit_test(test_redaction_and_trace),
 		cmocka_unit_test(test_plain_http_only_loopback),
+		cmocka_unit_test(test_interrupt_aborts_transfer),
 		cmocka_unit_test(test_error_shapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
