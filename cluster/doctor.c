@@ -8,43 +8,13 @@
 #include <unistd.h>
 
 #include "cluster/gcp_auth.h"
+#include "cluster/permissions.h"
 #include "core/xalloc.h"
-
-/* What each step calls, and the narrowest predefined role that grants it
- * (https://cloud.google.com/iam/docs/understanding-roles). */
-static const struct doctor_permission permissions[] = {
-	{"resourcemanager.projects.get", "roles/browser", "preflight"},
-	{"serviceusage.services.get", "roles/serviceusage.serviceUsageConsumer",
-	 "preflight"},
-	{"compute.projects.get", "roles/compute.viewer", "preflight"},
-	{"compute.regions.get", "roles/compute.viewer", "preflight"},
-	{"container.clusters.create", "roles/container.admin", "clusters"},
-	{"container.clusters.get", "roles/container.admin", "clusters"},
-	{"container.clusters.delete", "roles/container.admin", "clusters"},
-	{"container.operations.get", "roles/container.admin", "clusters"},
-	{"iam.serviceAccounts.actAs", "roles/iam.serviceAccountUser",
-	 "clusters"},
-	{"compute.firewalls.create", "roles/compute.securityAdmin", "firewall"},
-	{"compute.firewalls.get", "roles/compute.securityAdmin", "firewall"},
-	{"compute.firewalls.delete", "roles/compute.securityAdmin", "firewall"},
-	{"compute.networks.updatePolicy", "roles/compute.securityAdmin",
-	 "firewall"},
-	{"compute.globalOperations.get", "roles/compute.securityAdmin",
-	 "firewall"},
-};
-#define N_PERMS (sizeof(permissions) / sizeof(permissions[0]))
 
 static const char *const apis[] = {"container.googleapis.com",
                                    "compute.googleapis.com",
                                    "storage.googleapis.com",
                                    "serviceusage.googleapis.com"};
-
-const struct doctor_permission *
-doctor_permissions(size_t *n)
-{
-	*n = N_PERMS;
-	return permissions;
-}
 
 const char *
 doctor_level_name(enum doctor_level l)
@@ -340,6 +310,8 @@ member_of(const struct doctor_options *o)
 static void
 check_permissions(const struct doctor_options *o, struct doctor_report *r)
 {
+	size_t N_PERMS;
+	const struct gcp_permission *permissions = gcp_permissions(&N_PERMS);
 	json_t *want = json_array(), *body, *granted;
 	char *url = mv_xstrfmt("%sv3/projects/%s:testIamPermissions",
 	                      o->gcp->ep->cloudresourcemanager, o->cfg->project);

@@ -55,14 +55,6 @@ struct doctor_options {
 	const char *path; /* PATH to search; NULL: the environment's */
 };
 
-/* One permission a step needs and the predefined role that grants it. */
-struct doctor_permission {
-	const char *permission;
-	const char *role;
-	const char *step; /* "preflight", "clusters", "firewall" */
-};
-const struct doctor_permission *doctor_permissions(size_t *n);
-
 /* Run every check into *out (freed with doctor_report_free even on
  * error).  Returns -1 only when the checks themselves could not run (out
  * of memory); a failing check is an item, not an error. */
