@@ -166,6 +166,8 @@ endpoints_free(struct mv_endpoints *e)
 	free(e->oauth2);
 	free(e->cloudresourcemanager);
 	free(e->iam);
+	free(e->sts);
+	free(e->iamcredentials);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -181,6 +183,8 @@ endpoints_from_base(struct mv_endpoints *e, const char *base)
 	e->oauth2 = with_slash(base, "token");
 	e->cloudresourcemanager = with_slash(base, "");
 	e->iam = with_slash(base, "");
+	e->sts = with_slash(base, "v1/token");
+	e->iamcredentials = with_slash(base, "");
 }
 
 static void
@@ -188,7 +192,8 @@ parse_endpoints(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 {
 	static const char *const keys[] = {"google", "container", "compute",
 	                                   "storage", "serviceusage", "oauth2",
-	                                   "cloudresourcemanager", "iam", NULL};
+	                                   "cloudresourcemanager", "iam", "sts",
+	                                   "iamcredentials", NULL};
 	json_t *ep = json_object_get(root, "endpoints");
 	const char *env = getenv("MESHVM_GOOGLE_ENDPOINT");
 	struct mv_endpoints *e = &cfg->endpoints;
@@ -201,6 +206,8 @@ parse_endpoints(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 	e->cloudresourcemanager =
 		strdup("https://cloudresourcemanager.googleapis.com/");
 	e->iam = strdup("https://iam.googleapis.com/");
+	e->sts = strdup("https://sts.googleapis.com/v1/token");
+	e->iamcredentials = strdup("https://iamcredentials.googleapis.com/");
 	if (ep != NULL) {
 		const char *k;
 		json_t *v;
@@ -226,11 +233,15 @@ parse_endpoints(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 			              : !strcmp(k, "oauth2") ? &e->oauth2
 			              : !strcmp(k, "cloudresourcemanager")
 			                      ? &e->cloudresourcemanager
-			              : !strcmp(k, "iam") ? &e->iam : NULL;
+			              : !strcmp(k, "iam") ? &e->iam
+			              : !strcmp(k, "sts") ? &e->sts
+			              : !strcmp(k, "iamcredentials") ? &e->iamcredentials
+			                                             : NULL;
 			if (slot == NULL)
 				continue;
 			free(*slot);
-			*slot = !strcmp(k, "oauth2") ? strdup(json_string_value(v))
+			*slot = !strcmp(k, "oauth2") || !strcmp(k, "sts")
+			                ? strdup(json_string_value(v))
 			                             : with_slash(json_string_value(v), "");
 		}
 	}
@@ -561,8 +572,8 @@ mv_config_example(const char *project)
 		"# Where the Google APIs are.  Default: the real ones.  Point every API\n"
 		"# at one base (e.g. `meshvm fake`) with `google:`, or one by one with\n"
 		"# container/compute/storage/serviceusage/oauth2/cloudresourcemanager/\n"
-		"# iam; the environment\n"
-		"# variable MESHVM_GOOGLE_ENDPOINT overrides both.\n"
+		"# iam/sts/iamcredentials; the environment variable\n"
+		"# MESHVM_GOOGLE_ENDPOINT overrides both.\n"
 		"# endpoints:\n"
 		"#   google: http://127.0.0.1:8080/\n"
 		"\n"

@@ -396,6 +396,7 @@ route_match(const struct route *r, struct freq *rq)
 
 static const struct route *const route_tables[] = {
 	gke_routes, compute_routes, storage_routes, metadata_routes, iam_routes,
+	sts_routes,
 };
 
 static const struct route *
