@@ -201,6 +201,39 @@ gcp_error_hint(const char *project, const char *url, const char *status,
 	return GCP_ERR_OTHER;
 }
 
+static void
+append_hint(struct mv_err *err, char *hint)
+{
+	size_t used = strlen(err->msg);
+	char *nl = strchr(hint, '\n');
+
+	if (nl != NULL)
+		*nl = '\0';
+	snprintf(err->msg + used, sizeof(err->msg) - used, "\n  %s%s%s", hint,
+	         nl ? "\n  " : "", nl ? nl + 1 : "");
+}
+
+enum gcp_error_kind
+gcp_error_teach_op(struct mv_err *err, const char *link, int code,
+                   const char *reason, const char *message)
+{
+	static const char *const codes[] = {
+		[3] = "INVALID_ARGUMENT", [7] = "PERMISSION_DENIED",
+		[8] = "RESOURCE_EXHAUSTED", [9] = "FAILED_PRECONDITION"};
+	const char *p = link ? strstr(link, "projects/") : NULL;
+	char project[128] = "", hint[1024];
+	enum gcp_error_kind k;
+
+	if (p != NULL)
+		token_at(p + strlen("projects/"), "-", project, sizeof(project));
+	k = gcp_error_hint(project[0] ? project : NULL, link,
+	                   code > 0 && code < 10 ? codes[code] : NULL, reason,
+	                   message, hint, sizeof(hint));
+	if (k != GCP_ERR_OTHER)
+		append_hint(err, hint);
+	return k;
+}
+
 enum gcp_error_kind
 gcp_error_teach(struct mv_err *err, const char *project, const char *url,
                 const char *body, size_t len)
@@ -232,14 +265,8 @@ gcp_error_teach(struct mv_err *err, const char *project, const char *url,
 		snprintf(text, sizeof(text), "%s (%s)", message ? message : "", svc);
 	k = gcp_error_hint(project, url, status, reason,
 	                   svc != NULL ? text : message, hint, sizeof(hint));
-	if (k != GCP_ERR_OTHER) {
-		size_t used = strlen(err->msg);
-		char *nl = strchr(hint, '\n');
-		if (nl != NULL)
-			*nl = '\0';
-		snprintf(err->msg + used, sizeof(err->msg) - used, "\n  %s%s%s",
-		         hint, nl ? "\n  " : "", nl ? nl + 1 : "");
-	}
+	if (k != GCP_ERR_OTHER)
+		append_hint(err, hint);
 	json_decref(j);
 	return k;
 }

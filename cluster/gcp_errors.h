@@ -40,4 +40,11 @@ enum gcp_error_kind gcp_error_teach(struct mv_err *err, const char *project,
                                     const char *url, const char *body,
                                     size_t len);
 
+/* The same for a long-running operation that ended in an error: `link`
+ * is its targetLink or selfLink (the project and location come from it),
+ * `code` a google.rpc.Code (GKE) or 0, `reason` Compute's errors[].code. */
+enum gcp_error_kind gcp_error_teach_op(struct mv_err *err, const char *link,
+                                       int code, const char *reason,
+                                       const char *message);
+
 #endif

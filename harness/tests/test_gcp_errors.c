@@ -89,12 +89,41 @@ test_teach_body(void **state)
 	assert_string_equal(e.msg, "x");
 }
 
+/* an operation that ended in an error: project and region from its link */
+static void
+test_teach_op(void **state)
+{
+	struct mv_err e;
+
+	(void)state;
+	mv_err_set(&e, MV_EXIT_CLOUD, "GKE operation op-1 failed: ...");
+	assert_int_equal(gcp_error_teach_op(&e, "https://container.googleapis.com/"
+	                                    "v1/projects/p-2/locations/asia-east1-a"
+	                                    "/clusters/c", 8, NULL,
+	                                    "Insufficient regional quota to "
+	                                    "satisfy request: resource \"CPUS\"."),
+	                 GCP_ERR_QUOTA);
+	assert_contains(e.msg, "cause: project p-2 is out of quota (CPUS in "
+	                       "asia-east1)");
+	mv_err_set(&e, MV_EXIT_CLOUD, "compute operation x failed");
+	assert_int_equal(gcp_error_teach_op(&e, "https://compute.googleapis.com/"
+	                                    "compute/v1/projects/p-3/global/"
+	                                    "operations/x/wait", 0,
+	                                    "QUOTA_EXCEEDED", "Quota 'FIREWALLS' "
+	                                    "exceeded.  Limit: 200.0 globally."),
+	                 GCP_ERR_QUOTA);
+	assert_contains(e.msg, "(FIREWALLS)");
+	assert_int_equal(gcp_error_teach_op(&e, NULL, 13, NULL, "internal"),
+	                 GCP_ERR_OTHER);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kinds),
 		cmocka_unit_test(test_teach_body),
+		cmocka_unit_test(test_teach_op),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
