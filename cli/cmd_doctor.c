@@ -129,7 +129,7 @@ run_doctor(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	if (id < 0)
 		return p.exit_code;
 	mv_err_clear(&err);
-	if (cli_session_open(ctx, token_file, false, &s, &err) != 0) {
+	if (cli_session_open_readonly(ctx, token_file, &s, &err) != 0) {
 		cli_session_close(&s);
 		return cli_fail(&err);
 	}

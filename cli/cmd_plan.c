@@ -37,16 +37,22 @@ step_names(const char **out, size_t cap)
 	 .help = "HTTP trace on stderr (tokens redacted); repeat for more"}, \
 	CLI_OPT_HELP, {0}
 
+#define OPT_UNTIL(what)                                                      \
+	{.id = O_UNTIL, .lng = "until", .arg = "STEP", .values_fn = step_names, \
+	 .help = what}
+
 #define OPT_NO_PREFLIGHT                                                     \
 	{.id = O_NO_PREFLIGHT, .lng = "no-preflight",                        \
 	 .help = "skip the checks of `meshvm doctor` that run first"}
-static const struct cli_option plan_options[] = {OPT_NO_PREFLIGHT,
-                                                 OPT_COMMON};
+
+static const struct cli_option plan_options[] = {
+	OPT_UNTIL("show the steps up to STEP only"), OPT_NO_PREFLIGHT,
+	OPT_COMMON};
 static const struct cli_option up_options[] = {
-	{.id = O_UNTIL, .lng = "until", .arg = "STEP", .values_fn = step_names,
-	 .help = "stop after STEP"},
-	{.id = O_DRY, .lng = "dry-run",
-	 .help = "print the plan; send no mutating request"},
+	OPT_UNTIL("stop after STEP"),
+	/* `plan` is the dry run; the old spelling says so */
+	{.id = O_DRY, .lng = "dry-run", .flags = CLI_HIDDEN,
+	 .help = "gone: use `meshvm plan`"},
 	OPT_NO_PREFLIGHT, OPT_COMMON};
 static const struct cli_option down_options[] = {
 	{.id = O_YES, .lng = "yes", .help = "do not ask"}, OPT_COMMON};
@@ -57,22 +63,23 @@ static const struct cli_option status_options[] = {OPT_COMMON};
 	"codes: 0 ok, 1 failure, 2 usage, 4 cloud error (the message names the " \
 	"step, the HTTP call and the API's answer), 130 interrupted."
 
-static int cmd_plan(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
-             char **argv);
-static int cmd_up(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
-           char **argv);
-static int cmd_down(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
-             char **argv);
-static int cmd_status(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
-               char **argv);
+static int cmd_plan(struct cli_ctx *ctx, const struct cli_command *cmd,
+                    int argc, char **argv);
+static int cmd_up(struct cli_ctx *ctx, const struct cli_command *cmd,
+                  int argc, char **argv);
+static int cmd_down(struct cli_ctx *ctx, const struct cli_command *cmd,
+                    int argc, char **argv);
+static int cmd_status(struct cli_ctx *ctx, const struct cli_command *cmd,
+                      int argc, char **argv);
 
 const struct cli_command cli_cmd_plan = {
 	.name = "plan",
 	.summary = "what `up` would do, step by step",
 	.description =
 		"Show what `meshvm up` would do from the current state: each step "
-		"done, to do (with what it would create) or drifted. Sends only "
-		"reads and takes no lock, so it can run while `up` does.",
+		"done, to do (with what it would create) or drifted. This is the "
+		"dry run of `up` (which has no --dry-run): it sends only reads, "
+		"writes nothing and takes no lock, so it can run while `up` does.",
 	.options = plan_options, .epilog = EXIT_CODES, .run = cmd_plan};
 
 const struct cli_command cli_cmd_up = {
@@ -104,7 +111,6 @@ const struct cli_command cli_cmd_status = {
 struct opts {
 	const char *token_file;
 	const char *until;
-	bool dry_run;
 	bool yes;
 	bool no_preflight;
 };
@@ -128,8 +134,11 @@ parse(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 			o->until = p.arg;
 			break;
 		case O_DRY:
-			o->dry_run = true;
-			break;
+			return cli_usage_error(p.path, "--dry-run is gone: `meshvm "
+			                       "plan%s%s` is the dry run (it sends only "
+			                       "reads and writes nothing)",
+			                       o->until ? " --until " : "",
+			                       o->until ? o->until : "");
 		case O_YES:
 			o->yes = true;
 			break;
@@ -154,17 +163,23 @@ cmd_plan(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	if (rc != 0)
 		return rc < 0 ? MV_EXIT_OK : rc;
 	mv_err_clear(&err);
-	if (cli_session_open(ctx, o.token_file, false, &s, &err) != 0 ||
-	    (!o.no_preflight && cli_preflight(ctx, &s, &err) != 0) ||
-	    plan_check_all(&s.plan, NULL, &report, &err) != 0) {
+	rc = cli_session_open_readonly(ctx, o.token_file, &s, &err);
+	if (rc == 0)
+		cli_note_busy(&s); /* before any cloud call, which may fail */
+	if (rc != 0 || (!o.no_preflight && cli_preflight(ctx, &s, &err) != 0) ||
+	    plan_check_all(&s.plan, o.until, &report, &err) != 0) {
 		json_decref(report);
 		cli_session_close(&s);
 		return cli_fail(&err);
 	}
-	if (ctx->json)
+	if (ctx->json) {
+		if (mv_state_busy_pid(s.state) != 0)
+			json_object_set_new(report, "up_in_progress",
+			                    json_integer(mv_state_busy_pid(s.state)));
 		cli_print_json(json_incref(report));
-	else
+	} else {
 		cli_print_plan(ctx, report);
+	}
 	json_decref(report);
 	cli_session_close(&s);
 	return MV_EXIT_OK;
@@ -185,24 +200,21 @@ cmd_up(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	mv_err_clear(&err);
 	/* Ctrl-C: finish the state write in hand, then exit 130. */
 	mv_signals_install(true);
-	if (cli_session_open(ctx, o.token_file, !o.dry_run, &s, &err) != 0 ||
+	if (cli_session_open(ctx, o.token_file, true, &s, &err) != 0 ||
 	    (!o.no_preflight && cli_preflight(ctx, &s, &err) != 0)) {
 		cli_session_close(&s);
 		return cli_fail(&err);
 	}
-	s.plan.dry_run = o.dry_run;
 	rc = plan_up(&s.plan, o.until, &report, &err);
+	if (rc == 0)
+		rc = cli_refresh_kubeconfig(&s, &err);
 	if (rc == 0 && mv_interrupted())
 		rc = mv_err_set(&err, MV_EXIT_INTERRUPTED, "interrupted");
 	if (rc == 0) {
 		if (ctx->json) {
-			json_object_set_new(report, "dry_run", json_boolean(o.dry_run));
 			json_object_set_new(report, "state",
 			                    json_string(mv_state_path(s.state)));
 			cli_print_json(json_incref(report));
-		} else if (o.dry_run) {
-			printf("dry run: nothing sent; `meshvm up` would:\n");
-			cli_print_plan(ctx, report);
 		} else {
 			cli_print_plan(ctx, report);
 			printf("up: done%s%s (state in %s)\n", o.until ? " until " : "",
@@ -264,8 +276,13 @@ cmd_down(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	if (!o.yes) {
 		if (!isatty(STDIN_FILENO)) {
 			cli_session_close(&s);
-			fprintf(stderr, "meshvm down: not a terminal; pass --yes to "
-			        "delete without asking\n");
+			/* Say exactly what to run, with the same config. */
+			fprintf(stderr, "meshvm down: stdin is not a terminal, so "
+			        "nothing was deleted; run `meshvm %s%s%sdown --yes` to "
+			        "confirm\n", strcmp(ctx->config, "meshvm.yaml") ? "-C "
+			                                                      : "",
+			        strcmp(ctx->config, "meshvm.yaml") ? ctx->config : "",
+			        strcmp(ctx->config, "meshvm.yaml") ? " " : "");
 			return MV_EXIT_USAGE;
 		}
 		if (!confirm(&s)) {
@@ -299,10 +316,12 @@ cmd_status(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	if (rc != 0)
 		return rc < 0 ? MV_EXIT_OK : rc;
 	mv_err_clear(&err);
-	if (cli_session_open(ctx, o.token_file, false, &s, &err) != 0) {
+	if (cli_session_open_readonly(ctx, o.token_file, &s, &err) != 0) {
 		cli_session_close(&s);
 		return cli_fail(&err);
 	}
+	cli_note_busy(&s);
+	cli_note_kubeconfig(&s, true, NULL); /* before any cloud call */
 	clusters = json_array();
 	rules = json_array();
 	out = json_pack("{s:s,s:s,s:o,s:o}", "project", s.cfg->project, "id",
@@ -341,6 +360,10 @@ cmd_status(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		json_decref(fw);
 	}
 	if (ctx->json) {
+		cli_note_kubeconfig(&s, false, out);
+		if (mv_state_busy_pid(s.state) != 0)
+			json_object_set_new(out, "up_in_progress",
+			                    json_integer(mv_state_busy_pid(s.state)));
 		cli_print_json(out);
 	} else {
 		json_t *v;

@@ -2,22 +2,29 @@
 #include "cli/session.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cluster/gcp_auth.h"
+#include "cluster/kubeconfig.h"
+#include "core/log.h"
+#include "core/xalloc.h"
 #include "core/http.h"
 
-int
-cli_session_open(struct cli_ctx *cli, const char *token_file,
-                 bool create_state, struct cli_session *s, struct mv_err *err)
+static int
+session_open(struct cli_ctx *cli, const char *token_file, bool create_state,
+             bool readonly, struct cli_session *s, struct mv_err *err)
 {
 	struct gcp_auth_options ao = {0};
 
 	memset(s, 0, sizeof(*s));
 	if (mv_config_load(cli->config, &s->cfg, err) != 0)
 		return -1;
-	if (mv_state_open(s->cfg->dir, create_state, &s->state, err) != 0)
+	if ((readonly ? mv_state_open_readonly(s->cfg->dir, &s->state, err)
+	              : mv_state_open(s->cfg->dir, create_state, &s->state,
+	                              err)) != 0)
 		return -1;
 	s->http = mv_http_new(NULL);
 	if (s->http == NULL)
@@ -43,6 +50,20 @@ cli_session_open(struct cli_ctx *cli, const char *token_file,
 	s->plan.gcp = &s->gcp;
 	s->plan.progress = !cli->json && isatty(STDERR_FILENO);
 	return 0;
+}
+
+int
+cli_session_open(struct cli_ctx *cli, const char *token_file,
+                 bool create_state, struct cli_session *s, struct mv_err *err)
+{
+	return session_open(cli, token_file, create_state, false, s, err);
+}
+
+int
+cli_session_open_readonly(struct cli_ctx *cli, const char *token_file,
+                          struct cli_session *s, struct mv_err *err)
+{
+	return session_open(cli, token_file, false, true, s, err);
 }
 
 void
@@ -83,4 +104,68 @@ cli_print_plan(const struct cli_ctx *cli, const json_t *report)
 		json_array_foreach(list, j, a)
 			printf("             ~ %s\n", json_string_value(a));
 	}
+}
+
+void
+cli_note_busy(const struct cli_session *s)
+{
+	int pid = s->state ? mv_state_busy_pid(s->state) : 0;
+
+	if (pid > 0)
+		fprintf(stderr, "meshvm: up in progress (pid %d); showing the state "
+		        "as last saved\n", pid);
+	else if (pid < 0)
+		fprintf(stderr, "meshvm: up in progress; showing the state as last "
+		        "saved\n");
+}
+
+char *
+cli_kubeconfig_path(const struct cli_session *s)
+{
+	return mv_xstrfmt("%s/kubeconfig", mv_state_dir(s->state));
+}
+
+void
+cli_note_kubeconfig(const struct cli_session *s, bool warn, json_t *out)
+{
+	char *path = cli_kubeconfig_path(s), when[32];
+	struct mv_err err;
+	time_t exp = 0, now = time(NULL);
+	struct tm tm;
+
+	mv_err_clear(&err);
+	if (kubeconfig_token_expiry(path, &exp, &err) == 1) {
+		gmtime_r(&exp, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		if (out != NULL)
+			json_object_set_new(out, "kubeconfig_token_expires_by",
+			                    json_string(when));
+		if (warn && exp <= now + 300)
+			fprintf(stderr, "meshvm: warning: %s holds a Google access "
+			        "token that %s %s; rerun `meshvm up` with a fresh "
+			        "token to rewrite it, or unset the explicit token so "
+			        "it uses gke-gcloud-auth-plugin\n", path,
+			        exp <= now ? "expired by" : "expires by", when);
+	}
+	mv_err_free(&err);
+	free(path);
+}
+
+int
+cli_refresh_kubeconfig(struct cli_session *s, struct mv_err *err)
+{
+	const char *token = NULL;
+	char *path;
+	int rc;
+
+	if (s->auth == NULL || !gcp_auth_is_explicit(s->auth))
+		return 0;
+	if (gcp_auth_token(s->auth, &token, err) != 0)
+		return -1;
+	path = cli_kubeconfig_path(s);
+	rc = kubeconfig_refresh_token(path, token, time(NULL), err);
+	if (rc == 1)
+		mv_info("rewrote %s with the current token", path);
+	free(path);
+	return rc < 0 ? -1 : 0;
 }

@@ -19,7 +19,21 @@ struct cli_session {
 int cli_session_open(struct cli_ctx *cli, const char *token_file,
                      bool create_state, struct cli_session *s,
                      struct mv_err *err);
+/* plan, status: no lock (see mv_state_open_readonly). */
+int cli_session_open_readonly(struct cli_ctx *cli, const char *token_file,
+                              struct cli_session *s, struct mv_err *err);
 void cli_session_close(struct cli_session *s);
+/* "up in progress (pid N)" on stderr when a run holds the state's lock. */
+void cli_note_busy(const struct cli_session *s);
+
+/* .meshvm/kubeconfig (malloc'd). */
+char *cli_kubeconfig_path(const struct cli_session *s);
+/* With `warn`, say on stderr when the kubeconfig's token is (nearly)
+ * expired; with `out`, record its expiry there. */
+void cli_note_kubeconfig(const struct cli_session *s, bool warn, json_t *out);
+/* After `up`: put a fresh explicit token into the kubeconfig's token
+ * users (cluster/kubeconfig.h). */
+int cli_refresh_kubeconfig(struct cli_session *s, struct mv_err *err);
 
 /* The doctor's checks (cli/cmd_doctor.c) as the first phase of plan/up:
  * warnings on stderr; a failed check is an error (exit 4). */

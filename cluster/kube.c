@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/signal.h"
 #include "core/yaml.h"
+#include "core/xalloc.h"
 
 extern char **environ;
 
@@ -69,11 +70,7 @@ kube_new(struct kube_target *target, struct mv_http *http, struct kube **out,
 		                  "kubeconfig: insecure-skip-tls-verify is refused; "
 		                  "give the cluster's certificate-authority");
 	}
-	k = calloc(1, sizeof(*k));
-	if (k == NULL) {
-		kube_target_free(target);
-		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-	}
+	k = mv_xcalloc(1, sizeof(*k));
 	k->t = target;
 	k->http = http;
 	*out = k;
@@ -180,16 +177,15 @@ exec_plugin(struct kube *k, struct mv_err *err)
 		n_env++;
 	for (char **a = ex->args; a && *a; a++)
 		n_args++;
-	argv = calloc(n_args + 2, sizeof(char *));
-	envp = calloc(n_env + 2, sizeof(char *));
+	argv = mv_xcalloc(n_args + 2, sizeof(char *));
+	envp = mv_xcalloc(n_env + 2, sizeof(char *));
 	info = exec_info(k);
-	if (argv == NULL || envp == NULL || info == NULL ||
-	    asprintf(&infovar, "KUBERNETES_EXEC_INFO=%s", info) < 0) {
+	if (info == NULL) { /* jansson's own allocation */
 		free(argv);
 		free(envp);
-		free(info);
 		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 	}
+	infovar = mv_xstrfmt("KUBERNETES_EXEC_INFO=%s", info);
 	free(info);
 	argv[0] = ex->command;
 	for (size_t i = 0; i < n_args; i++)
@@ -230,7 +226,7 @@ exec_plugin(struct kube *k, struct mv_err *err)
 	free(infovar);
 	k->exec_runs++;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	out = malloc(EXEC_OUTPUT_MAX + 1);
+	out = mv_xmalloc(EXEC_OUTPUT_MAX + 1);
 	for (;;) {
 		struct pollfd p = {pipefd[0], POLLIN, 0};
 		struct timespec t1;
@@ -290,7 +286,7 @@ exec_plugin(struct kube *k, struct mv_err *err)
 		explicit_bzero(k->exec_token, strlen(k->exec_token));
 		free(k->exec_token);
 	}
-	k->exec_token = strdup(tok);
+	k->exec_token = mv_xstrdup(tok);
 	k->exec_expires = 0;
 	if (exp != NULL && kube_parse_time(exp, &k->exec_expires) != 0)
 		k->exec_expires = 0;
@@ -330,8 +326,7 @@ kube_call(struct kube *k, const char *method, const char *path,
 		*out = NULL;
 	if (bearer(k, &tok, err) != 0)
 		return -1;
-	if (asprintf(&url, "%s%s", k->t->server, path) < 0)
-		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	url = mv_xstrfmt("%s%s", k->t->server, path);
 	req.method = method;
 	req.url = url;
 	req.body = body;
@@ -381,14 +376,12 @@ kube_discovery_add(struct kube *k, const json_t *list, struct mv_err *err)
 		struct kind_map *m;
 		if (name == NULL || kind == NULL || strchr(name, '/') != NULL)
 			continue; /* subresources: serviceaccounts/token, …/status */
-		m = realloc(k->kinds, (k->n_kinds + 1) * sizeof(*m));
-		if (m == NULL)
-			return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		m = mv_xreallocarray(k->kinds, k->n_kinds + 1, sizeof(*m));
 		k->kinds = m;
 		m = &k->kinds[k->n_kinds++];
-		m->group_version = strdup(gv);
-		m->kind = strdup(kind);
-		m->resource = strdup(name);
+		m->group_version = mv_xstrdup(gv);
+		m->kind = mv_xstrdup(kind);
+		m->resource = mv_xstrdup(name);
 		m->namespaced = json_is_true(json_object_get(r, "namespaced"));
 	}
 	return 0;
@@ -479,21 +472,20 @@ kube_path(struct kube *k, const char *api_version, const char *kind,
 	const char *resource;
 	bool namespaced;
 	char *esc_name = NULL;
-	int n;
 
 	*path = NULL;
 	if (kube_resource(k, api_version, kind, &resource, &namespaced, err) != 0)
 		return -1;
 	if (name != NULL)
 		esc_name = curl_easy_escape(NULL, name, 0);
-	n = asprintf(path, "/%s%s%s%s%s/%s%s%s", strchr(api_version, '/') ? "apis"
-	                                                                  : "api",
-	             "/", api_version, namespaced ? "/namespaces/" : "",
-	             namespaced ? (ns ? ns : k->t->namespace_) : "", resource,
-	             name ? "/" : "", name ? esc_name : "");
-	curl_free(esc_name);
-	if (n < 0)
+	if (name != NULL && esc_name == NULL)
 		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	*path = mv_xstrfmt("/%s/%s%s%s/%s%s%s",
+	                   strchr(api_version, '/') ? "apis" : "api", api_version,
+	                   namespaced ? "/namespaces/" : "",
+	                   namespaced ? (ns ? ns : k->t->namespace_) : "",
+	                   resource, name ? "/" : "", name ? esc_name : "");
+	curl_free(esc_name);
 	return 0;
 }
 
@@ -529,10 +521,9 @@ kube_list(struct kube *k, const char *api_version, const char *kind,
 		                                  ? curl_easy_escape(NULL, label_selector, 0)
 		                                  : NULL;
 		json_t *list = NULL;
-		if (asprintf(&path, "%s?limit=500%s%s%s%s", base,
-		             sel ? "&labelSelector=" : "", sel ? sel : "",
-		             cont ? "&continue=" : "", cont ? cont : "") < 0)
-			path = NULL;
+		path = mv_xstrfmt("%s?limit=500%s%s%s%s", base,
+		                  sel ? "&labelSelector=" : "", sel ? sel : "",
+		                  cont ? "&continue=" : "", cont ? cont : "");
 		curl_free(sel);
 		curl_free(cont);
 		cont = NULL;
@@ -595,12 +586,9 @@ kube_apply(struct kube *k, const json_t *obj, const char *field_manager,
 		                  "metadata.name");
 	if (kube_path(k, av, kind, ns, name, &path, err) != 0)
 		return -1;
-	if (asprintf(&full, "%s?fieldManager=%s%s", path,
-	             field_manager ? field_manager : "meshvm",
-	             force ? "&force=true" : "") < 0) {
-		free(path);
-		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-	}
+	full = mv_xstrfmt("%s?fieldManager=%s%s", path,
+	                  field_manager ? field_manager : "meshvm",
+	                  force ? "&force=true" : "");
 	free(path);
 	body = json_dumps(obj, JSON_COMPACT);
 	/* Apply is declarative: resending the same patch is harmless. */
@@ -736,9 +724,8 @@ kube_token_request(struct kube *k, const char *ns, const char *sa,
 	int rc;
 
 	*token = NULL;
-	if (asprintf(&path, "/api/v1/namespaces/%s/serviceaccounts/%s/token", ns,
-	             sa) < 0)
-		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	path = mv_xstrfmt("/api/v1/namespaces/%s/serviceaccounts/%s/token", ns,
+	                  sa);
 	req = json_pack("{s:s,s:s,s:{s:[s],s:I}}", "apiVersion",
 	                "authentication.k8s.io/v1", "kind", "TokenRequest", "spec",
 	                "audiences", audience, "expirationSeconds",
@@ -764,7 +751,7 @@ kube_token_request(struct kube *k, const char *ns, const char *sa,
 		json_decref(out);
 		return mv_err_set(err, MV_EXIT_CLOUD, "TokenRequest: no status.token");
 	}
-	*token = strdup(tok);
+	*token = mv_xstrdup(tok);
 	if (expires != NULL && (exp == NULL || kube_parse_time(exp, expires) != 0))
 		*expires = time(NULL) + seconds;
 	json_decref(out);

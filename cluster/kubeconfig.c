@@ -5,12 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/atomic.h"
 #include "core/base64.h"
 #include "core/util.h"
 #include "core/yaml.h"
+#include "core/xalloc.h"
 
 /*--- writing -------------------------------------------------------------*/
 
@@ -20,6 +22,54 @@ kubeconfig_new(void)
 	return json_pack("{s:s,s:s,s:[],s:[],s:[],s:{},s:s}", "apiVersion", "v1",
 	                 "kind", "Config", "clusters", "contexts", "users",
 	                 "preferences", "current-context", "");
+}
+
+/* A token user, stamped with when its token stops working: Google access
+ * tokens live an hour, so a kubeconfig written with one goes stale, and
+ * says when (an extension, as minikube's; kubectl ignores it). */
+static json_t *
+token_user(const char *token, time_t now)
+{
+	char when[32];
+	struct tm tm;
+	time_t by = now + KUBECONFIG_TOKEN_LIFETIME;
+
+	gmtime_r(&by, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_pack("{s:s,s:[{s:s,s:{s:s,s:s}}]}", "token", token,
+	                 "extensions", "name", KUBECONFIG_EXTENSION, "extension",
+	                 "token-expires-by", when, "note",
+	                 "a Google access token (1 hour); `meshvm up` with a "
+	                 "fresh token rewrites it");
+}
+
+/* Our extension of a user, or NULL (not written by meshvm). */
+static json_t *
+our_extension(const json_t *user)
+{
+	json_t *exts = json_object_get(user, "extensions"), *e;
+	size_t i;
+
+	json_array_foreach(exts, i, e) {
+		const char *n = json_string_value(json_object_get(e, "name"));
+		if (n != NULL && strcmp(n, KUBECONFIG_EXTENSION) == 0)
+			return json_object_get(e, "extension");
+	}
+	return NULL;
+}
+
+static int
+parse_utc(const char *s, time_t *out)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL ||
+	    *end != '\0')
+		return -1;
+	*out = timegm(&tm);
+	return 0;
 }
 
 void
@@ -41,7 +91,7 @@ kubeconfig_add_cluster(json_t *kc, const char *name, const char *endpoint,
 	                      json_pack("{s:s,s:{s:s,s:s}}", "name", name, "context",
 	                                "cluster", name, "user", name));
 	if (token != NULL)
-		user = json_pack("{s:s}", "token", token);
+		user = token_user(token, time(NULL));
 	else
 		user = json_pack(
 			"{s:{s:s,s:s,s:s,s:b}}", "exec", "apiVersion",
@@ -69,6 +119,79 @@ kubeconfig_write(const char *path, const json_t *kc, struct mv_err *err)
 	explicit_bzero(text, strlen(text));
 	free(text);
 	return rc;
+}
+
+/* The kubeconfig meshvm wrote, as JSON (new ref), or NULL when absent
+ * (1 returned); -1 on error. */
+static int
+load_ours(const char *path, json_t **out, struct mv_err *err)
+{
+	struct mv_yaml *y = NULL;
+
+	*out = NULL;
+	if (access(path, F_OK) != 0)
+		return 1;
+	if (mv_yaml_load_file(path, &y, err) != 0)
+		return -1;
+	*out = json_incref(mv_yaml_doc(y, 0));
+	mv_yaml_free(y);
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return mv_err_at(err, MV_EXIT_FAIL, path, 0, 0,
+		                 "not a kubeconfig (expected a mapping)");
+	}
+	return 0;
+}
+
+int
+kubeconfig_token_expiry(const char *path, time_t *expires, struct mv_err *err)
+{
+	json_t *kc, *u;
+	size_t i;
+	int rc = load_ours(path, &kc, err), found = 0;
+
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
+	json_array_foreach(json_object_get(kc, "users"), i, u) {
+		json_t *ext = our_extension(json_object_get(u, "user"));
+		time_t t;
+		if (ext == NULL ||
+		    parse_utc(json_string_value(json_object_get(ext,
+		                                                "token-expires-by")),
+		              &t) != 0)
+			continue;
+		if (!found || t < *expires)
+			*expires = t;
+		found = 1;
+	}
+	json_decref(kc);
+	return found;
+}
+
+int
+kubeconfig_refresh_token(const char *path, const char *token, time_t now,
+                         struct mv_err *err)
+{
+	json_t *kc, *u;
+	size_t i;
+	int rc = load_ours(path, &kc, err), changed = 0;
+
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
+	json_array_foreach(json_object_get(kc, "users"), i, u) {
+		json_t *user = json_object_get(u, "user");
+		const char *old = json_string_value(json_object_get(user, "token"));
+		/* only token users meshvm wrote; never someone else's */
+		if (our_extension(user) == NULL || old == NULL ||
+		    strcmp(old, token) == 0)
+			continue;
+		json_object_set_new(u, "user", token_user(token, now));
+		changed = 1;
+	}
+	rc = changed ? kubeconfig_write(path, kc, err) : 0;
+	json_decref(kc);
+	return rc < 0 ? -1 : changed;
 }
 
 /*--- loading -------------------------------------------------------------*/
@@ -111,7 +234,7 @@ merged_load(const char *paths, struct merged *m, struct mv_err *err)
 		         getenv("HOME") ? getenv("HOME") : "");
 		paths = dflt;
 	}
-	list = strdup(paths);
+	list = mv_xstrdup(paths);
 	for (char *p = strtok_r(list, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
 		struct kc_file f = {0};
 		const char *slash;
@@ -132,10 +255,10 @@ merged_load(const char *paths, struct merged *m, struct mv_err *err)
 			return mv_err_at(err, MV_EXIT_FAIL, p, 0, 0,
 			                 "not a kubeconfig (expected a mapping)");
 		}
-		f.path = strdup(p);
+		f.path = mv_xstrdup(p);
 		slash = strrchr(p, '/');
-		f.dir = slash ? strndup(p, (size_t)(slash - p)) : strdup(".");
-		m->files = realloc(m->files, (m->n + 1) * sizeof(*m->files));
+		f.dir = slash ? mv_xstrndup(p, (size_t)(slash - p)) : mv_xstrdup(".");
+		m->files = mv_xreallocarray(m->files, m->n + 1, sizeof(*m->files));
 		m->files[m->n++] = f;
 	}
 	free(list);
@@ -216,13 +339,11 @@ static char **
 string_list(const json_t *arr)
 {
 	size_t n = json_array_size(arr), i;
-	char **out = calloc(n + 1, sizeof(char *));
+	char **out = mv_xcalloc(n + 1, sizeof(char *));
 	json_t *v;
 
-	if (out == NULL)
-		return NULL;
 	json_array_foreach(arr, i, v)
-		out[i] = strdup(json_is_string(v) ? json_string_value(v) : "");
+		out[i] = mv_xstrdup(json_is_string(v) ? json_string_value(v) : "");
 	return out;
 }
 
@@ -306,10 +427,10 @@ kubeconfig_load(const char *paths, const char *context,
 		merged_free(&m);
 		return -1;
 	}
-	t = calloc(1, sizeof(*t));
-	t->context = strdup(context);
+	t = mv_xcalloc(1, sizeof(*t));
+	t->context = mv_xstrdup(context);
 	v = json_string_value(json_object_get(c, "namespace"));
-	t->namespace_ = strdup(v && v[0] ? v : "default");
+	t->namespace_ = mv_xstrdup(v && v[0] ? v : "default");
 	c = json_object_get(cluster, "cluster");
 	v = json_string_value(json_object_get(c, "server"));
 	if (v == NULL || v[0] == '\0') {
@@ -317,14 +438,14 @@ kubeconfig_load(const char *paths, const char *context,
 		           clf->path, cname);
 		goto fail;
 	}
-	t->server = strdup(v);
+	t->server = mv_xstrdup(v);
 	t->insecure = json_is_true(json_object_get(c, "insecure-skip-tls-verify"));
 	if (data_or_file(c, "certificate-authority", clf, &t->ca_pem, err) != 0)
 		goto fail;
 	u = json_object_get(user, "user");
 	if (u != NULL) {
 		if ((v = json_string_value(json_object_get(u, "token"))) && v[0])
-			t->token = strdup(v);
+			t->token = mv_xstrdup(v);
 		else if ((v = json_string_value(json_object_get(u, "tokenFile"))) &&
 		         v[0]) {
 			t->token = read_file(uf->dir, v, 65536, err);
@@ -340,30 +461,29 @@ kubeconfig_load(const char *paths, const char *context,
 		if (json_is_object(ex)) {
 			json_t *envs = json_object_get(ex, "env"), *e;
 			size_t i;
-			t->exec = calloc(1, sizeof(*t->exec));
+			t->exec = mv_xcalloc(1, sizeof(*t->exec));
 			v = json_string_value(json_object_get(ex, "command"));
 			if (v == NULL) {
 				mv_err_set(err, MV_EXIT_FAIL, "%s: user %s: exec without "
 				           "command", uf->path, uname);
 				goto fail;
 			}
-			t->exec->command = strdup(v);
+			t->exec->command = mv_xstrdup(v);
 			v = json_string_value(json_object_get(ex, "apiVersion"));
-			t->exec->api_version = strdup(
+			t->exec->api_version = mv_xstrdup(
 				v ? v : "client.authentication.k8s.io/v1beta1");
 			t->exec->args = string_list(json_object_get(ex, "args"));
-			t->exec->env = calloc(json_array_size(envs) + 1, sizeof(char *));
+			t->exec->env = mv_xcalloc(json_array_size(envs) + 1, sizeof(char *));
 			json_array_foreach(envs, i, e) {
 				const char *n = json_string_value(json_object_get(e, "name"));
 				const char *val = json_string_value(json_object_get(e, "value"));
-				if (asprintf(&t->exec->env[i], "%s=%s", n ? n : "",
-				             val ? val : "") < 0)
-					t->exec->env[i] = NULL;
+				t->exec->env[i] = mv_xstrfmt("%s=%s", n ? n : "",
+				                             val ? val : "");
 			}
 			t->exec->provide_cluster_info =
 				json_is_true(json_object_get(ex, "provideClusterInfo"));
 			v = json_string_value(json_object_get(ex, "installHint"));
-			t->exec->install_hint = v ? strdup(v) : NULL;
+			t->exec->install_hint = v ? mv_xstrdup(v) : NULL;
 		} else if (json_object_get(u, "auth-provider") != NULL) {
 			mv_err_set(err, MV_EXIT_FAIL,
 			           "%s: user %s uses auth-provider, which current kubectl "

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "core/err.h"
 
@@ -57,5 +58,22 @@ void kubeconfig_add_cluster(json_t *kc, const char *name,
                             const char *token);
 /* Written atomically, mode 0600 (it may hold a token). */
 int kubeconfig_write(const char *path, const json_t *kc, struct mv_err *err);
+
+/* A token user says when its token stops working: an extension named
+ * KUBECONFIG_EXTENSION with "token-expires-by" (UTC, RFC 3339), an hour
+ * (a Google access token's life) after it was written. */
+#define KUBECONFIG_EXTENSION "meshvm"
+#define KUBECONFIG_TOKEN_LIFETIME 3600
+
+/* The earliest "token-expires-by" of the token users meshvm wrote in the
+ * kubeconfig at `path`: 1 with *expires set, 0 when there is none (or no
+ * file), -1 on error. */
+int kubeconfig_token_expiry(const char *path, time_t *expires,
+                            struct mv_err *err);
+/* Put `token` in every token user meshvm wrote (never another's) whose
+ * token differs, stamped as written at `now`: 1 rewritten (atomically),
+ * 0 nothing to do or no file, -1 error. */
+int kubeconfig_refresh_token(const char *path, const char *token, time_t now,
+                             struct mv_err *err);
 
 #endif

@@ -155,7 +155,9 @@ quota_needs_of(const struct mv_config *cfg, quota_exists_fn exists,
 		                 err) != 0)
 			goto fail;
 	}
-	if (cfg->vm.name != NULL && cfg->vm.count > 0 &&
+	/* The VM counts once its zone is known (the launch step's key). */
+	if (cfg->vm.name != NULL && cfg->vm.count > 0 && cfg->vm.zone != NULL &&
+	    cfg->vm.zone[0] != '\0' &&
 	    !(exists && exists(arg, "vm", cfg->vm.name))) {
 		if (add_machines(&q, cfg->vm.name, cfg->vm.zone,
 		                 cfg->vm.machine_type, cfg->vm.count, 1, err) != 0)

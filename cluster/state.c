@@ -12,40 +12,49 @@
 #include <openssl/rand.h>
 
 #include "core/atomic.h"
+#include "core/xalloc.h"
 
 struct mv_state {
 	char *dir;
 	char *path;
 	char *lock_path;
 	int lock_fd;
+	int busy_pid;    /* read-only open: pid of the run holding the lock */
+	bool readonly;   /* no lock taken; never saved */
 	bool persistent; /* a file exists (or will once saved) */
 	json_t *root;
 };
 
-static char *
-join(const char *a, const char *b)
+/* The holder's pid, written into the lock file by take_lock ("" if none). */
+static void
+read_holder(int fd, char *buf, size_t len)
 {
-	size_t n = strlen(a) + strlen(b) + 2;
-	char *s = malloc(n);
+	ssize_t n = pread(fd, buf, len - 1, 0);
 
-	if (s != NULL)
-		snprintf(s, n, "%s/%s", a, b);
-	return s;
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
 }
 
 static int
 take_lock(struct mv_state *st, struct mv_err *err)
 {
 	char pid[32];
+	int tries = 0;
 
-	st->lock_fd = open(st->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* O_NOFOLLOW: a symlink planted at .meshvm/lock is not followed. */
+	st->lock_fd = open(st->lock_path,
+	                   O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (st->lock_fd < 0)
 		return mv_err_sys(err, errno, "%s", st->lock_path);
-	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-		char holder[32] = "";
-		ssize_t n = pread(st->lock_fd, holder, sizeof(holder) - 1, 0);
-		holder[n > 0 ? n : 0] = '\0';
-		holder[strcspn(holder, "\n")] = '\0';
+	/* A reader's probe (status, plan) holds a shared lock for a moment:
+	 * retry briefly before calling the lock taken. */
+	while (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		char holder[32];
+		if (errno == EWOULDBLOCK && ++tries < 50) {
+			usleep(10 * 1000);
+			continue;
+		}
+		read_holder(st->lock_fd, holder, sizeof(holder));
 		close(st->lock_fd);
 		st->lock_fd = -1;
 		return mv_err_set(err, MV_EXIT_FAIL,
@@ -57,6 +66,56 @@ take_lock(struct mv_state *st, struct mv_err *err)
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	if (ftruncate(st->lock_fd, 0) == 0)
 		(void)!pwrite(st->lock_fd, pid, strlen(pid), 0);
+	return 0;
+}
+
+/* Readers take no lock (state.json is only ever replaced by an atomic
+ * rename, so they see a whole file); a non-blocking shared probe tells
+ * whether `up` (or `down`) is running, and its pid. */
+static void
+probe_lock(struct mv_state *st)
+{
+	int fd = open(st->lock_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char holder[32];
+
+	if (fd < 0)
+		return;
+	if (flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+		read_holder(fd, holder, sizeof(holder));
+		st->busy_pid = atoi(holder);
+		if (st->busy_pid <= 0)
+			st->busy_pid = -1; /* held, pid not written yet */
+	}
+	close(fd); /* releases the probe */
+}
+
+/* .meshvm must be a real directory of ours: made with mkdir (EEXIST is
+ * fine), then checked with lstat, so a symlink or another user's directory
+ * put there is refused rather than written through. */
+static int
+check_dir(const char *dir, bool create, bool *exists, struct mv_err *err)
+{
+	struct stat sb;
+
+	*exists = true;
+	if (create && mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return mv_err_sys(err, errno, "%s", dir);
+	if (lstat(dir, &sb) != 0) {
+		if (errno == ENOENT && !create) {
+			*exists = false;
+			return 0;
+		}
+		return mv_err_sys(err, errno, "%s", dir);
+	}
+	if (S_ISLNK(sb.st_mode))
+		return mv_err_set(err, MV_EXIT_FAIL, "%s: is a symlink; the state "
+		                  "directory must be a real directory", dir);
+	if (!S_ISDIR(sb.st_mode))
+		return mv_err_set(err, MV_EXIT_FAIL, "%s: not a directory", dir);
+	if (sb.st_uid != geteuid())
+		return mv_err_set(err, MV_EXIT_FAIL, "%s: owned by uid %u, not by "
+		                  "this user (%u)", dir, (unsigned)sb.st_uid,
+		                  (unsigned)geteuid());
 	return 0;
 }
 
@@ -77,40 +136,35 @@ new_id(void)
 	return id;
 }
 
-int
-mv_state_open(const char *config_dir, bool create, struct mv_state **out,
-              struct mv_err *err)
+static int
+state_open(const char *config_dir, bool create, bool readonly,
+           struct mv_state **out, struct mv_err *err)
 {
-	struct mv_state *st = calloc(1, sizeof(*st));
+	struct mv_state *st = mv_xcalloc(1, sizeof(*st));
 	struct stat sb;
 	json_error_t je;
+	bool exists;
 
 	*out = NULL;
-	if (st == NULL)
-		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 	st->lock_fd = -1;
-	st->dir = join(config_dir, ".meshvm");
-	st->path = st->dir ? join(st->dir, "state.json") : NULL;
-	st->lock_path = st->dir ? join(st->dir, "lock") : NULL;
-	if (st->lock_path == NULL) {
+	st->readonly = readonly;
+	st->dir = mv_xstrfmt("%s/.meshvm", config_dir);
+	st->path = mv_xstrfmt("%s/state.json", st->dir);
+	st->lock_path = mv_xstrfmt("%s/lock", st->dir);
+	if (check_dir(st->dir, create && !readonly, &exists, err) != 0) {
 		mv_state_close(st);
-		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		return -1;
 	}
-	if (stat(st->dir, &sb) != 0) {
-		if (!create) {
-			/* Nothing was ever created: an empty, unsaved state. */
-			st->root = json_pack("{s:i,s:s,s:{}}", "version", 1, "id", "",
-			                     "resources");
-			*out = st;
-			return 0;
-		}
-		if (mkdir(st->dir, 0700) != 0) {
-			int e = errno;
-			mv_state_close(st);
-			return mv_err_sys(err, e, "%s", st->dir);
-		}
+	if (!exists) {
+		/* Nothing was ever created: an empty, unsaved state. */
+		st->root = json_pack("{s:i,s:s,s:{}}", "version", 1, "id", "",
+		                     "resources");
+		*out = st;
+		return 0;
 	}
-	if (take_lock(st, err) != 0) {
+	if (readonly)
+		probe_lock(st);
+	else if (take_lock(st, err) != 0) {
 		mv_state_close(st);
 		return -1;
 	}
@@ -137,10 +191,30 @@ mv_state_open(const char *config_dir, bool create, struct mv_state **out,
 		st->root = json_pack("{s:i,s:s,s:{}}", "version", 1, "id", id,
 		                     "resources");
 		free(id);
-		st->persistent = create;
+		st->persistent = create && !readonly;
 	}
 	*out = st;
 	return 0;
+}
+
+int
+mv_state_open(const char *config_dir, bool create, struct mv_state **out,
+              struct mv_err *err)
+{
+	return state_open(config_dir, create, false, out, err);
+}
+
+int
+mv_state_open_readonly(const char *config_dir, struct mv_state **out,
+                       struct mv_err *err)
+{
+	return state_open(config_dir, false, true, out, err);
+}
+
+int
+mv_state_busy_pid(const struct mv_state *st)
+{
+	return st->busy_pid;
 }
 
 void
@@ -232,7 +306,7 @@ mv_state_save(struct mv_state *st, struct mv_err *err)
 	char *text;
 	int rc;
 
-	if (!st->persistent)
+	if (!st->persistent || st->readonly)
 		return 0;
 	text = json_dumps(st->root, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (text == NULL)

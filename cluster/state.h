@@ -1,8 +1,9 @@
 /* cluster/state.h - what `meshvm up` created, in .meshvm/state.json.
  *
  * The state sits beside the config, is rewritten atomically after every
- * change, and is guarded by an exclusive lock (.meshvm/lock) so two runs
- * cannot interleave.  It carries the deployment's id (`meshvm-id`), which
+ * change, and is guarded by an exclusive lock (.meshvm/lock, opened with
+ * O_NOFOLLOW) so two runs cannot interleave.  .meshvm is made with mkdir
+ * and must then be a directory of this user, never a symlink.  It carries the deployment's id (`meshvm-id`), which
  * every created resource is tagged with, and one record per resource:
  *
  *   "resources": {"cluster/cluster1": {"kind": "cluster", "name": ...,
@@ -30,6 +31,15 @@ struct mv_state;
 int mv_state_open(const char *config_dir, bool create, struct mv_state **out,
                   struct mv_err *err);
 void mv_state_close(struct mv_state *st);
+
+/* For readers (plan, status): no lock is taken (state.json is only ever
+ * replaced by an atomic rename, so a reader sees a whole file) and the
+ * state is never saved.  A non-blocking shared probe of the lock tells
+ * whether a run (`up`, `down`) holds it: mv_state_busy_pid is then its pid
+ * (-1 when it has not written it yet), else 0. */
+int mv_state_open_readonly(const char *config_dir, struct mv_state **out,
+                           struct mv_err *err);
+int mv_state_busy_pid(const struct mv_state *st);
 
 /* .meshvm directory and state paths (borrowed). */
 const char *mv_state_dir(const struct mv_state *st);

@@ -8,9 +8,12 @@
  *   clusters: [{name, zone, machineType, nodes, network}]
  *   vm: {name, zone, machineType, image, tags, count, network}
  *   service: {name, namespace, port, protocol, image, sidecar}
- *   mesh: {...}  app: {...}  migration: {...}   (opaque for now)
+ *   mesh: {...}  app: {...}  migration: {...}
  *
- * Unknown keys and bad values are errors naming file:line:col.
+ * core/config_keys.c lists every key (type, default, what reads it): a key
+ * whose feature has not landed is refused ("not supported yet ... (issue
+ * N)"), as is an unknown key; bad values are errors naming file:line:col.
+ * Fields of keys not landed yet keep their defaults (NULL when none).
  */
 #ifndef MESHVM_CORE_CONFIG_H
 #define MESHVM_CORE_CONFIG_H

@@ -3,9 +3,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "cluster/kubeconfig.h"
 #include "cluster/plan.h"
+#include "cluster/state.h"
 #include "testutil.h"
 
 /* --- the parser, on a table made here ----------------------------------- */
@@ -433,6 +439,92 @@ test_init_never_replaces(void **state)
 	free(dir);
 }
 
+/* `status` and `plan` take no lock: while a run holds it they say so and
+ * go on (they failed with "another meshvm run holds the lock"). */
+static void
+test_readers_while_up_runs(void **state)
+{
+	char *dir = tu_tmpdir(), *out = NULL;
+	const char *cmds[] = {"status", "plan"};
+	int ready[2], go[2];
+	pid_t pid;
+	char c;
+
+	(void)state;
+	assert_int_equal(tu_sh(&out, "cd '%s' && PROJECT_ID=demo-project '%s' init", dir,
+	                       tu_bin()), 0);
+	free(out);
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct mv_state *st = NULL;
+		struct mv_err err;
+		if (mv_state_open(dir, true, &st, &err) != 0)
+			_exit(1);
+		(void)!write(ready[1], "x", 1);
+		(void)!read(go[0], &c, 1);
+		mv_state_close(st);
+		_exit(0);
+	}
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	for (int i = 0; i < 2; i++) {
+		char *want = tu_fmt("up in progress (pid %d)", (int)pid);
+		/* nothing answers at the endpoint: the cloud call fails after */
+		tu_sh(&out, "cd '%s' && MESHVM_TIMING=fast GOOGLE_OAUTH_ACCESS_TOKEN=x "
+		      "MESHVM_GOOGLE_ENDPOINT=http://127.0.0.1:1 '%s' %s", dir,
+		      tu_bin(), cmds[i]);
+		assert_contains(out, want);
+		assert_null(strstr(out, "holds the lock"));
+		free(out);
+		free(want);
+	}
+	(void)!write(go[1], "x", 1);
+	waitpid(pid, NULL, 0);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* `status` says when the kubeconfig's token has expired (before any cloud
+ * call, which here fails: nothing answers). */
+static void
+test_status_warns_expired_kubeconfig(void **state)
+{
+	char *dir = tu_tmpdir(), *out = NULL;
+	char *mdir = tu_fmt("%s/.meshvm", dir), *kc = tu_fmt("%s/kubeconfig", mdir);
+	json_t *doc = kubeconfig_new();
+	struct mv_err err;
+
+	(void)state;
+	mv_err_clear(&err);
+	assert_int_equal(tu_sh(&out, "cd '%s' && PROJECT_ID=demo-project '%s' "
+	                       "init", dir, tu_bin()), 0);
+	free(out);
+	assert_int_equal(mkdir(mdir, 0700), 0);
+	kubeconfig_add_cluster(doc, "gke_demo-project_us-west1-b_cluster1",
+	                       "10.0.0.1", "Q0E=", "old-token");
+	assert_int_equal(kubeconfig_write(kc, doc, &err), 0);
+	json_decref(doc);
+	/* as if written two hours ago */
+	assert_int_equal(kubeconfig_refresh_token(kc, "older-token",
+	                                          time(NULL) - 7200, &err), 1);
+	tu_sh(&out, "cd '%s' && MESHVM_TIMING=fast GOOGLE_OAUTH_ACCESS_TOKEN=x "
+	      "MESHVM_GOOGLE_ENDPOINT=http://127.0.0.1:1 '%s' status", dir,
+	      tu_bin());
+	assert_contains(out, "holds a Google access token that expired by");
+	assert_contains(out, "rerun `meshvm up` with a fresh token");
+	free(out);
+	tu_rmrf(dir);
+	free(dir);
+	free(mdir);
+	free(kc);
+}
+
 int
 main(void)
 {
@@ -444,6 +536,8 @@ main(void)
 		cmocka_unit_test(test_until_from_steps),
 		cmocka_unit_test(test_every_problem_printed),
 		cmocka_unit_test(test_init_never_replaces),
+		cmocka_unit_test(test_readers_while_up_runs),
+		cmocka_unit_test(test_status_warns_expired_kubeconfig),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

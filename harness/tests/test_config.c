@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/config_keys.h"
+#include "core/yaml.h"
 #include "testutil.h"
 
 static struct mv_config *
@@ -35,12 +37,8 @@ test_example_is_the_seed(void **state)
 	assert_string_equal(c->clusters[1].machine_type, "n1-standard-4");
 	assert_int_equal(c->clusters[1].nodes, 4);
 	assert_string_equal(c->vm.name, "istio-gce");
-	assert_string_equal(c->vm.zone, "us-central1-b");
-	assert_string_equal(c->vm.machine_type, "n1-standard-2");
 	assert_int_equal(c->vm.n_tags, 1);
 	assert_string_equal(c->vm.tags[0], "istio-gce");
-	assert_string_equal(c->service.name, "productcatalogservice");
-	assert_string_equal(c->service.protocol, "grpc");
 	assert_int_equal(c->service.port, 3550);
 	assert_string_equal(c->endpoints.container, "https://container.googleapis.com/");
 	assert_string_equal(c->endpoints.compute,
@@ -56,8 +54,8 @@ static void
 test_endpoints(void **state)
 {
 	const char *base = "project: demo-project-1\nclusters: [{name: c1, zone: "
-	                   "us-west1-b}]\nvm: {name: vm, zone: us-central1-b}\n"
-	                   "service: {name: svc, port: 80}\n";
+	                   "us-west1-b}]\nvm: {name: vm}\n"
+	                   "service: {port: 80}\n";
 	char *text = tu_fmt("%sendpoints:\n  google: http://127.0.0.1:9/\n"
 	                    "  compute: http://127.0.0.1:10/c/v1\n", base);
 	struct mv_config *c = parse_ok(text);
@@ -72,8 +70,21 @@ test_endpoints(void **state)
 	c = parse_ok(text);
 	assert_string_equal(c->endpoints.compute, "http://127.0.0.1:7/compute/v1/");
 	assert_string_equal(c->endpoints.serviceusage, "http://127.0.0.1:7/");
-	unsetenv("MESHVM_GOOGLE_ENDPOINT");
 	mv_config_free(c);
+	/* set but empty is an error, never a quiet fall-back to Google */
+	for (int i = 0; i < 3; i++) {
+		struct mv_err err;
+		const char *bad_env[] = {"", "  ", "127.0.0.1:7"};
+		mv_err_clear(&err);
+		setenv("MESHVM_GOOGLE_ENDPOINT", bad_env[i], 1);
+		c = NULL;
+		assert_int_equal(mv_config_parse("meshvm.yaml", text, strlen(text),
+		                                 &c, &err), -1);
+		assert_null(c);
+		assert_contains(err.msg, "MESHVM_GOOGLE_ENDPOINT");
+		mv_err_free(&err);
+	}
+	unsetenv("MESHVM_GOOGLE_ENDPOINT");
 	free(text);
 	/* defaults when absent */
 	c = parse_ok(base);
@@ -90,8 +101,8 @@ struct bad {
 };
 
 #define OKC "clusters: [{name: c1, zone: us-west1-b}]\n"
-#define OKV "vm: {name: vm, zone: us-central1-b}\n"
-#define OKS "service: {name: svc, port: 80}\n"
+#define OKV "vm: {name: vm}\n"
+#define OKS "service: {port: 80}\n"
 #define OKP "project: demo-project-1\n"
 
 static const struct bad bad[] = {
@@ -113,15 +124,26 @@ static const struct bad bad[] = {
 	{OKP "clusters: []\n" OKV OKS, "meshvm.yaml:2:11: clusters: must be a "
 	 "non-empty list"},
 	{OKP OKV OKS, "clusters: required"},
-	{OKP OKC "vm: {name: vm, zone: us-central1-b, tags: [Bad Tag]}\n" OKS,
-	 "meshvm.yaml:3:44: vm.tags[0]: not a valid network tag"},
-	{OKP OKC "vm: {name: vm, zone: us-central1-b, count: 0}\n" OKS,
+	{OKP OKC "vm: {name: vm, tags: [Bad Tag]}\n" OKS,
+	 "meshvm.yaml:3:23: vm.tags[0]: not a valid network tag"},
+	{OKP OKC "vm: {name: vm, count: 0}\n" OKS,
 	 "vm.count: must be an integer 1..1000, got 0"},
-	{OKP OKC OKV "service: {name: svc, port: 70000}\n",
-	 "meshvm.yaml:4:28: service.port: must be an integer 1..65535, got 70000"},
-	{OKP OKC OKV "service: {name: svc, port: 80, protocol: udp}\n",
-	 "service.protocol: \"udp\" is not one of"},
-	{OKP OKC OKV "service: {name: svc}\n", "service.port: required"},
+	{OKP OKC OKV "service: {port: 70000}\n",
+	 "meshvm.yaml:4:17: service.port: must be an integer 1..65535, got 70000"},
+	{OKP OKC OKV "service: {}\n", "service.port: required"},
+	/* known keys whose feature has not landed: refused, never ignored */
+	{OKP OKC "vm: {name: vm, zone: us-central1-b}\n" OKS,
+	 "meshvm.yaml:3:16: vm.zone: not supported yet: the VM launch (issue 14)"},
+	{OKP OKC "vm: {name: vm, count: 2}\n" OKS,
+	 "meshvm.yaml:3:23: vm.count: 2: not supported yet: more than one VM"},
+	{OKP OKC OKV "service: {port: 80, protocol: udp}\n",
+	 "meshvm.yaml:4:21: service.protocol: not supported yet: the VM identity"},
+	{OKP OKC OKV OKS "mesh: {id: m1}\n",
+	 "meshvm.yaml:5:8: mesh.id: not supported yet: the mesh (issue 12)"},
+	{OKP OKC OKV OKS "migration:\n  prometheus_url: http://x\n",
+	 "meshvm.yaml:6:3: migration.prometheus_url: not supported yet: the "
+	 "traffic migration (issue 16)"},
+	{OKP OKC OKV OKS "app: {idd: 1}\n", "meshvm.yaml:5:7: app.idd: unknown key"},
 	{"project: my-gcp-project\n" OKC OKV OKS,
 	 "meshvm.yaml:1:10: project: still the placeholder"},
 	{"project: X\n" OKC OKV OKS, "project: \"X\" is not a GCP project id"},
@@ -148,7 +170,113 @@ test_bad_configs(void **state)
 		                                 strlen(bad[i].text), &c, &err), -1);
 		assert_null(c);
 		assert_contains(err.msg, bad[i].expect);
+		mv_err_free(&err);
 	}
+}
+
+/* Key problems in one mapping are all reported, one item each. */
+static void
+test_every_key_problem_reported(void **state)
+{
+	const char *text = OKP OKC "vm: {name: vm, zone: z, image: i, bogus: 1, "
+	                   "cluster: c1}\n" OKS;
+	struct mv_config *c = NULL;
+	struct mv_err err;
+	char *all;
+
+	(void)state;
+	mv_err_clear(&err);
+	assert_int_equal(mv_config_parse("meshvm.yaml", text, strlen(text), &c,
+	                                 &err), -1);
+	assert_int_equal(mv_err_count(&err), 4);
+	all = mv_err_join(&err);
+	assert_contains(all, "vm.zone: not supported yet");
+	assert_contains(all, "vm.image: not supported yet");
+	assert_contains(all, "vm.bogus: unknown key");
+	assert_contains(all, "vm.cluster: not supported yet: the VM identity "
+	                     "(home cluster) (issue 12)");
+	free(all);
+	mv_err_free(&err);
+}
+
+/* Collect every key path of a parsed YAML mapping ("clusters[].zone"). */
+static void
+walk_paths(const json_t *v, const char *prefix, json_t *out)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k, x) {
+			char *p = prefix[0] ? tu_fmt("%s.%s", prefix, k) : tu_fmt("%s", k);
+			json_object_set_new(out, p, json_true());
+			walk_paths(x, p, out);
+			free(p);
+		}
+	} else if (json_is_array(v)) {
+		char *p = tu_fmt("%s[]", prefix);
+		json_array_foreach((json_t *)v, i, x)
+			if (json_is_object(x))
+				walk_paths(x, p, out);
+		free(p);
+	}
+}
+
+/* `meshvm init` writes only keys something reads today, and the table
+ * lists every key the loader knows. */
+static void
+test_example_only_landed_keys(void **state)
+{
+	char *text = mv_config_example("demo-project-1");
+	struct mv_yaml *y = NULL;
+	struct mv_err err;
+	json_t *paths = json_object(), *x;
+	const char *p;
+	size_t n;
+	const struct mv_config_key *keys = mv_config_keys(&n);
+
+	(void)state;
+	mv_err_clear(&err);
+	assert_int_equal(mv_yaml_load_buf("ex", text, strlen(text), &y, &err), 0);
+	walk_paths(mv_yaml_doc(y, 0), "", paths);
+	assert_true(json_object_size(paths) >= 10);
+	json_object_foreach(paths, p, x) {
+		const struct mv_config_key *row = mv_config_key_find(p);
+		if (row == NULL || row->issue != 0) {
+			print_error("init writes %s, which %s\n", p,
+			            row ? "has not landed" : "is in no row");
+			fail();
+		}
+	}
+	/* rows are unique and each landed one without a default is written */
+	for (size_t i = 0; i < n; i++) {
+		assert_ptr_equal(mv_config_key_find(keys[i].path), &keys[i]);
+		if (keys[i].issue == 0 && keys[i].dflt == NULL)
+			assert_non_null(json_object_get(paths, keys[i].path));
+	}
+	json_decref(paths);
+	mv_yaml_free(y);
+	free(text);
+}
+
+/* README.md's key table is the code's table. */
+static void
+test_readme_key_table(void **state)
+{
+	char *path = tu_fmt("%s/README.md", tu_src());
+	char *readme = tu_read(path, NULL), *table = mv_config_keys_markdown();
+
+	(void)state;
+	assert_non_null(readme);
+	if (strstr(readme, table) == NULL) {
+		print_error("README.md must hold this table verbatim (from "
+		            "core/config_keys.c):\n%s\n", table);
+		fail();
+	}
+	free(table);
+	free(readme);
+	free(path);
 }
 
 static void
@@ -188,6 +316,9 @@ main(void)
 		cmocka_unit_test(test_example_is_the_seed),
 		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_bad_configs),
+		cmocka_unit_test(test_every_key_problem_reported),
+		cmocka_unit_test(test_example_only_landed_keys),
+		cmocka_unit_test(test_readme_key_table),
 		cmocka_unit_test(test_init_command),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,155 @@
+/* core/config_keys.c - the table of config keys (see config_keys.h). */
+#include "core/config_keys.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/xalloc.h"
+
+/* Issues that land the features of keys known but not read yet. */
+enum { ISSUE_MESH = 12, ISSUE_LAUNCH = 14, ISSUE_MIGRATION = 16 };
+
+static const struct mv_config_key keys[] = {
+	{"project", "GCP project id", NULL, "every step", 0},
+	{"endpoints", "mapping", "", "the Google API clients", 0},
+	{"endpoints.google", "URL", "", "one base URL for every Google API "
+	 "(`MESHVM_GOOGLE_ENDPOINT` overrides)", 0},
+	{"endpoints.container", "URL", "https://container.googleapis.com/",
+	 "the GKE client", 0},
+	{"endpoints.compute", "URL", "https://compute.googleapis.com/compute/v1/",
+	 "the Compute Engine client", 0},
+	{"endpoints.storage", "URL", "https://storage.googleapis.com/",
+	 "the Cloud Storage client", 0},
+	{"endpoints.serviceusage", "URL", "https://serviceusage.googleapis.com/",
+	 "the preflight (APIs enabled)", 0},
+	{"endpoints.oauth2", "URL", "https://oauth2.googleapis.com/token",
+	 "credentials (token endpoint)", 0},
+	{"endpoints.cloudresourcemanager", "URL",
+	 "https://cloudresourcemanager.googleapis.com/",
+	 "the preflight (project, permissions)", 0},
+	{"endpoints.iam", "URL", "https://iam.googleapis.com/",
+	 "the preflight (the nodes' service account)", 0},
+	{"endpoints.sts", "URL", "https://sts.googleapis.com/v1/token",
+	 "credentials (workload identity token exchange)", 0},
+	{"endpoints.iamcredentials", "URL",
+	 "https://iamcredentials.googleapis.com/",
+	 "credentials (service-account impersonation)", 0},
+	{"clusters", "list of mappings", NULL, "the clusters step", 0},
+	{"clusters[].name", "cluster name", NULL, "the clusters step", 0},
+	{"clusters[].zone", "zone", NULL, "the clusters step", 0},
+	{"clusters[].machineType", "machine type", "n1-standard-4",
+	 "the clusters step", 0},
+	{"clusters[].nodes", "integer 1..1000", "4", "the clusters step", 0},
+	{"clusters[].network", "network", "default",
+	 "the clusters and firewall steps", 0},
+	{"vm", "mapping", NULL, "the firewall step", 0},
+	{"vm.name", "instance name", NULL, "the firewall step (rule names)", 0},
+	{"vm.tags", "list of network tags", "[vm.name]",
+	 "the firewall step (rule targets)", 0},
+	{"vm.network", "network", "default", "the firewall step", 0},
+	{"vm.count", "integer: 1 (more: issue 14)", "1",
+	 "the topology (one VM; a managed instance group when > 1)", 0},
+	{"vm.zone", "zone", "", "the VM launch", ISSUE_LAUNCH},
+	{"vm.machineType", "machine type", "n1-standard-2", "the VM launch",
+	 ISSUE_LAUNCH},
+	{"vm.image", "image", "debian-12", "the VM launch (boot image)",
+	 ISSUE_LAUNCH},
+	{"vm.bundle_bucket", "bucket name", "", "the bundle delivery",
+	 ISSUE_LAUNCH},
+	{"vm.token_duration", "duration", "24h", "the VM launch (Istio token)",
+	 ISSUE_LAUNCH},
+	{"vm.cluster", "cluster name", "the first cluster",
+	 "the VM identity (home cluster)", ISSUE_MESH},
+	{"service", "mapping", NULL, "the firewall step", 0},
+	{"service.port", "integer 1..65535", NULL,
+	 "the firewall step (the port the clusters reach)", 0},
+	{"service.name", "DNS-1035 label", "", "the VM identity and the app",
+	 ISSUE_MESH},
+	{"service.namespace", "namespace", "default", "the VM identity",
+	 ISSUE_MESH},
+	{"service.protocol", "grpc, http, http2 or tcp", "grpc",
+	 "the VM identity (WorkloadGroup ports)", ISSUE_MESH},
+	{"service.image", "path", "", "the bundle step", ISSUE_LAUNCH},
+	{"service.sidecar", "path", "", "the bundle step", ISSUE_LAUNCH},
+	{"service.units", "list of paths", "", "the bundle step", ISSUE_LAUNCH},
+	{"mesh", "mapping", "", "(the keys below)", 0},
+	{"mesh.istio_version", "version", "", "the mesh", ISSUE_MESH},
+	{"mesh.id", "string", "mesh1", "the mesh", ISSUE_MESH},
+	{"mesh.trust_domain", "string", "cluster.local", "the mesh", ISSUE_MESH},
+	{"mesh.networks", "mapping", "", "the mesh", ISSUE_MESH},
+	{"mesh.istio_manifests", "directory", "", "the mesh", ISSUE_MESH},
+	{"mesh.ca_dir", "directory", "", "the mesh CA", ISSUE_MESH},
+	{"mesh.reader_token", "string", "", "the mesh (remote secrets)",
+	 ISSUE_MESH},
+	{"app", "mapping", "", "(the keys below)", 0},
+	{"app.manifests", "directory", "", "the app step", ISSUE_MESH},
+	{"app.placement", "mapping", "", "the app step", ISSUE_MESH},
+	{"migration", "mapping", "", "(the keys below)", 0},
+	{"migration.steps", "list of percentages", "10,50,100",
+	 "the traffic migration", ISSUE_MIGRATION},
+	{"migration.interval", "seconds", "", "the traffic migration",
+	 ISSUE_MIGRATION},
+	{"migration.min_success_rate", "number", "", "the traffic migration",
+	 ISSUE_MIGRATION},
+	{"migration.max_p99_ms", "integer", "", "the traffic migration",
+	 ISSUE_MIGRATION},
+	{"migration.prometheus_url", "URL", "", "the traffic migration",
+	 ISSUE_MIGRATION},
+};
+
+const struct mv_config_key *
+mv_config_keys(size_t *n)
+{
+	*n = sizeof(keys) / sizeof(keys[0]);
+	return keys;
+}
+
+const struct mv_config_key *
+mv_config_key_find(const char *path)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].path, path) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+char *
+mv_config_keys_markdown(void)
+{
+	size_t cap = 256, len = 0;
+	char *out = mv_xmalloc(cap);
+
+	out[0] = '\0';
+	for (size_t i = 0; i <= sizeof(keys) / sizeof(keys[0]); i++) {
+		char *line;
+		size_t n;
+		if (i == 0) {
+			line = mv_xstrfmt("| key | type | default | read by | status "
+			                  "|\n|---|---|---|---|---|\n");
+		} else {
+			const struct mv_config_key *k = &keys[i - 1];
+			char status[32];
+			if (k->issue == 0)
+				snprintf(status, sizeof(status), "yes");
+			else
+				snprintf(status, sizeof(status), "issue %d", k->issue);
+			line = mv_xstrfmt("| `%s` | %s | %s | %s | %s |\n", k->path,
+			                  k->type,
+			                  k->dflt == NULL ? "required"
+			                  : k->dflt[0]    ? k->dflt
+			                                  : "",
+			                  k->feature, status);
+		}
+		n = strlen(line);
+		if (len + n + 1 > cap) {
+			while (len + n + 1 > cap)
+				cap *= 2;
+			out = mv_xrealloc(out, cap);
+		}
+		memcpy(out + len, line, n + 1);
+		len += n;
+		free(line);
+	}
+	return out;
+}
