@@ -479,6 +479,12 @@ doctor_run(const struct doctor_options *o, struct doctor_report *out,
 		if (number != NULL) {
 			if (check_apis(o, out))
 				check_quota(o, out);
+			else
+				item(out, "quota", DOCTOR_WARN,
+				     mv_xstrdup("not checked: Compute quotas are read "
+				                "through compute.googleapis.com"),
+				     mv_xstrdup("enable it (see apis), then run `meshvm "
+				                "doctor` again"));
 			check_permissions(o, out);
 			check_service_account(o, out, number);
 			free(number);
