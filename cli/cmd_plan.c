@@ -12,7 +12,7 @@
 #include "core/log.h"
 #include "core/signal.h"
 
-enum { O_TOKEN = 1, O_UNTIL, O_DRY, O_YES };
+enum { O_TOKEN = 1, O_UNTIL, O_DRY, O_YES, O_NO_PREFLIGHT };
 
 /* --until's closed set: the names of the registered steps, in order. */
 static size_t
@@ -41,14 +41,19 @@ step_names(const char **out, size_t cap)
 	{.id = O_UNTIL, .lng = "until", .arg = "STEP", .values_fn = step_names, \
 	 .help = what}
 
+#define OPT_NO_PREFLIGHT                                                     \
+	{.id = O_NO_PREFLIGHT, .lng = "no-preflight",                        \
+	 .help = "skip the checks of `meshvm doctor` that run first"}
+
 static const struct cli_option plan_options[] = {
-	OPT_UNTIL("show the steps up to STEP only"), OPT_COMMON};
+	OPT_UNTIL("show the steps up to STEP only"), OPT_NO_PREFLIGHT,
+	OPT_COMMON};
 static const struct cli_option up_options[] = {
 	OPT_UNTIL("stop after STEP"),
 	/* `plan` is the dry run; the old spelling says so */
 	{.id = O_DRY, .lng = "dry-run", .flags = CLI_HIDDEN,
 	 .help = "gone: use `meshvm plan`"},
-	OPT_COMMON};
+	OPT_NO_PREFLIGHT, OPT_COMMON};
 static const struct cli_option down_options[] = {
 	{.id = O_YES, .lng = "yes", .help = "do not ask"}, OPT_COMMON};
 static const struct cli_option status_options[] = {OPT_COMMON};
@@ -107,6 +112,7 @@ struct opts {
 	const char *token_file;
 	const char *until;
 	bool yes;
+	bool no_preflight;
 };
 
 /* 0: parsed; -1: --help printed; else the usage exit code. */
@@ -136,6 +142,9 @@ parse(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		case O_YES:
 			o->yes = true;
 			break;
+		case O_NO_PREFLIGHT:
+			o->no_preflight = true;
+			break;
 		}
 	}
 	return id < 0 ? (p.exit_code == 0 ? -1 : p.exit_code) : 0;
@@ -157,7 +166,7 @@ cmd_plan(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	rc = cli_session_open_readonly(ctx, o.token_file, &s, &err);
 	if (rc == 0)
 		cli_note_busy(&s); /* before any cloud call, which may fail */
-	if (rc != 0 || plan_preflight(&s.plan, &err) != 0 ||
+	if (rc != 0 || (!o.no_preflight && cli_preflight(ctx, &s, &err) != 0) ||
 	    plan_check_all(&s.plan, o.until, &report, &err) != 0) {
 		json_decref(report);
 		cli_session_close(&s);
@@ -192,7 +201,7 @@ cmd_up(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	/* Ctrl-C: finish the state write in hand, then exit 130. */
 	mv_signals_install(true);
 	if (cli_session_open(ctx, o.token_file, true, &s, &err) != 0 ||
-	    plan_preflight(&s.plan, &err) != 0) {
+	    (!o.no_preflight && cli_preflight(ctx, &s, &err) != 0)) {
 		cli_session_close(&s);
 		return cli_fail(&err);
 	}

@@ -34,6 +34,11 @@ session_open(struct cli_ctx *cli, const char *token_file, bool create_state,
 	 * to the real token endpoint named inside a key file. */
 	if (strcmp(s->cfg->endpoints.oauth2, "https://oauth2.googleapis.com/token"))
 		ao.token_endpoint_override = s->cfg->endpoints.oauth2;
+	if (strcmp(s->cfg->endpoints.sts, "https://sts.googleapis.com/v1/token"))
+		ao.sts_endpoint_override = s->cfg->endpoints.sts;
+	if (strcmp(s->cfg->endpoints.iamcredentials,
+	           "https://iamcredentials.googleapis.com/"))
+		ao.iamcredentials_endpoint_override = s->cfg->endpoints.iamcredentials;
 	if (gcp_auth_new(&ao, s->http, &s->auth, err) != 0)
 		return -1;
 	s->gcp.http = s->http;

@@ -35,6 +35,11 @@ void cli_note_kubeconfig(const struct cli_session *s, bool warn, json_t *out);
  * users (cluster/kubeconfig.h). */
 int cli_refresh_kubeconfig(struct cli_session *s, struct mv_err *err);
 
+/* The doctor's checks (cli/cmd_doctor.c) as the first phase of plan/up:
+ * warnings on stderr; a failed check is an error (exit 4). */
+int cli_preflight(struct cli_ctx *cli, struct cli_session *s,
+                  struct mv_err *err);
+
 /* Print a plan report (steps, states, actions, drift) for humans. */
 void cli_print_plan(const struct cli_ctx *cli, const json_t *report);
 

@@ -1,5 +1,6 @@
 /* cluster/compute.c - Compute Engine v1 (see compute.h). */
 #include "cluster/compute.h"
+#include "cluster/gcp_errors.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,9 @@ compute_operation_wait(struct gcp *g, const char *zone, const char *op,
 				                "compute operation %s failed: %s: %s", op,
 				                json_string_value(json_object_get(first, "code")),
 				                json_string_value(json_object_get(first, "message")));
+				gcp_error_teach_op(err, url, 0,
+				                   json_string_value(json_object_get(first, "code")),
+				                   json_string_value(json_object_get(first, "message")));
 			}
 			json_decref(r.body);
 			free(url);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cluster/gcp_auth.h"
+#include "cluster/gcp_errors.h"
 #include "core/http.h"
 
 const char *
@@ -51,6 +52,7 @@ gcp_call(struct gcp *g, const char *method, const char *url,
 	res->status = resp.status;
 	if (resp.status < 200 || resp.status > 299) {
 		mv_http_fail(err, &req, &resp);
+		gcp_error_teach(err, g->project, url, resp.body, resp.len);
 		mv_http_resp_free(&resp);
 		return -1;
 	}

@@ -1,5 +1,6 @@
 /* cluster/gcp_auth.c - Google access tokens (see gcp_auth.h). */
 #include "cluster/gcp_auth.h"
+#include "cluster/gcp_auth_wif.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -20,7 +21,7 @@
 #define DEFAULT_TOKEN_URI "https://oauth2.googleapis.com/token"
 #define REFRESH_MARGIN 300 /* seconds before expiry */
 
-enum source { SRC_FILE, SRC_ENV, SRC_SA, SRC_USER, SRC_METADATA };
+enum source { SRC_FILE, SRC_ENV, SRC_SA, SRC_USER, SRC_METADATA, SRC_WIF };
 
 struct gcp_auth {
 	enum source src;
@@ -31,6 +32,7 @@ struct gcp_auth {
 	char *token_uri;
 	char *client_id, *client_secret, *refresh_token;
 	char *metadata_url;
+	struct wif *wif; /* external_account (gcp_auth_wif.c) */
 	char label[256];
 };
 
@@ -55,6 +57,7 @@ gcp_auth_free(struct gcp_auth *a)
 	free_secret(a->client_secret);
 	free_secret(a->refresh_token);
 	free(a->metadata_url);
+	wif_free(a->wif);
 	free(a);
 }
 
@@ -129,11 +132,21 @@ load_credentials_file(struct gcp_auth *a, const char *path,
 		a->client_id = strdup(id);
 		a->client_secret = strdup(sec);
 		a->refresh_token = strdup(rt);
+	} else if (type != NULL && !strcmp(type, "external_account")) {
+		struct wif_overrides ov = {opt->sts_endpoint_override,
+		                           opt->iamcredentials_endpoint_override};
+		if (wif_load(j, path, &ov, &a->wif, err) != 0) {
+			json_decref(j);
+			return -1;
+		}
+		a->src = SRC_WIF;
+		snprintf(a->label, sizeof(a->label), "%s", wif_label(a->wif));
 	} else {
 		json_decref(j);
 		return mv_err_at(err, MV_EXIT_FAIL, path, 0, 0,
-		                 "unsupported credentials type \"%s\" (service_account "
-		                 "or authorized_user)", type ? type : "");
+		                 "unsupported credentials type \"%s\" (service_account, "
+		                 "authorized_user or external_account)",
+		                 type ? type : "");
 	}
 	json_decref(j);
 	return 0;
@@ -365,6 +378,16 @@ refresh(struct gcp_auth *a, struct mv_err *err)
 		a->expires = time(NULL) +
 		             (time_t)json_integer_value(json_object_get(j, "expires_in"));
 		json_decref(j);
+		return 0;
+	}
+	case SRC_WIF: {
+		char *tok;
+		time_t exp;
+		if (wif_token(a->wif, a->http, &tok, &exp, err) != 0)
+			return -1;
+		free_secret(a->token);
+		a->token = tok;
+		a->expires = exp;
 		return 0;
 	}
 	default:

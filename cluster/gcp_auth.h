@@ -5,7 +5,9 @@
  * reads).  Otherwise the chain Google's client libraries use:
  * GOOGLE_APPLICATION_CREDENTIALS (a service-account key: an RS256 JWT
  * assertion exchanged at its token_uri; or authorized-user credentials: a
- * refresh-token grant), then gcloud's application-default credentials file,
+ * refresh-token grant; or external_account, workload identity federation:
+ * a subject token exchanged at STS, then service-account impersonation,
+ * see gcp_auth_wif.h), then gcloud's application-default credentials file,
  * then the metadata server (only on GCE).  Tokens are cached and refreshed
  * five minutes before they expire.  Tokens are never logged.
  */
@@ -24,6 +26,10 @@ struct gcp_auth_options {
 	/* Token endpoint to use instead of a credentials file's token_uri
 	 * (endpoints overridden to a fake or proxy), or NULL. */
 	const char *token_endpoint_override;
+	/* Workload identity federation (external_account files): STS token
+	 * URL and IAM Credentials base URL instead of the file's, or NULL. */
+	const char *sts_endpoint_override;
+	const char *iamcredentials_endpoint_override;
 	const char *metadata_url; /* default: MESHVM_METADATA_URL or GCE's */
 };
 

@@ -1,5 +1,6 @@
 /* cluster/gke.c - GKE v1 (see gke.h). */
 #include "cluster/gke.h"
+#include "cluster/gcp_errors.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -123,9 +124,13 @@ gke_operation_state(const json_t *op, struct mv_err *err)
 		return 0;
 	if (json_is_object(e) || (msg != NULL && msg[0] != '\0')) {
 		const char *em = json_string_value(json_object_get(e, "message"));
-		return mv_err_set(err, MV_EXIT_CLOUD, "GKE operation %s failed: %s",
-		                  json_string_value(json_object_get(op, "name")),
-		                  em ? em : msg ? msg : "unknown error");
+		mv_err_set(err, MV_EXIT_CLOUD, "GKE operation %s failed: %s",
+		           json_string_value(json_object_get(op, "name")),
+		           em ? em : msg ? msg : "unknown error");
+		gcp_error_teach_op(err, json_string_value(json_object_get(op,
+		                   "targetLink")), (int)json_integer_value(
+		                   json_object_get(e, "code")), NULL, em ? em : msg);
+		return -1;
 	}
 	return 1;
 }

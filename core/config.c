@@ -207,6 +207,10 @@ endpoints_free(struct mv_endpoints *e)
 	free(e->storage);
 	free(e->serviceusage);
 	free(e->oauth2);
+	free(e->cloudresourcemanager);
+	free(e->iam);
+	free(e->sts);
+	free(e->iamcredentials);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -220,6 +224,10 @@ endpoints_from_base(struct mv_endpoints *e, const char *base)
 	e->storage = with_slash(base, "");
 	e->serviceusage = with_slash(base, "");
 	e->oauth2 = with_slash(base, "token");
+	e->cloudresourcemanager = with_slash(base, "");
+	e->iam = with_slash(base, "");
+	e->sts = with_slash(base, "v1/token");
+	e->iamcredentials = with_slash(base, "");
 }
 
 static void
@@ -234,6 +242,11 @@ parse_endpoints(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 	e->storage = mv_xstrdup("https://storage.googleapis.com/");
 	e->serviceusage = mv_xstrdup("https://serviceusage.googleapis.com/");
 	e->oauth2 = mv_xstrdup("https://oauth2.googleapis.com/token");
+	e->cloudresourcemanager =
+		mv_xstrdup("https://cloudresourcemanager.googleapis.com/");
+	e->iam = mv_xstrdup("https://iam.googleapis.com/");
+	e->sts = mv_xstrdup("https://sts.googleapis.com/v1/token");
+	e->iamcredentials = mv_xstrdup("https://iamcredentials.googleapis.com/");
 	if (ep != NULL) {
 		const char *k;
 		json_t *v;
@@ -256,12 +269,19 @@ parse_endpoints(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 			              : !strcmp(k, "compute") ? &e->compute
 			              : !strcmp(k, "storage") ? &e->storage
 			              : !strcmp(k, "serviceusage") ? &e->serviceusage
-			              : !strcmp(k, "oauth2") ? &e->oauth2 : NULL;
+			              : !strcmp(k, "oauth2") ? &e->oauth2
+			              : !strcmp(k, "cloudresourcemanager")
+			                      ? &e->cloudresourcemanager
+			              : !strcmp(k, "iam") ? &e->iam
+			              : !strcmp(k, "sts") ? &e->sts
+			              : !strcmp(k, "iamcredentials") ? &e->iamcredentials
+			                                             : NULL;
 			if (slot == NULL)
 				continue;
 			free(*slot);
-			*slot = !strcmp(k, "oauth2") ? mv_xstrdup(json_string_value(v))
-			                             : with_slash(json_string_value(v), "");
+			*slot = !strcmp(k, "oauth2") || !strcmp(k, "sts")
+			                ? mv_xstrdup(json_string_value(v))
+			                : with_slash(json_string_value(v), "");
 		}
 	}
 	if (env != NULL) {
@@ -607,8 +627,9 @@ mv_config_example(const char *project)
 		"\n"
 		"# Where the Google APIs are.  Default: the real ones.  Point every API\n"
 		"# at one base (e.g. `meshvm fake`) with `google:`, or one by one with\n"
-		"# container/compute/storage/serviceusage/oauth2; the environment\n"
-		"# variable MESHVM_GOOGLE_ENDPOINT overrides both.\n"
+		"# container/compute/storage/serviceusage/oauth2/cloudresourcemanager/\n"
+		"# iam/sts/iamcredentials; the environment variable\n"
+		"# MESHVM_GOOGLE_ENDPOINT overrides both.\n"
 		"# endpoints:\n"
 		"#   google: http://127.0.0.1:8080/\n"
 		"\n"

@@ -2,7 +2,9 @@
  *
  *   project: my-project
  *   endpoints: {google: URL}          # or per API: container, compute,
- *                                     # storage, serviceusage, oauth2
+ *                                     # storage, serviceusage, oauth2,
+ *                                     # cloudresourcemanager, iam, sts,
+ *                                     # iamcredentials
  *   clusters: [{name, zone, machineType, nodes, network}]
  *   vm: {name, zone, machineType, image, tags, count, network}
  *   service: {name, namespace, port, protocol, image, sidecar}
@@ -36,6 +38,10 @@ struct mv_endpoints {
 	char *storage;      /* GCS:   {base}storage/v1/..., {base}upload/... */
 	char *serviceusage; /* {base}v1/projects/... */
 	char *oauth2;       /* token endpoint URL (not a base) */
+	char *cloudresourcemanager; /* {base}v3/projects/... */
+	char *iam;          /* {base}v1/projects/.../serviceAccounts/... */
+	char *sts;          /* token exchange URL (not a base) */
+	char *iamcredentials; /* {base}v1/projects/-/serviceAccounts/...:generateAccessToken */
 };
 
 struct mv_config {

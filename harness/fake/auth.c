@@ -112,8 +112,8 @@ auth_google_ok(struct fake *f, const struct freq *rq)
 }
 
 /* One field of an application/x-www-form-urlencoded body (heap). */
-static char *
-form_get(const char *body, size_t len, const char *name)
+char *
+fake_form_get(const char *body, size_t len, const char *name)
 {
 	size_t nlen = strlen(name), i = 0;
 
@@ -157,8 +157,8 @@ audience_ok(struct fake *f, const struct sa_key *k, json_t *claims)
 void
 auth_token_endpoint(struct fake *f, struct freq *rq, struct fresp *rs)
 {
-	char *grant = form_get(rq->body, rq->body_len, "grant_type");
-	char *assertion = form_get(rq->body, rq->body_len, "assertion");
+	char *grant = fake_form_get(rq->body, rq->body_len, "grant_type");
+	char *assertion = fake_form_get(rq->body, rq->body_len, "assertion");
 	json_t *hdr = NULL, *claims = NULL;
 	const char *iss, *kid;
 	struct sa_key *k = NULL;

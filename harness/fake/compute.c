@@ -198,7 +198,6 @@ project_get(struct fake *f, struct freq *rq, struct fresp *rs)
 	char num[24], sa[96], ts[48];
 	json_t *o;
 
-	(void)f;
 	compute_project_number(p, num, sizeof(num));
 	snprintf(sa, sizeof(sa), "%s-compute@developer.gserviceaccount.com",
 	         num);
@@ -211,6 +210,7 @@ project_get(struct fake *f, struct freq *rq, struct fresp *rs)
 	              "UNSPECIFIED_XPN_PROJECT_STATUS", "defaultNetworkTier",
 	              "PREMIUM");
 	set_str_new(o, "selfLink", curl_of(rq, "projects/%s", p));
+	fake_quota_project(f, o);
 	resp_json(rs, 200, o);
 }
 

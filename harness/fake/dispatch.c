@@ -395,7 +395,8 @@ route_match(const struct route *r, struct freq *rq)
 }
 
 static const struct route *const route_tables[] = {
-	gke_routes, compute_routes, storage_routes, metadata_routes,
+	gke_routes, compute_routes, storage_routes, metadata_routes, iam_routes,
+	sts_routes,
 };
 
 static const struct route *
@@ -551,6 +552,8 @@ control_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	} else if (strcmp(what, "token") == 0 &&
 	           strcmp(rq->method, "POST") == 0) {
 		control_token(f, rq, rs);
+	} else if (fake_iam_control(f, what, rq, rs)) {
+		/* /_fake/iam, /_fake/quotas (iam.c) */
 	} else if (strcmp(what, "health") == 0 && get) {
 		resp_json(rs, 200, json_pack("{s:s, s:b}", "url", f->url, "ok", 1));
 	} else {

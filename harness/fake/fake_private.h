@@ -266,6 +266,8 @@ char *auth_issue_token(struct fake *f, const char *email, int ttl);
 /* Is the request's bearer token one we issued (and unexpired)? */
 bool auth_google_ok(struct fake *f, const struct freq *rq);
 int auth_load_sa_key(struct fake *f, const char *path, struct mv_err *err);
+/* One field of an application/x-www-form-urlencoded body (heap). */
+char *fake_form_get(const char *body, size_t len, const char *name);
 
 /* ---- pki (server.c) ---- */
 int fake_pki_ensure(struct fake *f, struct mv_err *err);
@@ -295,6 +297,13 @@ extern const struct route gke_routes[];
 extern const struct route compute_routes[];
 extern const struct route storage_routes[];
 extern const struct route metadata_routes[];
+/* iam.c: Resource Manager, IAM, quotas; /_fake/iam and /_fake/quotas */
+extern const struct route iam_routes[];
+/* sts.c: STS token exchange, IAM Credentials generateAccessToken */
+extern const struct route sts_routes[];
+bool fake_iam_control(struct fake *f, const char *what, struct freq *rq,
+                      struct fresp *rs);
+void fake_quota_project(struct fake *f, json_t *project);
 void gke_remove_cluster_now(struct fake *f, const char *key);
 /* Advance a GKE or Compute operation on read; returns the public JSON. */
 

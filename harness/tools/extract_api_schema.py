@@ -59,6 +59,24 @@ APIS = [
             ("BucketsService", "Insert"),
         ],
     },
+    {
+        "api": "cloudresourcemanager", "version": "v3",
+        "proto_package": "google.cloud.resourcemanager.v3",
+        "path_style": "camel", "body_root": "",
+        "client": "CloudresourcemanagerV3",
+        "methods": [
+            ("ProjectsService", "TestIamPermissions"),
+        ],
+    },
+    {
+        "api": "iamcredentials", "version": "v1",
+        "proto_package": "google.iam.credentials.v1",
+        "path_style": "camel", "body_root": "",
+        "client": "IamcredentialsV1",
+        "methods": [
+            ("ProjectsServiceAccountsService", "GenerateAccessToken"),
+        ],
+    },
 ]
 
 VARIANTS = {
