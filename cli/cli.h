@@ -41,6 +41,7 @@ int cmd_plan(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_up(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_down(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_status(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_adopt(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_fake(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_cloudinit(struct cli_ctx *ctx, int argc, char **argv);
 

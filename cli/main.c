@@ -29,6 +29,7 @@ static const struct cli_cmd commands[] = {
 	{"up", cmd_up, "provision: clusters, firewall, ... (resumable)"},
 	{"down", cmd_down, "delete what `up` created, in reverse order"},
 	{"status", cmd_status, "this deployment's resources, live"},
+	{"adopt", cmd_adopt, "rebuild a lost .meshvm/ state from the project"},
 	{"fake", cmd_fake, "serve a fake Google Cloud + Kubernetes API"},
 	{"cloudinit", cmd_cloudinit, "NoCloud seed, GCE user-data, validate"},
 };

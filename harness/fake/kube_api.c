@@ -1229,7 +1229,7 @@ resource_request(struct fake *f, struct freq *rq, struct fresp *rs)
 		                                        "serviceaccounts") &&
 		    !strcmp(kr.k.group, "")) {
 			if (strcmp(m, "POST") == 0)
-				kube_token_request(f, rq, rs, kr.ns, kr.name);
+				fake_kube_token_request(f, rq, rs, kr.ns, kr.name);
 			else
 				method_not_allowed(rs);
 		} else if (!strcmp(kr.sub, "status") && (kr.k.flags & KK_STATUS) &&

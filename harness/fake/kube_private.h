@@ -134,7 +134,7 @@ int kschema_check(const struct kkind *k, json_t *obj, json_t *warnings,
                   char *err, size_t errlen);
 
 /* ---- tokens (kube_token.c) ---- */
-void kube_token_request(struct fake *f, struct freq *rq, struct fresp *rs,
+void fake_kube_token_request(struct fake *f, struct freq *rq, struct fresp *rs,
                         const char *ns, const char *sa);
 void kube_token_review(struct fake *f, struct freq *rq, struct fresp *rs);
 void kube_openid(struct fake *f, struct freq *rq, struct fresp *rs);

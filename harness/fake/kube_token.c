@@ -84,7 +84,7 @@ static const struct kkind sa_kind = {"", "v1", "ServiceAccount",
                                      "sa", true, 0, NULL};
 
 void
-kube_token_request(struct fake *f, struct freq *rq, struct fresp *rs,
+fake_kube_token_request(struct fake *f, struct freq *rq, struct fresp *rs,
                    const char *ns, const char *sa)
 {
 	const char *ctype = freq_header(rq, "Content-Type");

@@ -11,8 +11,8 @@
 #include "testutil.h"
 
 #define STEP(n, ...) \
-	static const struct plan_step n = {#n, "", (const char *const[]){__VA_ARGS__}, \
-	                                   NULL, NULL, NULL}
+	static const struct plan_step n = {.name = #n, .summary = "", \
+	                                   .after = (const char *const[]){__VA_ARGS__}}
 STEP(clusters, NULL);
 STEP(firewall, "clusters", NULL);
 STEP(mesh_ca, "clusters", NULL);
