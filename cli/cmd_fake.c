@@ -37,8 +37,13 @@ fake_usage(FILE *out)
 	        "  --journal FILE.jsonl      append one JSON line per request\n"
 	        "  --seed N                  seed of the fault decisions "
 	        "(default 0)\n"
-	        "  --op-polls N              reads an operation stays RUNNING "
-	        "(default 1)\n"
+	        "  --op-polls N              an operation is DONE at its N-th "
+	        "read at the\n"
+	        "                            earliest (default 2; 1 = the first "
+	        "read)\n"
+	        "  --op-time MS              ... and MS milliseconds after it "
+	        "started at the\n"
+	        "                            earliest (default 0)\n"
 	        "  --threads N               worker threads per listener "
 	        "(default: cores)\n"
 	        "  --controller-delay-ms N   simulated controllers' delay: "
@@ -71,7 +76,7 @@ int
 cmd_fake(struct cli_ctx *ctx, int argc, char **argv)
 {
 	enum { O_LISTEN = 1, O_READY, O_NOAUTH, O_SAKEY, O_STATE, O_FAULTS,
-	       O_JOURNAL, O_SEED, O_POLLS, O_THREADS, O_CTLDELAY };
+	       O_JOURNAL, O_SEED, O_POLLS, O_OPTIME, O_THREADS, O_CTLDELAY };
 	static const struct option longopts[] = {
 		{"listen", required_argument, NULL, O_LISTEN},
 		{"ready-file", required_argument, NULL, O_READY},
@@ -82,6 +87,7 @@ cmd_fake(struct cli_ctx *ctx, int argc, char **argv)
 		{"journal", required_argument, NULL, O_JOURNAL},
 		{"seed", required_argument, NULL, O_SEED},
 		{"op-polls", required_argument, NULL, O_POLLS},
+		{"op-time", required_argument, NULL, O_OPTIME},
 		{"threads", required_argument, NULL, O_THREADS},
 		{"controller-delay-ms", required_argument, NULL, O_CTLDELAY},
 		CLI_COMMON_LONGOPTS,
@@ -145,6 +151,14 @@ cmd_fake(struct cli_ctx *ctx, int argc, char **argv)
 				                       "1000");
 			}
 			o.op_polls = (int)n;
+			break;
+		case O_OPTIME:
+			if (parse_num(optarg, 0, 86400000, &n) != 0) {
+				free(keys);
+				return cli_usage_error("fake", "--op-time: expected 0 to "
+				                       "86400000 (ms)");
+			}
+			o.op_time_ms = (int)n;
 			break;
 		case O_THREADS:
 			if (parse_num(optarg, 1, 256, &n) != 0) {

@@ -395,7 +395,8 @@ route_match(const struct route *r, struct freq *rq)
 }
 
 static const struct route *const route_tables[] = {
-	gke_routes, compute_routes, storage_routes, metadata_routes,
+	gke_routes, compute_routes, compute_inst_routes, compute_fw_routes,
+	compute_group_routes, storage_routes, metadata_routes,
 };
 
 static const struct route *
@@ -530,6 +531,31 @@ control_token(struct fake *f, struct freq *rq, struct fresp *rs)
 	free(tok);
 }
 
+/* POST /_fake/clock?advance_ms=N moves the fake's clock on (operations
+ * finish, requestIds expire) without waiting; GET shows it. */
+static void
+control_clock(struct fake *f, struct freq *rq, struct fresp *rs)
+{
+	const char *adv = freq_arg(rq, "advance_ms");
+	char *end = NULL;
+	long long n = 0;
+
+	if (strcmp(rq->method, "POST") == 0) {
+		if (adv != NULL)
+			n = strtoll(adv, &end, 10);
+		if (adv == NULL || *adv == '\0' || *end != '\0' || n < 0 ||
+		    n > 365LL * 24 * 3600 * 1000) {
+			resp_gerr(rs, 400, "invalid", "advance_ms: expected 0 to "
+			          "31536000000.");
+			return;
+		}
+		f->clock_skew_ms += n;
+	}
+	resp_json(rs, 200, json_pack("{s:I, s:I}", "now_ms",
+	                             (json_int_t)fake_clock_ms(f), "skew_ms",
+	                             (json_int_t)f->clock_skew_ms));
+}
+
 static void
 control_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 {
@@ -551,6 +577,9 @@ control_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	} else if (strcmp(what, "token") == 0 &&
 	           strcmp(rq->method, "POST") == 0) {
 		control_token(f, rq, rs);
+	} else if (strcmp(what, "clock") == 0 &&
+	           (get || strcmp(rq->method, "POST") == 0)) {
+		control_clock(f, rq, rs);
 	} else if (strcmp(what, "health") == 0 && get) {
 		resp_json(rs, 200, json_pack("{s:s, s:b}", "url", f->url, "ok", 1));
 	} else {
@@ -633,6 +662,8 @@ api_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 		}
 		json_decref(violations);
 	}
+	if ((r->flags & R_REQID) && c_request_replayed(f, rq, rs))
+		return;
 	r->fn(f, rq, rs);
 }
 

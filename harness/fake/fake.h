@@ -38,7 +38,11 @@ struct fake_options {
 	const char *faults_file;  /* YAML fault profile; NULL = none */
 	const char *journal_file; /* JSON lines, appended; NULL = none */
 	uint64_t seed;            /* fault decisions (a profile may override) */
-	int op_polls;             /* polls an operation answers RUNNING (>= 0) */
+	int op_polls;             /* an operation is DONE at the earliest
+	                           * read that is at least the op_polls-th
+	                           * (0 counts as 1) ... */
+	int op_time_ms;           /* ... and at least op_time_ms after it
+	                           * started (the fake's own clock) */
 	int threads;              /* worker threads per listener (>= 1) */
 	int idle_timeout;         /* seconds before an idle connection closes */
 	int controller_delay_ms;  /* simulated controllers' delay: Deployments
@@ -46,8 +50,9 @@ struct fake_options {
 	                           * terminating */
 };
 
-/* Defaults: 127.0.0.1:0, auth on, seed 0, op_polls 1, one worker thread
- * per core (2 to 16), 60 s idle timeout, controllers' delay 1000 ms. */
+/* Defaults: 127.0.0.1:0, auth on, seed 0, op_polls 2 (one read still
+ * says RUNNING), op_time_ms 0, one worker thread per core (2 to 16),
+ * 60 s idle timeout, controllers' delay 1000 ms. */
 void fake_options_init(struct fake_options *o);
 
 struct fake;

@@ -133,6 +133,7 @@ struct fake {
 	pthread_mutex_t lock;
 	json_t *db;               /* every resource; see dispatch.c */
 	uint64_t gen;             /* bumped by every request that may write */
+	long long clock_skew_ms;  /* added to the wall clock (fake_clock_ms) */
 	struct rcache rcache[FAKE_RCACHE];
 	uint64_t seed;
 	struct faults *faults;
@@ -222,6 +223,9 @@ const char *fake_u64(uint64_t v, char *buf, size_t len);
  * strings, new reference). */
 json_t *fake_sorted_keys(json_t *obj, const char *prefix);
 json_t *fake_db(struct fake *f, const char *table);
+/* The fake's own clock (wall-clock ms, moved on by POST /_fake/clock):
+ * operations and requestIds age on it. */
+long long fake_clock_ms(struct fake *f);
 
 /* ---- schema.c ---- */
 /* The compiled-in schema files (embed.cmake makes the tables). */
@@ -277,6 +281,8 @@ enum {
 	R_READONLY = 2,    /* not mutating even though not a GET */
 	R_JSON = 4,        /* body must be JSON (400 otherwise) */
 	R_PURE = 8,        /* changes nothing at all: answers may be cached */
+	R_REQID = 16,      /* Compute's requestId: a retry within the window
+	                    * gets the first operation (c_request_replayed) */
 };
 
 typedef void (*fake_handler)(struct fake *f, struct freq *rq,
@@ -293,6 +299,10 @@ struct route {
 /* ---- gke.c, compute.c, storage.c, metadata.c ---- */
 extern const struct route gke_routes[];
 extern const struct route compute_routes[];
+extern const struct route compute_inst_routes[];
+extern const struct route compute_fw_routes[];
+extern const struct route compute_group_routes[];
+bool c_request_replayed(struct fake *f, struct freq *rq, struct fresp *rs);
 extern const struct route storage_routes[];
 extern const struct route metadata_routes[];
 void gke_remove_cluster_now(struct fake *f, const char *key);
@@ -306,8 +316,11 @@ void gke_remove_cluster_now(struct fake *f, const char *key);
  * the public operation (new reference). */
 json_t *op_new(struct fake *f, struct freq *rq, const char *key,
                json_t *public, json_t *effects);
+/* A read of the operation (advances it); NULL when there is none. */
 json_t *op_poll(struct fake *f, const char *key);
-void op_run_effect(struct fake *f, json_t *op);
+/* Its current state without counting as a read (lists, requestId
+ * replays); finishes it when it is due all the same. */
+json_t *op_peek(struct fake *f, const char *key);
 
 /* compute.c, for the metadata server */
 json_t *compute_find_instance(struct fake *f, const char *name,

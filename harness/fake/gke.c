@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
 #include "harness/fake/fake_private.h"
 
 #define GKE_VERSION_MINOR 32
@@ -493,6 +494,61 @@ gke_op_get(struct fake *f, struct freq *rq, struct fresp *rs)
 	resp_json(rs, 200, op);
 }
 
+/* operations.list: every operation of the location ("-": all), oldest
+ * first, as they stand (a resumed client finds the operation of a
+ * create it never recorded by its targetLink and operationType). */
+struct op_ent {
+	long long start;
+	const char *key;
+};
+
+static int
+op_ent_cmp(const void *a, const void *b)
+{
+	const struct op_ent *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+static void
+gke_op_list(struct fake *f, struct freq *rq, struct fresp *rs)
+{
+	const char *p = rq->cap[0], *l = rq->cap[1];
+	json_t *ops = fake_db(f, "operations"), *op, *out = json_array();
+	struct op_ent *ent = NULL;
+	size_t n = 0, cap = 0, plen;
+	char prefix[512];
+	const char *k;
+
+	if (strcmp(l, "-") == 0)
+		snprintf(prefix, sizeof(prefix), "gke/%s/", p);
+	else
+		snprintf(prefix, sizeof(prefix), "gke/%s/%s/", p, l);
+	plen = strlen(prefix);
+	json_object_foreach(ops, k, op) {
+		if (strncmp(k, prefix, plen) != 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			ent = mv_xrealloc(ent, cap * sizeof(*ent));
+		}
+		ent[n].start = (long long)json_integer_value(
+		        json_object_get(op, "start_ms"));
+		ent[n++].key = k;
+	}
+	if (n > 0)
+		qsort(ent, n, sizeof(*ent), op_ent_cmp);
+	for (size_t i = 0; i < n; i++) {
+		json_t *pub = op_peek(f, ent[i].key);
+		if (pub != NULL)
+			json_array_append_new(out, pub);
+	}
+	free(ent);
+	resp_json(rs, 200, json_pack("{s:o}", "operations", out));
+}
+
 #define CREATE_L "container.projects.locations.clusters.create"
 #define CREATE_Z "container.projects.zones.clusters.create"
 
@@ -509,6 +565,8 @@ const struct route gke_routes[] = {
 	 R_AUTH, NULL},
 	{"GET", "/v1/projects/{}/locations/{}/operations/{}", gke_op_get, R_AUTH,
 	 NULL},
+	{"GET", "/v1/projects/{}/locations/{}/operations", gke_op_list, R_AUTH,
+	 NULL},
 	{"POST", "/v1/projects/{}/zones/{}/clusters", gke_create, R_AUTH,
 	 CREATE_Z},
 	{"GET", "/v1/projects/{}/zones/{}/clusters", gke_list, R_AUTH | R_PURE,
@@ -518,6 +576,8 @@ const struct route gke_routes[] = {
 	{"DELETE", "/v1/projects/{}/zones/{}/clusters/{}", gke_delete, R_AUTH,
 	 NULL},
 	{"GET", "/v1/projects/{}/zones/{}/operations/{}", gke_op_get, R_AUTH,
+	 NULL},
+	{"GET", "/v1/projects/{}/zones/{}/operations", gke_op_list, R_AUTH,
 	 NULL},
 	{NULL, NULL, NULL, 0, NULL},
 };

@@ -31,7 +31,7 @@ fake_options_init(struct fake_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->listen = "127.0.0.1:0";
-	o->op_polls = 1;
+	o->op_polls = 2;
 	/* Handlers share one lock: more workers than cores only queue up
 	 * on it (and stretch the latency tail). */
 	o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -388,8 +388,10 @@ fake_new(const struct fake_options *o, struct fake **out,
 	f->opt = *o;
 	if (f->opt.threads < 1)
 		f->opt.threads = 1;
-	if (f->opt.op_polls < 0)
-		f->opt.op_polls = 0;
+	if (f->opt.op_polls < 1)
+		f->opt.op_polls = 1;
+	if (f->opt.op_time_ms < 0)
+		f->opt.op_time_ms = 0;
 	if (f->opt.idle_timeout < 1)
 		f->opt.idle_timeout = 60;
 	f->seed = o->seed;

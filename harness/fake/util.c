@@ -320,3 +320,9 @@ fake_db(struct fake *f, const char *table)
 	}
 	return t;
 }
+
+long long
+fake_clock_ms(struct fake *f)
+{
+	return fake_ms(true) + f->clock_skew_ms;
+}
