@@ -30,3 +30,13 @@ fake_create_cluster() {
 		-d "{\"cluster\":{\"name\":\"$2\",\"resourceLabels\":{\"meshvm-id\":\"$3\"},\"nodePools\":[{\"name\":\"default-pool\",\"initialNodeCount\":1}]}}" \
 		>/dev/null
 }
+
+# kill9_after_requests PID BASE N: kill -9 PID once the journal holds N
+# requests more than BASE lines (or PID ended by itself).
+kill9_after_requests() {
+	while [ $(($(wc -l <"$JOURNAL") - $2)) -lt "$3" ] && kill -0 "$1" 2>/dev/null; do
+		sleep 0.01
+	done
+	kill -9 "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
