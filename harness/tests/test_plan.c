@@ -9,6 +9,9 @@
 #include "cluster/plan.h"
 #include "cluster/state.h"
 #include "cluster/step.h"
+#include "cluster/kube.h"
+#include "cluster/kubeconfig.h"
+#include "core/http.h"
 #include "testutil.h"
 
 #define STEP(n, ...) \
@@ -430,6 +433,50 @@ test_records_and_progress_line(void **state)
 	free(d);
 }
 
+/* A Kubernetes step asks the context for its cluster's client: made once
+ * from .meshvm/kubeconfig, kept until plan_ctx_release. */
+static void
+test_kube_client_per_cluster(void **state)
+{
+	char *d = tu_tmpdir(), *kc_path;
+	struct mv_cluster_config cl[2] = {
+		{.name = "cluster1", .zone = "us-west1-b"},
+		{.name = "cluster2", .zone = "us-east1-b"}};
+	struct mv_config cfg = {.project = "p", .clusters = cl, .n_clusters = 2};
+	struct gcp g = {.http = mv_http_new(NULL)};
+	struct plan_ctx ctx = {.cfg = &cfg, .gcp = &g};
+	struct kube *k1 = NULL, *k2 = NULL, *again = NULL;
+	struct mv_err err;
+	json_t *kc = kubeconfig_new();
+
+	(void)state;
+	assert_int_equal(mv_state_open(d, true, &ctx.state, &err), 0);
+	/* no kubeconfig yet: the error names the cluster */
+	assert_int_equal(step_kube(&ctx, &cl[0], &k1, &err), -1);
+	assert_contains(err.msg, "cluster cluster1");
+	kubeconfig_add_cluster(kc, "gke_p_us-west1-b_cluster1", "127.0.0.1:1",
+	                       NULL, "tok1");
+	kubeconfig_add_cluster(kc, "gke_p_us-east1-b_cluster2", "127.0.0.1:2",
+	                       NULL, "tok2");
+	kc_path = step_kubeconfig_path(&ctx);
+	assert_int_equal(kubeconfig_write(kc_path, kc, &err), 0);
+	assert_int_equal(step_kube(&ctx, &cl[0], &k1, &err), 0);
+	assert_int_equal(step_kube(&ctx, &cl[1], &k2, &err), 0);
+	assert_int_equal(step_kube(&ctx, &cl[0], &again, &err), 0);
+	assert_ptr_equal(k1, again);
+	assert_ptr_not_equal(k1, k2);
+	assert_string_equal(kube_target(k2)->context, "gke_p_us-east1-b_cluster2");
+	plan_ctx_release(&ctx);
+	assert_null(ctx.kubes);
+	plan_ctx_release(&ctx); /* twice is harmless */
+	json_decref(kc);
+	free(kc_path);
+	mv_http_free(g.http);
+	mv_state_close(ctx.state);
+	tu_rmrf(d);
+	free(d);
+}
+
 int
 main(void)
 {
@@ -443,6 +490,7 @@ main(void)
 		cmocka_unit_test(test_step_from_a_table),
 		cmocka_unit_test(test_drift_not_fixed_and_down_leftovers),
 		cmocka_unit_test(test_records_and_progress_line),
+		cmocka_unit_test(test_kube_client_per_cluster),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
