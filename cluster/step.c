@@ -33,9 +33,10 @@ step_poll(struct plan_ctx *ctx, long deadline, const char *label,
 	                       ctx->progress ? label : NULL, err);
 
 	if (rc == MV_POLL_INTERRUPTED)
-		mv_err_set(err, MV_EXIT_INTERRUPTED, "interrupted while waiting; "
-		           "the state records the operations, rerun `meshvm up` "
-		           "to resume");
+		mv_err_set(err, MV_EXIT_INTERRUPTED, "interrupted while waiting%s%s; "
+		           "the state records what is in flight: run the command "
+		           "again to resume", label ? " for " : "",
+		           label ? label : "");
 	return rc;
 }
 

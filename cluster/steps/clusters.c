@@ -106,7 +106,8 @@ clusters_check(struct plan_ctx *ctx, struct step_check *out,
 	json_object_foreach(mv_state_resources(ctx->state), key, rec) {
 		const char *name = mv_state_str(rec, "name");
 		const char *zone = mv_state_str(rec, "zone");
-		if (step_record_is(key, rec, "cluster") && !configured(cfg, zone, name))
+		if (step_record_is(key, rec, "cluster") &&
+		    !configured(cfg, zone, name))
 			step_drift(out, "cluster %s (%s) is recorded but no longer in "
 			           "the config; `meshvm down` deletes it", name, zone);
 	}
@@ -139,7 +140,8 @@ create_cluster(struct plan_ctx *ctx, struct tracked *t, struct mv_err *err)
 	struct gke_cluster_spec spec = {c->name, c->zone, c->machine_type,
 	                                c->nodes, c->network, tag,
 	                                mv_state_id(ctx->state)};
-	json_t *rec = step_record_put(ctx, "cluster", c->zone, c->name), *cl = NULL;
+	json_t *rec = step_record_put(ctx, "cluster", c->zone, c->name);
+	json_t *cl = NULL;
 	int r;
 
 	mv_state_set_str(rec, "phase", "intent");
@@ -247,8 +249,8 @@ probe_all(void *arg, char **state, struct mv_err *err)
 {
 	struct wait_all *w = arg;
 	bool pending = false;
-	const char **names = mv_xcalloc(w->n, sizeof(char *));
-	const char **states = mv_xcalloc(w->n, sizeof(char *));
+	const char **names = mv_xcalloc(w->n + 1, sizeof(char *));
+	const char **states = mv_xcalloc(w->n + 1, sizeof(char *));
 
 	for (size_t i = 0; i < w->n; i++) {
 		struct tracked *t = &w->t[i];
@@ -271,7 +273,8 @@ probe_all(void *arg, char **state, struct mv_err *err)
 static int
 start_one(struct plan_ctx *ctx, struct tracked *t, struct mv_err *err)
 {
-	json_t *rec = step_record_get(ctx, "cluster", t->c->zone, t->c->name), *cl = NULL;
+	json_t *rec = step_record_get(ctx, "cluster", t->c->zone, t->c->name);
+	json_t *cl = NULL;
 	int r = gke_cluster_get(ctx->gcp, t->c->zone, t->c->name, &cl, err);
 	const char *st, *op;
 
@@ -329,10 +332,9 @@ clusters_apply(struct plan_ctx *ctx, struct mv_err *err)
 	size_t n = ctx->cfg->n_clusters;
 	struct wait_all w = {ctx, mv_xcalloc(n ? n : 1, sizeof(struct tracked)),
 	                     n, 0};
-	int rc = -1;
+	int rc = -1, r;
 
 	for (size_t i = 0; i < n; i++) {
-		int r;
 		w.t[i].c = &ctx->cfg->clusters[i];
 		mv_err_clear(&w.t[i].err);
 		r = start_one(ctx, &w.t[i], err);
@@ -341,14 +343,14 @@ clusters_apply(struct plan_ctx *ctx, struct mv_err *err)
 		if (r > 0) /* keep going so the others finish; report it last */
 			fail_one(&w, &w.t[i]);
 	}
-	if (step_poll(ctx, step_deadline(ctx, CLUSTER_DEADLINE_MS), "clusters:",
-	              probe_all, &w, err) != 0) {
-		if (err->exit_code == MV_EXIT_CLOUD && strstr(err->msg, "not done"))
-			mv_err_set(err, MV_EXIT_CLOUD, "clusters not RUNNING after %ld "
-			           "minutes; rerun `meshvm up` to keep waiting",
-			           (ctx->fast ? 60000 : CLUSTER_DEADLINE_MS) / 60000);
+	r = step_poll(ctx, step_deadline(ctx, CLUSTER_DEADLINE_MS), "clusters:",
+	              probe_all, &w, err);
+	if (r == MV_POLL_TIMEOUT)
+		mv_err_set(err, MV_EXIT_CLOUD, "clusters not RUNNING after %ld "
+		           "minutes; rerun `meshvm up` to keep waiting",
+		           (ctx->fast ? 60000 : CLUSTER_DEADLINE_MS) / 60000);
+	if (r != 0)
 		goto out;
-	}
 	for (size_t i = 0; i < n; i++)
 		if (w.t[i].failed) {
 			*err = w.t[i].err;
