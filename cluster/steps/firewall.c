@@ -177,6 +177,8 @@ firewall_check(struct plan_ctx *ctx, struct step_check *out,
                struct mv_err *err)
 {
 	struct rule *r;
+	const char *key;
+	json_t *rec;
 	size_t n;
 
 	if (desired_rules(ctx, &r, &n, err) != 0)
@@ -199,6 +201,15 @@ firewall_check(struct plan_ctx *ctx, struct step_check *out,
 		else if (step_record_get(ctx, "firewall", NULL, r[i].name) == NULL)
 			step_action(out, "record firewall rule %s in the state",
 			            r[i].name);
+	}
+	json_object_foreach(mv_state_resources(ctx->state), key, rec) {
+		const char *name = mv_state_str(rec, "name");
+		bool wanted = false;
+		for (size_t i = 0; i < n && name; i++)
+			wanted |= !strcmp(r[i].name, name);
+		if (step_record_is(key, rec, "firewall") && name && !wanted)
+			step_drift(out, "firewall rule %s is recorded but no longer in "
+			           "the config; `meshvm down` deletes it", name);
 	}
 	free_rules(r, n);
 	return 0;
