@@ -1,5 +1,7 @@
 /* test_core_poll.c - the one wait loop: done, failure, deadline, Ctrl-C. */
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -121,6 +123,73 @@ test_interrupt(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+static int
+slow_probe(void *arg, char **state, struct mv_err *err)
+{
+	long *until = arg;
+
+	(void)err;
+	*state = strdup("PROVISIONING");
+	return mv_now_ms() >= *until;
+}
+
+/* A wait longer than a second draws "LABEL STATE (Ns)" on a terminal
+ * (stderr on a pseudo-terminal here); a shorter one draws nothing. */
+static void
+test_progress_on_a_terminal(void **state)
+{
+	int master = posix_openpt(O_RDWR | O_NOCTTY), st;
+	char buf[4096];
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	(void)state;
+	assert_true(master >= 0);
+	assert_int_equal(grantpt(master), 0);
+	assert_int_equal(unlockpt(master), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+		struct mv_err err;
+		long until = mv_now_ms() + 1500;
+		if (slave < 0 || dup2(slave, 2) < 0)
+			_exit(2);
+		fputs("[short]", stderr);
+		until = mv_now_ms() + 100;
+		if (mv_poll_until(until + 5000, 10, slow_probe, &until, "quick:",
+		                  &err) != 0)
+			_exit(3);
+		fputs("[long]", stderr);
+		until = mv_now_ms() + 1500;
+		_exit(mv_poll_until(until + 5000, 50, slow_probe, &until,
+		                    "clusters:", &err) == 0 ? 0 : 4);
+	}
+	for (;;) {
+		n = read(master, buf + got, sizeof(buf) - 1 - (size_t)got);
+		if (n <= 0 || (got += n) >= (ssize_t)sizeof(buf) - 1)
+			break;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			/* drain what is left, then stop */
+			while ((n = read(master, buf + got,
+			                 sizeof(buf) - 1 - (size_t)got)) > 0)
+				got += n;
+			pid = 0;
+			break;
+		}
+	}
+	buf[got] = '\0';
+	if (pid != 0)
+		waitpid(pid, &st, 0);
+	close(master);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_contains(buf, "[short][long]");
+	assert_null(strstr(buf, "quick:"));
+	assert_contains(buf, "clusters:");
+	assert_contains(buf, "PROVISIONING (1s)");
+}
+
 int
 main(void)
 {
@@ -128,6 +197,7 @@ main(void)
 		cmocka_unit_test(test_done_and_failed),
 		cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_interrupt),
+		cmocka_unit_test(test_progress_on_a_terminal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
