@@ -4,8 +4,9 @@
  *     const struct plan_step step_NAME = {...};   (see plan.h)
  * plus one row in the registry (plan.c) and one name in the build list
  * (cluster/CMakeLists.txt).  Its records in the state are keyed
- * "KIND/NAME" and carry at least "kind", "name" and (zonal resources)
- * "zone"; destroy walks those records, never the config.
+ * "KIND/ZONE/NAME" (global resources "KIND/NAME", see step_record_key)
+ * and carry at least "kind", "name" and (zonal resources) "zone"; destroy
+ * walks those records, never the config (step_destroy_records).
  *
  * Every resource a step creates carries the deployment id
  * (mv_state_id): a label "meshvm-id" on GKE clusters and Kubernetes
@@ -30,11 +31,12 @@ long step_deadline(const struct plan_ctx *ctx, long real_ms);
 
 /* Poll fn (see core/poll.h) every poll interval of the HTTP client until
  * done or the deadline; Ctrl-C ends the wait with exit class 130 and a
- * message saying the state is kept and `meshvm up` resumes.  label
- * ("clusters:") names the progress line drawn on a terminal. */
+ * message saying the state keeps what is in flight.  label ("clusters:")
+ * names the progress line drawn on a terminal (when ctx->progress).
+ * Returns 0 when done, else the MV_POLL_* code of core/poll.h (err set):
+ * a step may replace the MV_POLL_TIMEOUT message with its own. */
 int step_poll(struct plan_ctx *ctx, long deadline, const char *label,
               mv_poll_fn fn, void *arg, struct mv_err *err);
-/* ... 0 done, else the MV_POLL_* code of core/poll.h (err set). */
 
 /* Is `id` (a resource's meshvm-id, may be NULL) this deployment's? */
 bool step_ours(const struct plan_ctx *ctx, const char *id);
