@@ -20,7 +20,7 @@
 #include "core/jwt.h"
 #include "core/pki.h"
 #include "core/sha256.h"
-#include "harness/fake/fake_private.h"
+#include "harness/fake/store.h"
 
 #define GRANT_JWT "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -51,18 +51,18 @@ auth_load_sa_key(struct fake *f, const char *path, struct mv_err *err)
 		json_decref(doc);
 		return mv_err_prefix(err, "%s: private_key", path);
 	}
-	nk = realloc(f->sa_keys, (f->n_sa_keys + 1) * sizeof(*nk));
+	nk = realloc(fst(f)->sa_keys, (fst(f)->n_sa_keys + 1) * sizeof(*nk));
 	if (nk == NULL) {
 		EVP_PKEY_free(key);
 		json_decref(doc);
 		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 	}
-	f->sa_keys = nk;
-	nk[f->n_sa_keys].email = strdup(email);
-	nk[f->n_sa_keys].kid = kid ? strdup(kid) : NULL;
-	nk[f->n_sa_keys].token_uri = uri ? strdup(uri) : NULL;
-	nk[f->n_sa_keys].key = key;
-	f->n_sa_keys++;
+	fst(f)->sa_keys = nk;
+	nk[fst(f)->n_sa_keys].email = strdup(email);
+	nk[fst(f)->n_sa_keys].kid = kid ? strdup(kid) : NULL;
+	nk[fst(f)->n_sa_keys].token_uri = uri ? strdup(uri) : NULL;
+	nk[fst(f)->n_sa_keys].key = key;
+	fst(f)->n_sa_keys++;
 	json_decref(doc);
 	return 0;
 }
@@ -144,7 +144,7 @@ audience_ok(struct fake *f, const struct sa_key *k, json_t *claims)
 	char own[96];
 	const char *aud = json_string_value(json_object_get(claims, "aud"));
 
-	snprintf(own, sizeof(own), "%s/token", f->url);
+	snprintf(own, sizeof(own), "%s/token", fst(f)->url);
 	ok[3] = own;
 	if (aud == NULL)
 		return false;
@@ -182,11 +182,11 @@ auth_token_endpoint(struct fake *f, struct freq *rq, struct fresp *rs)
 	}
 	iss = json_string_value(json_object_get(claims, "iss"));
 	kid = json_string_value(json_object_get(hdr, "kid"));
-	for (size_t i = 0; iss != NULL && i < f->n_sa_keys; i++) {
-		if (strcmp(f->sa_keys[i].email, iss) == 0 &&
-		    (kid == NULL || f->sa_keys[i].kid == NULL ||
-		     strcmp(kid, f->sa_keys[i].kid) == 0))
-			k = &f->sa_keys[i];
+	for (size_t i = 0; iss != NULL && i < fst(f)->n_sa_keys; i++) {
+		if (strcmp(fst(f)->sa_keys[i].email, iss) == 0 &&
+		    (kid == NULL || fst(f)->sa_keys[i].kid == NULL ||
+		     strcmp(kid, fst(f)->sa_keys[i].kid) == 0))
+			k = &fst(f)->sa_keys[i];
 	}
 	if (k == NULL) {
 		oauth_error(rs, 400, "invalid_grant", "Invalid grant: account not "

@@ -16,7 +16,7 @@
 #include <strings.h>
 
 #include "core/yaml.h"
-#include "harness/fake/fake_private.h"
+#include "harness/fake/svc.h"
 
 struct fault_rule {
 	char *name;
@@ -463,8 +463,8 @@ answer(const struct fault_rule *r, struct freq *rq, struct fresp *rs)
 bool
 faults_apply(struct fake *f, struct freq *rq, struct fresp *rs)
 {
-	struct faults *fl = f->faults;
-	uint64_t seed = fl->has_seed ? fl->seed : f->seed;
+	struct faults *fl = fst(f)->faults;
+	uint64_t seed = fl->has_seed ? fl->seed : fst(f)->seed;
 	json_t *body_json = NULL;
 	bool body_tried = false, fired = false;
 

@@ -25,7 +25,7 @@
 #include <time.h>
 
 #include "core/log.h"
-#include "harness/fake/fake_private.h"
+#include "harness/fake/net.h"
 
 struct listener {
 	struct fake *f;
@@ -119,14 +119,14 @@ delayer_start(struct fake *f, struct mv_err *err)
 		free(d);
 		return mv_err_set(err, MV_EXIT_FAIL, "cannot start a thread");
 	}
-	f->delayer = d;
+	fst(f)->delayer = d;
 	return 0;
 }
 
 void
 delayer_stop(struct fake *f)
 {
-	struct delayer *d = f->delayer;
+	struct delayer *d = fst(f)->delayer;
 
 	if (d == NULL)
 		return;
@@ -139,7 +139,7 @@ delayer_stop(struct fake *f)
 	pthread_cond_destroy(&d->cv);
 	free(d->v);
 	free(d);
-	f->delayer = NULL;
+	fst(f)->delayer = NULL;
 }
 
 /* Resume now every connection of one listener (it is about to stop). */
@@ -318,8 +318,8 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		}
 		if (rc == 0 || n == 0) {
 			free(more);
-			if (s->l->f->delayer == NULL ||
-			    delayer_add(s->l->f->delayer, s->c, s->l,
+			if (fst(s->l->f)->delayer == NULL ||
+			    delayer_add(fst(s->l->f)->delayer, s->c, s->l,
 			                FAKE_STREAM_POLL_MS) != 0)
 				return MHD_CONTENT_READER_END_WITH_ERROR;
 			return 0; /* resumed after the poll interval */
@@ -494,11 +494,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	fake_dispatch(l->f, &rq, &cn->rs);
 	freq_clear(&rq);
 	free(hv.v);
-	if (cn->rs.delay_ms > 0 && l->f->delayer != NULL) {
+	if (cn->rs.delay_ms > 0 && fst(l->f)->delayer != NULL) {
 		unsigned ms = cn->rs.delay_ms;
 		cn->rs.delay_ms = 0;
 		cn->answered = true;
-		if (delayer_add(l->f->delayer, c, l, ms) == 0)
+		if (delayer_add(fst(l->f)->delayer, c, l, ms) == 0)
 			return MHD_YES;
 	}
 	if (cn->rs.reset)
@@ -550,7 +550,7 @@ listener_start(struct fake *f, const char *name, struct kcluster *kc,
 	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *di;
 	/* One thread means MHD's own polling thread, no pool. */
-	unsigned pool = f->opt.threads > 1 ? (unsigned)f->opt.threads : 0;
+	unsigned pool = fst(f)->opt.threads > 1 ? (unsigned)fst(f)->opt.threads : 0;
 
 	*out = NULL;
 	if (l == NULL)
@@ -581,12 +581,12 @@ listener_start(struct fake *f, const char *name, struct kcluster *kc,
 		        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		        MHD_OPTION_THREAD_POOL_SIZE, pool,
-		        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)f->opt.idle_timeout,
+		        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)fst(f)->opt.idle_timeout,
 		        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
 		        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-		        MHD_OPTION_HTTPS_MEM_KEY, f->tls_key_pem,
-		        MHD_OPTION_HTTPS_MEM_CERT, f->tls_cert_pem,
+		        MHD_OPTION_HTTPS_MEM_KEY, fst(f)->pki.tls_key_pem,
+		        MHD_OPTION_HTTPS_MEM_CERT, fst(f)->pki.tls_cert_pem,
 		        MHD_OPTION_END);
 	else
 		l->d = MHD_start_daemon(
@@ -594,7 +594,7 @@ listener_start(struct fake *f, const char *name, struct kcluster *kc,
 		        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		        MHD_OPTION_THREAD_POOL_SIZE, pool,
-		        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)f->opt.idle_timeout,
+		        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)fst(f)->opt.idle_timeout,
 		        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
 		        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
@@ -622,8 +622,23 @@ listener_stop(struct listener *l)
 {
 	if (l == NULL)
 		return;
-	delayer_flush(l->f->delayer, l);
+	delayer_flush(fst(l->f)->delayer, l);
 	MHD_stop_daemon(l->d);
 	free(l->name);
 	free(l);
 }
+
+/* ---- the interface services get their listeners through ---- */
+
+static int
+net_listen(struct fake *f, const char *name, struct kcluster *kc, int port,
+           struct listener **out, struct mv_err *err)
+{
+	return listener_start(f, name, kc, "127.0.0.1", port, true, out, err);
+}
+
+const struct fake_net fake_http_net = {
+	.listen = net_listen,
+	.port = listener_port,
+	.stop = listener_stop,
+};

@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "core/sha256.h"
-#include "harness/fake/fake_private.h"
+#include "harness/fake/journal.h"
 
 #define JOURNAL_RING 20000
 

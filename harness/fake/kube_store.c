@@ -7,18 +7,23 @@
 
 #include "harness/fake/kube_private.h"
 
-void
+bool
 kstore_init(struct fake *f, struct kcluster *kc)
 {
 	json_t *kube = fake_db(f, "kube");
 
 	if (json_object_get(kube, kc->key) != NULL)
-		return;
+		return false;
 	json_object_set_new(kube, kc->key,
 	                    json_pack("{s:i, s:{}, s:{}}", "rv", 1, "objects",
 	                              "progress"));
-	/* What every cluster starts with. */
-	kctl_namespace_defaults(f, kc, NULL);
+	return true;
+}
+
+const char *
+kkind_gkey(const struct kkind *k)
+{
+	return k->group[0] ? k->group : "core";
 }
 
 json_t *

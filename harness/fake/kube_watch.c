@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "harness/fake/kube_private.h"
+#include "harness/fake/svc.h"
 
 #define WATCH_MAX_MS (300 * 1000)
 #define WATCH_DEFAULT_MS (60 * 1000)
@@ -142,9 +143,9 @@ collect(struct fake *f, struct kcluster *kc, struct kwatch *w, char **buf,
 static struct kcluster *
 cluster_of(struct fake *f, const char *key)
 {
-	for (size_t i = 0; i < f->n_kc; i++)
-		if (!strcmp(f->kc[i]->key, key) && !f->kc[i]->removed)
-			return f->kc[i];
+	for (size_t i = 0; i < fst(f)->n_kc; i++)
+		if (!strcmp(fst(f)->kc[i]->key, key) && !fst(f)->kc[i]->removed)
+			return fst(f)->kc[i];
 	return NULL;
 }
 
@@ -157,18 +158,18 @@ watch_poll(struct fake *f, void *p, char **out, size_t *len)
 
 	*out = NULL;
 	*len = 0;
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&fst(f)->lock);
 	kc = cluster_of(f, w->cluster);
-	if (kc == NULL || f->stopped) {
+	if (kc == NULL || fst(f)->stopped) {
 		rc = -1;
 	} else {
 		if (kctl_tick(f, kc))
-			f->gen++; /* cached answers are stale now */
+			fst(f)->gen++; /* cached answers are stale now */
 		rc = collect(f, kc, w, out, len);
 		if (rc == 0 && fake_ms(false) >= w->deadline)
 			rc = -1;
 	}
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&fst(f)->lock);
 	return rc;
 }
 

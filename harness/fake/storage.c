@@ -2,7 +2,7 @@
  * list and delete; objects media upload, get (metadata or alt=media),
  * list and delete.  md5Hash and crc32c are computed as the real service
  * does (base64 of the MD5 digest and of the big-endian CRC32C).  Object
- * bytes live in f->blobs, not in the JSON tree; keys are "bucket" and
+ * bytes live in fst(f)->blobs, not in the JSON tree; keys are "bucket" and
  * "bucket/object".
  */
 #include <openssl/evp.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "core/base64.h"
-#include "harness/fake/fake_private.h"
+#include "harness/fake/svc.h"
 
 /* ---- CRC32C (Castagnoli, reflected 0x82F63B78) ---- */
 
@@ -50,9 +50,9 @@ fake_crc32c(const void *data, size_t len)
 static struct blob *
 blob_find(struct fake *f, const char *key)
 {
-	for (size_t i = 0; i < f->n_blobs; i++)
-		if (strcmp(f->blobs[i].key, key) == 0)
-			return &f->blobs[i];
+	for (size_t i = 0; i < fst(f)->n_blobs; i++)
+		if (strcmp(fst(f)->blobs[i].key, key) == 0)
+			return &fst(f)->blobs[i];
 	return NULL;
 }
 
@@ -65,7 +65,7 @@ blob_del(struct fake *f, const char *key)
 		return;
 	free(b->key);
 	free(b->data);
-	*b = f->blobs[--f->n_blobs];
+	*b = fst(f)->blobs[--fst(f)->n_blobs];
 }
 
 static int
@@ -79,13 +79,13 @@ blob_put(struct fake *f, const char *key, const void *data, size_t len)
 	if (len > 0)
 		memcpy(copy, data, len);
 	if (b == NULL) {
-		nb = realloc(f->blobs, (f->n_blobs + 1) * sizeof(*nb));
+		nb = realloc(fst(f)->blobs, (fst(f)->n_blobs + 1) * sizeof(*nb));
 		if (nb == NULL) {
 			free(copy);
 			return -1;
 		}
-		f->blobs = nb;
-		b = &nb[f->n_blobs++];
+		fst(f)->blobs = nb;
+		b = &nb[fst(f)->n_blobs++];
 		b->key = strdup(key);
 	} else {
 		free(b->data);
@@ -144,7 +144,7 @@ bucket_insert(struct fake *f, struct freq *rq, struct fresp *rs)
 	}
 	b = json_deep_copy(rq->json);
 	fake_now_rfc3339(ts, sizeof(ts), false);
-	compute_project_number(p, num, sizeof(num));
+	fake_project_number(p, num, sizeof(num));
 	snprintf(link, sizeof(link), "%s/storage/v1/b/%s", rq->base, name);
 	loc = strdup(json_is_string(json_object_get(b, "location"))
 	                     ? fake_jstr(b, "location") : "US");
@@ -193,7 +193,7 @@ bucket_list(struct fake *f, struct freq *rq, struct fresp *rs)
 		json_decref(items);
 		return;
 	}
-	compute_project_number(p, num, sizeof(num));
+	fake_project_number(p, num, sizeof(num));
 	keys = fake_sorted_keys(fake_db(f, "buckets"), "");
 	json_array_foreach(keys, i, k) {
 		b = json_object_get(fake_db(f, "buckets"), json_string_value(k));

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "core/sha256.h"
-#include "harness/fake/fake_private.h"
+#include "harness/fake/req.h"
 
 /* Ids, IPs and CIDRs come from a hash of what names the resource, never
  * from arrival order, so parallel clients and reruns agree. */
@@ -312,11 +312,11 @@ fake_sorted_keys(json_t *obj, const char *prefix)
 json_t *
 fake_db(struct fake *f, const char *table)
 {
-	json_t *t = json_object_get(f->db, table);
+	json_t *t = json_object_get(fst(f)->db, table);
 
 	if (t == NULL) {
 		t = json_object();
-		json_object_set_new(f->db, table, t);
+		json_object_set_new(fst(f)->db, table, t);
 	}
 	return t;
 }
@@ -324,5 +324,14 @@ fake_db(struct fake *f, const char *table)
 long long
 fake_clock_ms(struct fake *f)
 {
-	return fake_ms(true) + f->clock_skew_ms;
+	return fake_ms(true) + fst(f)->clock_skew_ms;
+}
+
+const char *
+fake_project_number(const char *project, char *buf, size_t len)
+{
+	return fake_u64(100000000000ULL +
+	                        fake_hash64("project", project, NULL, NULL) %
+	                                900000000000ULL,
+	                buf, len);
 }
