@@ -67,12 +67,36 @@ auth_load_sa_key(struct fake *f, const char *path, struct mv_err *err)
 	return 0;
 }
 
+size_t
+auth_prune_tokens(struct fake *f)
+{
+	json_t *t = fake_db(f, "tokens"), *v;
+	long long now = fake_clock_ms(f) / 1000;
+	const char *k;
+	void *tmp;
+	size_t n = 0;
+
+	json_object_foreach_safe(t, tmp, k, v) {
+		if (json_integer_value(json_object_get(v, "exp")) <= now) {
+			json_object_del(t, k);
+			n++;
+		}
+	}
+	fst(f)->tokens_kept = json_object_size(t);
+	return n;
+}
+
 char *
 auth_issue_token(struct fake *f, const char *email, int ttl)
 {
 	unsigned char raw[24];
 	char hex[sizeof(raw) * 2 + 1], *tok;
 
+	/* Expired tokens go once the table has doubled since the last
+	 * pruning: bounded by the tokens alive, at O(1) per token. */
+	if (json_object_size(fake_db(f, "tokens")) >=
+	    2 * fst(f)->tokens_kept + 64)
+		auth_prune_tokens(f);
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return NULL;
 	mv_hex_encode(raw, sizeof(raw), hex);
@@ -80,7 +104,8 @@ auth_issue_token(struct fake *f, const char *email, int ttl)
 	if (tok != NULL)
 		json_object_set_new(fake_db(f, "tokens"), tok,
 		                    json_pack("{s:s, s:I}", "email", email, "exp",
-		                              (json_int_t)(time(NULL) + ttl)));
+		                              (json_int_t)(fake_clock_ms(f) / 1000 +
+		                                           ttl)));
 	return tok;
 }
 
@@ -107,8 +132,8 @@ auth_google_ok(struct fake *f, const struct freq *rq)
 	if (tok == NULL)
 		return false;
 	t = json_object_get(fake_db(f, "tokens"), tok);
-	return t != NULL &&
-	       json_integer_value(json_object_get(t, "exp")) > time(NULL);
+	return t != NULL && json_integer_value(json_object_get(t, "exp")) >
+	                            fake_clock_ms(f) / 1000;
 }
 
 /* One field of an application/x-www-form-urlencoded body (heap). */

@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/sha256.h"
 #include "core/yaml.h"
 #include "harness/fake/router.h"
 #include "harness/fake/svc.h"
@@ -98,7 +99,8 @@ parse_json_body(struct freq *rq, struct fresp *rs)
 		rq->json = json_object();
 		return 0;
 	}
-	rq->json = json_loadb(rq->body, rq->body_len, JSON_ALLOW_NUL, &je);
+	/* no JSON_ALLOW_NUL: {"name":"fw\u0000x"} must not become "fw" */
+	rq->json = json_loadb(rq->body, rq->body_len, 0, &je);
 	if (rq->json == NULL) {
 		resp_gerr(rs, 400, "parseError",
 		          "Invalid JSON payload received. %s at line %d column "
@@ -111,6 +113,23 @@ parse_json_body(struct freq *rq, struct fresp *rs)
 		return -1;
 	}
 	return 0;
+}
+
+/* A body Google reads as JSON comes as application/json (or +json), or
+ * with no Content-Type at all. */
+static bool
+json_media_type(const struct freq *rq)
+{
+	const char *ct = freq_header(rq, "Content-Type");
+	size_t n;
+
+	if (ct == NULL || rq->body_len == 0)
+		return true;
+	n = strcspn(ct, ";");
+	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	return (n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
+	       (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0);
 }
 
 static void
@@ -147,6 +166,13 @@ api_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 		return;
 	}
 	if (r->flags & R_JSON || r->schema != NULL) {
+		if (!json_media_type(rq)) {
+			resp_gerr(rs, 400, "badContent", "Invalid JSON payload "
+			          "received. Content-Type '%s' is not "
+			          "application/json.",
+			          freq_header(rq, "Content-Type"));
+			return;
+		}
 		if (parse_json_body(rq, rs) != 0)
 			return;
 	}
@@ -172,7 +198,27 @@ fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	size_t n_closing = 0;
 
 	rs->status = 0;
+	/* Work that needs no lock is done before it is taken. */
+	if (rq->body_len > 0 && rq->body != NULL)
+		mv_sha256_buf_hex(rq->body, rq->body_len, rq->body_sha256);
 	pthread_mutex_lock(&fst(f)->lock);
+	if (rq->cluster_name) {
+		rq->kc = kube_cluster_by_name(f, rq->listener);
+		if (rq->kc == NULL) {
+			rs->reset = true; /* it went meanwhile, as its listener */
+			goto out;
+		}
+	}
+	if (rq->bad_encoding) {
+		rq->mutating = false;
+		if (rq->kc != NULL)
+			kube_err(rs, 400, "BadRequest", NULL, "the request path or "
+			         "query has an encoded NUL (%%00)");
+		else
+			resp_gerr(rs, 400, "invalid", "Invalid request: the path or "
+			          "query has an encoded NUL (%%00).");
+		goto journal;
+	}
 	if (rq->kc == NULL && rq->n_seg > 0 && strcmp(rq->seg[0], "_fake") == 0) {
 		fst(f)->gen++;
 		control_dispatch(f, rq, rs);
@@ -180,7 +226,17 @@ fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	}
 	rq->mutating = strcmp(rq->method, "GET") && strcmp(rq->method, "HEAD") &&
 	               strcmp(rq->method, "OPTIONS");
-	if (rq->too_large) {
+	if (rq->throttled) {
+		resp_header(rs, "Retry-After", "1");
+		if (rq->kc != NULL)
+			kube_err(rs, 429, NULL, NULL, "Too many requests: request "
+			         "bodies in flight are over the limit, try again "
+			         "later.");
+		else
+			resp_gerr(rs, 429, "rateLimitExceeded", "Request bodies in "
+			          "flight are over the limit of %zu bytes; try again "
+			          "later.", fst(f)->opt.max_inflight_bytes);
+	} else if (rq->too_large) {
 		if (rq->kc != NULL)
 			kube_dispatch(f, rq, rs); /* answers 413 as a Status */
 		else
@@ -199,6 +255,7 @@ fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	/* Anything that may have written invalidates cached answers. */
 	if (!rq->pure)
 		fst(f)->gen++;
+journal:
 	journal_record(fst(f)->journal, rq, rs, fake_ms_precise() - t0);
 out:
 	closing = fst(f)->closing;

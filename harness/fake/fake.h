@@ -48,11 +48,24 @@ struct fake_options {
 	int controller_delay_ms;  /* simulated controllers' delay: Deployments
 	                           * become available, namespaces finish
 	                           * terminating */
+	int watch_events;         /* watch history per cluster: at most this
+	                           * many changes ... */
+	size_t watch_bytes;       /* ... and about this many bytes */
+	int max_connections;      /* per listener; at the cap the oldest idle
+	                           * connection is closed for a new one */
+	int header_timeout;       /* seconds a connection may take to send a
+	                           * request's headers */
+	size_t max_inflight_bytes; /* request bodies being received, all
+	                           * together; past it 429 */
+	size_t journal_bytes;     /* the in-memory journal keeps at most this
+	                           * many bytes of lines */
 };
 
 /* Defaults: 127.0.0.1:0, auth on, seed 0, op_polls 2 (one read still
  * says RUNNING), op_time_ms 0, one worker thread per core (2 to 16),
- * 60 s idle timeout, controllers' delay 1000 ms. */
+ * 60 s idle timeout, controllers' delay 1000 ms, watch history 4096
+ * changes and 64 MiB, 512 connections per listener, 10 s to send
+ * headers, 64 MiB of bodies in flight, a 32 MiB journal in memory. */
 void fake_options_init(struct fake_options *o);
 
 struct fake;

@@ -9,8 +9,12 @@
 
 struct journal;
 
-int journal_open(const char *path, struct journal **out, struct mv_err *err);
+/* max_bytes bounds the in-memory lines (the file has them all). */
+int journal_open(const char *path, size_t max_bytes, struct journal **out,
+                 struct mv_err *err);
 void journal_close(struct journal *j);
+/* Write what the file buffer holds now. */
+void journal_flush(struct journal *j);
 void journal_record(struct journal *j, const struct freq *rq,
                     const struct fresp *rs, double ms);
 /* JSON lines with seq > since (and listener when non-NULL). */

@@ -125,9 +125,19 @@ kube_cluster_remove(struct fake *f, const char *key)
 void
 kube_free_all(struct fake *f)
 {
-	for (size_t i = 0; i < fst(f)->n_kc; i++)
-		kube_cluster_free(f, fst(f)->kc[i]);
-	free(fst(f)->kc);
+	struct kcluster **kc;
+	size_t n;
+
+	/* Detach under the lock: watches of clusters whose listeners are
+	 * still running look the clusters up there, and must find none
+	 * rather than one being freed. */
+	pthread_mutex_lock(&fst(f)->lock);
+	kc = fst(f)->kc;
+	n = fst(f)->n_kc;
 	fst(f)->kc = NULL;
 	fst(f)->n_kc = 0;
+	pthread_mutex_unlock(&fst(f)->lock);
+	for (size_t i = 0; i < n; i++)
+		kube_cluster_free(f, kc[i]);
+	free(kc);
 }

@@ -44,7 +44,7 @@ ka_list(struct fake *f, struct freq *rq, const struct kreq *kr,
 	json_t *objs = json_object_get(kstore(f, rq->kc), "objects");
 	json_t *keys, *k, *items = json_array(), *meta;
 	struct ksel *sel = NULL;
-	char prefix[512], err[512], rv[32], after[1024] = "";
+	char prefix[512], err[512], rv[32], *after = NULL;
 	long long limit = limit_s ? strtoll(limit_s, NULL, 10) : 0;
 	size_t i, taken = 0, remaining = 0;
 	const char *last = NULL;
@@ -62,23 +62,23 @@ ka_list(struct fake *f, struct freq *rq, const struct kreq *kr,
 		return;
 	}
 	if (cont != NULL && *cont) {
-		uint8_t *raw;
-		size_t n;
-		json_t *c;
-		if (mv_base64url_decode(cont, strlen(cont), &raw, &n) != 0 ||
-		    (c = json_loadb((char *)raw, n, 0, NULL)) == NULL ||
-		    !json_is_string(json_object_get(c, "start"))) {
-			if (raw)
-				free(raw);
+		uint8_t *raw = NULL;
+		size_t n = 0;
+		json_t *c = NULL;
+		/* whatever part of a bad token was decoded is freed */
+		if (mv_base64url_decode(cont, strlen(cont), &raw, &n) == 0)
+			c = json_loadb((char *)raw, n, 0, NULL);
+		if (json_is_string(json_object_get(c, "start")))
+			after = strdup(fake_jstr(c, "start"));
+		json_decref(c);
+		free(raw);
+		if (after == NULL) {
 			json_decref(items);
 			ksel_free(sel);
 			kube_err(rs, 400, "BadRequest", NULL, "continue key is not "
 			         "valid: illegal base64 data");
 			return;
 		}
-		snprintf(after, sizeof(after), "%s", fake_jstr(c, "start"));
-		json_decref(c);
-		free(raw);
 	}
 	snprintf(prefix, sizeof(prefix), "%s/%s/%s%s", kkind_gkey(&kr->k),
 	         kr->k.plural, kr->ns ? kr->ns : "", kr->ns ? "/" : "");
@@ -86,7 +86,7 @@ ka_list(struct fake *f, struct freq *rq, const struct kreq *kr,
 	json_array_foreach(keys, i, k) {
 		const char *key = json_string_value(k);
 		json_t *obj = json_object_get(objs, key);
-		if (after[0] && strcmp(key, after) <= 0)
+		if (after != NULL && strcmp(key, after) <= 0)
 			continue;
 		if (!ksel_match(sel, obj))
 			continue;
@@ -113,6 +113,7 @@ ka_list(struct fake *f, struct freq *rq, const struct kreq *kr,
 	}
 	json_decref(keys);
 	ksel_free(sel);
+	free(after);
 	{
 		char lk[160];
 		snprintf(lk, sizeof(lk), "%sList", kr->k.kind);
@@ -202,7 +203,7 @@ resource_request(struct fake *f, struct freq *rq, struct fresp *rs)
 	struct kreq kr;
 	const char *m = rq->method;
 	bool get = !strcmp(m, "GET");
-	char ckey[2048];
+	char *ckey = NULL;
 	bool cacheable;
 
 	if (parse_path(f, rq, &kr, rs) != 0)
@@ -216,10 +217,16 @@ resource_request(struct fake *f, struct freq *rq, struct fresp *rs)
 		rq->mutating = false;
 	}
 	if (cacheable) {
-		snprintf(ckey, sizeof(ckey), "kube|%s|%s?%s", rq->kc->key, rq->path,
-		         rq->query);
-		if (rcache_get_key(f, ckey, rs))
+		/* the whole query: a key cut short would let two long
+		 * queries share an answer */
+		ckey = mv_strfmt("kube|%s|%s?%s", rq->kc->key, rq->path,
+		                 rq->query);
+		if (ckey == NULL) {
+			cacheable = false;
+		} else if (rcache_get_key(f, ckey, rs)) {
+			free(ckey);
 			return;
+		}
 	}
 	if (kr.sub != NULL) {
 		if (!strcmp(kr.sub, "token") && !strcmp(kr.k.plural,
@@ -247,6 +254,7 @@ resource_request(struct fake *f, struct freq *rq, struct fresp *rs)
 			kube_token_review(f, rq, rs);
 		else
 			method_not_allowed(rs);
+		free(ckey);
 		return;
 	}
 	if (kr.name == NULL) {
@@ -271,6 +279,7 @@ resource_request(struct fake *f, struct freq *rq, struct fresp *rs)
 	}
 	if (cacheable)
 		rcache_put_key(f, ckey, rs);
+	free(ckey);
 }
 
 void
@@ -311,13 +320,14 @@ kube_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 		return;
 	}
 	if (kube_is_discovery(rq)) {
-		char ckey[1024];
+		char *ckey = mv_strfmt("kube|%s|%s", rq->kc->key, rq->path);
 		rq->pure = true;
-		snprintf(ckey, sizeof(ckey), "kube|%s|%s", rq->kc->key, rq->path);
-		if (!rcache_get_key(f, ckey, rs)) {
+		if (ckey == NULL || !rcache_get_key(f, ckey, rs)) {
 			kube_discovery(f, rq, rs);
-			rcache_put_key(f, ckey, rs);
+			if (ckey != NULL)
+				rcache_put_key(f, ckey, rs);
 		}
+		free(ckey);
 		return;
 	}
 	resource_request(f, rq, rs);

@@ -14,6 +14,20 @@ int listener_start(struct fake *f, const char *name, struct kcluster *kc,
                    struct listener **out, struct mv_err *err);
 int listener_port(const struct listener *l);
 void listener_stop(struct listener *l);
+/* ---- conns.c: a listener's connections and their limit ---- */
+struct conns;
+struct conn_track;
+struct conns *conns_new(size_t max);
+void conns_free(struct conns *cs);
+/* A new connection; at the cap the longest idle one (or, when all are
+ * busy, this one) is shut down. */
+struct conn_track *conns_opened(struct conns *cs, int fd);
+void conns_closed(struct conns *cs, struct conn_track *t);
+/* A request started (true) or finished (false) on it. */
+void conns_busy(struct conns *cs, struct conn_track *t, bool busy);
+/* Connections open and not being shut down. */
+size_t conns_live(struct conns *cs);
+
 int delayer_start(struct fake *f, struct mv_err *err);
 void delayer_stop(struct fake *f);
 

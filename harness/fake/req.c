@@ -274,7 +274,7 @@ int
 freq_parse_target(struct freq *rq, const char *target)
 {
 	const char *q = strchr(target, '?');
-	size_t plen = q ? (size_t)(q - target) : strlen(target);
+	size_t plen = q ? (size_t)(q - target) : strlen(target), dlen;
 	const char *p, *end;
 
 	rq->path = strndup(target, plen);
@@ -294,9 +294,13 @@ freq_parse_target(struct freq *rq, const char *target)
 			rq->seg_overflow = true;
 			break;
 		}
-		rq->seg[rq->n_seg] = fake_pct_decode(p, (size_t)(end - p), false);
+		rq->seg[rq->n_seg] = fake_pct_decode_n(p, (size_t)(end - p), false,
+		                                       &dlen);
 		if (rq->seg[rq->n_seg] == NULL)
 			return -1;
+		/* "p%00x" must not be served as "p" */
+		if (dlen != strlen(rq->seg[rq->n_seg]))
+			rq->bad_encoding = true;
 		rq->n_seg++;
 		p = end;
 	}
@@ -312,12 +316,19 @@ freq_parse_target(struct freq *rq, const char *target)
 			if (na == NULL)
 				return -1;
 			rq->args = na;
-			na[rq->n_args].k = fake_pct_decode(p, eq ? (size_t)(eq - p) : n,
-			                                   true);
-			na[rq->n_args].v = eq ? fake_pct_decode(eq + 1,
-			                                        n - (size_t)(eq - p) - 1,
-			                                        true)
-			                      : NULL;
+			na[rq->n_args].k = fake_pct_decode_n(
+			        p, eq ? (size_t)(eq - p) : n, true, &dlen);
+			if (na[rq->n_args].k != NULL &&
+			    dlen != strlen(na[rq->n_args].k))
+				rq->bad_encoding = true;
+			na[rq->n_args].v = NULL;
+			if (eq != NULL) {
+				na[rq->n_args].v = fake_pct_decode_n(
+				        eq + 1, n - (size_t)(eq - p) - 1, true, &dlen);
+				if (na[rq->n_args].v != NULL &&
+				    dlen != strlen(na[rq->n_args].v))
+					rq->bad_encoding = true;
+			}
 			rq->n_args++;
 		}
 		p += n;

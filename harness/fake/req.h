@@ -19,19 +19,24 @@ struct fake_kv {
 struct freq {
 	const char *listener;     /* FAKE_API_LISTENER or a cluster name */
 	struct kcluster *kc;      /* the cluster behind a Kubernetes listener */
+	bool cluster_name;        /* kc is looked up by listener name under
+	                           * the lock (fake_handle) */
 	const char *method;
 	char *path;               /* as received (percent-encoded), no query */
 	char *query;              /* raw query without '?', "" when none */
 	char *seg[FAKE_MAX_SEG];  /* decoded path segments */
 	size_t n_seg;
 	bool seg_overflow;        /* more segments than FAKE_MAX_SEG */
+	bool bad_encoding;        /* a %00 in the path or the query: 400 */
 	struct fake_kv *args;     /* decoded query arguments, in order */
 	size_t n_args;
 	const struct fake_kv *hdr; /* headers as received */
 	size_t n_hdr;
 	const char *body;
 	size_t body_len;
+	char body_sha256[65];     /* hex, filled before the lock is taken */
 	bool too_large;
+	bool throttled;           /* bodies in flight past the limit: 429 */
 	char base[160];           /* scheme://host:port the client used */
 	const char *cap[FAKE_MAX_CAPS]; /* route captures ({} segments) */
 	size_t n_cap;

@@ -50,6 +50,12 @@ fake_options_init(struct fake_options *o)
 		o->threads = 16;
 	o->idle_timeout = 60;
 	o->controller_delay_ms = 1000;
+	o->watch_events = 4096;
+	o->watch_bytes = (size_t)64 << 20;
+	o->max_connections = 512;
+	o->header_timeout = 10;
+	o->max_inflight_bytes = (size_t)64 << 20;
+	o->journal_bytes = (size_t)32 << 20;
 }
 
 const char *
@@ -234,6 +240,18 @@ fake_new(const struct fake_options *o, struct fake **out,
 		fst(f)->opt.op_time_ms = 0;
 	if (fst(f)->opt.idle_timeout < 1)
 		fst(f)->opt.idle_timeout = 60;
+	if (fst(f)->opt.watch_events < 1)
+		fst(f)->opt.watch_events = 4096;
+	if (fst(f)->opt.watch_bytes < 4096)
+		fst(f)->opt.watch_bytes = 4096;
+	if (fst(f)->opt.max_connections < 4)
+		fst(f)->opt.max_connections = 4;
+	if (fst(f)->opt.header_timeout < 1)
+		fst(f)->opt.header_timeout = 10;
+	if (fst(f)->opt.max_inflight_bytes < 65536)
+		fst(f)->opt.max_inflight_bytes = 65536;
+	if (fst(f)->opt.journal_bytes < 4096)
+		fst(f)->opt.journal_bytes = 4096;
 	fst(f)->seed = o->seed;
 	fst(f)->on_cluster_delete = gke_remove_cluster_now;
 	fst(f)->opt.sa_key_files = NULL;
@@ -246,7 +264,8 @@ fake_new(const struct fake_options *o, struct fake **out,
 	for (size_t i = 0; i < o->n_sa_key_files; i++)
 		if (auth_load_sa_key(f, o->sa_key_files[i], err) != 0)
 			goto fail;
-	if (journal_open(o->journal_file, &fst(f)->journal, err) != 0)
+	if (journal_open(o->journal_file, fst(f)->opt.journal_bytes,
+	                 &fst(f)->journal, err) != 0)
 		goto fail;
 	fst(f)->opt.journal_file = NULL;
 	if (o->faults_file != NULL) {
@@ -346,6 +365,7 @@ fake_stop(struct fake *f, struct mv_err *err)
 	free(fst(f)->closing);
 	fst(f)->closing = NULL;
 	fst(f)->n_closing = 0;
+	journal_flush(fst(f)->journal);
 	if (fst(f)->opt.state_dir != NULL)
 		rc = state_save(f, err);
 	fst(f)->started = false;
@@ -378,6 +398,7 @@ fake_free(struct fake *f)
 	rcache_clear(f);
 	json_decref(fst(f)->db);
 	fake_pki_free(&fst(f)->pki);
+	json_decref(fst(f)->blob_index);
 	free(f->listen_host);
 	free((char *)fst(f)->opt.state_dir);
 	pthread_mutex_destroy(&fst(f)->lock);
@@ -395,7 +416,7 @@ fake_handle(struct fake *f, const char *listener, const char *method,
 	struct freq rq;
 	struct fresp rs;
 	const char *host;
-	int rc = -1;
+	int rc = -1, port = 0;
 
 	memset(out, 0, sizeof(*out));
 	memset(&rq, 0, sizeof(rq));
@@ -415,11 +436,17 @@ fake_handle(struct fake *f, const char *listener, const char *method,
 	}
 	rq.hdr = hv;
 	if (strcmp(listener, FAKE_API_LISTENER) != 0) {
+		struct kcluster *kc;
+		/* Only the port is taken here; the cluster itself is looked up
+		 * again under the lock by the pipeline (rq.cluster_name), since
+		 * another thread may delete it meanwhile. */
 		pthread_mutex_lock(&fst(f)->lock);
-		rq.kc = kube_cluster_by_name(f, listener);
+		kc = kube_cluster_by_name(f, listener);
+		port = kc ? kc->port : 0;
 		pthread_mutex_unlock(&fst(f)->lock);
-		if (rq.kc == NULL)
+		if (kc == NULL)
 			goto done;
+		rq.cluster_name = true;
 	}
 	if (freq_parse_target(&rq, target) != 0)
 		goto done;
@@ -431,10 +458,9 @@ fake_handle(struct fake *f, const char *listener, const char *method,
 	host = freq_header(&rq, "Host");
 	if (host != NULL)
 		snprintf(rq.base, sizeof(rq.base), "%s://%s",
-		         rq.kc ? "https" : "http", host);
-	else if (rq.kc != NULL)
-		snprintf(rq.base, sizeof(rq.base), "https://127.0.0.1:%d",
-		         rq.kc->port);
+		         rq.cluster_name ? "https" : "http", host);
+	else if (rq.cluster_name)
+		snprintf(rq.base, sizeof(rq.base), "https://127.0.0.1:%d", port);
 	else
 		snprintf(rq.base, sizeof(rq.base), "%s",
 		         fst(f)->url[0] ? fst(f)->url : "http://127.0.0.1:0");

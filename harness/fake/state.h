@@ -26,6 +26,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,6 +79,7 @@ struct kcluster {
 	 * in memory only (a restarted fake answers older watches 410) */
 	json_t *events;
 	uint64_t events_from;     /* history covers resourceVersions > this */
+	size_t events_bytes;      /* their estimated size */
 };
 
 /* How services get a listener without knowing the transport: the
@@ -102,12 +104,15 @@ struct fstate {
 	struct journal *journal;
 	struct sa_key *sa_keys;
 	size_t n_sa_keys;
+	size_t tokens_kept;       /* issued tokens after the last pruning */
 	struct blob *blobs;
 	size_t n_blobs;
+	json_t *blob_index;       /* key -> position in blobs (storage.c) */
 	struct fake_pki pki;      /* made on first use, or loaded */
 	/* network, through the server's interface */
 	const struct fake_net *net; /* NULL until started */
 	struct delayer *delayer;  /* http.c's latency faults */
+	atomic_size_t inflight;   /* request body bytes being received */
 	bool started;
 	bool stopped;
 	struct kcluster **kc;
@@ -141,6 +146,9 @@ uint64_t fake_hash64(const char *kind, const char *a, const char *b,
 double fake_hash_unit(uint64_t seed, const char *rule, const char *path,
                       uint64_t n);
 char *fake_pct_decode(const char *s, size_t len, bool plus_space);
+/* The same with the decoded length (a %00 makes it differ from strlen). */
+char *fake_pct_decode_n(const char *s, size_t len, bool plus_space,
+                        size_t *out_len);
 void fake_now_rfc3339(char *buf, size_t len, bool millis_tz);
 /* Milliseconds: wall clock (stored times, they survive --state) or
  * monotonic (deadlines); fake_ms_precise for durations. */

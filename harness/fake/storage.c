@@ -47,31 +47,55 @@ fake_crc32c(const void *data, size_t len)
 
 /* ---- blobs ---- */
 
+/* Blobs are an array (the state directory and /_fake/state walk it)
+ * with a hashed index, key -> position, rebuilt when it does not match
+ * (after a reset or a --state load, which fill the array directly). */
+static json_t *
+blob_index(struct fake *f)
+{
+	json_t *ix = fst(f)->blob_index;
+
+	if (ix == NULL)
+		ix = fst(f)->blob_index = json_object();
+	if (json_object_size(ix) != fst(f)->n_blobs) {
+		json_object_clear(ix);
+		for (size_t i = 0; i < fst(f)->n_blobs; i++)
+			json_object_set_new(ix, fst(f)->blobs[i].key,
+			                    json_integer((json_int_t)i));
+	}
+	return ix;
+}
+
 static struct blob *
 blob_find(struct fake *f, const char *key)
 {
-	for (size_t i = 0; i < fst(f)->n_blobs; i++)
-		if (strcmp(fst(f)->blobs[i].key, key) == 0)
-			return &fst(f)->blobs[i];
-	return NULL;
+	json_t *i = json_object_get(blob_index(f), key);
+
+	return i ? &fst(f)->blobs[json_integer_value(i)] : NULL;
 }
 
 static void
 blob_del(struct fake *f, const char *key)
 {
+	json_t *ix = blob_index(f);
 	struct blob *b = blob_find(f, key);
 
 	if (b == NULL)
 		return;
+	json_object_del(ix, key);
 	free(b->key);
 	free(b->data);
 	*b = fst(f)->blobs[--fst(f)->n_blobs];
+	if (b != &fst(f)->blobs[fst(f)->n_blobs])
+		json_object_set_new(ix, b->key,
+		                    json_integer((json_int_t)(b - fst(f)->blobs)));
 }
 
 static int
 blob_put(struct fake *f, const char *key, const void *data, size_t len)
 {
 	struct blob *b = blob_find(f, key), *nb;
+	json_t *ix = blob_index(f);
 	uint8_t *copy = malloc(len ? len : 1);
 
 	if (copy == NULL)
@@ -87,6 +111,8 @@ blob_put(struct fake *f, const char *key, const void *data, size_t len)
 		fst(f)->blobs = nb;
 		b = &nb[fst(f)->n_blobs++];
 		b->key = strdup(key);
+		json_object_set_new(ix, key, json_integer(
+		                            (json_int_t)(fst(f)->n_blobs - 1)));
 	} else {
 		free(b->data);
 	}
@@ -280,8 +306,17 @@ upload(struct fake *f, struct freq *rq, struct fresp *rs)
 		          type ? type : "");
 		return;
 	}
-	if (name == NULL || *name == '\0' || strlen(name) > 1024) {
+	if (name == NULL || *name == '\0') {
 		resp_gerr(rs, 400, "required", "Required parameter: name");
+		return;
+	}
+	/* Cloud Storage's rules: at most 1024 bytes, no CR or LF, not "."
+	 * or ".." (a name a client could take for a path step) */
+	if (strlen(name) > 1024 || strpbrk(name, "\r\n") != NULL ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+	    strncmp(name, ".well-known/acme-challenge/", 27) == 0) {
+		resp_gerr(rs, 400, "invalid", "The specified object name is not "
+		          "valid: '%.64s'.", name);
 		return;
 	}
 	snprintf(key, sizeof(key), "%s/%s", bucket, name);

@@ -10,6 +10,8 @@
 void auth_token_endpoint(struct fake *f, struct freq *rq, struct fresp *rs);
 /* A new Google access token for `email` (registered); heap string. */
 char *auth_issue_token(struct fake *f, const char *email, int ttl);
+/* Forget expired tokens; how many went. */
+size_t auth_prune_tokens(struct fake *f);
 /* Is the request's bearer token one we issued (and unexpired)? */
 bool auth_google_ok(struct fake *f, const struct freq *rq);
 int auth_load_sa_key(struct fake *f, const char *path, struct mv_err *err);
