@@ -33,8 +33,15 @@ fake_usage(FILE *out)
 	        "                            POST /token accepts (repeatable)\n"
 	        "  --state DIR               load state from DIR at start, save "
 	        "it at exit\n"
+	        "                            and on POST /_fake/snapshot\n"
+	        "  --load-state FILE         start from a JSON fixture (clusters, "
+	        "buckets,\n"
+	        "                            objects, Kubernetes objects)\n"
 	        "  --faults PROFILE.yaml     fault profile (docs/fake.md)\n"
 	        "  --journal FILE.jsonl      append one JSON line per request\n"
+	        "  --journal-bodies          journal request bodies too (tokens, "
+	        "keys and Secret\n"
+	        "                            data redacted)\n"
 	        "  --seed N                  seed of the fault decisions "
 	        "(default 0)\n"
 	        "  --op-polls N              an operation is DONE at its N-th "
@@ -88,7 +95,8 @@ parse_num(const char *s, long long lo, long long hi, long long *out)
 
 enum { O_LISTEN = 1, O_READY, O_NOAUTH, O_SAKEY, O_STATE, O_FAULTS,
        O_JOURNAL, O_SEED, O_POLLS, O_OPTIME, O_THREADS, O_CTLDELAY,
-       O_MAXCONN, O_HDRTIMEOUT, O_INFLIGHT, O_WHIST, O_WHISTB, O_JBYTES };
+       O_MAXCONN, O_HDRTIMEOUT, O_INFLIGHT, O_WHIST, O_WHISTB, O_JBYTES,
+       O_JBODIES, O_LOADSTATE };
 #define O_LIMIT_FIRST O_MAXCONN
 
 /* The resource limits: one table, one message shape. */
@@ -148,11 +156,13 @@ cmd_fake(struct cli_ctx *ctx, int argc, char **argv)
 		{"watch-history", required_argument, NULL, O_WHIST},
 		{"watch-history-bytes", required_argument, NULL, O_WHISTB},
 		{"journal-bytes", required_argument, NULL, O_JBYTES},
+		{"journal-bodies", no_argument, NULL, O_JBODIES},
+		{"load-state", required_argument, NULL, O_LOADSTATE},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}};
 	struct fake_options o;
 	const char **keys = NULL;
-	const char *ready = NULL;
+	const char *ready = NULL, *fixture = NULL;
 	struct fake *f = NULL;
 	struct mv_err err;
 	sigset_t set;
@@ -193,6 +203,12 @@ cmd_fake(struct cli_ctx *ctx, int argc, char **argv)
 			break;
 		case O_JOURNAL:
 			o.journal_file = optarg;
+			break;
+		case O_JBODIES:
+			o.journal_bodies = true;
+			break;
+		case O_LOADSTATE:
+			fixture = optarg;
 			break;
 		case O_SEED:
 			if (parse_num(optarg, 0, INT64_MAX, &n) != 0) {
@@ -274,6 +290,11 @@ cmd_fake(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_fail(&err);
 	}
 	free(keys);
+	if (fixture != NULL && fake_load_fixture(f, fixture, &err) != 0) {
+		fake_stop(f, NULL);
+		fake_free(f);
+		return cli_fail(&err);
+	}
 	snprintf(line, sizeof(line), "%s\n", fake_url(f));
 	if (ready != NULL &&
 	    mv_write_file_atomic(ready, line, strlen(line), 0644, &err) != 0) {

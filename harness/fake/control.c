@@ -147,6 +147,26 @@ control_clock(struct fake *f, struct freq *rq, struct fresp *rs)
 	                             (json_int_t)fst(f)->clock_skew_ms));
 }
 
+/* POST /_fake/snapshot: the --state directory written now, not only at
+ * a clean stop. */
+static void
+control_snapshot(struct fake *f, struct fresp *rs)
+{
+	struct mv_err err;
+
+	mv_err_clear(&err);
+	if (fst(f)->opt.state_dir == NULL || fst(f)->on_snapshot == NULL) {
+		resp_gerr(rs, 400, "failedPrecondition", "No state directory: start "
+		          "the fake with --state DIR.");
+		return;
+	}
+	if (fst(f)->on_snapshot(f, &err) != 0) {
+		resp_gerr(rs, 500, NULL, "%s", err.msg);
+		return;
+	}
+	resp_json(rs, 200, json_pack("{s:s}", "saved", fst(f)->opt.state_dir));
+}
+
 void
 control_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 {
@@ -173,6 +193,9 @@ control_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	} else if (strcmp(what, "clock") == 0 &&
 	           (get || strcmp(rq->method, "POST") == 0)) {
 		control_clock(f, rq, rs);
+	} else if (strcmp(what, "snapshot") == 0 &&
+	           strcmp(rq->method, "POST") == 0) {
+		control_snapshot(f, rs);
 	} else if (strcmp(what, "health") == 0 && get) {
 		resp_json(rs, 200, json_pack("{s:s, s:b}", "url", fst(f)->url, "ok", 1));
 	} else {

@@ -37,6 +37,7 @@ struct fake_options {
 	const char *state_dir;    /* load at start, save at stop; NULL = none */
 	const char *faults_file;  /* YAML fault profile; NULL = none */
 	const char *journal_file; /* JSON lines, appended; NULL = none */
+	bool journal_bodies;      /* journal request bodies, secrets redacted */
 	uint64_t seed;            /* fault decisions (a profile may override) */
 	int op_polls;             /* an operation is DONE at the earliest
 	                           * read that is at least the op_polls-th
@@ -105,6 +106,12 @@ int fake_handle(struct fake *f, const char *listener, const char *method,
                 size_t n_headers, const void *body, size_t body_len,
                 struct fake_response *out);
 void fake_response_free(struct fake_response *r);
+
+/* Load a JSON fixture (docs/fake.md, "Starting from a fixture"):
+ * clusters, buckets, objects and Kubernetes objects, each created
+ * through the API as a client would; call it after fake_start() so
+ * links carry the real URL.  Errors name the entry and the answer. */
+int fake_load_fixture(struct fake *f, const char *path, struct mv_err *err);
 
 /* The largest request body accepted (8 MiB); larger gets 413. */
 #define FAKE_MAX_BODY ((size_t)8 << 20)

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/base64.h"
 #include "core/sha256.h"
 #include "harness/fake/journal.h"
 
@@ -36,6 +37,7 @@ struct journal {
 	struct jentry ring[JOURNAL_RING];
 	size_t head, count;
 	size_t bytes, max_bytes;  /* of the ring's lines */
+	bool bodies;              /* --journal-bodies */
 	uint64_t seq;
 };
 
@@ -64,8 +66,8 @@ flusher_main(void *arg)
 }
 
 int
-journal_open(const char *path, size_t max_bytes, struct journal **out,
-             struct mv_err *err)
+journal_open(const char *path, size_t max_bytes, bool bodies,
+             struct journal **out, struct mv_err *err)
 {
 	struct journal *j = calloc(1, sizeof(*j));
 
@@ -73,6 +75,7 @@ journal_open(const char *path, size_t max_bytes, struct journal **out,
 	if (j == NULL)
 		return mv_err_set(err, MV_EXIT_FAIL, "journal: out of memory");
 	j->max_bytes = max_bytes;
+	j->bodies = bodies;
 	pthread_mutex_init(&j->fmu, NULL);
 	pthread_cond_init(&j->fcv, NULL);
 	if (path != NULL) {
@@ -190,6 +193,109 @@ journal_headers(const struct freq *rq)
 	return h;
 }
 
+/* ---- request bodies (--journal-bodies), secrets redacted ---- */
+
+#define BODY_MAX (64 * 1024)
+
+static bool
+secret_key(const char *k)
+{
+	static const char *const keys[] = {
+		"access_token", "refresh_token", "id_token", "token", "assertion",
+		"client_secret", "private_key", "password", "client_assertion",
+		NULL};
+
+	for (size_t i = 0; keys[i]; i++)
+		if (strcasecmp(k, keys[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Tokens and keys anywhere, and the values of a Secret's data. */
+static void
+redact(json_t *v, bool secret_data)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			redact(x, false);
+		return;
+	}
+	if (!json_is_object(v))
+		return;
+	secret_data = secret_data || !strcmp(fake_jstr(v, "kind"), "Secret");
+	json_object_foreach(v, k, x) {
+		if (secret_key(k) && !json_is_object(x) && !json_is_array(x)) {
+			json_object_set_new(v, k, json_string("<redacted>"));
+		} else if (secret_data && json_is_object(x) &&
+		           (!strcmp(k, "data") || !strcmp(k, "stringData"))) {
+			const char *dk;
+			json_t *dv;
+			json_object_foreach(x, dk, dv)
+				json_object_set_new(x, dk, json_string("<redacted>"));
+		} else {
+			redact(x, false);
+		}
+	}
+}
+
+/* The body as JSON (redacted), a form (secret fields redacted), text, or
+ * base64; at most BODY_MAX bytes of it. */
+static void
+add_body(json_t *o, const struct freq *rq)
+{
+	json_t *doc;
+	size_t n = rq->body_len;
+
+	if (rq->body == NULL || n == 0)
+		return;
+	doc = json_loadb(rq->body, n, 0, NULL);
+	if (doc != NULL) {
+		redact(doc, false);
+		json_object_set_new(o, "body", doc);
+		return;
+	}
+	if (n > BODY_MAX)
+		n = BODY_MAX;
+	doc = json_stringn(rq->body, n); /* NULL unless UTF-8 text */
+	if (doc == NULL) {
+		char *b64 = mv_base64_encode(rq->body, n);
+		json_object_set_new(o, "body_base64", json_string(b64 ? b64 : ""));
+		free(b64);
+		return;
+	}
+	json_decref(doc);
+	{
+		/* application/x-www-form-urlencoded: the /token exchange */
+		char *copy = strndup(rq->body, n), *save = NULL, *tok, *acc;
+		size_t len = 0, fields = 1;
+		/* each field grows by "<redacted>" at most */
+		for (size_t i = 0; i < n; i++)
+			fields += rq->body[i] == '&';
+		acc = calloc(1, n + 11 * fields + 1);
+		for (tok = copy && acc ? strtok_r(copy, "&", &save) : NULL; tok;
+		     tok = strtok_r(NULL, "&", &save)) {
+			char *eq = strchr(tok, '=');
+			if (eq != NULL) {
+				*eq = '\0';
+				len += (size_t)sprintf(acc + len, "%s%s=%s",
+				                       len ? "&" : "", tok,
+				                       secret_key(tok) ? "<redacted>"
+				                                       : eq + 1);
+			} else {
+				len += (size_t)sprintf(acc + len, "%s%s", len ? "&" : "",
+				                       tok);
+			}
+		}
+		json_object_set_new(o, "body", json_string(acc ? acc : ""));
+		free(acc);
+		free(copy);
+	}
+}
+
 void
 journal_record(struct journal *j, const struct freq *rq,
                const struct fresp *rs, double ms)
@@ -227,6 +333,8 @@ journal_record(struct journal *j, const struct freq *rq,
 		json_object_set_new(o, "reset", json_true());
 	if (rs->delay_ms > 0)
 		json_object_set_new(o, "delay_ms", json_integer(rs->delay_ms));
+	if (j->bodies)
+		add_body(o, rq);
 	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (line == NULL)

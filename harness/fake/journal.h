@@ -9,9 +9,10 @@
 
 struct journal;
 
-/* max_bytes bounds the in-memory lines (the file has them all). */
-int journal_open(const char *path, size_t max_bytes, struct journal **out,
-                 struct mv_err *err);
+/* max_bytes bounds the in-memory lines (the file has them all); bodies
+ * adds each request's body, secrets redacted. */
+int journal_open(const char *path, size_t max_bytes, bool bodies,
+                 struct journal **out, struct mv_err *err);
 void journal_close(struct journal *j);
 /* Write what the file buffer holds now. */
 void journal_flush(struct journal *j);

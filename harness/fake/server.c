@@ -254,6 +254,7 @@ fake_new(const struct fake_options *o, struct fake **out,
 		fst(f)->opt.journal_bytes = 4096;
 	fst(f)->seed = o->seed;
 	fst(f)->on_cluster_delete = gke_remove_cluster_now;
+	fst(f)->on_snapshot = state_save;
 	fst(f)->opt.sa_key_files = NULL;
 	fst(f)->opt.n_sa_key_files = 0;
 	pthread_mutex_init(&fst(f)->lock, NULL);
@@ -265,7 +266,7 @@ fake_new(const struct fake_options *o, struct fake **out,
 		if (auth_load_sa_key(f, o->sa_key_files[i], err) != 0)
 			goto fail;
 	if (journal_open(o->journal_file, fst(f)->opt.journal_bytes,
-	                 &fst(f)->journal, err) != 0)
+	                 fst(f)->opt.journal_bodies, &fst(f)->journal, err) != 0)
 		goto fail;
 	fst(f)->opt.journal_file = NULL;
 	if (o->faults_file != NULL) {

@@ -122,6 +122,9 @@ struct fstate {
 	/* what an operation's effect {"cluster_delete": KEY} does (the
 	 * server installs gke_remove_cluster_now) */
 	void (*on_cluster_delete)(struct fake *f, const char *key);
+	/* POST /_fake/snapshot: write the --state directory now, under the
+	 * lock (the server installs it) */
+	int (*on_snapshot)(struct fake *f, struct mv_err *err);
 };
 
 /* The shared part of a fake: the first member of struct fake. */
