@@ -33,8 +33,15 @@ fake_usage(FILE *out)
 	        "                            POST /token accepts (repeatable)\n"
 	        "  --state DIR               load state from DIR at start, save "
 	        "it at exit\n"
+	        "                            and on POST /_fake/snapshot\n"
+	        "  --load-state FILE         start from a JSON fixture (clusters, "
+	        "buckets,\n"
+	        "                            objects, Kubernetes objects)\n"
 	        "  --faults PROFILE.yaml     fault profile (docs/fake.md)\n"
 	        "  --journal FILE.jsonl      append one JSON line per request\n"
+	        "  --journal-bodies          journal request bodies too (tokens, "
+	        "keys and Secret\n"
+	        "                            data redacted)\n"
 	        "  --seed N                  seed of the fault decisions "
 	        "(default 0)\n"
 	        "  --op-polls N              an operation is DONE at its N-th "
@@ -46,6 +53,20 @@ fake_usage(FILE *out)
 	        "                            earliest (default 0)\n"
 	        "  --threads N               worker threads per listener "
 	        "(default: cores)\n"
+	        "  --max-connections N       connections per listener; at the "
+	        "cap the longest\n"
+	        "                            idle one is closed (default 512)\n"
+	        "  --header-timeout S        seconds to send a request's headers "
+	        "(default 10)\n"
+	        "  --max-inflight-bytes N    request bodies being received, all "
+	        "together;\n"
+	        "                            past it 429 (default 67108864)\n"
+	        "  --watch-history N         changes kept per cluster for watches "
+	        "(default 4096)\n"
+	        "  --watch-history-bytes N   ... and their bytes at most "
+	        "(default 67108864)\n"
+	        "  --journal-bytes N         in-memory journal size (default "
+	        "33554432)\n"
 	        "  --controller-delay-ms N   simulated controllers' delay: "
 	        "Deployments become\n"
 	        "                            available, namespaces finish "
@@ -72,11 +93,50 @@ parse_num(const char *s, long long lo, long long hi, long long *out)
 	return 0;
 }
 
+enum { O_LISTEN = 1, O_READY, O_NOAUTH, O_SAKEY, O_STATE, O_FAULTS,
+       O_JOURNAL, O_SEED, O_POLLS, O_OPTIME, O_THREADS, O_CTLDELAY,
+       O_MAXCONN, O_HDRTIMEOUT, O_INFLIGHT, O_WHIST, O_WHISTB, O_JBYTES,
+       O_JBODIES, O_LOADSTATE };
+#define O_LIMIT_FIRST O_MAXCONN
+
+/* The resource limits: one table, one message shape. */
+static int
+limit_opt(struct fake_options *o, int c, const char *arg)
+{
+	/* in the order of the O_ constants from O_LIMIT_FIRST */
+	static const struct {
+		const char *name;
+		long long lo, hi;
+	} lim[] = {
+		{"--max-connections", 4, 100000},
+		{"--header-timeout", 1, 3600},
+		{"--max-inflight-bytes", 65536, 1LL << 40},
+		{"--watch-history", 1, 10000000},
+		{"--watch-history-bytes", 4096, 1LL << 40},
+		{"--journal-bytes", 4096, 1LL << 40},
+	};
+	int i = c - O_LIMIT_FIRST;
+	long long n;
+
+	if (parse_num(arg, lim[i].lo, lim[i].hi, &n) != 0) {
+		cli_usage_error("fake", "%s: expected %lld to %lld", lim[i].name,
+		                lim[i].lo, lim[i].hi);
+		return -1;
+	}
+	switch (i) {
+	case 0: o->max_connections = (int)n; break;
+	case 1: o->header_timeout = (int)n; break;
+	case 2: o->max_inflight_bytes = (size_t)n; break;
+	case 3: o->watch_events = (int)n; break;
+	case 4: o->watch_bytes = (size_t)n; break;
+	default: o->journal_bytes = (size_t)n; break;
+	}
+	return 0;
+}
+
 int
 cmd_fake(struct cli_ctx *ctx, int argc, char **argv)
 {
-	enum { O_LISTEN = 1, O_READY, O_NOAUTH, O_SAKEY, O_STATE, O_FAULTS,
-	       O_JOURNAL, O_SEED, O_POLLS, O_OPTIME, O_THREADS, O_CTLDELAY };
 	static const struct option longopts[] = {
 		{"listen", required_argument, NULL, O_LISTEN},
 		{"ready-file", required_argument, NULL, O_READY},
@@ -90,11 +150,19 @@ cmd_fake(struct cli_ctx *ctx, int argc, char **argv)
 		{"op-time", required_argument, NULL, O_OPTIME},
 		{"threads", required_argument, NULL, O_THREADS},
 		{"controller-delay-ms", required_argument, NULL, O_CTLDELAY},
+		{"max-connections", required_argument, NULL, O_MAXCONN},
+		{"header-timeout", required_argument, NULL, O_HDRTIMEOUT},
+		{"max-inflight-bytes", required_argument, NULL, O_INFLIGHT},
+		{"watch-history", required_argument, NULL, O_WHIST},
+		{"watch-history-bytes", required_argument, NULL, O_WHISTB},
+		{"journal-bytes", required_argument, NULL, O_JBYTES},
+		{"journal-bodies", no_argument, NULL, O_JBODIES},
+		{"load-state", required_argument, NULL, O_LOADSTATE},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}};
 	struct fake_options o;
 	const char **keys = NULL;
-	const char *ready = NULL;
+	const char *ready = NULL, *fixture = NULL;
 	struct fake *f = NULL;
 	struct mv_err err;
 	sigset_t set;
@@ -136,6 +204,12 @@ cmd_fake(struct cli_ctx *ctx, int argc, char **argv)
 		case O_JOURNAL:
 			o.journal_file = optarg;
 			break;
+		case O_JBODIES:
+			o.journal_bodies = true;
+			break;
+		case O_LOADSTATE:
+			fixture = optarg;
+			break;
 		case O_SEED:
 			if (parse_num(optarg, 0, INT64_MAX, &n) != 0) {
 				free(keys);
@@ -176,6 +250,17 @@ cmd_fake(struct cli_ctx *ctx, int argc, char **argv)
 			}
 			o.controller_delay_ms = (int)n;
 			break;
+		case O_MAXCONN:
+		case O_HDRTIMEOUT:
+		case O_INFLIGHT:
+		case O_WHIST:
+		case O_WHISTB:
+		case O_JBYTES:
+			if (limit_opt(&o, c, optarg) != 0) {
+				free(keys);
+				return MV_EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			free(keys);
 			fake_usage(stdout);
@@ -205,6 +290,11 @@ cmd_fake(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_fail(&err);
 	}
 	free(keys);
+	if (fixture != NULL && fake_load_fixture(f, fixture, &err) != 0) {
+		fake_stop(f, NULL);
+		fake_free(f);
+		return cli_fail(&err);
+	}
 	snprintf(line, sizeof(line), "%s\n", fake_url(f));
 	if (ready != NULL &&
 	    mv_write_file_atomic(ready, line, strlen(line), 0644, &err) != 0) {

@@ -22,14 +22,6 @@
 
 /* ---- names, URLs, ids ---- */
 
-const char *
-compute_project_number(const char *project, char *buf, size_t len)
-{
-	return fake_u64(100000000000ULL +
-	                        fake_hash64("project", project, NULL, NULL) %
-	                                900000000000ULL,
-	                buf, len);
-}
 
 const char *
 c_id_of(const char *kind, const char *p, const char *scope, const char *name,
@@ -280,7 +272,7 @@ project_get(struct fake *f, struct freq *rq, struct fresp *rs)
 	json_t *o;
 
 	(void)f;
-	compute_project_number(p, num, sizeof(num));
+	fake_project_number(p, num, sizeof(num));
 	snprintf(sa, sizeof(sa), "%s-compute@developer.gserviceaccount.com",
 	         num);
 	c_now(ts, sizeof(ts));

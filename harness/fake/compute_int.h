@@ -4,7 +4,7 @@
 #ifndef MESHVM_FAKE_COMPUTE_INT_H
 #define MESHVM_FAKE_COMPUTE_INT_H
 
-#include "harness/fake/fake_private.h"
+#include "harness/fake/svc.h"
 
 /* A deterministic numeric id of a resource, as a decimal string. */
 const char *c_id_of(const char *kind, const char *p, const char *scope,

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "core/xalloc.h"
-#include "harness/fake/fake_private.h"
+#include "harness/fake/svc.h"
 
 #define GKE_VERSION_MINOR 32
 #define GKE_VERSION "1.32.4-gke.1106006"
@@ -27,7 +27,7 @@ serviceusage_get(struct fake *f, struct freq *rq, struct fresp *rs)
 	char name[256], parent[64];
 
 	(void)f;
-	compute_project_number(rq->cap[0], num, sizeof(num));
+	fake_project_number(rq->cap[0], num, sizeof(num));
 	snprintf(name, sizeof(name), "projects/%s/services/%s", num, rq->cap[1]);
 	snprintf(parent, sizeof(parent), "projects/%s", num);
 	resp_json(rs, 200, json_pack("{s:s, s:{s:s, s:s}, s:s, s:s}", "name",

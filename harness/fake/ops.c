@@ -20,12 +20,13 @@
  *   {"delete": true, "table": T, "key": K}   remove it
  *   {"replace": {...}, "table": T, "key": K} put this version back
  *   {"cluster_delete": K}                    remove a GKE cluster + API
+ *                                            (fst(f)->on_cluster_delete)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/fake/fake_private.h"
+#include "harness/fake/store.h"
 
 static void
 effects_run(struct fake *f, json_t *effects)
@@ -39,8 +40,12 @@ effects_run(struct fake *f, json_t *effects)
 		json_t *set = json_object_get(e, "set"), *res;
 
 		if (json_is_string(json_object_get(e, "cluster_delete"))) {
-			gke_remove_cluster_now(f, json_string_value(
-			                              json_object_get(e, "cluster_delete")));
+			/* the cluster's API is the services' business: the
+			 * server installs what to do */
+			if (fst(f)->on_cluster_delete != NULL)
+				fst(f)->on_cluster_delete(
+				        f, json_string_value(json_object_get(
+				                   e, "cluster_delete")));
 			continue;
 		}
 		if (table == NULL || key == NULL)
@@ -136,9 +141,9 @@ op_new(struct fake *f, struct freq *rq, const char *key, json_t *public,
 	op = json_pack("{s:o, s:s, s:i, s:I, s:i, s:o, s:o}", "public", public,
 	               "api",
 	               strncmp(key, "compute/", 8) == 0 ? "compute" : "gke",
-	               "polls", f->opt.op_polls > 1 ? f->opt.op_polls - 1 : 0,
+	               "polls", fst(f)->opt.op_polls > 1 ? fst(f)->opt.op_polls - 1 : 0,
 	               "start_ms", (json_int_t)fake_clock_ms(f), "time_ms",
-	               f->opt.op_time_ms, "effects",
+	               fst(f)->opt.op_time_ms, "effects",
 	               effects ? effects : json_array(), "error_effects",
 	               error_effects ? error_effects : json_array());
 	json_object_set_new(public, "status", json_string("RUNNING"));
