@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "core/atomic.h"
 #include "core/log.h"
+#include "core/util.h"
 #include "harness/fake/fake.h"
 
 static void
@@ -22,8 +23,16 @@ fake_usage(FILE *out)
 	        "and an HTTPS Kubernetes\nAPI per created cluster. Runs until "
 	        "SIGINT or SIGTERM (exit 0). docs/fake.md\nis the guide.\n"
 	        "\n"
-	        "  --listen HOST:PORT        loopback address (default "
+	        "  --listen HOST:PORT        the IPv4 address to serve on, "
+	        "loopback or this\n"
+	        "                            namespace's own (default "
 	        "127.0.0.1:0, any free port)\n"
+	        "  --tls                     HTTPS on the Google API listener "
+	        "too; the CA goes\n"
+	        "                            to READY-FILE.ca.pem\n"
+	        "  --tls-san NAME            another DNS name or IP for the "
+	        "certificate\n"
+	        "                            (repeatable)\n"
 	        "  --ready-file FILE         write the base URL there (first "
 	        "line) when ready\n"
 	        "  --no-auth                 accept any Authorization header, or "
@@ -96,7 +105,7 @@ parse_num(const char *s, long long lo, long long hi, long long *out)
 enum { O_LISTEN = 1, O_READY, O_NOAUTH, O_SAKEY, O_STATE, O_FAULTS,
        O_JOURNAL, O_SEED, O_POLLS, O_OPTIME, O_THREADS, O_CTLDELAY,
        O_MAXCONN, O_HDRTIMEOUT, O_INFLIGHT, O_WHIST, O_WHISTB, O_JBYTES,
-       O_JBODIES, O_LOADSTATE };
+       O_JBODIES, O_LOADSTATE, O_TLS, O_TLSSAN };
 #define O_LIMIT_FIRST O_MAXCONN
 
 /* The resource limits: one table, one message shape. */
@@ -158,10 +167,12 @@ cmd_fake(struct cli_ctx *ctx, int argc, char **argv)
 		{"journal-bytes", required_argument, NULL, O_JBYTES},
 		{"journal-bodies", no_argument, NULL, O_JBODIES},
 		{"load-state", required_argument, NULL, O_LOADSTATE},
+		{"tls", no_argument, NULL, O_TLS},
+		{"tls-san", required_argument, NULL, O_TLSSAN},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}};
 	struct fake_options o;
-	const char **keys = NULL;
+	const char **keys = NULL, **sans = NULL;
 	const char *ready = NULL, *fixture = NULL;
 	struct fake *f = NULL;
 	struct mv_err err;
@@ -210,6 +221,22 @@ cmd_fake(struct cli_ctx *ctx, int argc, char **argv)
 		case O_LOADSTATE:
 			fixture = optarg;
 			break;
+		case O_TLS:
+			o.tls = true;
+			break;
+		case O_TLSSAN: {
+			const char **ns = realloc(sans, (o.n_tls_san + 1) *
+			                                        sizeof(*ns));
+			if (ns == NULL) {
+				free(keys);
+				free(sans);
+				return MV_EXIT_FAIL;
+			}
+			sans = ns;
+			sans[o.n_tls_san++] = optarg;
+			o.tls_san = sans;
+			break;
+		}
 		case O_SEED:
 			if (parse_num(optarg, 0, INT64_MAX, &n) != 0) {
 				free(keys);
@@ -286,16 +313,33 @@ cmd_fake(struct cli_ctx *ctx, int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (fake_new(&o, &f, &err) != 0 || fake_start(f, &err) != 0) {
 		free(keys);
+		free(sans);
 		fake_free(f);
 		return cli_fail(&err);
 	}
 	free(keys);
+	free(sans);
 	if (fixture != NULL && fake_load_fixture(f, fixture, &err) != 0) {
 		fake_stop(f, NULL);
 		fake_free(f);
 		return cli_fail(&err);
 	}
 	snprintf(line, sizeof(line), "%s\n", fake_url(f));
+	/* with --tls, clients need the CA: next to the ready file, first */
+	if (ready != NULL && o.tls) {
+		char *ca = fake_ca_pem(f), *path = mv_strfmt("%s.ca.pem", ready);
+		int wrc = ca && path ? mv_write_file_atomic(path, ca, strlen(ca),
+		                                            0644, &err)
+		                     : mv_err_set(&err, MV_EXIT_FAIL,
+		                                  "out of memory");
+		free(ca);
+		free(path);
+		if (wrc != 0) {
+			fake_stop(f, NULL);
+			fake_free(f);
+			return cli_fail(&err);
+		}
+	}
 	if (ready != NULL &&
 	    mv_write_file_atomic(ready, line, strlen(line), 0644, &err) != 0) {
 		fake_stop(f, NULL);

@@ -263,6 +263,8 @@ out:
 	fst(f)->closing = NULL;
 	fst(f)->n_closing = 0;
 	pthread_mutex_unlock(&fst(f)->lock);
+	/* the request's journal line, written outside the lock */
+	journal_flush(fst(f)->journal);
 	/* Deleted clusters' listeners: their threads may be waiting for the
 	 * lock we just released, so they are stopped only now. */
 	for (size_t i = 0; i < n_closing; i++)

@@ -30,7 +30,13 @@
 #include "core/err.h"
 
 struct fake_options {
-	const char *listen;       /* "127.0.0.1:PORT" (PORT 0 = any free) */
+	const char *listen;       /* "HOST:PORT" (PORT 0 = any free): an IPv4
+	                           * address of this host or namespace, not
+	                           * the wildcard; clusters' APIs bind it too */
+	const char *const *tls_san; /* more names/IPs for the server
+	                           * certificate (with the listen address) */
+	size_t n_tls_san;
+	bool tls;                 /* HTTPS on the Google API listener too */
 	bool no_auth;             /* accept any Authorization, or none */
 	const char *const *sa_key_files; /* service-account JSON key files */
 	size_t n_sa_key_files;    /* whose JWT assertions /token accepts */
@@ -78,8 +84,11 @@ int fake_new(const struct fake_options *o, struct fake **out,
 /* Open the listeners (the API listener and one per existing cluster),
  * start their threads, and write nothing: the caller reports the URL. */
 int fake_start(struct fake *f, struct mv_err *err);
-/* "http://127.0.0.1:PORT" once started, else "". */
+/* "http://HOST:PORT" (https with tls) once started, else "". */
 const char *fake_url(const struct fake *f);
+/* The CA that signs the listeners' certificate, PEM (heap; NULL before
+ * the first cluster or fake_start with tls). */
+char *fake_ca_pem(struct fake *f);
 /* Close every listener (waiting for requests in flight) and save the
  * state directory when one was given.  Safe to call twice. */
 int fake_stop(struct fake *f, struct mv_err *err);

@@ -376,7 +376,8 @@ gke_create(struct fake *f, struct freq *rq, struct fresp *rs)
 		resp_gerr(rs, 500, NULL, "%s", err.msg);
 		return;
 	}
-	snprintf(zbuf, sizeof(zbuf), "127.0.0.1:%d", kc->port);
+	snprintf(zbuf, sizeof(zbuf), "%s:%d",
+	         fst(f)->host[0] ? fst(f)->host : "127.0.0.1", kc->port);
 	json_object_set_new(cl, "endpoint", json_string(zbuf));
 	json_object_set_new(fake_db(f, "clusters"), key, cl);
 	{

@@ -537,8 +537,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		snprintf(rq.base, sizeof(rq.base), "%s://%s",
 		         l->tls ? "https" : "http", host);
 	else
-		snprintf(rq.base, sizeof(rq.base), "%s://127.0.0.1:%d",
-		         l->tls ? "https" : "http", l->port);
+		snprintf(rq.base, sizeof(rq.base), "%s://%s:%d",
+		         l->tls ? "https" : "http", fst(l->f)->host, l->port);
 	fake_dispatch(l->f, &rq, &cn->rs);
 	freq_clear(&rq);
 	free(hv.v);
@@ -723,7 +723,7 @@ static int
 net_listen(struct fake *f, const char *name, struct kcluster *kc, int port,
            struct listener **out, struct mv_err *err)
 {
-	return listener_start(f, name, kc, "127.0.0.1", port, true, out, err);
+	return listener_start(f, name, kc, fst(f)->host, port, true, out, err);
 }
 
 const struct fake_net fake_http_net = {

@@ -2,10 +2,11 @@
  * file and to an in-memory ring that GET /_fake/journal serves.  The ring
  * keeps at most JOURNAL_RING entries and --journal-bytes of lines (long
  * query strings make long lines), so memory stays bounded however long
- * the fake runs.  The file is written through a buffer and flushed by a
- * thread every JOURNAL_FLUSH_MS, by journal_flush() (the control API
- * calls it, so a test that looks at the fake sees the whole file) and
- * at close: no fflush per request under the fake's lock. */
+ * the fake runs.  Lines for the file are queued under the fake's lock
+ * (so they stay in seq order) and written and flushed by journal_flush(),
+ * which the pipeline calls after it has let the lock go, before the
+ * answer leaves: a client that reads the file after its answer finds its
+ * line there, and no write or fflush happens under the fake's lock. */
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
@@ -20,7 +21,6 @@
 #include "harness/fake/journal.h"
 
 #define JOURNAL_RING 20000
-#define JOURNAL_FLUSH_MS 100
 
 struct jentry {
 	uint64_t seq;
@@ -30,40 +30,15 @@ struct jentry {
 
 struct journal {
 	FILE *fp;
-	pthread_mutex_t fmu;      /* the file: writes, the flusher */
-	pthread_cond_t fcv;
-	pthread_t flusher;
-	bool flusher_on, stop, dirty;
+	pthread_mutex_t fmu;      /* the file and the queue for it */
+	char **queue;             /* lines not yet written, in seq order */
+	size_t n_queue, cap_queue;
 	struct jentry ring[JOURNAL_RING];
 	size_t head, count;
 	size_t bytes, max_bytes;  /* of the ring's lines */
 	bool bodies;              /* --journal-bodies */
 	uint64_t seq;
 };
-
-static void *
-flusher_main(void *arg)
-{
-	struct journal *j = arg;
-	struct timespec due;
-
-	pthread_mutex_lock(&j->fmu);
-	while (!j->stop) {
-		clock_gettime(CLOCK_REALTIME, &due);
-		due.tv_nsec += JOURNAL_FLUSH_MS * 1000000L;
-		if (due.tv_nsec >= 1000000000L) {
-			due.tv_sec++;
-			due.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&j->fcv, &j->fmu, &due);
-		if (j->dirty) {
-			fflush(j->fp);
-			j->dirty = false;
-		}
-	}
-	pthread_mutex_unlock(&j->fmu);
-	return NULL;
-}
 
 int
 journal_open(const char *path, size_t max_bytes, bool bodies,
@@ -77,7 +52,6 @@ journal_open(const char *path, size_t max_bytes, bool bodies,
 	j->max_bytes = max_bytes;
 	j->bodies = bodies;
 	pthread_mutex_init(&j->fmu, NULL);
-	pthread_cond_init(&j->fcv, NULL);
 	if (path != NULL) {
 		j->fp = fopen(path, "ae");
 		if (j->fp == NULL) {
@@ -85,12 +59,6 @@ journal_open(const char *path, size_t max_bytes, bool bodies,
 			return mv_err_sys(err, errno, "%s", path);
 		}
 		setvbuf(j->fp, NULL, _IOFBF, 1 << 16);
-		if (pthread_create(&j->flusher, NULL, flusher_main, j) != 0) {
-			journal_close(j);
-			return mv_err_set(err, MV_EXIT_FAIL, "journal: cannot start "
-			                  "a thread");
-		}
-		j->flusher_on = true;
 	}
 	*out = j;
 	return 0;
@@ -102,8 +70,15 @@ journal_flush(struct journal *j)
 	if (j == NULL || j->fp == NULL)
 		return;
 	pthread_mutex_lock(&j->fmu);
-	fflush(j->fp);
-	j->dirty = false;
+	if (j->n_queue > 0) {
+		for (size_t i = 0; i < j->n_queue; i++) {
+			fputs(j->queue[i], j->fp);
+			fputc('\n', j->fp);
+			free(j->queue[i]);
+		}
+		j->n_queue = 0;
+		fflush(j->fp);
+	}
 	pthread_mutex_unlock(&j->fmu);
 }
 
@@ -126,18 +101,12 @@ journal_close(struct journal *j)
 {
 	if (j == NULL)
 		return;
-	if (j->flusher_on) {
-		pthread_mutex_lock(&j->fmu);
-		j->stop = true;
-		pthread_cond_signal(&j->fcv);
-		pthread_mutex_unlock(&j->fmu);
-		pthread_join(j->flusher, NULL);
-	}
+	journal_flush(j);
 	journal_clear(j);
 	if (j->fp != NULL)
 		fclose(j->fp);
+	free(j->queue);
 	pthread_mutex_destroy(&j->fmu);
-	pthread_cond_destroy(&j->fcv);
 	free(j);
 }
 
@@ -341,10 +310,21 @@ journal_record(struct journal *j, const struct freq *rq,
 		return;
 	j->seq++;
 	if (j->fp != NULL) {
+		char *copy = strdup(line);
 		pthread_mutex_lock(&j->fmu);
-		fputs(line, j->fp);
-		fputc('\n', j->fp);
-		j->dirty = true;
+		if (copy != NULL && j->n_queue == j->cap_queue) {
+			size_t cap = j->cap_queue ? 2 * j->cap_queue : 16;
+			char **nq = realloc(j->queue, cap * sizeof(*nq));
+			if (nq == NULL) {
+				free(copy);
+				copy = NULL;
+			} else {
+				j->queue = nq;
+				j->cap_queue = cap;
+			}
+		}
+		if (copy != NULL)
+			j->queue[j->n_queue++] = copy;
 		pthread_mutex_unlock(&j->fmu);
 	}
 	size = strlen(line) + strlen(rq->listener) + 2;

@@ -14,7 +14,8 @@ struct journal;
 int journal_open(const char *path, size_t max_bytes, bool bodies,
                  struct journal **out, struct mv_err *err);
 void journal_close(struct journal *j);
-/* Write what the file buffer holds now. */
+/* Write the queued lines to the file and flush it; call it without the
+ * fake's lock (the pipeline does, before answering). */
 void journal_flush(struct journal *j);
 void journal_record(struct journal *j, const struct freq *rq,
                     const struct fresp *rs, double ms);

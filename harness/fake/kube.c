@@ -100,7 +100,8 @@ kube_cluster_add(struct fake *f, const char *key, const char *name,
 	if (fst(f)->net->listen(f, name, kc, 0, &kc->l, err) != 0)
 		return NULL;
 	kc->port = fst(f)->net->port(kc->l);
-	mv_debug("fake: cluster %s API on https://127.0.0.1:%d", key, kc->port);
+	mv_debug("fake: cluster %s API on https://%s:%d", key, fst(f)->host,
+	         kc->port);
 	return kc;
 }
 

@@ -3,6 +3,7 @@
  * service-account token key: made on first use, shared by the fakes of a
  * process that have none of their own, loaded from and saved to a state
  * directory.  Base layer: knows nothing of requests or listeners. */
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,26 +16,43 @@
 
 #define PEM_MAX (1 << 20)
 
+#define SAN_MAX 64
+
 static int
 make_tls_cert(struct fake_pki *p, struct mv_err *err)
 {
-	static const char *const dns[] = {
+	const char *dns[SAN_MAX + 5] = {
 		"localhost", "kubernetes", "kubernetes.default",
 		"kubernetes.default.svc", "kubernetes.default.svc.cluster.local"};
-	static const char *const ips[] = {"127.0.0.1", "::1"};
+	const char *ips[SAN_MAX + 2] = {"127.0.0.1", "::1"};
+	size_t n_dns = 5, n_ips = 2, i;
 	struct mv_pki_cert_opts o;
-	EVP_PKEY *k = mv_pki_rsa_generate(2048, err);
+	EVP_PKEY *k;
 	X509 *c;
+	json_t *v;
 
+	if (json_array_size(p->san) > SAN_MAX)
+		return mv_err_set(err, MV_EXIT_USAGE, "--tls-san: at most %d names",
+		                  SAN_MAX);
+	/* the extra names: IP addresses as IPs, the rest as DNS names */
+	json_array_foreach(p->san, i, v) {
+		const char *s = json_string_value(v);
+		unsigned char buf[16];
+		if (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf))
+			ips[n_ips++] = s;
+		else
+			dns[n_dns++] = s;
+	}
+	k = mv_pki_rsa_generate(2048, err);
 	if (k == NULL)
 		return -1;
 	mv_pki_cert_opts_init(&o);
 	o.subject.cn = "kube-apiserver";
 	o.days = 3650;
 	o.dns = dns;
-	o.n_dns = sizeof(dns) / sizeof(dns[0]);
+	o.n_dns = n_dns;
 	o.ips = ips;
-	o.n_ips = 2;
+	o.n_ips = n_ips;
 	o.server_auth = true;
 	c = mv_pki_issue(k, p->ca, p->ca_key, &o, err);
 	if (c != NULL) {
@@ -121,8 +139,19 @@ fake_pki_ensure(struct fake *f, struct mv_err *err)
 {
 	struct fake_pki *p = &fst(f)->pki;
 
-	if (p->ca == NULL && p->tls_cert_pem == NULL && p->token_key == NULL)
-		return share_pki(p, err);
+	if (p->ca == NULL && p->tls_cert_pem == NULL && p->token_key == NULL) {
+		if (share_pki(p, err) != 0)
+			return -1;
+		/* the shared CA, but a certificate of its own for the extra
+		 * names */
+		if (json_array_size(p->san) > 0) {
+			free(p->tls_cert_pem);
+			free(p->tls_key_pem);
+			p->tls_cert_pem = p->tls_key_pem = NULL;
+			return make_tls_cert(p, err);
+		}
+		return 0;
+	}
 	return make_pki(p, err);
 }
 
@@ -213,5 +242,6 @@ fake_pki_free(struct fake_pki *p)
 	free(p->tls_cert_pem);
 	free(p->tls_key_pem);
 	EVP_PKEY_free(p->token_key);
+	json_decref(p->san);
 	memset(p, 0, sizeof(*p));
 }

@@ -3,6 +3,7 @@
 #ifndef MESHVM_FAKE_PKI_H
 #define MESHVM_FAKE_PKI_H
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -16,6 +17,9 @@ struct fake_pki {
 	char *ca_pem;
 	char *tls_key_pem, *tls_cert_pem;
 	EVP_PKEY *token_key;      /* signs Kubernetes service-account tokens */
+	json_t *san;              /* names and IPs the server certificate
+	                           * carries besides localhost and 127.0.0.1
+	                           * (--tls-san, the --listen address) */
 };
 
 /* Make what is missing (a fake with none shares one per process: RSA

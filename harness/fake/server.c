@@ -8,6 +8,7 @@
  *   ca.pem ca-key.pem tls.pem tls-key.pem token-key.pem   the fake's PKI
  * Everything is written 0600 (tokens and keys live there).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -56,6 +57,18 @@ fake_options_init(struct fake_options *o)
 	o->header_timeout = 10;
 	o->max_inflight_bytes = (size_t)64 << 20;
 	o->journal_bytes = (size_t)32 << 20;
+}
+
+char *
+fake_ca_pem(struct fake *f)
+{
+	char *pem = NULL;
+
+	pthread_mutex_lock(&fst(f)->lock);
+	if (fst(f)->pki.ca_pem != NULL)
+		pem = strdup(fst(f)->pki.ca_pem);
+	pthread_mutex_unlock(&fst(f)->lock);
+	return pem;
 }
 
 const char *
@@ -212,10 +225,20 @@ parse_listen(struct fake *f, struct mv_err *err)
 		free(f->listen_host);
 		f->listen_host = strdup("127.0.0.1");
 	}
-	/* Loopback only: the fake trusts whoever reaches it. */
-	if (strncmp(f->listen_host, "127.", 4) != 0)
-		return mv_err_set(err, MV_EXIT_USAGE, "--listen '%s': the fake "
-		                  "listens on loopback (127.0.0.0/8) only", l);
+	/* One address, never every interface: the fake trusts whoever
+	 * reaches it, so it is loopback or a namespace's own address (that
+	 * a container or VM reaches through a forward). */
+	{
+		struct in_addr a;
+		if (inet_pton(AF_INET, f->listen_host, &a) != 1)
+			return mv_err_set(err, MV_EXIT_USAGE, "--listen '%s': expected "
+			                  "an IPv4 address", l);
+		if (a.s_addr == htonl(INADDR_ANY))
+			return mv_err_set(err, MV_EXIT_USAGE, "--listen '%s': not the "
+			                  "wildcard address; name the one address to "
+			                  "serve on", l);
+	}
+	snprintf(fst(f)->host, sizeof(fst(f)->host), "%s", f->listen_host);
 	f->listen_port = (int)port;
 	return 0;
 }
@@ -257,10 +280,20 @@ fake_new(const struct fake_options *o, struct fake **out,
 	fst(f)->on_snapshot = state_save;
 	fst(f)->opt.sa_key_files = NULL;
 	fst(f)->opt.n_sa_key_files = 0;
+	/* the caller's array need not outlive fake_new */
+	fst(f)->opt.tls_san = NULL;
+	fst(f)->opt.n_tls_san = 0;
+	fst(f)->pki.san = json_array();
+	for (size_t i = 0; i < o->n_tls_san; i++)
+		json_array_append_new(fst(f)->pki.san,
+		                      json_string(o->tls_san[i]));
 	pthread_mutex_init(&fst(f)->lock, NULL);
 	fst(f)->db = json_object();
 	if (parse_listen(f, err) != 0)
 		goto fail;
+	/* the certificate names the address the listeners serve */
+	if (strcmp(fst(f)->host, "127.0.0.1") != 0)
+		json_array_append_new(fst(f)->pki.san, json_string(fst(f)->host));
 	fst(f)->opt.listen = NULL;
 	for (size_t i = 0; i < o->n_sa_key_files; i++)
 		if (auth_load_sa_key(f, o->sa_key_files[i], err) != 0)
@@ -316,12 +349,17 @@ fake_start(struct fake *f, struct mv_err *err)
 		signal(SIGPIPE, SIG_IGN);
 	if (delayer_start(f, err) != 0)
 		return -1;
-	if (listener_start(f, FAKE_API_LISTENER, NULL, f->listen_host,
-	                   f->listen_port, false, &f->api, err) != 0) {
+	if (fst(f)->opt.tls && fake_pki_ensure(f, err) != 0) {
 		delayer_stop(f);
 		return -1;
 	}
-	snprintf(fst(f)->url, sizeof(fst(f)->url), "http://%s:%d", f->listen_host,
+	if (listener_start(f, FAKE_API_LISTENER, NULL, f->listen_host,
+	                   f->listen_port, fst(f)->opt.tls, &f->api, err) != 0) {
+		delayer_stop(f);
+		return -1;
+	}
+	snprintf(fst(f)->url, sizeof(fst(f)->url), "%s://%s:%d",
+	         fst(f)->opt.tls ? "https" : "http", f->listen_host,
 	         listener_port(f->api));
 	pthread_mutex_lock(&fst(f)->lock);
 	fst(f)->net = &fake_http_net;
@@ -337,7 +375,7 @@ fake_start(struct fake *f, struct mv_err *err)
 			pthread_mutex_unlock(&fst(f)->lock);
 			return -1;
 		}
-		snprintf(ep, sizeof(ep), "127.0.0.1:%d", kc->port);
+		snprintf(ep, sizeof(ep), "%s:%d", fst(f)->host, kc->port);
 		json_object_set_new(cl, "endpoint", json_string(ep));
 	}
 	pthread_mutex_unlock(&fst(f)->lock);
@@ -461,7 +499,8 @@ fake_handle(struct fake *f, const char *listener, const char *method,
 		snprintf(rq.base, sizeof(rq.base), "%s://%s",
 		         rq.cluster_name ? "https" : "http", host);
 	else if (rq.cluster_name)
-		snprintf(rq.base, sizeof(rq.base), "https://127.0.0.1:%d", port);
+		snprintf(rq.base, sizeof(rq.base), "https://%s:%d", fst(f)->host,
+		         port);
 	else
 		snprintf(rq.base, sizeof(rq.base), "%s",
 		         fst(f)->url[0] ? fst(f)->url : "http://127.0.0.1:0");

@@ -93,7 +93,8 @@ struct fake_net {
 
 struct fstate {
 	struct fake_options opt;
-	char url[64];
+	char url[96];
+	char host[64];            /* the address every listener binds (--listen) */
 	pthread_mutex_t lock;
 	json_t *db;               /* every resource; see dispatch.c */
 	uint64_t gen;             /* bumped by every request that may write */

@@ -1,6 +1,7 @@
 /* test_fake_server.c - what makes the fake a server other projects can
  * depend on: request bodies in the journal with secrets redacted,
  * POST /_fake/snapshot, and starting from a JSON fixture. */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,99 @@ test_bad_fixture(void **state)
 	free(dir);
 }
 
+static size_t
+sink(char *d, size_t sz, size_t nm, void *u)
+{
+	(void)d;
+	(void)u;
+	return sz * nm;
+}
+
+/* GET url verifying TLS against ca (resolve: "name:port:ip" or NULL). */
+static long
+tls_get(const char *url, const char *ca, const char *resolve)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *r = resolve ? curl_slist_append(NULL, resolve) : NULL;
+	long status = 0;
+
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (r != NULL)
+		curl_easy_setopt(c, CURLOPT_RESOLVE, r);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(r);
+	curl_easy_cleanup(c);
+	return status;
+}
+
+/* Another loopback address, HTTPS on the Google API listener, and the
+ * certificate naming what it serves. */
+static void
+test_listen_and_tls(void **state)
+{
+	static const char *const sans[] = {"fake.test"};
+	char *dir = tu_tmpdir(), *ca = tu_fmt("%s/ca.pem", dir), *pem, *u;
+	struct fake_options o;
+	struct fake *f = NULL;
+	struct mv_err err;
+	struct fu_resp r;
+	char resolve[128], ep[64];
+	const char *port;
+
+	(void)state;
+	mv_err_clear(&err);
+	fake_options_init(&o);
+	o.no_auth = true;
+	o.op_polls = 1;
+	o.listen = "127.0.0.2:0";
+	o.tls = true;
+	o.tls_san = sans;
+	o.n_tls_san = 1;
+	assert_int_equal(fake_new(&o, &f, &err), 0);
+	if (fake_start(f, &err) != 0)
+		print_error("%s\n", err.msg);
+	assert_true(strncmp(fake_url(f), "https://127.0.0.2:", 18) == 0);
+	pem = fake_ca_pem(f);
+	assert_non_null(pem);
+	tu_write(ca, pem);
+	free(pem);
+	u = tu_fmt("%s/_fake/health", fake_url(f));
+	assert_int_equal(tls_get(u, ca, NULL), 200);
+	free(u);
+	port = strrchr(fake_url(f), ':') + 1;
+	snprintf(resolve, sizeof(resolve), "fake.test:%s:127.0.0.2", port);
+	u = tu_fmt("https://fake.test:%s/_fake/health", port);
+	assert_int_equal(tls_get(u, ca, resolve), 200);
+	free(u);
+	/* a cluster's API follows the address */
+	assert_int_equal(fu_do(f, "POST", "/v1/projects/p/locations/us-west1-b/"
+	                       "clusters", "{\"cluster\":{\"name\":\"c1\","
+	                       "\"initialNodeCount\":1}}"), 200);
+	r = fu_req(f, "GET", "/v1/projects/p/locations/us-west1-b/clusters/c1",
+	           NULL);
+	snprintf(ep, sizeof(ep), "%s", fu_str(&r, "endpoint"));
+	fu_free(&r);
+	assert_true(strncmp(ep, "127.0.0.2:", 10) == 0);
+	u = tu_fmt("https://%s/version", ep);
+	assert_int_equal(tls_get(u, ca, NULL), 200);
+	free(u);
+	fake_stop(f, NULL);
+	fake_free(f);
+	/* never every interface */
+	fake_options_init(&o);
+	o.listen = "0.0.0.0:0";
+	f = NULL;
+	assert_int_not_equal(fake_new(&o, &f, &err), 0);
+	assert_contains(err.msg, "wildcard");
+	free(ca);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -196,7 +290,10 @@ main(void)
 		cmocka_unit_test(test_snapshot),
 		cmocka_unit_test(test_load_fixture),
 		cmocka_unit_test(test_bad_fixture),
+		cmocka_unit_test(test_listen_and_tls),
 	};
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
