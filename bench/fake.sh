@@ -12,8 +12,13 @@
 # 3. a list of 100 ConfigMaps from a cluster's Kubernetes API over TLS vs
 #    nginx serving the same bytes over TLS (a self-signed RSA 2048
 #    certificate, like the fake's); then memory as in 2.
+# 4. churn: BENCH_CHURN_SECS (default 120) of a cluster created and
+#    deleted in a loop, watches opened and timing out, ConfigMaps written
+#    (watch events) and GETs, all at once; the fake's RSS after a 20 s
+#    warm-up and at the end.
 # Targets: issue 3, req/s >= 0.4x nginx, p99 <= 2x nginx, memory flat;
-# issue 4, req/s >= 0.25x nginx over TLS, memory flat.
+# issue 4, req/s >= 0.25x nginx over TLS, memory flat; issue 10, GET and
+# TLS list >= 0.9x nginx, RSS flat under churn after warm-up.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
@@ -203,4 +208,64 @@ while [ "$served" -lt "$mem_requests" ]; do
 done
 rss1=$(rss_kb "$fake_pid")
 echo "memory (TLS): fake RSS ${rss0} kB after the timed run, ${rss1} kB after $served more requests" \
+	"(growth $((rss1 - rss0)) kB)"
+
+# ---- 4. churn: clusters created and deleted, watches, writes ----
+churn_secs=${BENCH_CHURN_SECS:-120}
+stop "$nginx_pid"
+nginx_pid=''
+churn_dir=$work/churn
+mkdir -p "$churn_dir"
+L="$U/v1/projects/bench/locations/us-west1-b"
+churn_loop() { # create, use, delete a cluster until the deadline
+	local n=0 op
+	while [ "$SECONDS" -lt "$1" ]; do
+		op=$(curl -sf -X POST "$L/clusters" -H 'Content-Type: application/json' \
+			-d '{"cluster":{"name":"churn","initialNodeCount":1}}' |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])') || continue
+		curl -sf "$L/operations/$op" -o /dev/null || true
+		op=$(curl -sf -X DELETE "$L/clusters/churn" |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])') || continue
+		curl -sf "$L/operations/$op" -o /dev/null || true
+		n=$((n + 1))
+	done
+	echo "$n" >"$churn_dir/cycles"
+}
+watch_loop() { # watches of 2 s, one after the other
+	local n=0
+	while [ "$SECONDS" -lt "$1" ]; do
+		curl -skf "$list_url?watch=1&timeoutSeconds=2" -o /dev/null || true
+		n=$((n + 1))
+	done
+	echo "$n" >"$churn_dir/watches"
+}
+write_loop() { # ConfigMap updates: the watches' events
+	local i=0
+	while [ "$SECONDS" -lt "$1" ]; do
+		i=$((i + 1))
+		curl -skf -X PUT "$list_url/cm-01" -H 'Content-Type: application/json' \
+			-d "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"cm-01\"},\"data\":{\"n\":\"$i\"}}" \
+			-o /dev/null || true
+	done
+	echo "$i" >"$churn_dir/writes"
+}
+echo "bench: churn for ${churn_secs}s (cluster create/delete, watches, writes, GETs)"
+end=$((SECONDS + churn_secs))
+churn_loop "$end" &
+c1=$!
+watch_loop "$end" &
+c2=$!
+watch_loop "$end" &
+c3=$!
+write_loop "$end" &
+c4=$!
+sleep 20
+rss0=$(rss_kb "$fake_pid")
+while [ "$SECONDS" -lt "$end" ]; do
+	wrk -t1 -c2 -d5s "$cluster_url" >/dev/null 2>&1 || true
+done
+wait "$c1" "$c2" "$c3" "$c4"
+rss1=$(rss_kb "$fake_pid")
+echo "churn: $(cat "$churn_dir/cycles") create/delete cycles, $(( $(cat "$churn_dir/watches") )) watches (2 loops), $(cat "$churn_dir/writes") writes"
+echo "memory (churn): fake RSS ${rss0} kB after 20 s of warm-up, ${rss1} kB after ${churn_secs} s" \
 	"(growth $((rss1 - rss0)) kB)"

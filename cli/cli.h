@@ -33,6 +33,7 @@ extern const struct cli_command cli_cmd_plan;
 extern const struct cli_command cli_cmd_up;
 extern const struct cli_command cli_cmd_down;
 extern const struct cli_command cli_cmd_status;
+extern const struct cli_command cli_cmd_adopt;
 extern const struct cli_command cli_cmd_doctor;
 
 #endif

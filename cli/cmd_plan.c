@@ -6,9 +6,6 @@
 #include <unistd.h>
 
 #include "cli/session.h"
-#include "cluster/gcp_auth.h"
-#include "cluster/gke.h"
-#include "cluster/compute.h"
 #include "core/log.h"
 #include "core/signal.h"
 
@@ -302,92 +299,62 @@ cmd_down(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	return MV_EXIT_OK;
 }
 
+/* One status row for humans: kind, name, [zone], status, [endpoint]. */
+static void
+print_status_row(const json_t *v)
+{
+	const char *zone = json_string_value(json_object_get(v, "zone"));
+	const char *ep = json_string_value(json_object_get(v, "endpoint"));
+	bool elsewhere = json_is_false(json_object_get(v, "configured"));
+
+	printf("%-9s %-28s %-12s %-12s %s%s\n",
+	       json_string_value(json_object_get(v, "kind")),
+	       json_string_value(json_object_get(v, "name")), zone ? zone : "-",
+	       json_string_value(json_object_get(v, "status")), ep ? ep : "",
+	       elsewhere ? " (recorded, no longer in the config)" : "");
+}
+
 static int
 cmd_status(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
-            char **argv)
+           char **argv)
 {
 	struct cli_session s;
 	struct opts o;
 	struct mv_err err;
-	json_t *out, *clusters, *rules, *res, *rec;
-	const char *key;
+	json_t *report = NULL, *step, *v;
+	size_t i, j;
 	int rc = parse(ctx, cmd, argc, argv, &o);
 
 	if (rc != 0)
 		return rc < 0 ? MV_EXIT_OK : rc;
 	mv_err_clear(&err);
-	if (cli_session_open_readonly(ctx, o.token_file, &s, &err) != 0) {
+	rc = cli_session_open_readonly(ctx, o.token_file, &s, &err);
+	if (rc == 0) { /* before any cloud call, which may fail */
+		cli_note_busy(&s);
+		cli_note_kubeconfig(&s, true, NULL);
+	}
+	if (rc != 0 || plan_status(&s.plan, &report, &err) != 0) {
+		json_decref(report);
 		cli_session_close(&s);
 		return cli_fail(&err);
 	}
-	cli_note_busy(&s);
-	cli_note_kubeconfig(&s, true, NULL); /* before any cloud call */
-	clusters = json_array();
-	rules = json_array();
-	out = json_pack("{s:s,s:s,s:o,s:o}", "project", s.cfg->project, "id",
-	                mv_state_id(s.state), "clusters", clusters,
-	                "firewall", rules);
-	for (size_t i = 0; i < s.cfg->n_clusters; i++) {
-		const struct mv_cluster_config *c = &s.cfg->clusters[i];
-		json_t *cl = NULL;
-		int r = gke_cluster_get(&s.gcp, c->zone, c->name, &cl, &err);
-		if (r < 0)
-			goto fail;
-		json_array_append_new(
-			clusters,
-			json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:s?}", "name", c->name, "zone",
-			          c->zone, "status",
-			          r == 1 ? "ABSENT"
-			                 : json_string_value(json_object_get(cl, "status")),
-			          "endpoint", json_string_value(json_object_get(cl, "endpoint")),
-			          "podCidr",
-			          json_string_value(json_object_get(cl, "clusterIpv4Cidr")),
-			          "meshvmId", r == 1 ? NULL : gke_cluster_meshvm_id(cl)));
-		json_decref(cl);
-	}
-	res = mv_state_resources(s.state);
-	json_object_foreach(res, key, rec) {
-		json_t *fw = NULL;
-		int r;
-		if (strncmp(key, "firewall/", 9) != 0)
-			continue;
-		r = compute_firewall_get(&s.gcp, key + 9, &fw, &err);
-		if (r < 0)
-			goto fail;
-		json_array_append_new(rules, json_pack("{s:s,s:s}", "name", key + 9,
-		                                       "status",
-		                                       r == 1 ? "ABSENT" : "PRESENT"));
-		json_decref(fw);
-	}
+	/* What each step reports; cli makes no cloud call of its own. */
+	json_object_set_new(report, "project", json_string(s.cfg->project));
+	json_object_set_new(report, "id", json_string(mv_state_id(s.state)));
 	if (ctx->json) {
-		cli_note_kubeconfig(&s, false, out);
+		cli_note_kubeconfig(&s, false, report);
 		if (mv_state_busy_pid(s.state) != 0)
-			json_object_set_new(out, "up_in_progress",
+			json_object_set_new(report, "up_in_progress",
 			                    json_integer(mv_state_busy_pid(s.state)));
-		cli_print_json(out);
+		cli_print_json(report);
 	} else {
-		json_t *v;
-		size_t i;
 		printf("project %s, deployment %s\n", s.cfg->project,
 		       mv_state_id(s.state)[0] ? mv_state_id(s.state) : "(none yet)");
-		json_array_foreach(clusters, i, v)
-			printf("cluster   %-12s %-12s %-12s %s\n",
-			       json_string_value(json_object_get(v, "name")),
-			       json_string_value(json_object_get(v, "zone")),
-			       json_string_value(json_object_get(v, "status")),
-			       json_string_value(json_object_get(v, "endpoint"))
-			               ? json_string_value(json_object_get(v, "endpoint"))
-			               : "");
-		json_array_foreach(rules, i, v)
-			printf("firewall  %-28s %s\n",
-			       json_string_value(json_object_get(v, "name")),
-			       json_string_value(json_object_get(v, "status")));
-		json_decref(out);
+		json_array_foreach(json_object_get(report, "steps"), i, step)
+			json_array_foreach(json_object_get(step, "resources"), j, v)
+				print_status_row(v);
+		json_decref(report);
 	}
 	cli_session_close(&s);
 	return MV_EXIT_OK;
-fail:
-	json_decref(out);
-	cli_session_close(&s);
-	return cli_fail(&err);
 }

@@ -49,6 +49,8 @@ session_open(struct cli_ctx *cli, const char *token_file, bool create_state,
 	s->plan.state = s->state;
 	s->plan.gcp = &s->gcp;
 	s->plan.progress = !cli->json && isatty(STDERR_FILENO);
+	s->plan.fast = getenv("MESHVM_TIMING") != NULL &&
+	               strcmp(getenv("MESHVM_TIMING"), "fast") == 0;
 	return 0;
 }
 
@@ -69,6 +71,7 @@ cli_session_open_readonly(struct cli_ctx *cli, const char *token_file,
 void
 cli_session_close(struct cli_session *s)
 {
+	plan_ctx_release(&s->plan);
 	gcp_auth_free(s->auth);
 	mv_http_free(s->http);
 	mv_state_close(s->state);
@@ -84,13 +87,24 @@ cli_print_plan(const struct cli_ctx *cli, const json_t *report)
 
 	json_array_foreach(steps, i, row) {
 		const char *st = json_string_value(json_object_get(row, "state"));
+		json_t *a, *list;
+		size_t j;
 		bool done;
 		/* after `up`: what was to do has been applied */
 		if (json_is_true(json_object_get(row, "applied")))
 			st = "applied";
+		/* drift `up` could not fix is said so, never "applied" */
+		list = json_object_get(row, "not_fixed");
+		if (json_array_size(list) > 0) {
+			printf("%-10s %sdrifted (not fixed: ",
+			       json_string_value(json_object_get(row, "name")),
+			       cli->color ? "\033[33m" : "");
+			json_array_foreach(list, j, a)
+				printf("%s%s", j ? "; " : "", json_string_value(a));
+			printf(")%s\n", cli->color ? "\033[0m" : "");
+			continue;
+		}
 		done = st && (!strcmp(st, "done") || !strcmp(st, "applied"));
-		json_t *a, *list;
-		size_t j;
 		const char *color = !cli->color ? "" : done ? "\033[32m"
 		                    : !strcmp(st, "drifted") ? "\033[33m" : "\033[36m";
 		printf("%-10s %s%-8s%s %s\n",

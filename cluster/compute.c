@@ -1,18 +1,18 @@
 /* cluster/compute.c - Compute Engine v1 (see compute.h). */
 #include "cluster/compute.h"
-#include "cluster/gcp_errors.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "cluster/gcp_errors.h"
 #include "core/http.h"
-#include "core/signal.h"
+#include "core/poll.h"
+#include "core/xalloc.h"
 
 char *
 compute_link(const struct gcp *g, const char *path)
 {
-	return mv_strfmt("%sprojects/%s/%s", g->ep->compute, g->project, path);
+	return mv_xstrfmt("%sprojects/%s/%s", g->ep->compute, g->project, path);
 }
 
 static int
@@ -43,7 +43,7 @@ compute_zone_get(struct gcp *g, const char *zone, json_t **out,
 int
 compute_project_get(struct gcp *g, json_t **out, struct mv_err *err)
 {
-	char *url = mv_strfmt("%sprojects/%s", g->ep->compute, g->project);
+	char *url = mv_xstrfmt("%sprojects/%s", g->ep->compute, g->project);
 	struct gcp_result r;
 	int rc = gcp_call(g, "GET", url, NULL, true, &r, err);
 
@@ -67,17 +67,25 @@ op_name_of(const json_t *op)
 {
 	const char *n = json_string_value(json_object_get(op, "name"));
 
-	return n ? strdup(n) : NULL;
+	return n ? mv_xstrdup(n) : NULL;
 }
 
 int
-compute_firewall_insert(struct gcp *g, const json_t *body, char **op_name,
+compute_firewall_insert(struct gcp *g, const json_t *body,
+                        const char *request_id, char **op_name,
                         bool *outcome_unknown, struct mv_err *err)
 {
-	char *url = compute_link(g, "global/firewalls");
+	char *url = compute_link(g, "global/firewalls"), *full = url;
 	struct gcp_result r;
-	int rc = gcp_call(g, "POST", url, body, false, &r, err);
+	int rc;
 
+	/* With a requestId Compute runs a resent insert once: safe to retry
+	 * on a reset or a 503 like any idempotent call. */
+	if (request_id != NULL)
+		full = mv_xstrfmt("%s?requestId=%s", url, request_id);
+	rc = gcp_call(g, "POST", full, body, request_id != NULL, &r, err);
+	if (full != url)
+		free(full);
 	free(url);
 	*op_name = NULL;
 	*outcome_unknown = r.outcome_unknown;
@@ -88,6 +96,66 @@ compute_firewall_insert(struct gcp *g, const json_t *body, char **op_name,
 	if (*op_name == NULL)
 		return mv_err_set(err, MV_EXIT_CLOUD,
 		                  "firewall insert: the answer names no operation");
+	return 0;
+}
+
+int
+compute_firewall_patch(struct gcp *g, const char *name, const json_t *body,
+                       const char *request_id, char **op_name,
+                       struct mv_err *err)
+{
+	char *url = mv_xstrfmt("%sprojects/%s/global/firewalls/%s%s%s",
+	                       g->ep->compute, g->project, name,
+	                       request_id ? "?requestId=" : "",
+	                       request_id ? request_id : "");
+	struct gcp_result r;
+	int rc = gcp_call(g, "PATCH", url, body, request_id != NULL, &r, err);
+
+	free(url);
+	*op_name = NULL;
+	if (rc != 0)
+		return r.status == 404 ? 1 : -1;
+	*op_name = op_name_of(r.body);
+	json_decref(r.body);
+	if (*op_name == NULL)
+		return mv_err_set(err, MV_EXIT_CLOUD,
+		                  "firewall patch: the answer names no operation");
+	return 0;
+}
+
+int
+compute_firewall_list(struct gcp *g, json_t **out, struct mv_err *err)
+{
+	char *url = compute_link(g, "global/firewalls"), *page = NULL;
+	json_t *all = json_array();
+
+	*out = NULL;
+	for (int pages = 0; pages < 1000; pages++) {
+		struct gcp_result r;
+		const char *next;
+		char *u = page ? mv_xstrfmt("%s?pageToken=%s", url, page)
+		               : mv_xstrdup(url);
+		int rc = gcp_call(g, "GET", u, NULL, true, &r, err);
+
+		free(u);
+		free(page);
+		page = NULL;
+		if (rc != 0) {
+			json_decref(all);
+			free(url);
+			return -1;
+		}
+		json_array_extend(all, json_object_get(r.body, "items"));
+		next = json_string_value(json_object_get(r.body, "nextPageToken"));
+		if (next != NULL && next[0] != '\0')
+			page = mv_xstrdup(next);
+		json_decref(r.body);
+		if (page == NULL)
+			break;
+	}
+	free(page);
+	free(url);
+	*out = all;
 	return 0;
 }
 
@@ -111,65 +179,82 @@ compute_firewall_delete(struct gcp *g, const char *name, char **op_name,
 	return 0;
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
+struct op_wait {
+	struct gcp *g;
+	const char *url, *op;
+};
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+static int
+op_probe(void *arg, char **state, struct mv_err *err)
+{
+	struct op_wait *w = arg;
+	struct gcp_result r;
+	const char *status;
+	json_t *e;
+	int rc = 0;
+
+	/* …/wait is a POST but has no side effect: safe to resend. */
+	if (gcp_call(w->g, "POST", w->url, NULL, true, &r, err) != 0)
+		return -1;
+	status = json_string_value(json_object_get(r.body, "status"));
+	e = json_object_get(json_object_get(r.body, "error"), "errors");
+	if (status != NULL && !strcmp(status, "DONE")) {
+		rc = 1;
+		if (json_array_size(e) > 0) {
+			json_t *first = json_array_get(e, 0);
+			rc = mv_err_set(err, MV_EXIT_CLOUD,
+			                "compute operation %s failed: %s: %s", w->op,
+			                json_string_value(json_object_get(first, "code")),
+			                json_string_value(json_object_get(first, "message")));
+			gcp_error_teach_op(err, w->url, 0,
+			                   json_string_value(json_object_get(first, "code")),
+			                   json_string_value(json_object_get(first, "message")));
+		}
+	} else {
+		*state = mv_xstrfmt("%s %s", w->op, status ? status : "PENDING");
+	}
+	json_decref(r.body);
+	return rc;
 }
 
-int
-compute_operation_wait(struct gcp *g, const char *zone, const char *op,
-                       long deadline_ms, struct mv_err *err)
+static char *
+op_url(struct gcp *g, const char *zone, const char *op)
 {
-	char path[512], *url;
-	long start = now_ms();
+	char path[512];
 
 	if (zone != NULL)
 		snprintf(path, sizeof(path), "zones/%s/operations/%s/wait", zone, op);
 	else
 		snprintf(path, sizeof(path), "global/operations/%s/wait", op);
-	url = compute_link(g, path);
-	for (;;) {
-		struct gcp_result r;
-		const char *status;
-		json_t *e;
+	return compute_link(g, path);
+}
 
-		/* …/wait is a POST but has no side effect: safe to resend. */
-		if (gcp_call(g, "POST", url, NULL, true, &r, err) != 0) {
-			free(url);
-			return -1;
-		}
-		status = json_string_value(json_object_get(r.body, "status"));
-		e = json_object_get(json_object_get(r.body, "error"), "errors");
-		if (status != NULL && !strcmp(status, "DONE")) {
-			int rc = 0;
-			if (json_array_size(e) > 0) {
-				json_t *first = json_array_get(e, 0);
-				rc = mv_err_set(err, MV_EXIT_CLOUD,
-				                "compute operation %s failed: %s: %s", op,
-				                json_string_value(json_object_get(first, "code")),
-				                json_string_value(json_object_get(first, "message")));
-				gcp_error_teach_op(err, url, 0,
-				                   json_string_value(json_object_get(first, "code")),
-				                   json_string_value(json_object_get(first, "message")));
-			}
-			json_decref(r.body);
-			free(url);
-			return rc;
-		}
-		json_decref(r.body);
-		if (now_ms() - start > deadline_ms) {
-			free(url);
-			return mv_err_set(err, MV_EXIT_CLOUD,
-			                  "compute operation %s: not done after %lds", op,
-			                  deadline_ms / 1000);
-		}
-		if (!mv_sleep_ms(mv_http_get_timing(g->http)->poll_ms)) {
-			free(url);
-			return mv_err_set(err, MV_EXIT_INTERRUPTED, "interrupted");
-		}
-	}
+int
+compute_operation_done(struct gcp *g, const char *zone, const char *op,
+                       struct mv_err *err)
+{
+	char *url = op_url(g, zone, op), *state = NULL;
+	struct op_wait w = {g, url, op};
+	int rc = op_probe(&w, &state, err);
+
+	free(state);
+	free(url);
+	return rc;
+}
+
+int
+compute_operation_wait(struct gcp *g, const char *zone, const char *op,
+                       long deadline, const char *label, struct mv_err *err)
+{
+	char *url = op_url(g, zone, op);
+	struct op_wait w = {g, url, op};
+	int rc;
+
+	rc = mv_poll_until(deadline, mv_http_get_timing(g->http)->poll_ms,
+	                   op_probe, &w, label, err);
+	free(url);
+	if (rc == MV_POLL_TIMEOUT)
+		mv_err_set(err, MV_EXIT_CLOUD, "compute operation %s: not done in "
+		           "time", op);
+	return rc == 0 ? 0 : -1;
 }

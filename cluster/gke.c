@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
+#include "core/xalloc.h"
+
 /* The scopes gcloud gives node pools by default (seed script 1). */
 static const char *const node_scopes[] = {
 	"https://www.googleapis.com/auth/compute",
@@ -40,7 +43,7 @@ int
 gke_cluster_get(struct gcp *g, const char *zone, const char *name,
                 json_t **out, struct mv_err *err)
 {
-	char *url = mv_strfmt("%sv1/projects/%s/locations/%s/clusters/%s",
+	char *url = mv_xstrfmt("%sv1/projects/%s/locations/%s/clusters/%s",
 	                    g->ep->container, g->project, zone, name);
 	struct gcp_result r;
 	int rc = gcp_call(g, "GET", url, NULL, true, &r, err);
@@ -57,7 +60,7 @@ int
 gke_cluster_create(struct gcp *g, const struct gke_cluster_spec *spec,
                    char **op_name, bool *outcome_unknown, struct mv_err *err)
 {
-	char *url = mv_strfmt("%sv1/projects/%s/locations/%s/clusters",
+	char *url = mv_xstrfmt("%sv1/projects/%s/locations/%s/clusters",
 	                    g->ep->container, g->project, spec->zone);
 	json_t *body = gke_cluster_body(g, spec);
 	struct gcp_result r;
@@ -70,7 +73,7 @@ gke_cluster_create(struct gcp *g, const struct gke_cluster_spec *spec,
 	if (rc != 0)
 		return r.status == 409 ? 1 : -1;
 	*op_name = json_is_string(json_object_get(r.body, "name"))
-	                   ? strdup(json_string_value(json_object_get(r.body, "name")))
+	                   ? mv_xstrdup(json_string_value(json_object_get(r.body, "name")))
 	                   : NULL;
 	json_decref(r.body);
 	if (*op_name == NULL)
@@ -84,7 +87,7 @@ int
 gke_cluster_delete(struct gcp *g, const char *zone, const char *name,
                    char **op_name, struct mv_err *err)
 {
-	char *url = mv_strfmt("%sv1/projects/%s/locations/%s/clusters/%s",
+	char *url = mv_xstrfmt("%sv1/projects/%s/locations/%s/clusters/%s",
 	                    g->ep->container, g->project, zone, name);
 	struct gcp_result r;
 	int rc = gcp_call(g, "DELETE", url, NULL, true, &r, err);
@@ -94,7 +97,7 @@ gke_cluster_delete(struct gcp *g, const char *zone, const char *name,
 	if (rc != 0)
 		return r.status == 404 ? 1 : -1;
 	if (json_is_string(json_object_get(r.body, "name")))
-		*op_name = strdup(json_string_value(json_object_get(r.body, "name")));
+		*op_name = mv_xstrdup(json_string_value(json_object_get(r.body, "name")));
 	json_decref(r.body);
 	return 0;
 }
@@ -103,7 +106,7 @@ int
 gke_operation_get(struct gcp *g, const char *zone, const char *op,
                   json_t **out, struct mv_err *err)
 {
-	char *url = mv_strfmt("%sv1/projects/%s/locations/%s/operations/%s",
+	char *url = mv_xstrfmt("%sv1/projects/%s/locations/%s/operations/%s",
 	                    g->ep->container, g->project, zone, op);
 	struct gcp_result r;
 	int rc = gcp_call(g, "GET", url, NULL, true, &r, err);
@@ -140,4 +143,233 @@ gke_cluster_meshvm_id(const json_t *cluster)
 {
 	return json_string_value(json_object_get(
 		json_object_get(cluster, "resourceLabels"), "meshvm-id"));
+}
+
+int
+gke_operation_find(struct gcp *g, const char *zone, const char *cluster,
+                   const char *type, char **op_name, struct mv_err *err)
+{
+	char *url = mv_xstrfmt("%sv1/projects/%s/locations/%s/operations",
+	                       g->ep->container, g->project, zone);
+	char *suffix = mv_xstrfmt("/clusters/%s", cluster);
+	size_t sl = strlen(suffix), i;
+	struct gcp_result r;
+	json_t *op;
+	int rc = gcp_call(g, "GET", url, NULL, true, &r, err);
+
+	free(url);
+	*op_name = NULL;
+	if (rc != 0) {
+		free(suffix);
+		return -1;
+	}
+	json_array_foreach(json_object_get(r.body, "operations"), i, op) {
+		const char *t = json_string_value(json_object_get(op, "operationType"));
+		const char *link = json_string_value(json_object_get(op, "targetLink"));
+		const char *st = json_string_value(json_object_get(op, "status"));
+		const char *name = json_string_value(json_object_get(op, "name"));
+		size_t ll = link ? strlen(link) : 0;
+		if (t && !strcmp(t, type) && name && ll >= sl &&
+		    !strcmp(link + ll - sl, suffix) && st && strcmp(st, "DONE")) {
+			*op_name = mv_xstrdup(name);
+			break;
+		}
+	}
+	free(suffix);
+	json_decref(r.body);
+	return *op_name ? 0 : 1;
+}
+
+int
+gke_cluster_list_all(struct gcp *g, json_t **out, struct mv_err *err)
+{
+	char *url = mv_xstrfmt("%sv1/projects/%s/locations/-/clusters",
+	                       g->ep->container, g->project);
+	struct gcp_result r;
+	int rc = gcp_call(g, "GET", url, NULL, true, &r, err);
+
+	free(url);
+	*out = NULL;
+	if (rc != 0)
+		return -1;
+	*out = json_incref(json_object_get(r.body, "clusters"));
+	if (*out == NULL)
+		*out = json_array();
+	json_decref(r.body);
+	return 0;
+}
+
+/* "503", or the transport's reason ("Failure when receiving data ..."). */
+static char *
+attempt_outcome(const struct mv_err *e)
+{
+	const char *p = strstr(e->msg, ": "), *end;
+
+	if (e->http_status > 0)
+		return mv_xstrfmt("%d", e->http_status);
+	if (p == NULL)
+		return mv_xstrdup(e->msg);
+	p += 2;
+	end = strstr(p, " (after");
+	return mv_xstrndup(p, end ? (size_t)(end - p) : strlen(p));
+}
+
+int
+gke_cluster_create_resolved(struct gcp *g, const struct gke_cluster_spec *spec,
+                            char **op_name, json_t **existing,
+                            struct mv_err *err)
+{
+	struct mv_err cerr, gerr;
+	char *tried = NULL;
+	int attempts = 0;
+
+	*op_name = NULL;
+	*existing = NULL;
+	mv_err_clear(&cerr);
+	for (int attempt = 0; attempt < 3; attempt++) {
+		bool unknown = false;
+		int r = gke_cluster_create(g, spec, op_name, &unknown, &cerr);
+
+		if (r == 0)
+			return 0;
+		if (r < 0) {
+			char *what = attempt_outcome(&cerr);
+			char *n = mv_xstrfmt("%s%s%s", tried ? tried : "",
+			                     tried ? ", " : "", what);
+			free(what);
+			free(tried);
+			tried = n;
+			attempts++;
+			if (!unknown) /* refused: quota, permission, bad request */
+				break;
+		}
+		/* Exists already (409) or the outcome is unknown: read back.  A
+		 * 404 here is expected and never replaces the create's error. */
+		r = gke_cluster_get(g, spec->zone, spec->name, existing, &gerr);
+		if (r < 0) {
+			free(tried);
+			*err = gerr;
+			return -1;
+		}
+		if (r == 0) {
+			free(tried);
+			return 1;
+		}
+		mv_warn("clusters: %s: create had no answer and the cluster is "
+		        "absent; sending it again", spec->name);
+	}
+	if (attempts <= 1)
+		*err = cerr; /* one attempt: its own full message */
+	else
+		mv_err_set(err, MV_EXIT_CLOUD, "create cluster %s: POST %sv1/"
+		           "projects/%s/locations/%s/clusters → %s (last: %s)",
+		           spec->name, g->ep->container, g->project, spec->zone,
+		           tried, cerr.msg);
+	free(tried);
+	return -1;
+}
+
+int
+gke_operation_done(struct gcp *g, const char *zone, const char *op,
+                   char **status, struct mv_err *err)
+{
+	json_t *o = NULL;
+	const char *st;
+	int r;
+
+	if (gke_operation_get(g, zone, op, &o, err) != 0)
+		return -1;
+	r = gke_operation_state(o, err);
+	st = json_string_value(json_object_get(o, "status"));
+	if (status != NULL) {
+		free(*status);
+		*status = mv_xstrdup(st ? st : "PENDING");
+	}
+	json_decref(o);
+	return r;
+}
+
+int
+gke_cluster_progress(struct gcp *g, const char *zone, const char *name,
+                     char **op, char **status, json_t **running,
+                     struct mv_err *failed, struct mv_err *err)
+{
+	json_t *cl = NULL;
+	const char *st;
+	int r;
+
+	*running = NULL;
+	if (*op != NULL) {
+		r = gke_operation_done(g, zone, *op, status, failed);
+		if (r <= 0)
+			return r < 0 ? 2 : 0;
+		free(*op);
+		*op = NULL; /* op done; wait on the cluster */
+	}
+	r = gke_cluster_get(g, zone, name, &cl, err);
+	if (r < 0)
+		return -1;
+	if (r == 1) {
+		mv_err_set(failed, MV_EXIT_CLOUD, "cluster %s vanished after its "
+		           "create finished", name);
+		return 2;
+	}
+	st = json_string_value(json_object_get(cl, "status"));
+	free(*status);
+	*status = mv_xstrdup(st ? st : "?");
+	if (st != NULL && !strcmp(st, "RUNNING")) {
+		*running = cl;
+		return 1;
+	}
+	r = 0;
+	if (st != NULL && !strcmp(st, "ERROR")) {
+		const char *m = json_string_value(json_object_get(cl,
+		                                                  "statusMessage"));
+		mv_err_set(failed, MV_EXIT_CLOUD, "cluster %s ended in ERROR: %s",
+		           name, m ? m : "no message");
+		r = 2;
+	}
+	json_decref(cl);
+	return r;
+}
+
+const char *
+gke_cluster_machine_type(const json_t *cl)
+{
+	const char *m = json_string_value(json_object_get(
+		json_object_get(json_array_get(json_object_get(cl, "nodePools"), 0),
+		                "config"), "machineType"));
+
+	return m ? m : json_string_value(json_object_get(
+		json_object_get(cl, "nodeConfig"), "machineType"));
+}
+
+json_int_t
+gke_cluster_nodes(const json_t *cl)
+{
+	json_t *pool = json_array_get(json_object_get(cl, "nodePools"), 0);
+	json_t *n = json_object_get(pool, "initialNodeCount");
+
+	if (!json_is_integer(n))
+		n = json_object_get(cl, "currentNodeCount");
+	return json_integer_value(n);
+}
+
+void
+gke_cluster_outputs(json_t *rec, const json_t *cl)
+{
+	static const char *const fields[] = {"endpoint", "clusterIpv4Cidr",
+	                                     "servicesIpv4Cidr", "status",
+	                                     "currentMasterVersion", "selfLink",
+	                                     NULL};
+	const char *ca = json_string_value(json_object_get(
+		json_object_get(cl, "masterAuth"), "clusterCaCertificate"));
+
+	for (size_t i = 0; fields[i]; i++) {
+		json_t *v = json_object_get(cl, fields[i]);
+		if (json_is_string(v))
+			json_object_set(rec, fields[i], v);
+	}
+	if (ca != NULL)
+		json_object_set_new(rec, "caCertificate", json_string(ca));
 }

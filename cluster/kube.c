@@ -17,6 +17,7 @@
 
 #include "core/base64.h"
 #include "core/http.h"
+#include "core/poll.h"
 #include "core/log.h"
 #include "core/signal.h"
 #include "core/yaml.h"
@@ -684,33 +685,44 @@ kube_pred_condition(const json_t *obj, void *arg, struct mv_err *err)
 	return 0;
 }
 
+struct kube_wait_arg {
+	struct kube *k;
+	const char *api_version, *kind, *ns, *name;
+	kube_pred pred;
+	void *arg;
+};
+
+static int
+kube_wait_probe(void *arg, char **state, struct mv_err *err)
+{
+	struct kube_wait_arg *w = arg;
+	json_t *obj = NULL;
+	int rc = kube_get(w->k, w->api_version, w->kind, w->ns, w->name, &obj,
+	                  err), r = 0;
+
+	(void)state;
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		r = w->pred(obj, w->arg, err);
+	json_decref(obj);
+	return r;
+}
+
 int
 kube_wait(struct kube *k, const char *api_version, const char *kind,
           const char *ns, const char *name, kube_pred pred, void *arg,
           long deadline_ms, struct mv_err *err)
 {
-	struct timespec t0, t1;
+	struct kube_wait_arg w = {k, api_version, kind, ns, name, pred, arg};
+	int rc = mv_poll_until(mv_now_ms() + deadline_ms,
+	                       mv_http_get_timing(k->http)->poll_ms,
+	                       kube_wait_probe, &w, NULL, err);
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		json_t *obj = NULL;
-		int rc = kube_get(k, api_version, kind, ns, name, &obj, err), r = 0;
-		if (rc < 0)
-			return -1;
-		if (rc == 0)
-			r = pred(obj, arg, err);
-		json_decref(obj);
-		if (r != 0)
-			return r > 0 ? 0 : -1;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 >
-		    deadline_ms)
-			return mv_err_set(err, MV_EXIT_CLOUD,
-			                  "%s %s/%s: not ready after %lds", kind,
-			                  ns ? ns : "", name, deadline_ms / 1000);
-		if (!mv_sleep_ms(mv_http_get_timing(k->http)->poll_ms))
-			return mv_err_set(err, MV_EXIT_INTERRUPTED, "interrupted");
-	}
+	if (rc == MV_POLL_TIMEOUT)
+		mv_err_set(err, MV_EXIT_CLOUD, "%s %s/%s: not ready after %lds",
+		           kind, ns ? ns : "", name, deadline_ms / 1000);
+	return rc == 0 ? 0 : -1;
 }
 
 int

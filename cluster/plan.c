@@ -8,11 +8,13 @@
 
 #include "core/log.h"
 #include "core/signal.h"
+#include "core/xalloc.h"
 
+/* The registry: one row per step (its file is cluster/steps/NAME.c).
+ * Registration order; plan_steps() returns them sorted by `after`. */
 extern const struct plan_step step_clusters;
 extern const struct plan_step step_firewall;
 
-/* Registration order; plan_steps() returns them sorted by `after`. */
 static const struct plan_step *const registered[] = {
 	&step_clusters,
 	&step_firewall,
@@ -136,6 +138,42 @@ plan_find(const char *name)
 	return NULL;
 }
 
+/* The context's steps in dependency order: the registry, or the table a
+ * test gave (sorted here; *own says whether to free the array). */
+static int
+ordered(const struct plan_ctx *ctx, const struct plan_step ***out, size_t *n,
+        struct mv_err *err)
+{
+	if (ctx->steps == NULL) {
+		*out = (const struct plan_step **)plan_steps(n);
+		return 0;
+	}
+	*n = ctx->n_steps;
+	*out = mv_xcalloc(*n ? *n : 1, sizeof(**out));
+	if (plan_sort(ctx->steps, *n, *out, err) != 0) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+ordered_free(const struct plan_ctx *ctx, const struct plan_step **steps)
+{
+	if (ctx->steps != NULL)
+		free(steps);
+}
+
+static bool
+has_step(const struct plan_step *const *steps, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(steps[i]->name, name))
+			return true;
+	return false;
+}
+
 int
 plan_preflight(struct plan_ctx *ctx, struct mv_err *err)
 {
@@ -186,23 +224,51 @@ int
 plan_check_all(struct plan_ctx *ctx, const char *until, json_t **report,
                struct mv_err *err)
 {
-	size_t n;
-	const struct plan_step *const *steps = plan_steps(&n);
+	const struct plan_step **steps;
 	json_t *arr = json_array();
+	size_t n;
+	int rc = 0;
 
 	*report = json_pack("{s:o}", "steps", arr);
-	if (until != NULL && plan_find(until) == NULL)
+	if (ordered(ctx, &steps, &n, err) != 0)
+		return -1;
+	if (until != NULL && !has_step(steps, n, until)) {
+		ordered_free(ctx, steps);
 		return mv_err_set(err, MV_EXIT_USAGE, "--until: no step named %s",
 		                  until);
+	}
 	for (size_t i = 0; i < n; i++) {
 		enum step_state st;
 		json_t *row;
-		if (check_step(ctx, steps[i], &row, &st, err) != 0)
-			return -1;
+		if ((rc = check_step(ctx, steps[i], &row, &st, err)) != 0)
+			break;
 		json_array_append_new(arr, row);
 		if (until != NULL && !strcmp(steps[i]->name, until))
 			break;
 	}
+	ordered_free(ctx, steps);
+	return rc;
+}
+
+/* After an apply: drift the step could not fix is reported as such, not
+ * as applied (e.g. a cluster's machine type: GKE cannot change it). */
+static int
+recheck_drift(struct plan_ctx *ctx, const struct plan_step *step, json_t *row,
+              struct mv_err *err)
+{
+	struct step_check c;
+
+	step_check_init(&c);
+	if (step->check(ctx, &c, err) != 0) {
+		step_check_free(&c);
+		return mv_err_prefix(err, "%s", step->name);
+	}
+	if (c.state == STEP_DRIFTED) {
+		json_object_set_new(row, "state", json_string("drifted"));
+		json_object_set(row, "not_fixed", c.drift);
+		json_object_del(row, "applied");
+	}
+	step_check_free(&c);
 	return 0;
 }
 
@@ -210,53 +276,174 @@ int
 plan_up(struct plan_ctx *ctx, const char *until, json_t **report,
         struct mv_err *err)
 {
-	size_t n;
-	const struct plan_step *const *steps = plan_steps(&n);
+	const struct plan_step **steps;
 	json_t *arr;
+	size_t n;
+	int rc = 0;
 
 	if (ctx->dry_run)
 		return plan_check_all(ctx, until, report, err);
 	arr = json_array();
 	*report = json_pack("{s:o}", "steps", arr);
-	if (until != NULL && plan_find(until) == NULL)
+	if (ordered(ctx, &steps, &n, err) != 0)
+		return -1;
+	if (until != NULL && !has_step(steps, n, until)) {
+		ordered_free(ctx, steps);
 		return mv_err_set(err, MV_EXIT_USAGE, "--until: no step named %s",
 		                  until);
+	}
 	/* Check each step just before applying it: a step's inputs (a pod
 	 * range, an endpoint) come from the steps before it. */
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		enum step_state st;
 		json_t *row;
 
-		if (mv_interrupted())
-			return mv_err_set(err, MV_EXIT_INTERRUPTED, "interrupted");
-		if (check_step(ctx, steps[i], &row, &st, err) != 0)
-			return -1;
+		if (mv_interrupted()) {
+			rc = mv_err_set(err, MV_EXIT_INTERRUPTED, "interrupted");
+			break;
+		}
+		if ((rc = check_step(ctx, steps[i], &row, &st, err)) != 0)
+			break;
 		json_array_append_new(arr, row);
 		if (st != STEP_DONE) {
 			mv_info("%s: %s", steps[i]->name, steps[i]->summary);
-			if (steps[i]->apply(ctx, err) != 0)
-				return mv_err_prefix(err, "%s", steps[i]->name);
+			if (steps[i]->apply(ctx, err) != 0) {
+				rc = mv_err_prefix(err, "%s", steps[i]->name);
+				break;
+			}
 			json_object_set_new(row, "applied", json_true());
+			if (st == STEP_DRIFTED &&
+			    (rc = recheck_drift(ctx, steps[i], row, err)) != 0)
+				break;
 		} else {
 			mv_debug("%s: done", steps[i]->name);
 		}
 		if (until != NULL && !strcmp(steps[i]->name, until))
 			break;
 	}
-	return 0;
+	ordered_free(ctx, steps);
+	return rc;
 }
 
 int
 plan_down(struct plan_ctx *ctx, struct mv_err *err)
 {
+	const struct plan_step **steps;
+	json_t *left;
 	size_t n;
-	const struct plan_step *const *steps = plan_steps(&n);
+	int rc = 0;
 
-	for (size_t i = n; i-- > 0;) {
+	if (ordered(ctx, &steps, &n, err) != 0)
+		return -1;
+	for (size_t i = n; i-- > 0 && rc == 0;) {
 		if (mv_interrupted())
-			return mv_err_set(err, MV_EXIT_INTERRUPTED, "interrupted");
-		if (steps[i]->destroy(ctx, err) != 0)
-			return mv_err_prefix(err, "%s", steps[i]->name);
+			rc = mv_err_set(err, MV_EXIT_INTERRUPTED, "interrupted");
+		else if (steps[i]->destroy(ctx, err) != 0)
+			rc = mv_err_prefix(err, "%s", steps[i]->name);
+	}
+	ordered_free(ctx, steps);
+	if (rc != 0)
+		return rc;
+	/* Done means every record is gone; one a step left is named. */
+	left = mv_state_resources(ctx->state);
+	if (json_object_size(left) > 0) {
+		const char *key;
+		json_t *rec;
+		json_object_foreach(left, key, rec) break;
+		return mv_err_set(err, MV_EXIT_FAIL, "down left %zu recorded "
+		                  "resource%s (e.g. %s) that no step deletes; the "
+		                  "state keeps them", json_object_size(left),
+		                  json_object_size(left) == 1 ? "" : "s", key);
 	}
 	return 0;
+}
+
+int
+plan_status(struct plan_ctx *ctx, json_t **report, struct mv_err *err)
+{
+	const struct plan_step **steps;
+	json_t *arr = json_array();
+	size_t n;
+	int rc = 0;
+
+	*report = json_pack("{s:o}", "steps", arr);
+	if (ordered(ctx, &steps, &n, err) != 0)
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		json_t *rows;
+		if (steps[i]->status == NULL)
+			continue;
+		rows = json_array();
+		json_array_append_new(arr, json_pack("{s:s,s:o}", "name",
+		                                     steps[i]->name, "resources",
+		                                     rows));
+		if (steps[i]->status(ctx, rows, err) != 0)
+			rc = mv_err_prefix(err, "%s", steps[i]->name);
+	}
+	ordered_free(ctx, steps);
+	return rc;
+}
+
+int
+plan_adopt(struct plan_ctx *ctx, const char *id, json_t **found,
+           struct mv_err *err)
+{
+	const struct plan_step **steps;
+	json_t *all = json_array(), *ids = json_object(), *item;
+	size_t n, i;
+	int rc = 0;
+
+	*found = json_pack("{s:o,s:n}", "ids", ids, "id");
+	if (json_object_size(mv_state_resources(ctx->state)) > 0) {
+		json_decref(all);
+		return mv_err_set(err, MV_EXIT_USAGE, "%s already records resources "
+		                  "(deployment %s): adopt only rebuilds a lost state",
+		                  mv_state_path(ctx->state), mv_state_id(ctx->state));
+	}
+	if (ordered(ctx, &steps, &n, err) != 0) {
+		json_decref(all);
+		return -1;
+	}
+	for (i = 0; i < n && rc == 0; i++)
+		if (steps[i]->discover != NULL &&
+		    steps[i]->discover(ctx, all, err) != 0)
+			rc = mv_err_prefix(err, "%s", steps[i]->name);
+	ordered_free(ctx, steps);
+	json_array_foreach(all, i, item) {
+		const char *d = json_string_value(json_object_get(item, "id"));
+		json_t *keys = json_object_get(ids, d);
+		if (keys == NULL)
+			json_object_set_new(ids, d, keys = json_array());
+		json_array_append(keys, json_object_get(item, "key"));
+	}
+	if (rc == 0 && id == NULL && json_object_size(ids) == 1) {
+		void *it = json_object_iter(ids);
+		id = json_object_iter_key(it);
+	}
+	if (rc == 0 && id == NULL)
+		rc = mv_err_set(err, MV_EXIT_USAGE, json_object_size(ids) == 0
+		                ? "no resource in project %s carries a meshvm-id"
+		                : "several deployments in project %s: choose one "
+		                  "with --id", ctx->cfg->project);
+	else if (rc == 0 && json_object_get(ids, id) == NULL)
+		rc = mv_err_set(err, MV_EXIT_USAGE, "no resource in project %s "
+		                "carries meshvm-id %s", ctx->cfg->project, id);
+	if (rc != 0) {
+		json_decref(all);
+		return rc;
+	}
+	json_object_set_new(*found, "id", json_string(id));
+	if (mv_state_set_id(ctx->state, id, err) != 0) {
+		json_decref(all);
+		return -1;
+	}
+	json_array_foreach(all, i, item) {
+		const char *key = json_string_value(json_object_get(item, "key"));
+		json_t *rec = json_object_get(item, "record");
+		if (strcmp(json_string_value(json_object_get(item, "id")), id) != 0)
+			continue;
+		json_object_set(mv_state_resources(ctx->state), key, rec);
+	}
+	json_decref(all);
+	return mv_state_save(ctx->state, err);
 }

@@ -8,7 +8,15 @@
  *        run resumes (waits for the in-flight operation) instead of
  *        creating twice.
  * destroy removes what the state says this deployment created (404 counts
- *        as gone), never anything else.
+ *        as gone), never anything else: it walks the state's records (name,
+ *        zone, link), never the config, so a resource renamed, moved or
+ *        dropped from the config is still deleted.
+ * status (optional) appends one row per resource to `meshvm status`.
+ * discover (optional) lists what the project holds with any deployment id,
+ *        for `meshvm adopt`.
+ *
+ * A step is one file under cluster/steps/ and one row of the registry in
+ * plan.c; cluster/step.h has the helpers step authors share.
  */
 #ifndef MESHVM_CLUSTER_PLAN_H
 #define MESHVM_CLUSTER_PLAN_H
@@ -24,13 +32,25 @@
 
 enum step_state { STEP_DONE = 0, STEP_TODO, STEP_DRIFTED };
 
+struct plan_step;
+struct plan_kubes;
+
 struct plan_ctx {
 	const struct mv_config *cfg;
 	struct mv_state *state;
 	struct gcp *gcp;
 	bool dry_run;
 	bool progress; /* draw waits on a TTY */
+	bool fast;     /* MESHVM_TIMING=fast: deadlines of a fake, not of GKE */
+	/* The steps to run (any order; sorted by `after`), or NULL for the
+	 * registry. Tests give their own table. */
+	const struct plan_step *const *steps;
+	size_t n_steps;
+	struct plan_kubes *kubes; /* Kubernetes clients, made on first use */
 };
+
+/* Free what the context made on its own (Kubernetes clients). */
+void plan_ctx_release(struct plan_ctx *ctx);
 
 struct step_check {
 	enum step_state state;
@@ -46,10 +66,16 @@ struct plan_step {
 	             struct mv_err *err);
 	int (*apply)(struct plan_ctx *ctx, struct mv_err *err);
 	int (*destroy)(struct plan_ctx *ctx, struct mv_err *err);
+	/* Optional: append {"kind","name","status",...} objects to rows. */
+	int (*status)(struct plan_ctx *ctx, json_t *rows, struct mv_err *err);
+	/* Optional: append {"id","key","record"} for every resource of this
+	 * step's kinds that carries a deployment id (any id). */
+	int (*discover)(struct plan_ctx *ctx, json_t *found, struct mv_err *err);
 };
 
 /* The registered steps, in an order that honours every `after`. */
 const struct plan_step *const *plan_steps(size_t *n);
+/* A registered step by name, or NULL. */
 const struct plan_step *plan_find(const char *name);
 
 /* Order `in` so every step comes after the ones it names (stable: ties
@@ -70,8 +96,20 @@ int plan_check_all(struct plan_ctx *ctx, const char *until, json_t **report,
 int plan_up(struct plan_ctx *ctx, const char *until, json_t **report,
             struct mv_err *err);
 
-/* destroy every step, in reverse order. */
+/* destroy every step, in reverse order.  Fails unless every resource the
+ * state recorded is gone afterwards (the error names what is left). */
 int plan_down(struct plan_ctx *ctx, struct mv_err *err);
+
+/* Every step's status rows: {"steps":[{"name","resources":[...]}]}. */
+int plan_status(struct plan_ctx *ctx, json_t **report, struct mv_err *err);
+
+/* Rebuild the state from what the project holds with deployment id `id`
+ * (NULL: the only one found).  *found (new reference) is
+ * {"ids":{ID:[keys...]}, "id":CHOSEN or null}; with several ids and none
+ * chosen it fails with MV_EXIT_USAGE and *found lists them.  The state
+ * must be empty (nothing recorded). */
+int plan_adopt(struct plan_ctx *ctx, const char *id, json_t **found,
+               struct mv_err *err);
 
 void step_check_init(struct step_check *c);
 void step_check_free(struct step_check *c);

@@ -249,6 +249,20 @@ mv_state_id(const struct mv_state *st)
 	return json_string_value(json_object_get(st->root, "id"));
 }
 
+int
+mv_state_set_id(struct mv_state *st, const char *id, struct mv_err *err)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	/* A GCE label value: lowercase letters, digits, '-' and '_'. */
+	if (n == 0 || n > 63 || strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789"
+	                                   "-_") != n)
+		return mv_err_set(err, MV_EXIT_USAGE, "deployment id '%s': want "
+		                  "1 to 63 of a-z, 0-9, '-', '_'", id ? id : "");
+	json_object_set_new(st->root, "id", json_string(id));
+	return 0;
+}
+
 json_t *
 mv_state_resources(const struct mv_state *st)
 {

@@ -47,6 +47,8 @@ const char *mv_state_path(const struct mv_state *st);
 
 /* The deployment id stamped on every resource ("mv-" + 12 hex). */
 const char *mv_state_id(const struct mv_state *st);
+/* Take over an existing deployment's id (meshvm adopt). */
+int mv_state_set_id(struct mv_state *st, const char *id, struct mv_err *err);
 
 /* Borrowed record, or NULL. */
 json_t *mv_state_get(const struct mv_state *st, const char *key);

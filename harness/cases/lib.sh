@@ -3,8 +3,15 @@
 # binary), FAKE_URL, JOURNAL (the fake's JSON-lines journal), CASE_DIR.
 # shellcheck shell=sh
 
+# journal_flush: the fake writes the journal file through a buffer; any
+# control call flushes it.
+journal_flush() {
+	curl -sf "$FAKE_URL/_fake/clock" >/dev/null || true
+}
+
 # journal_count REGEX: journal lines whose "METHOD PATH" matches REGEX.
 journal_count() {
+	journal_flush
 	sed -n 's/.*"method":"\([A-Z]*\)","path":"\([^"]*\)".*/\1 \2/p' "$JOURNAL" |
 		grep -cE "$1" || true
 }
@@ -29,4 +36,15 @@ fake_create_cluster() {
 		"$FAKE_URL/v1/projects/$PROJECT_ID/locations/$1/clusters" \
 		-d "{\"cluster\":{\"name\":\"$2\",\"resourceLabels\":{\"meshvm-id\":\"$3\"},\"nodePools\":[{\"name\":\"default-pool\",\"initialNodeCount\":1}]}}" \
 		>/dev/null
+}
+
+# kill9_after_requests PID BASE N: kill -9 PID once the journal holds N
+# requests more than BASE lines (or PID ended by itself).
+kill9_after_requests() {
+	while journal_flush && [ $(($(wc -l <"$JOURNAL") - $2)) -lt "$3" ] &&
+		kill -0 "$1" 2>/dev/null; do
+		sleep 0.01
+	done
+	kill -9 "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
 }

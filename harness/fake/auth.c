@@ -20,7 +20,7 @@
 #include "core/jwt.h"
 #include "core/pki.h"
 #include "core/sha256.h"
-#include "harness/fake/fake_private.h"
+#include "harness/fake/store.h"
 
 #define GRANT_JWT "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -51,20 +51,39 @@ auth_load_sa_key(struct fake *f, const char *path, struct mv_err *err)
 		json_decref(doc);
 		return mv_err_prefix(err, "%s: private_key", path);
 	}
-	nk = realloc(f->sa_keys, (f->n_sa_keys + 1) * sizeof(*nk));
+	nk = realloc(fst(f)->sa_keys, (fst(f)->n_sa_keys + 1) * sizeof(*nk));
 	if (nk == NULL) {
 		EVP_PKEY_free(key);
 		json_decref(doc);
 		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 	}
-	f->sa_keys = nk;
-	nk[f->n_sa_keys].email = strdup(email);
-	nk[f->n_sa_keys].kid = kid ? strdup(kid) : NULL;
-	nk[f->n_sa_keys].token_uri = uri ? strdup(uri) : NULL;
-	nk[f->n_sa_keys].key = key;
-	f->n_sa_keys++;
+	fst(f)->sa_keys = nk;
+	nk[fst(f)->n_sa_keys].email = strdup(email);
+	nk[fst(f)->n_sa_keys].kid = kid ? strdup(kid) : NULL;
+	nk[fst(f)->n_sa_keys].token_uri = uri ? strdup(uri) : NULL;
+	nk[fst(f)->n_sa_keys].key = key;
+	fst(f)->n_sa_keys++;
 	json_decref(doc);
 	return 0;
+}
+
+size_t
+auth_prune_tokens(struct fake *f)
+{
+	json_t *t = fake_db(f, "tokens"), *v;
+	long long now = fake_clock_ms(f) / 1000;
+	const char *k;
+	void *tmp;
+	size_t n = 0;
+
+	json_object_foreach_safe(t, tmp, k, v) {
+		if (json_integer_value(json_object_get(v, "exp")) <= now) {
+			json_object_del(t, k);
+			n++;
+		}
+	}
+	fst(f)->tokens_kept = json_object_size(t);
+	return n;
 }
 
 char *
@@ -73,6 +92,11 @@ auth_issue_token(struct fake *f, const char *email, int ttl)
 	unsigned char raw[24];
 	char hex[sizeof(raw) * 2 + 1], *tok;
 
+	/* Expired tokens go once the table has doubled since the last
+	 * pruning: bounded by the tokens alive, at O(1) per token. */
+	if (json_object_size(fake_db(f, "tokens")) >=
+	    2 * fst(f)->tokens_kept + 64)
+		auth_prune_tokens(f);
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return NULL;
 	mv_hex_encode(raw, sizeof(raw), hex);
@@ -80,7 +104,8 @@ auth_issue_token(struct fake *f, const char *email, int ttl)
 	if (tok != NULL)
 		json_object_set_new(fake_db(f, "tokens"), tok,
 		                    json_pack("{s:s, s:I}", "email", email, "exp",
-		                              (json_int_t)(time(NULL) + ttl)));
+		                              (json_int_t)(fake_clock_ms(f) / 1000 +
+		                                           ttl)));
 	return tok;
 }
 
@@ -107,8 +132,8 @@ auth_google_ok(struct fake *f, const struct freq *rq)
 	if (tok == NULL)
 		return false;
 	t = json_object_get(fake_db(f, "tokens"), tok);
-	return t != NULL &&
-	       json_integer_value(json_object_get(t, "exp")) > time(NULL);
+	return t != NULL && json_integer_value(json_object_get(t, "exp")) >
+	                            fake_clock_ms(f) / 1000;
 }
 
 /* One field of an application/x-www-form-urlencoded body (heap). */
@@ -144,7 +169,7 @@ audience_ok(struct fake *f, const struct sa_key *k, json_t *claims)
 	char own[96];
 	const char *aud = json_string_value(json_object_get(claims, "aud"));
 
-	snprintf(own, sizeof(own), "%s/token", f->url);
+	snprintf(own, sizeof(own), "%s/token", fst(f)->url);
 	ok[3] = own;
 	if (aud == NULL)
 		return false;
@@ -182,11 +207,11 @@ auth_token_endpoint(struct fake *f, struct freq *rq, struct fresp *rs)
 	}
 	iss = json_string_value(json_object_get(claims, "iss"));
 	kid = json_string_value(json_object_get(hdr, "kid"));
-	for (size_t i = 0; iss != NULL && i < f->n_sa_keys; i++) {
-		if (strcmp(f->sa_keys[i].email, iss) == 0 &&
-		    (kid == NULL || f->sa_keys[i].kid == NULL ||
-		     strcmp(kid, f->sa_keys[i].kid) == 0))
-			k = &f->sa_keys[i];
+	for (size_t i = 0; iss != NULL && i < fst(f)->n_sa_keys; i++) {
+		if (strcmp(fst(f)->sa_keys[i].email, iss) == 0 &&
+		    (kid == NULL || fst(f)->sa_keys[i].kid == NULL ||
+		     strcmp(kid, fst(f)->sa_keys[i].kid) == 0))
+			k = &fst(f)->sa_keys[i];
 	}
 	if (k == NULL) {
 		oauth_error(rs, 400, "invalid_grant", "Invalid grant: account not "

@@ -3,7 +3,7 @@
  * handler, the journal.  Also the response helpers and Google's error
  * shape.
  *
- * The resource tree f->db holds one object per table; keys name the
+ * The resource tree fst(f)->db holds one object per table; keys name the
  * resource ("project/location/name" and the like):
  *   clusters, operations, instances, firewalls, instance_templates,
  *   instance_group_managers, buckets, objects, tokens, kube (per cluster),
@@ -17,343 +17,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/sha256.h"
 #include "core/yaml.h"
-#include "harness/fake/fake_private.h"
-
-/* ------------------------------------------------------------------ */
-/* Responses                                                           */
-/* ------------------------------------------------------------------ */
-
-static void
-resp_reset_body(struct fresp *rs)
-{
-	free(rs->body);
-	rs->body = NULL;
-	rs->len = 0;
-}
-
-void
-resp_bytes(struct fresp *rs, int status, const char *ctype, const void *data,
-           size_t len)
-{
-	resp_reset_body(rs);
-	rs->status = status;
-	snprintf(rs->ctype, sizeof(rs->ctype), "%s", ctype);
-	rs->body = malloc(len + 1);
-	if (rs->body == NULL) {
-		rs->status = 500;
-		return;
-	}
-	if (len > 0)
-		memcpy(rs->body, data, len);
-	rs->body[len] = '\0';
-	rs->len = len;
-}
-
-void
-resp_json(struct fresp *rs, int status, json_t *v)
-{
-	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-
-	json_decref(v);
-	resp_reset_body(rs);
-	rs->status = status;
-	snprintf(rs->ctype, sizeof(rs->ctype), "application/json; "
-	         "charset=UTF-8");
-	if (s == NULL) {
-		rs->status = 500;
-		return;
-	}
-	rs->body = s;
-	rs->len = strlen(s);
-}
-
-/* The hot path of a fake under load is GET of one resource, and
- * serializing it is most of the work: keep the text until anything may
- * have changed (any request not flagged R_PURE bumps f->gen). */
-void
-resp_json_cached(struct fake *f, struct fresp *rs, const json_t *v)
-{
-	struct rcache *c = &f->rcache[((uintptr_t)v >> 4) % FAKE_RCACHE];
-
-	if (c->obj != v || c->gen != f->gen || c->s == NULL) {
-		free(c->s);
-		free(c->key);
-		c->key = NULL;
-		c->s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-		c->len = c->s ? strlen(c->s) : 0;
-		c->obj = v;
-		c->gen = f->gen;
-	}
-	if (c->s == NULL) {
-		resp_gerr(rs, 500, NULL, "out of memory");
-		return;
-	}
-	resp_bytes(rs, 200, "application/json; charset=UTF-8", c->s, c->len);
-}
-
-void
-rcache_clear(struct fake *f)
-{
-	for (size_t i = 0; i < FAKE_RCACHE; i++) {
-		free(f->rcache[i].s);
-		free(f->rcache[i].key);
-		f->rcache[i].s = NULL;
-		f->rcache[i].key = NULL;
-		f->rcache[i].obj = NULL;
-	}
-}
-
-static struct rcache *
-rcache_slot_key(struct fake *f, const char *key)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-		h = (h ^ *p) * 1099511628211ull;
-	return &f->rcache[h % FAKE_RCACHE];
-}
-
-bool
-rcache_get_key(struct fake *f, const char *key, struct fresp *rs)
-{
-	struct rcache *c = rcache_slot_key(f, key);
-
-	if (c->key == NULL || c->s == NULL || c->gen != f->gen ||
-	    strcmp(c->key, key) != 0)
-		return false;
-	resp_bytes(rs, 200, "application/json", c->s, c->len);
-	return true;
-}
-
-void
-rcache_put_key(struct fake *f, const char *key, const struct fresp *rs)
-{
-	struct rcache *c = rcache_slot_key(f, key);
-
-	if (rs->status != 200 || rs->body == NULL || rs->stream != NULL)
-		return;
-	free(c->s);
-	free(c->key);
-	c->obj = NULL;
-	c->key = strdup(key);
-	c->s = malloc(rs->len + 1);
-	if (c->s != NULL) {
-		memcpy(c->s, rs->body, rs->len + 1);
-		c->len = rs->len;
-	}
-	c->gen = f->gen;
-}
-
-void
-resp_header(struct fresp *rs, const char *name, const char *fmt, ...)
-{
-	size_t used = strlen(rs->hdrs);
-	va_list ap;
-	int n;
-
-	n = snprintf(rs->hdrs + used, sizeof(rs->hdrs) - used, "%s: ", name);
-	if (n < 0 || (size_t)n >= sizeof(rs->hdrs) - used) {
-		rs->hdrs[used] = '\0';
-		return;
-	}
-	used += (size_t)n;
-	va_start(ap, fmt);
-	n = vsnprintf(rs->hdrs + used, sizeof(rs->hdrs) - used, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n + 2 > sizeof(rs->hdrs) - used) {
-		rs->hdrs[used - strlen(name) - 2] = '\0';
-		return;
-	}
-	strcat(rs->hdrs, "\n");
-}
-
-const char *
-google_status_name(int code)
-{
-	switch (code) {
-	case 400: return "INVALID_ARGUMENT";
-	case 401: return "UNAUTHENTICATED";
-	case 403: return "PERMISSION_DENIED";
-	case 404: return "NOT_FOUND";
-	case 405: return "METHOD_NOT_ALLOWED";
-	case 409: return "ALREADY_EXISTS";
-	case 412: return "FAILED_PRECONDITION";
-	case 413: return "INVALID_ARGUMENT";
-	case 429: return "RESOURCE_EXHAUSTED";
-	case 499: return "CANCELLED";
-	case 500: return "INTERNAL";
-	case 501: return "UNIMPLEMENTED";
-	case 503: return "UNAVAILABLE";
-	case 504: return "DEADLINE_EXCEEDED";
-	default: return code >= 500 ? "UNKNOWN" : "FAILED_PRECONDITION";
-	}
-}
-
-static const char *
-default_reason(int code)
-{
-	switch (code) {
-	case 400: return "invalid";
-	case 401: return "required";
-	case 403: return "forbidden";
-	case 404: return "notFound";
-	case 409: return "alreadyExists";
-	case 412: return "conditionNotMet";
-	case 413: return "uploadTooLarge";
-	case 429: return "rateLimitExceeded";
-	default: return code >= 500 ? "backendError" : "invalid";
-	}
-}
-
-static json_t *
-gerr_doc(int code, const char *reason, const char *msg)
-{
-	return json_pack("{s:{s:i, s:s, s:s, s:[{s:s, s:s, s:s}]}}", "error",
-	                 "code", code, "message", msg, "status",
-	                 google_status_name(code), "errors", "message", msg,
-	                 "domain", "global", "reason",
-	                 reason ? reason : default_reason(code));
-}
-
-void
-resp_gerr(struct fresp *rs, int code, const char *reason, const char *fmt,
-          ...)
-{
-	char msg[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	resp_json(rs, code, gerr_doc(code, reason, msg));
-}
-
-void
-resp_gerr_invalid(struct fresp *rs, json_t *violations)
-{
-	size_t i, total = 0;
-	json_t *v, *doc;
-	char *msg;
-
-	json_array_foreach(violations, i, v)
-		total += strlen(json_string_value(json_object_get(v,
-		                                  "description"))) + 1;
-	msg = calloc(total + 1, 1);
-	json_array_foreach(violations, i, v) {
-		if (msg == NULL)
-			break;
-		if (i > 0)
-			strcat(msg, "\n");
-		strcat(msg, json_string_value(json_object_get(v, "description")));
-	}
-	doc = gerr_doc(400, "invalid", msg ? msg : "Invalid JSON payload.");
-	json_object_set_new(json_object_get(doc, "error"), "details",
-	                    json_pack("[{s:s, s:O}]", "@type",
-	                              "type.googleapis.com/google.rpc.BadRequest",
-	                              "fieldViolations", violations));
-	free(msg);
-	resp_json(rs, 400, doc);
-}
-
-/* ------------------------------------------------------------------ */
-/* Requests                                                            */
-/* ------------------------------------------------------------------ */
-
-void
-freq_clear(struct freq *rq)
-{
-	for (size_t i = 0; i < rq->n_seg; i++)
-		free(rq->seg[i]);
-	for (size_t i = 0; i < rq->n_args; i++) {
-		free(rq->args[i].k);
-		free(rq->args[i].v);
-	}
-	free(rq->args);
-	free(rq->path);
-	free(rq->query);
-	json_decref(rq->json);
-	json_decref(rq->op_error);
-	memset(rq, 0, sizeof(*rq));
-}
-
-/* Split "path?query" into decoded segments and arguments. */
-int
-freq_parse_target(struct freq *rq, const char *target)
-{
-	const char *q = strchr(target, '?');
-	size_t plen = q ? (size_t)(q - target) : strlen(target);
-	const char *p, *end;
-
-	rq->path = strndup(target, plen);
-	rq->query = strdup(q ? q + 1 : "");
-	if (rq->path == NULL || rq->query == NULL)
-		return -1;
-	p = rq->path;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		if (*p == '\0')
-			break;
-		end = strchr(p, '/');
-		if (end == NULL)
-			end = p + strlen(p);
-		if (rq->n_seg == FAKE_MAX_SEG) {
-			rq->seg_overflow = true;
-			break;
-		}
-		rq->seg[rq->n_seg] = fake_pct_decode(p, (size_t)(end - p), false);
-		if (rq->seg[rq->n_seg] == NULL)
-			return -1;
-		rq->n_seg++;
-		p = end;
-	}
-	p = rq->query;
-	while (*p) {
-		const char *amp = strchr(p, '&'), *eq;
-		size_t n = amp ? (size_t)(amp - p) : strlen(p);
-		struct fake_kv *na;
-
-		if (n > 0) {
-			eq = memchr(p, '=', n);
-			na = realloc(rq->args, (rq->n_args + 1) * sizeof(*na));
-			if (na == NULL)
-				return -1;
-			rq->args = na;
-			na[rq->n_args].k = fake_pct_decode(p, eq ? (size_t)(eq - p) : n,
-			                                   true);
-			na[rq->n_args].v = eq ? fake_pct_decode(eq + 1,
-			                                        n - (size_t)(eq - p) - 1,
-			                                        true)
-			                      : NULL;
-			rq->n_args++;
-		}
-		p += n;
-		if (*p == '&')
-			p++;
-	}
-	return 0;
-}
-
-const char *
-freq_arg(const struct freq *rq, const char *name)
-{
-	for (size_t i = 0; i < rq->n_args; i++) {
-		if (rq->args[i].k && strcmp(rq->args[i].k, name) == 0)
-			return rq->args[i].v ? rq->args[i].v : "";
-	}
-	return NULL;
-}
-
-const char *
-freq_header(const struct freq *rq, const char *name)
-{
-	for (size_t i = 0; i < rq->n_hdr; i++) {
-		if (strcasecmp(rq->hdr[i].k, name) == 0)
-			return rq->hdr[i].v ? rq->hdr[i].v : "";
-	}
-	return NULL;
-}
+#include "harness/fake/router.h"
+#include "harness/fake/svc.h"
 
 /* ------------------------------------------------------------------ */
 /* Routing                                                             */
@@ -395,7 +62,8 @@ route_match(const struct route *r, struct freq *rq)
 }
 
 static const struct route *const route_tables[] = {
-	gke_routes, compute_routes, storage_routes, metadata_routes, iam_routes,
+	gke_routes, compute_routes, compute_inst_routes, compute_fw_routes,
+	compute_group_routes, storage_routes, metadata_routes, iam_routes,
 	sts_routes,
 };
 
@@ -419,149 +87,6 @@ route_find(struct freq *rq, bool *path_matched)
 }
 
 /* ------------------------------------------------------------------ */
-/* Control API (/_fake/...): not journaled, no faults, no auth         */
-/* ------------------------------------------------------------------ */
-
-static void
-control_state(struct fake *f, struct fresp *rs)
-{
-	json_t *doc, *blobs = json_object();
-
-	/* what the simulated controllers owe happens before anyone looks */
-	for (size_t i = 0; i < f->n_kc; i++)
-		kctl_tick(f, f->kc[i]);
-	doc = json_deep_copy(f->db);
-
-	if (doc == NULL)
-		doc = json_object();
-	for (size_t i = 0; i < f->n_blobs; i++)
-		json_object_set_new(blobs, f->blobs[i].key,
-		                    json_pack("{s:I}", "size",
-		                              (json_int_t)f->blobs[i].len));
-	json_object_set_new(doc, "blobs", blobs);
-	json_object_set_new(doc, "url", json_string(f->url));
-	resp_json(rs, 200, doc);
-}
-
-static void
-control_reset(struct fake *f, struct fresp *rs)
-{
-	json_t *keys = fake_sorted_keys(fake_db(f, "clusters"), ""), *k;
-	json_t *tokens = json_incref(json_object_get(f->db, "tokens"));
-	size_t i;
-
-	json_array_foreach(keys, i, k)
-		kube_cluster_remove(f, json_string_value(k));
-	json_decref(keys);
-	json_object_clear(f->db);
-	/* Issued tokens survive: clients holding one keep working. */
-	if (tokens != NULL)
-		json_object_set_new(f->db, "tokens", tokens);
-	for (size_t b = 0; b < f->n_blobs; b++) {
-		free(f->blobs[b].key);
-		free(f->blobs[b].data);
-	}
-	free(f->blobs);
-	f->blobs = NULL;
-	f->n_blobs = 0;
-	journal_clear(f->journal);
-	if (f->faults != NULL)
-		faults_reset_counters(f->faults);
-	resp_json(rs, 200, json_pack("{s:b}", "reset", 1));
-}
-
-static void
-control_faults(struct fake *f, struct freq *rq, struct fresp *rs)
-{
-	struct faults *nf = NULL;
-	struct mv_err err;
-
-	mv_err_clear(&err);
-	if (strcmp(rq->method, "GET") == 0) {
-		resp_json(rs, 200, faults_json(f->faults));
-		return;
-	}
-	if (strcmp(rq->method, "DELETE") == 0) {
-		faults_free(f->faults);
-		f->faults = NULL;
-		resp_json(rs, 200, faults_json(NULL));
-		return;
-	}
-	if (strcmp(rq->method, "PUT") != 0) {
-		resp_gerr(rs, 405, NULL, "Use GET, PUT or DELETE on /_fake/faults.");
-		return;
-	}
-	if (faults_load(f, "faults", rq->body ? rq->body : "", rq->body_len,
-	                &nf, &err) != 0) {
-		resp_gerr(rs, 400, "invalid", "%s", err.msg);
-		return;
-	}
-	faults_free(f->faults);
-	f->faults = nf;
-	resp_json(rs, 200, faults_json(f->faults));
-}
-
-static void
-control_journal(struct fake *f, struct freq *rq, struct fresp *rs)
-{
-	const char *since = freq_arg(rq, "since");
-	size_t len;
-	char *s;
-
-	if (strcmp(rq->method, "DELETE") == 0) {
-		journal_clear(f->journal);
-		resp_json(rs, 200, json_pack("{s:b}", "cleared", 1));
-		return;
-	}
-	s = journal_dump(f->journal, since ? strtoull(since, NULL, 10) : 0,
-	                 freq_arg(rq, "listener"), &len);
-	resp_bytes(rs, 200, "application/x-ndjson", s ? s : "", s ? len : 0);
-	free(s);
-}
-
-static void
-control_token(struct fake *f, struct freq *rq, struct fresp *rs)
-{
-	const char *email = freq_arg(rq, "email");
-	char *tok = auth_issue_token(f, email ? email : "tester@fake", 3600);
-
-	resp_json(rs, 200, json_pack("{s:s, s:i, s:s}", "access_token",
-	                             tok ? tok : "", "expires_in", 3600,
-	                             "token_type", "Bearer"));
-	free(tok);
-}
-
-static void
-control_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
-{
-	const char *what = rq->n_seg > 1 ? rq->seg[1] : "";
-	bool get = strcmp(rq->method, "GET") == 0;
-
-	if (rq->n_seg != 2) {
-		resp_gerr(rs, 404, NULL, "Unknown control endpoint.");
-	} else if (strcmp(what, "state") == 0 && get) {
-		control_state(f, rs);
-	} else if (strcmp(what, "reset") == 0 &&
-	           strcmp(rq->method, "POST") == 0) {
-		control_reset(f, rs);
-	} else if (strcmp(what, "faults") == 0) {
-		control_faults(f, rq, rs);
-	} else if (strcmp(what, "journal") == 0 &&
-	           (get || strcmp(rq->method, "DELETE") == 0)) {
-		control_journal(f, rq, rs);
-	} else if (strcmp(what, "token") == 0 &&
-	           strcmp(rq->method, "POST") == 0) {
-		control_token(f, rq, rs);
-	} else if (fake_iam_control(f, what, rq, rs)) {
-		/* /_fake/iam, /_fake/quotas (iam.c) */
-	} else if (strcmp(what, "health") == 0 && get) {
-		resp_json(rs, 200, json_pack("{s:s, s:b}", "url", f->url, "ok", 1));
-	} else {
-		resp_gerr(rs, 404, NULL, "Unknown control endpoint.");
-	}
-}
-
-/* ------------------------------------------------------------------ */
 /* The pipeline                                                        */
 /* ------------------------------------------------------------------ */
 
@@ -575,7 +100,8 @@ parse_json_body(struct freq *rq, struct fresp *rs)
 		rq->json = json_object();
 		return 0;
 	}
-	rq->json = json_loadb(rq->body, rq->body_len, JSON_ALLOW_NUL, &je);
+	/* no JSON_ALLOW_NUL: {"name":"fw\u0000x"} must not become "fw" */
+	rq->json = json_loadb(rq->body, rq->body_len, 0, &je);
 	if (rq->json == NULL) {
 		resp_gerr(rs, 400, "parseError",
 		          "Invalid JSON payload received. %s at line %d column "
@@ -588,6 +114,23 @@ parse_json_body(struct freq *rq, struct fresp *rs)
 		return -1;
 	}
 	return 0;
+}
+
+/* A body Google reads as JSON comes as application/json (or +json), or
+ * with no Content-Type at all. */
+static bool
+json_media_type(const struct freq *rq)
+{
+	const char *ct = freq_header(rq, "Content-Type");
+	size_t n;
+
+	if (ct == NULL || rq->body_len == 0)
+		return true;
+	n = strcspn(ct, ";");
+	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	return (n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
+	       (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0);
 }
 
 static void
@@ -609,7 +152,7 @@ api_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	if (r->flags & R_READONLY)
 		rq->mutating = false;
 	rq->pure = (r->flags & R_PURE) != 0;
-	if ((r->flags & R_AUTH) && !f->opt.no_auth && !auth_google_ok(f, rq)) {
+	if ((r->flags & R_AUTH) && !fst(f)->opt.no_auth && !auth_google_ok(f, rq)) {
 		bool has = freq_header(rq, "Authorization") != NULL;
 		resp_header(rs, "WWW-Authenticate",
 		            "Bearer realm=\"https://accounts.google.com/\"%s",
@@ -624,6 +167,13 @@ api_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 		return;
 	}
 	if (r->flags & R_JSON || r->schema != NULL) {
+		if (!json_media_type(rq)) {
+			resp_gerr(rs, 400, "badContent", "Invalid JSON payload "
+			          "received. Content-Type '%s' is not "
+			          "application/json.",
+			          freq_header(rq, "Content-Type"));
+			return;
+		}
 		if (parse_json_body(rq, rs) != 0)
 			return;
 	}
@@ -636,6 +186,8 @@ api_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 		}
 		json_decref(violations);
 	}
+	if ((r->flags & R_REQID) && c_request_replayed(f, rq, rs))
+		return;
 	r->fn(f, rq, rs);
 }
 
@@ -647,21 +199,51 @@ fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	size_t n_closing = 0;
 
 	rs->status = 0;
-	pthread_mutex_lock(&f->lock);
+	/* Work that needs no lock is done before it is taken. */
+	if (rq->body_len > 0 && rq->body != NULL)
+		mv_sha256_buf_hex(rq->body, rq->body_len, rq->body_sha256);
+	pthread_mutex_lock(&fst(f)->lock);
+	if (rq->cluster_name) {
+		rq->kc = kube_cluster_by_name(f, rq->listener);
+		if (rq->kc == NULL) {
+			rs->reset = true; /* it went meanwhile, as its listener */
+			goto out;
+		}
+	}
+	if (rq->bad_encoding) {
+		rq->mutating = false;
+		if (rq->kc != NULL)
+			kube_err(rs, 400, "BadRequest", NULL, "the request path or "
+			         "query has an encoded NUL (%%00)");
+		else
+			resp_gerr(rs, 400, "invalid", "Invalid request: the path or "
+			          "query has an encoded NUL (%%00).");
+		goto journal;
+	}
 	if (rq->kc == NULL && rq->n_seg > 0 && strcmp(rq->seg[0], "_fake") == 0) {
-		f->gen++;
+		fst(f)->gen++;
 		control_dispatch(f, rq, rs);
 		goto out;
 	}
 	rq->mutating = strcmp(rq->method, "GET") && strcmp(rq->method, "HEAD") &&
 	               strcmp(rq->method, "OPTIONS");
-	if (rq->too_large) {
+	if (rq->throttled) {
+		resp_header(rs, "Retry-After", "1");
+		if (rq->kc != NULL)
+			kube_err(rs, 429, NULL, NULL, "Too many requests: request "
+			         "bodies in flight are over the limit, try again "
+			         "later.");
+		else
+			resp_gerr(rs, 429, "rateLimitExceeded", "Request bodies in "
+			          "flight are over the limit of %zu bytes; try again "
+			          "later.", fst(f)->opt.max_inflight_bytes);
+	} else if (rq->too_large) {
 		if (rq->kc != NULL)
 			kube_dispatch(f, rq, rs); /* answers 413 as a Status */
 		else
 			resp_gerr(rs, 413, NULL, "The request body is larger than "
 			          "the limit of %zu bytes.", FAKE_MAX_BODY);
-	} else if (f->faults != NULL && faults_apply(f, rq, rs) &&
+	} else if (fst(f)->faults != NULL && faults_apply(f, rq, rs) &&
 	           (rs->status != 0 || rs->reset)) {
 		/* the fault answered */
 	} else if (rq->kc != NULL) {
@@ -673,17 +255,20 @@ fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 		resp_gerr(rs, 500, NULL, "Internal error: no answer.");
 	/* Anything that may have written invalidates cached answers. */
 	if (!rq->pure)
-		f->gen++;
-	journal_record(f->journal, rq, rs, fake_ms_precise() - t0);
+		fst(f)->gen++;
+journal:
+	journal_record(fst(f)->journal, rq, rs, fake_ms_precise() - t0);
 out:
-	closing = f->closing;
-	n_closing = f->n_closing;
-	f->closing = NULL;
-	f->n_closing = 0;
-	pthread_mutex_unlock(&f->lock);
+	closing = fst(f)->closing;
+	n_closing = fst(f)->n_closing;
+	fst(f)->closing = NULL;
+	fst(f)->n_closing = 0;
+	pthread_mutex_unlock(&fst(f)->lock);
+	/* the request's journal line, written outside the lock */
+	journal_flush(fst(f)->journal);
 	/* Deleted clusters' listeners: their threads may be waiting for the
 	 * lock we just released, so they are stopped only now. */
 	for (size_t i = 0; i < n_closing; i++)
-		kube_cluster_free(closing[i]);
+		kube_cluster_free(f, closing[i]);
 	free(closing);
 }

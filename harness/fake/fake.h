@@ -30,24 +30,49 @@
 #include "core/err.h"
 
 struct fake_options {
-	const char *listen;       /* "127.0.0.1:PORT" (PORT 0 = any free) */
+	const char *listen;       /* "HOST:PORT" (PORT 0 = any free): an IPv4
+	                           * address of this host or namespace, not
+	                           * the wildcard; clusters' APIs bind it too */
+	const char *const *tls_san; /* more names/IPs for the server
+	                           * certificate (with the listen address) */
+	size_t n_tls_san;
+	bool tls;                 /* HTTPS on the Google API listener too */
 	bool no_auth;             /* accept any Authorization, or none */
 	const char *const *sa_key_files; /* service-account JSON key files */
 	size_t n_sa_key_files;    /* whose JWT assertions /token accepts */
 	const char *state_dir;    /* load at start, save at stop; NULL = none */
 	const char *faults_file;  /* YAML fault profile; NULL = none */
 	const char *journal_file; /* JSON lines, appended; NULL = none */
+	bool journal_bodies;      /* journal request bodies, secrets redacted */
 	uint64_t seed;            /* fault decisions (a profile may override) */
-	int op_polls;             /* polls an operation answers RUNNING (>= 0) */
+	int op_polls;             /* an operation is DONE at the earliest
+	                           * read that is at least the op_polls-th
+	                           * (0 counts as 1) ... */
+	int op_time_ms;           /* ... and at least op_time_ms after it
+	                           * started (the fake's own clock) */
 	int threads;              /* worker threads per listener (>= 1) */
 	int idle_timeout;         /* seconds before an idle connection closes */
 	int controller_delay_ms;  /* simulated controllers' delay: Deployments
 	                           * become available, namespaces finish
 	                           * terminating */
+	int watch_events;         /* watch history per cluster: at most this
+	                           * many changes ... */
+	size_t watch_bytes;       /* ... and about this many bytes */
+	int max_connections;      /* per listener; at the cap the oldest idle
+	                           * connection is closed for a new one */
+	int header_timeout;       /* seconds a connection may take to send a
+	                           * request's headers */
+	size_t max_inflight_bytes; /* request bodies being received, all
+	                           * together; past it 429 */
+	size_t journal_bytes;     /* the in-memory journal keeps at most this
+	                           * many bytes of lines */
 };
 
-/* Defaults: 127.0.0.1:0, auth on, seed 0, op_polls 1, one worker thread
- * per core (2 to 16), 60 s idle timeout, controllers' delay 1000 ms. */
+/* Defaults: 127.0.0.1:0, auth on, seed 0, op_polls 2 (one read still
+ * says RUNNING), op_time_ms 0, one worker thread per core (2 to 16),
+ * 60 s idle timeout, controllers' delay 1000 ms, watch history 4096
+ * changes and 64 MiB, 512 connections per listener, 10 s to send
+ * headers, 64 MiB of bodies in flight, a 32 MiB journal in memory. */
 void fake_options_init(struct fake_options *o);
 
 struct fake;
@@ -59,8 +84,11 @@ int fake_new(const struct fake_options *o, struct fake **out,
 /* Open the listeners (the API listener and one per existing cluster),
  * start their threads, and write nothing: the caller reports the URL. */
 int fake_start(struct fake *f, struct mv_err *err);
-/* "http://127.0.0.1:PORT" once started, else "". */
+/* "http://HOST:PORT" (https with tls) once started, else "". */
 const char *fake_url(const struct fake *f);
+/* The CA that signs the listeners' certificate, PEM (heap; NULL before
+ * the first cluster or fake_start with tls). */
+char *fake_ca_pem(struct fake *f);
 /* Close every listener (waiting for requests in flight) and save the
  * state directory when one was given.  Safe to call twice. */
 int fake_stop(struct fake *f, struct mv_err *err);
@@ -87,6 +115,12 @@ int fake_handle(struct fake *f, const char *listener, const char *method,
                 size_t n_headers, const void *body, size_t body_len,
                 struct fake_response *out);
 void fake_response_free(struct fake_response *r);
+
+/* Load a JSON fixture (docs/fake.md, "Starting from a fixture"):
+ * clusters, buckets, objects and Kubernetes objects, each created
+ * through the API as a client would; call it after fake_start() so
+ * links carry the real URL.  Errors name the entry and the answer. */
+int fake_load_fixture(struct fake *f, const char *path, struct mv_err *err);
 
 /* The largest request body accepted (8 MiB); larger gets 413. */
 #define FAKE_MAX_BODY ((size_t)8 << 20)

@@ -16,7 +16,7 @@
 #include <strings.h>
 
 #include "core/yaml.h"
-#include "harness/fake/fake_private.h"
+#include "harness/fake/svc.h"
 
 struct fault_rule {
 	char *name;
@@ -399,6 +399,8 @@ rule_matches(const struct fault_rule *r, const struct freq *rq,
 	return true;
 }
 
+#define FAULT_COUNTERS_MAX 65536
+
 static bool
 rule_fires(struct faults *fl, uint64_t seed, size_t index,
            const struct fault_rule *r, const char *path)
@@ -409,6 +411,10 @@ rule_fires(struct faults *fl, uint64_t seed, size_t index,
 
 	snprintf(key, sizeof(key), "%zu %s", index, path);
 	c = json_object_get(fl->counters, key);
+	/* Bounded: a client walking endless paths must not grow the table
+	 * for ever; past the cap every count starts again. */
+	if (c == NULL && json_object_size(fl->counters) >= FAULT_COUNTERS_MAX)
+		json_object_clear(fl->counters);
 	n = c ? (uint64_t)json_integer_value(c) + 1 : 1;
 	json_object_set_new(fl->counters, key, json_integer((json_int_t)n));
 	if (r->n_nth > 0) {
@@ -463,8 +469,8 @@ answer(const struct fault_rule *r, struct freq *rq, struct fresp *rs)
 bool
 faults_apply(struct fake *f, struct freq *rq, struct fresp *rs)
 {
-	struct faults *fl = f->faults;
-	uint64_t seed = fl->has_seed ? fl->seed : f->seed;
+	struct faults *fl = fst(f)->faults;
+	uint64_t seed = fl->has_seed ? fl->seed : fst(f)->seed;
 	json_t *body_json = NULL;
 	bool body_tried = false, fired = false;
 

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/fake/fake_private.h"
+#include "core/xalloc.h"
+#include "harness/fake/svc.h"
 
 #define GKE_VERSION_MINOR 32
 #define GKE_VERSION "1.32.4-gke.1106006"
@@ -26,7 +27,7 @@ serviceusage_get(struct fake *f, struct freq *rq, struct fresp *rs)
 	char name[256], parent[64];
 
 	(void)f;
-	compute_project_number(rq->cap[0], num, sizeof(num));
+	fake_project_number(rq->cap[0], num, sizeof(num));
 	snprintf(name, sizeof(name), "projects/%s/services/%s", num, rq->cap[1]);
 	snprintf(parent, sizeof(parent), "projects/%s", num);
 	resp_json(rs, 200, json_pack("{s:s, s:{s:s, s:s}, s:s, s:s}", "name",
@@ -375,7 +376,8 @@ gke_create(struct fake *f, struct freq *rq, struct fresp *rs)
 		resp_gerr(rs, 500, NULL, "%s", err.msg);
 		return;
 	}
-	snprintf(zbuf, sizeof(zbuf), "127.0.0.1:%d", kc->port);
+	snprintf(zbuf, sizeof(zbuf), "%s:%d",
+	         fst(f)->host[0] ? fst(f)->host : "127.0.0.1", kc->port);
 	json_object_set_new(cl, "endpoint", json_string(zbuf));
 	json_object_set_new(fake_db(f, "clusters"), key, cl);
 	{
@@ -493,6 +495,61 @@ gke_op_get(struct fake *f, struct freq *rq, struct fresp *rs)
 	resp_json(rs, 200, op);
 }
 
+/* operations.list: every operation of the location ("-": all), oldest
+ * first, as they stand (a resumed client finds the operation of a
+ * create it never recorded by its targetLink and operationType). */
+struct op_ent {
+	long long start;
+	const char *key;
+};
+
+static int
+op_ent_cmp(const void *a, const void *b)
+{
+	const struct op_ent *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+static void
+gke_op_list(struct fake *f, struct freq *rq, struct fresp *rs)
+{
+	const char *p = rq->cap[0], *l = rq->cap[1];
+	json_t *ops = fake_db(f, "operations"), *op, *out = json_array();
+	struct op_ent *ent = NULL;
+	size_t n = 0, cap = 0, plen;
+	char prefix[512];
+	const char *k;
+
+	if (strcmp(l, "-") == 0)
+		snprintf(prefix, sizeof(prefix), "gke/%s/", p);
+	else
+		snprintf(prefix, sizeof(prefix), "gke/%s/%s/", p, l);
+	plen = strlen(prefix);
+	json_object_foreach(ops, k, op) {
+		if (strncmp(k, prefix, plen) != 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			ent = mv_xrealloc(ent, cap * sizeof(*ent));
+		}
+		ent[n].start = (long long)json_integer_value(
+		        json_object_get(op, "start_ms"));
+		ent[n++].key = k;
+	}
+	if (n > 0)
+		qsort(ent, n, sizeof(*ent), op_ent_cmp);
+	for (size_t i = 0; i < n; i++) {
+		json_t *pub = op_peek(f, ent[i].key);
+		if (pub != NULL)
+			json_array_append_new(out, pub);
+	}
+	free(ent);
+	resp_json(rs, 200, json_pack("{s:o}", "operations", out));
+}
+
 #define CREATE_L "container.projects.locations.clusters.create"
 #define CREATE_Z "container.projects.zones.clusters.create"
 
@@ -509,6 +566,8 @@ const struct route gke_routes[] = {
 	 R_AUTH, NULL},
 	{"GET", "/v1/projects/{}/locations/{}/operations/{}", gke_op_get, R_AUTH,
 	 NULL},
+	{"GET", "/v1/projects/{}/locations/{}/operations", gke_op_list, R_AUTH,
+	 NULL},
 	{"POST", "/v1/projects/{}/zones/{}/clusters", gke_create, R_AUTH,
 	 CREATE_Z},
 	{"GET", "/v1/projects/{}/zones/{}/clusters", gke_list, R_AUTH | R_PURE,
@@ -518,6 +577,8 @@ const struct route gke_routes[] = {
 	{"DELETE", "/v1/projects/{}/zones/{}/clusters/{}", gke_delete, R_AUTH,
 	 NULL},
 	{"GET", "/v1/projects/{}/zones/{}/operations/{}", gke_op_get, R_AUTH,
+	 NULL},
+	{"GET", "/v1/projects/{}/zones/{}/operations", gke_op_list, R_AUTH,
 	 NULL},
 	{NULL, NULL, NULL, 0, NULL},
 };

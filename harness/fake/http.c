@@ -17,6 +17,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@
 #include <time.h>
 
 #include "core/log.h"
-#include "harness/fake/fake_private.h"
+#include "harness/fake/net.h"
 
 struct listener {
 	struct fake *f;
@@ -35,6 +36,7 @@ struct listener {
 	int port;
 	bool tls;
 	bool stopping;   /* set under the delayer's lock: park nothing more */
+	struct conns *conns; /* for the connection limit */
 };
 
 /* Per-request state, from the first callback to completion. */
@@ -43,9 +45,36 @@ struct conn {
 	char *body;
 	size_t len, cap;
 	bool too_large;
+	bool throttled;    /* past --max-inflight-bytes: 429 */
+	size_t reserved;   /* its share of the bodies in flight */
 	bool answered;     /* rs holds the answer of a delayed request */
+	struct conn_track *ct;
 	struct fresp rs;
 };
+
+/* Count n more body bytes in flight for this request; false (and
+ * nothing counted) past the limit. */
+static bool
+inflight_reserve(struct fake *f, struct conn *cn, size_t n)
+{
+	size_t max = fst(f)->opt.max_inflight_bytes;
+	size_t cur = atomic_load(&fst(f)->inflight);
+
+	do {
+		if (n > max || cur > max - n)
+			return false;
+	} while (!atomic_compare_exchange_weak(&fst(f)->inflight, &cur,
+	                                       cur + n));
+	cn->reserved += n;
+	return true;
+}
+
+static void
+inflight_release(struct fake *f, struct conn *cn)
+{
+	atomic_fetch_sub(&fst(f)->inflight, cn->reserved);
+	cn->reserved = 0;
+}
 
 /* ---- the delayer ---- */
 
@@ -119,14 +148,14 @@ delayer_start(struct fake *f, struct mv_err *err)
 		free(d);
 		return mv_err_set(err, MV_EXIT_FAIL, "cannot start a thread");
 	}
-	f->delayer = d;
+	fst(f)->delayer = d;
 	return 0;
 }
 
 void
 delayer_stop(struct fake *f)
 {
-	struct delayer *d = f->delayer;
+	struct delayer *d = fst(f)->delayer;
 
 	if (d == NULL)
 		return;
@@ -139,7 +168,7 @@ delayer_stop(struct fake *f)
 	pthread_cond_destroy(&d->cv);
 	free(d->v);
 	free(d);
-	f->delayer = NULL;
+	fst(f)->delayer = NULL;
 }
 
 /* Resume now every connection of one listener (it is about to stop). */
@@ -318,8 +347,8 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		}
 		if (rc == 0 || n == 0) {
 			free(more);
-			if (s->l->f->delayer == NULL ||
-			    delayer_add(s->l->f->delayer, s->c, s->l,
+			if (fst(s->l->f)->delayer == NULL ||
+			    delayer_add(fst(s->l->f)->delayer, s->c, s->l,
 			                FAKE_STREAM_POLL_MS) != 0)
 				return MHD_CONTENT_READER_END_WITH_ERROR;
 			return 0; /* resumed after the poll interval */
@@ -427,20 +456,38 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		cn = calloc(1, sizeof(*cn));
 		if (cn == NULL)
 			return MHD_NO;
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		        c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		unsigned long long want = cl ? strtoull(cl, NULL, 10) : 0;
+		cn = calloc(1, sizeof(*cn));
+		if (cn == NULL)
+			return MHD_NO;
 		cn->l = l;
 		*con_cls = cn;
-		/* Refuse an announced oversized body before reading it. */
-		if (cl != NULL && strtoull(cl, NULL, 10) > FAKE_MAX_BODY)
+		/* the headers are in: busy, and the normal idle timeout */
+		cn->ct = ci ? ci->socket_context : NULL;
+		conns_busy(l->conns, cn->ct, true);
+		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+		                          (unsigned)fst(l->f)->opt.idle_timeout);
+		/* Refuse an announced oversized body before reading it, and
+		 * one that does not fit in what may be in flight. */
+		if (cl != NULL && want > FAKE_MAX_BODY)
 			cn->too_large = true;
+		else if (want > 0 && !inflight_reserve(l->f, cn, (size_t)want))
+			cn->throttled = true;
 		else
 			return MHD_YES;
 	}
 	if (cn->answered)
 		return cn->rs.reset ? reset_connection(c)
 		                     : send_answer(l, c, &cn->rs);
-	if (*upload_size > 0 && !cn->too_large) {
+	if (*upload_size > 0 && !cn->too_large && !cn->throttled) {
 		if (cn->len + *upload_size > FAKE_MAX_BODY) {
 			cn->too_large = true;
+		} else if (cn->len + *upload_size > cn->reserved &&
+		           !inflight_reserve(l->f, cn, cn->len + *upload_size -
+		                                               cn->reserved)) {
+			cn->throttled = true; /* a chunked body, counted as it comes */
 		} else {
 			if (cn->len + *upload_size + 1 > cn->cap) {
 				size_t cap = (cn->len + *upload_size + 1) * 2;
@@ -484,21 +531,22 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	rq.body = cn->body;
 	rq.body_len = cn->too_large ? 0 : cn->len;
 	rq.too_large = cn->too_large;
+	rq.throttled = cn->throttled && !cn->too_large;
 	host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
 	if (host_ok(host))
 		snprintf(rq.base, sizeof(rq.base), "%s://%s",
 		         l->tls ? "https" : "http", host);
 	else
-		snprintf(rq.base, sizeof(rq.base), "%s://127.0.0.1:%d",
-		         l->tls ? "https" : "http", l->port);
+		snprintf(rq.base, sizeof(rq.base), "%s://%s:%d",
+		         l->tls ? "https" : "http", fst(l->f)->host, l->port);
 	fake_dispatch(l->f, &rq, &cn->rs);
 	freq_clear(&rq);
 	free(hv.v);
-	if (cn->rs.delay_ms > 0 && l->f->delayer != NULL) {
+	if (cn->rs.delay_ms > 0 && fst(l->f)->delayer != NULL) {
 		unsigned ms = cn->rs.delay_ms;
 		cn->rs.delay_ms = 0;
 		cn->answered = true;
-		if (delayer_add(l->f->delayer, c, l, ms) == 0)
+		if (delayer_add(fst(l->f)->delayer, c, l, ms) == 0)
 			return MHD_YES;
 	}
 	if (cn->rs.reset)
@@ -513,17 +561,35 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct conn *cn = *con_cls;
 
-	(void)cls;
 	(void)c;
 	(void)toe;
 	if (cn == NULL)
 		return;
+	conns_busy(((struct listener *)cls)->conns, cn->ct, false);
+	inflight_release(((struct listener *)cls)->f, cn);
 	free(cn->body);
 	free(cn->rs.body);
 	if (cn->rs.stream != NULL && cn->rs.stream_free != NULL)
 		cn->rs.stream_free(cn->rs.stream); /* never sent */
 	free(cn);
 	*con_cls = NULL;
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+              enum MHD_ConnectionNotificationCode toe)
+{
+	struct listener *l = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = ci ? conns_opened(l->conns, ci->connect_fd)
+		                     : NULL;
+	} else {
+		conns_closed(l->conns, *socket_context);
+		*socket_context = NULL;
+	}
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) MV_PRINTF(2, 0);
@@ -550,7 +616,18 @@ listener_start(struct fake *f, const char *name, struct kcluster *kc,
 	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *di;
 	/* One thread means MHD's own polling thread, no pool. */
-	unsigned pool = f->opt.threads > 1 ? (unsigned)f->opt.threads : 0;
+	unsigned pool = fst(f)->opt.threads > 1 ? (unsigned)fst(f)->opt.threads : 0;
+	/* Until its headers are in, a connection gets the short timeout. */
+	unsigned header_timeout = (unsigned)(fst(f)->opt.header_timeout <
+	                                             fst(f)->opt.idle_timeout
+	                                     ? fst(f)->opt.header_timeout
+	                                     : fst(f)->opt.idle_timeout);
+	/* The cap is ours (conns.c closes the longest idle connection at
+	 * it); MHD's own, set explicitly rather than its FD_SETSIZE - 4
+	 * default, is only a backstop with room for each pool thread's
+	 * share. */
+	unsigned mhd_limit = (unsigned)fst(f)->opt.max_connections * 2 +
+	                     4 * (pool ? pool : 1);
 
 	*out = NULL;
 	if (l == NULL)
@@ -575,18 +652,26 @@ listener_start(struct fake *f, const char *name, struct kcluster *kc,
 	l->kc = kc;
 	l->tls = tls;
 	l->name = strdup(name);
+	l->conns = conns_new((size_t)fst(f)->opt.max_connections);
+	if (l->conns == NULL) {
+		free(l->name);
+		free(l);
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	}
 	if (tls)
 		l->d = MHD_start_daemon(
 		        flags, 0, NULL, NULL, on_request, l,
 		        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		        MHD_OPTION_THREAD_POOL_SIZE, pool,
-		        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)f->opt.idle_timeout,
-		        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+		        MHD_OPTION_CONNECTION_TIMEOUT, header_timeout,
+		        MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
+		        MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
+		        MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
 		        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
 		        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-		        MHD_OPTION_HTTPS_MEM_KEY, f->tls_key_pem,
-		        MHD_OPTION_HTTPS_MEM_CERT, f->tls_cert_pem,
+		        MHD_OPTION_HTTPS_MEM_KEY, fst(f)->pki.tls_key_pem,
+		        MHD_OPTION_HTTPS_MEM_CERT, fst(f)->pki.tls_cert_pem,
 		        MHD_OPTION_END);
 	else
 		l->d = MHD_start_daemon(
@@ -594,12 +679,15 @@ listener_start(struct fake *f, const char *name, struct kcluster *kc,
 		        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		        MHD_OPTION_THREAD_POOL_SIZE, pool,
-		        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)f->opt.idle_timeout,
-		        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+		        MHD_OPTION_CONNECTION_TIMEOUT, header_timeout,
+		        MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
+		        MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
+		        MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
 		        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
 		        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
 		        MHD_OPTION_END);
 	if (l->d == NULL) {
+		conns_free(l->conns);
 		free(l->name);
 		free(l);
 		return mv_err_set(err, MV_EXIT_FAIL, "cannot listen on %s:%d "
@@ -622,8 +710,24 @@ listener_stop(struct listener *l)
 {
 	if (l == NULL)
 		return;
-	delayer_flush(l->f->delayer, l);
+	delayer_flush(fst(l->f)->delayer, l);
 	MHD_stop_daemon(l->d);
+	conns_free(l->conns);
 	free(l->name);
 	free(l);
 }
+
+/* ---- the interface services get their listeners through ---- */
+
+static int
+net_listen(struct fake *f, const char *name, struct kcluster *kc, int port,
+           struct listener **out, struct mv_err *err)
+{
+	return listener_start(f, name, kc, fst(f)->host, port, true, out, err);
+}
+
+const struct fake_net fake_http_net = {
+	.listen = net_listen,
+	.port = listener_port,
+	.stop = listener_stop,
+};

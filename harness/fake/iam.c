@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/fake/fake_private.h"
+#include "harness/fake/svc.h"
 
 /* Defaults: a project that can hold the seed (34 vCPUs over three
  * regions) with room to spare. */
@@ -47,7 +47,7 @@ in_list(json_t *list, const char *s)
 static json_t *
 iam_cfg(struct fake *f, const char *key)
 {
-	return json_object_get(json_object_get(f->db, "iam"), key);
+	return json_object_get(json_object_get(fst(f)->db, "iam"), key);
 }
 
 /* ---- Resource Manager v3 ------------------------------------------ */
@@ -71,7 +71,7 @@ crm_project_get(struct fake *f, struct freq *rq, struct fresp *rs)
 
 	if (!project_visible(f, rs, p))
 		return;
-	compute_project_number(p, num, sizeof(num));
+	fake_project_number(p, num, sizeof(num));
 	resp_json(rs, 200, json_pack("{s:s+, s:s, s:s, s:s, s:s, s:s, s:s}",
 	                             "name", "projects/", num, "parent",
 	                             "organizations/123456789012", "projectId", p,
@@ -128,7 +128,7 @@ sa_get(struct fake *f, struct freq *rq, struct fresp *rs)
 	const char *at = strchr(email, '@');
 	char num[24];
 
-	compute_project_number(p, num, sizeof(num));
+	fake_project_number(p, num, sizeof(num));
 	if (at == NULL || in_list(iam_cfg(f, "missing_service_accounts"),
 	                          email)) {
 		resp_gerr(rs, 404, "notFound", "Unknown service account");
@@ -146,7 +146,7 @@ sa_get(struct fake *f, struct freq *rq, struct fresp *rs)
 static json_t *
 quota_list(struct fake *f, const char *scope, bool project)
 {
-	json_t *cfg = json_object_get(json_object_get(f->db, "quotas"), scope);
+	json_t *cfg = json_object_get(json_object_get(fst(f)->db, "quotas"), scope);
 	json_t *out = json_array(), *v;
 	size_t n = project ? sizeof(project_defaults) / sizeof(project_defaults[0])
 	                   : sizeof(region_defaults) / sizeof(region_defaults[0]);
@@ -327,7 +327,7 @@ fake_iam_control(struct fake *f, const char *what, struct freq *rq,
 		resp_gerr(rs, 400, "invalid", "/_fake/%s: %s", table, why);
 		return true;
 	}
-	json_object_set_new(f->db, table, val);
+	json_object_set_new(fst(f)->db, table, val);
 	resp_json(rs, 200, json_deep_copy(val));
 	return true;
 }

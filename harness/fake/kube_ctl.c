@@ -18,6 +18,7 @@
 
 #include "core/base64.h"
 #include "harness/fake/kube_private.h"
+#include "harness/fake/svc.h"
 
 static const struct kkind k_ns = {"", "v1", "Namespace", "namespaces",
                                   "namespace", "ns", false, KK_STATUS, NULL};
@@ -137,7 +138,7 @@ kctl_namespace_defaults(struct fake *f, struct kcluster *kc, const char *ns)
 		        "kube-controller-manager");
 	if (fake_pki_ensure(f, &err) == 0)
 		ctl_put(f, kc, &k_cm, ns, "kube-root-ca.crt",
-		        json_pack("{s:{s:s}}", "data", "ca.crt", f->ca_pem),
+		        json_pack("{s:{s:s}}", "data", "ca.crt", fst(f)->pki.ca_pem),
 		        "kube-controller-manager");
 	root = istio_root(f, kc);
 	if (root != NULL)
@@ -242,7 +243,7 @@ sa_token_secret(struct fake *f, struct kcluster *kc, const char *ns,
 	                                             "uid"),
 	                    aud, 0, NULL);
 	json_decref(aud);
-	ca = f->ca_pem ? mv_base64_encode(f->ca_pem, strlen(f->ca_pem)) : NULL;
+	ca = fst(f)->pki.ca_pem ? mv_base64_encode(fst(f)->pki.ca_pem, strlen(fst(f)->pki.ca_pem)) : NULL;
 	nsb = mv_base64_encode(ns, strlen(ns));
 	if (tok != NULL) {
 		char *tb = mv_base64_encode(tok, strlen(tok));
@@ -346,7 +347,7 @@ kctl_terminate_namespace(struct fake *f, struct kcluster *kc, const char *ns)
 	kstore_put(f, kc, &k_ns, NULL, ns, copy);
 	json_object_set_new(terminating_table(f, kc), ns,
 	                    json_integer((json_int_t)(fake_ms(true) +
-	                                              f->opt.controller_delay_ms)));
+	                                              fst(f)->opt.controller_delay_ms)));
 }
 
 bool
@@ -406,7 +407,7 @@ kctl_view(struct fake *f, struct kcluster *kc, const struct kkind *k,
 	gen = json_integer_value(json_object_get(meta, "generation"));
 	ready = p == NULL || want == 0 ||
 	        fake_ms(true) >= json_integer_value(json_object_get(p, "at")) +
-	                            f->opt.controller_delay_ms;
+	                            fst(f)->opt.controller_delay_ms;
 	if (ready)
 		json_object_set_new(
 		        out, "status",

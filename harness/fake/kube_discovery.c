@@ -282,7 +282,7 @@ kube_discovery(struct fake *f, struct freq *rq, struct fresp *rs)
 	}
 	if (!strcmp(s0, "api") && rq->n_seg == 1) {
 		char addr[64];
-		snprintf(addr, sizeof(addr), "127.0.0.1:%d", rq->kc->port);
+		snprintf(addr, sizeof(addr), "%s:%d", fst(f)->host, rq->kc->port);
 		out = json_pack("{s:s, s:[s], s:[{s:s, s:s}]}", "kind", "APIVersions",
 		                "versions", "v1", "serverAddressByClientCIDRs",
 		                "clientCIDR", "0.0.0.0/0", "serverAddress", addr);

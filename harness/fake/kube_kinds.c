@@ -74,11 +74,6 @@ static const struct kkind builtin[] = {
 
 #define N_BUILTIN (sizeof(builtin) / sizeof(builtin[0]))
 
-const char *
-kkind_gkey(const struct kkind *k)
-{
-	return k->group[0] ? k->group : "core";
-}
 
 /* Fill `out` from one served version of a CRD object. */
 static bool

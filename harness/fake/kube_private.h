@@ -1,7 +1,7 @@
 /* harness/fake/kube_private.h - shared by the Kubernetes side of the fake
- * (kube*.c).  Everything runs under f->lock like the rest of the fake.
+ * (kube*.c).  Everything runs under the lock like the rest of the fake.
  *
- * A cluster's objects live in f->db["kube"][cluster key]:
+ * A cluster's objects live in db["kube"][cluster key]:
  *   {"rv": last resourceVersion (integer),
  *    "objects": {"GROUP/PLURAL/NAMESPACE/NAME": object},  core group "core",
  *               cluster-scoped objects with an empty NAMESPACE
@@ -11,7 +11,9 @@
 #ifndef MESHVM_FAKE_KUBE_PRIVATE_H
 #define MESHVM_FAKE_KUBE_PRIVATE_H
 
-#include "harness/fake/fake_private.h"
+#include "harness/fake/req.h"
+#include "harness/fake/schema.h"
+#include "harness/fake/store.h"
 
 #define KUBE_MINOR "32"
 #define KUBE_GIT_VERSION "v1.32.4-gke.1106006"
@@ -53,7 +55,9 @@ void kube_discovery(struct fake *f, struct freq *rq, struct fresp *rs);
 bool kube_is_discovery(const struct freq *rq);
 
 /* ---- the object store (kube_store.c) ---- */
-void kstore_init(struct fake *f, struct kcluster *kc);
+/* An empty store for the cluster; true when it had none (the caller
+ * seeds it: kctl_namespace_defaults). */
+bool kstore_init(struct fake *f, struct kcluster *kc);
 json_t *kstore(struct fake *f, struct kcluster *kc);
 void kobj_key(char *buf, size_t len, const struct kkind *k, const char *ns,
               const char *name);
@@ -134,7 +138,7 @@ int kschema_check(const struct kkind *k, json_t *obj, json_t *warnings,
                   char *err, size_t errlen);
 
 /* ---- tokens (kube_token.c) ---- */
-void kube_token_request(struct fake *f, struct freq *rq, struct fresp *rs,
+void fake_kube_token_request(struct fake *f, struct freq *rq, struct fresp *rs,
                         const char *ns, const char *sa);
 void kube_token_review(struct fake *f, struct freq *rq, struct fresp *rs);
 void kube_openid(struct fake *f, struct freq *rq, struct fresp *rs);
@@ -169,16 +173,5 @@ void kctl_namespace_defaults(struct fake *f, struct kcluster *kc,
 void kctl_terminate_namespace(struct fake *f, struct kcluster *kc,
                               const char *ns);
 bool kctl_terminating(struct fake *f, struct kcluster *kc, const char *ns);
-/* Finish what is due; true when anything changed. */
-bool kctl_tick(struct fake *f, struct kcluster *kc);
-
-/* ---- errors ---- */
-/* A Status error answer; details may be NULL. */
-void kube_err(struct fresp *rs, int code, const char *reason,
-              json_t *details, const char *fmt, ...) MV_PRINTF(5, 6);
-/* 404 for a named object: `configmaps "x" not found`. */
-void kube_not_found(struct fresp *rs, const struct kkind *k,
-                    const char *name);
-void kube_json(struct fresp *rs, int status, json_t *v);
 
 #endif

@@ -7,18 +7,23 @@
 
 #include "harness/fake/kube_private.h"
 
-void
+bool
 kstore_init(struct fake *f, struct kcluster *kc)
 {
 	json_t *kube = fake_db(f, "kube");
 
 	if (json_object_get(kube, kc->key) != NULL)
-		return;
+		return false;
 	json_object_set_new(kube, kc->key,
 	                    json_pack("{s:i, s:{}, s:{}}", "rv", 1, "objects",
 	                              "progress"));
-	/* What every cluster starts with. */
-	kctl_namespace_defaults(f, kc, NULL);
+	return true;
+}
+
+const char *
+kkind_gkey(const struct kkind *k)
+{
+	return k->group[0] ? k->group : "core";
 }
 
 json_t *
@@ -71,29 +76,47 @@ kstore_next_rv(struct fake *f, struct kcluster *kc, char *buf, size_t len)
 	return buf;
 }
 
-#define EVENTS_MAX 4096
-
-/* Remember a change for watches; the oldest quarter goes when full. */
+/* Remember a change for watches.  The history is bounded by events and
+ * by bytes (--watch-history, --watch-history-bytes): past either, the
+ * oldest go (down to three quarters, so trimming is rare), and a watch
+ * that had not read them gets a 410 (kube_watch.c). */
 static void
-record(struct kcluster *kc, const char *rv, const char *type,
+record(struct fake *f, struct kcluster *kc, const char *rv, const char *type,
        const char *key, json_t *obj)
 {
+	size_t max_n = (size_t)fst(f)->opt.watch_events;
+	size_t max_b = fst(f)->opt.watch_bytes;
+	size_t size = json_dumpb(obj, NULL, 0, JSON_COMPACT) + strlen(key) + 64;
+	size_t n, k = 0;
+	json_t *keep;
+
 	if (kc->events == NULL)
 		kc->events = json_array();
 	json_array_append_new(kc->events,
-	                      json_pack("{s:I, s:s, s:s, s:O}", "rv",
+	                      json_pack("{s:I, s:s, s:s, s:O, s:I}", "rv",
 	                                (json_int_t)strtoll(rv, NULL, 10), "type",
-	                                type, "key", key, "object", obj));
-	if (json_array_size(kc->events) > EVENTS_MAX) {
-		json_t *keep = json_array();
-		size_t n = json_array_size(kc->events);
-		for (size_t i = EVENTS_MAX / 4; i < n; i++)
-			json_array_append(keep, json_array_get(kc->events, i));
-		kc->events_from = (uint64_t)json_integer_value(json_object_get(
-		        json_array_get(kc->events, EVENTS_MAX / 4 - 1), "rv"));
-		json_decref(kc->events);
-		kc->events = keep;
+	                                type, "key", key, "object", obj, "size",
+	                                (json_int_t)size));
+	kc->events_bytes += size;
+	n = json_array_size(kc->events);
+	if (n <= max_n && kc->events_bytes <= max_b)
+		return;
+	if (n > max_n)
+		max_n = max_n * 3 / 4;
+	if (kc->events_bytes > max_b)
+		max_b = max_b / 4 * 3;
+	while (k < n && (n - k > max_n || kc->events_bytes > max_b)) {
+		kc->events_bytes -= (size_t)json_integer_value(json_object_get(
+		        json_array_get(kc->events, k), "size"));
+		k++;
 	}
+	kc->events_from = (uint64_t)json_integer_value(json_object_get(
+	        json_array_get(kc->events, k - 1), "rv"));
+	keep = json_array();
+	for (size_t i = k; i < n; i++)
+		json_array_append(keep, json_array_get(kc->events, i));
+	json_decref(kc->events);
+	kc->events = keep;
 }
 
 void
@@ -113,7 +136,7 @@ kstore_put(struct fake *f, struct kcluster *kc, const struct kkind *k,
 	}
 	json_object_set_new(meta, "resourceVersion",
 	                    json_string(kstore_next_rv(f, kc, rv, sizeof(rv))));
-	record(kc, rv, existed ? "MODIFIED" : "ADDED", key, obj);
+	record(f, kc, rv, existed ? "MODIFIED" : "ADDED", key, obj);
 	json_object_set_new(objs, key, obj);
 }
 
@@ -131,7 +154,7 @@ kstore_del_key(struct fake *f, struct kcluster *kc, const char *key)
 	last = json_deep_copy(obj);
 	json_object_set_new(json_object_get(last, "metadata"), "resourceVersion",
 	                    json_string(rv));
-	record(kc, rv, "DELETED", key, last);
+	record(f, kc, rv, "DELETED", key, last);
 	json_decref(last);
 	json_object_del(objs, key);
 	json_object_del(json_object_get(kstore(f, kc), "progress"), key);

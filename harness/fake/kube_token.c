@@ -69,8 +69,8 @@ kube_sa_token(struct fake *f, struct kcluster *kc, const char *ns,
 	                   sa_uid ? sa_uid : "");
 	if (ttl <= 0)
 		json_object_del(claims, "exp"); /* legacy secret-based token */
-	kid = key_id(f->token_key);
-	if (mv_jwt_sign_rs256(claims, kid, f->token_key, &tok, &err) != 0)
+	kid = key_id(fst(f)->pki.token_key);
+	if (mv_jwt_sign_rs256(claims, kid, fst(f)->pki.token_key, &tok, &err) != 0)
 		tok = NULL;
 	if (exp_out != NULL)
 		*exp_out = now + ttl;
@@ -84,7 +84,7 @@ static const struct kkind sa_kind = {"", "v1", "ServiceAccount",
                                      "sa", true, 0, NULL};
 
 void
-kube_token_request(struct fake *f, struct freq *rq, struct fresp *rs,
+fake_kube_token_request(struct fake *f, struct freq *rq, struct fresp *rs,
                    const char *ns, const char *sa)
 {
 	const char *ctype = freq_header(rq, "Content-Type");
@@ -175,12 +175,12 @@ review(struct fake *f, struct kcluster *kc, const char *token, json_t *want,
 
 	*claims = NULL;
 	mv_err_clear(&err);
-	if (f->token_key == NULL) {
+	if (fst(f)->pki.token_key == NULL) {
 		snprintf(why, whylen, "[invalid bearer token, no key]");
 		return -1;
 	}
 	vo.issuer = kc->issuer;
-	if (mv_jwt_verify_rs256(token, f->token_key, &vo, &c, &err) != 0) {
+	if (mv_jwt_verify_rs256(token, fst(f)->pki.token_key, &vo, &c, &err) != 0) {
 		snprintf(why, whylen, "[invalid bearer token, %s]", err.msg);
 		return -1;
 	}
@@ -282,7 +282,7 @@ kube_auth_ok(struct fake *f, struct freq *rq)
 	char why[512];
 	bool ok;
 
-	if (f->opt.no_auth)
+	if (fst(f)->opt.no_auth)
 		return true;
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
 		return false;
@@ -321,8 +321,8 @@ kube_openid(struct fake *f, struct freq *rq, struct fresp *rs)
 		return;
 	}
 	{
-		char *kid = key_id(f->token_key);
-		json_t *jwk = mv_jwt_jwk(f->token_key, kid);
+		char *kid = key_id(fst(f)->pki.token_key);
+		json_t *jwk = mv_jwt_jwk(fst(f)->pki.token_key, kid);
 		free(kid);
 		kube_json(rs, 200, json_pack("{s:[o]}", "keys",
 		                             jwk ? jwk : json_object()));

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "harness/fake/kube_private.h"
+#include "harness/fake/svc.h"
 
 #define WATCH_MAX_MS (300 * 1000)
 #define WATCH_DEFAULT_MS (60 * 1000)
@@ -29,6 +30,7 @@ struct kwatch {
 	uint64_t rv;        /* last version sent */
 	long long deadline;
 	json_t *views;      /* deployments: key -> last status sent */
+	bool expired;       /* fell behind the history: 410 sent, ends */
 };
 
 static void
@@ -109,6 +111,23 @@ views_changed(struct fake *f, struct kcluster *kc, struct kwatch *w,
 	}
 }
 
+/* The API server's answer to a watch older than its history: an ERROR
+ * event with a 410 Status; the client lists again. */
+static void
+emit_expired(struct kcluster *kc, struct kwatch *w, char **buf, size_t *len)
+{
+	char msg[128];
+	json_t *st;
+
+	snprintf(msg, sizeof(msg), "too old resource version: %llu (%llu)",
+	         (unsigned long long)w->rv,
+	         (unsigned long long)kc->events_from + 1);
+	st = kube_status(410, "Expired", msg);
+	emit(buf, len, "ERROR", st);
+	json_decref(st);
+	w->expired = true;
+}
+
 static int
 collect(struct fake *f, struct kcluster *kc, struct kwatch *w, char **buf,
         size_t *len)
@@ -116,6 +135,12 @@ collect(struct fake *f, struct kcluster *kc, struct kwatch *w, char **buf,
 	json_t *ev;
 	size_t i;
 
+	/* A watcher that did not read while the history moved past what it
+	 * had seen has lost events: say so rather than skip them. */
+	if (w->rv < kc->events_from) {
+		emit_expired(kc, w, buf, len);
+		return 1;
+	}
 	json_array_foreach(kc->events, i, ev) {
 		uint64_t rv = (uint64_t)json_integer_value(json_object_get(ev, "rv"));
 		json_t *obj = json_object_get(ev, "object"), *v;
@@ -142,9 +167,9 @@ collect(struct fake *f, struct kcluster *kc, struct kwatch *w, char **buf,
 static struct kcluster *
 cluster_of(struct fake *f, const char *key)
 {
-	for (size_t i = 0; i < f->n_kc; i++)
-		if (!strcmp(f->kc[i]->key, key) && !f->kc[i]->removed)
-			return f->kc[i];
+	for (size_t i = 0; i < fst(f)->n_kc; i++)
+		if (!strcmp(fst(f)->kc[i]->key, key) && !fst(f)->kc[i]->removed)
+			return fst(f)->kc[i];
 	return NULL;
 }
 
@@ -157,18 +182,18 @@ watch_poll(struct fake *f, void *p, char **out, size_t *len)
 
 	*out = NULL;
 	*len = 0;
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&fst(f)->lock);
 	kc = cluster_of(f, w->cluster);
-	if (kc == NULL || f->stopped) {
+	if (kc == NULL || fst(f)->stopped || w->expired) {
 		rc = -1;
 	} else {
 		if (kctl_tick(f, kc))
-			f->gen++; /* cached answers are stale now */
+			fst(f)->gen++; /* cached answers are stale now */
 		rc = collect(f, kc, w, out, len);
 		if (rc == 0 && fake_ms(false) >= w->deadline)
 			rc = -1;
 	}
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&fst(f)->lock);
 	return rc;
 }
 
@@ -213,10 +238,14 @@ kube_watch(struct fake *f, struct freq *rq, const struct kkind *k,
 	         k->plural, ns ? ns : "", ns ? "/" : "");
 	if (!strcmp(k->group, "apps") && !strcmp(k->plural, "deployments"))
 		w->views = json_object();
-	if (ts != NULL && atoll(ts) > 0)
-		ms = atoll(ts) * 1000;
-	if (ms > WATCH_MAX_MS)
-		ms = WATCH_MAX_MS;
+	if (ts != NULL) {
+		/* clamped before multiplying: a huge value cannot overflow */
+		long long secs = strtoll(ts, NULL, 10);
+		if (secs > WATCH_MAX_MS / 1000)
+			ms = WATCH_MAX_MS;
+		else if (secs > 0)
+			ms = secs * 1000;
+	}
 	w->deadline = fake_ms(false) + ms;
 	kstore_rv(f, rq->kc, crv, sizeof(crv));
 	if (rvs == NULL || *rvs == '\0' || !strcmp(rvs, "0")) {
@@ -239,10 +268,7 @@ kube_watch(struct fake *f, struct freq *rq, const struct kkind *k,
 	} else {
 		w->rv = strtoull(rvs, NULL, 10);
 		if (w->rv < rq->kc->events_from) {
-			json_t *st = kube_status(410, "Expired", "too old resource "
-			                         "version");
-			emit(&buf, &len, "ERROR", st);
-			json_decref(st);
+			emit_expired(rq->kc, w, &buf, &len);
 			resp_bytes(rs, 200, "application/json", buf, len);
 			free(buf);
 			watch_free(w);

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "harness/fake/fake_private.h"
+#include "harness/fake/svc.h"
 
 #define MD_PREFIX 4 /* vm, NAME, computeMetadata, v1 */
 
@@ -88,7 +88,7 @@ metadata_get(struct fake *f, struct freq *rq, struct fresp *rs)
 	snprintf(zone, sizeof(zone), "%.*s",
 	         (int)(strrchr(key, '/') - strchr(key, '/') - 1),
 	         strchr(key, '/') + 1);
-	compute_project_number(project, num, sizeof(num));
+	fake_project_number(project, num, sizeof(num));
 	want_json = (freq_arg(rq, "alt") && !strcmp(freq_arg(rq, "alt"),
 	                                            "json")) ||
 	            (freq_arg(rq, "recursive") &&

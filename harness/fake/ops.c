@@ -2,23 +2,31 @@
  *
  * An operation is kept in db.operations[key] as
  *   {"public": the Operation the client sees, "api": "gke"|"compute",
- *    "polls": reads left that still say RUNNING,
+ *    "polls": reads left that still say RUNNING (-1 once DONE),
+ *    "start_ms": when it started (wall clock, so it survives --state),
+ *    "time_ms": how long it runs at least,
  *    "effects": what happens when it turns DONE,
  *    "error_effects": what happens instead when a fault made it fail,
  *    "error": the fault's {code, message} or absent}.
- * The response to the request that starts it says RUNNING; the next
- * --op-polls reads (GET, or Compute's POST .../wait) say RUNNING too,
- * and the one after that finishes it: effects run, status DONE.  Effects
+ * The response to the request that starts it says RUNNING.  It turns
+ * DONE (effects run) at the first read (GET, or Compute's POST .../wait)
+ * that is at least the --op-polls-th and comes at least --op-time ms
+ * after it started, as a real operation finishes on its own clock: a
+ * client that comes back later finds it DONE.  A list (op_peek) shows
+ * the current state and finishes an operation that is due without
+ * counting as a read.  Effects
  * are data so that they survive --state:
  *   {"set": {fields}, "table": T, "key": K}  merge fields into a resource
  *   {"delete": true, "table": T, "key": K}   remove it
+ *   {"replace": {...}, "table": T, "key": K} put this version back
  *   {"cluster_delete": K}                    remove a GKE cluster + API
+ *                                            (fst(f)->on_cluster_delete)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/fake/fake_private.h"
+#include "harness/fake/store.h"
 
 static void
 effects_run(struct fake *f, json_t *effects)
@@ -32,12 +40,21 @@ effects_run(struct fake *f, json_t *effects)
 		json_t *set = json_object_get(e, "set"), *res;
 
 		if (json_is_string(json_object_get(e, "cluster_delete"))) {
-			gke_remove_cluster_now(f, json_string_value(
-			                              json_object_get(e, "cluster_delete")));
+			/* the cluster's API is the services' business: the
+			 * server installs what to do */
+			if (fst(f)->on_cluster_delete != NULL)
+				fst(f)->on_cluster_delete(
+				        f, json_string_value(json_object_get(
+				                   e, "cluster_delete")));
 			continue;
 		}
 		if (table == NULL || key == NULL)
 			continue;
+		if (json_is_object(json_object_get(e, "replace"))) {
+			json_object_set_new(fake_db(f, table), key, json_deep_copy(
+			                            json_object_get(e, "replace")));
+			continue;
+		}
 		res = json_object_get(fake_db(f, table), key);
 		if (res == NULL)
 			continue;
@@ -121,9 +138,12 @@ op_new(struct fake *f, struct freq *rq, const char *key, json_t *public,
 		json_decref(effects);
 		effects = ok;
 	}
-	op = json_pack("{s:o, s:s, s:i, s:o, s:o}", "public", public, "api",
+	op = json_pack("{s:o, s:s, s:i, s:I, s:i, s:o, s:o}", "public", public,
+	               "api",
 	               strncmp(key, "compute/", 8) == 0 ? "compute" : "gke",
-	               "polls", f->opt.op_polls, "effects",
+	               "polls", fst(f)->opt.op_polls > 1 ? fst(f)->opt.op_polls - 1 : 0,
+	               "start_ms", (json_int_t)fake_clock_ms(f), "time_ms",
+	               fst(f)->opt.op_time_ms, "effects",
 	               effects ? effects : json_array(), "error_effects",
 	               error_effects ? error_effects : json_array());
 	json_object_set_new(public, "status", json_string("RUNNING"));
@@ -131,6 +151,17 @@ op_new(struct fake *f, struct freq *rq, const char *key, json_t *public,
 		json_object_set(op, "error", rq->op_error);
 	json_object_set_new(fake_db(f, "operations"), key, op);
 	return json_deep_copy(public);
+}
+
+/* Has the operation run for its --op-time? */
+static bool
+op_time_up(struct fake *f, const json_t *op)
+{
+	json_int_t start = json_integer_value(json_object_get(op, "start_ms"));
+	json_int_t need = json_integer_value(json_object_get(op, "time_ms"));
+
+	return need <= 0 ||
+	       fake_clock_ms(f) - (long long)start >= (long long)need;
 }
 
 json_t *
@@ -144,14 +175,20 @@ op_poll(struct fake *f, const char *key)
 	polls = json_integer_value(json_object_get(op, "polls"));
 	if (polls > 0)
 		json_object_set_new(op, "polls", json_integer(polls - 1));
-	else if (polls == 0)
+	else if (polls == 0 && op_time_up(f, op))
 		op_finish(f, op);
 	return json_deep_copy(json_object_get(op, "public"));
 }
 
-void
-op_run_effect(struct fake *f, json_t *op)
+json_t *
+op_peek(struct fake *f, const char *key)
 {
-	if (json_integer_value(json_object_get(op, "polls")) >= 0)
+	json_t *op = json_object_get(fake_db(f, "operations"), key);
+
+	if (op == NULL)
+		return NULL;
+	if (json_integer_value(json_object_get(op, "polls")) == 0 &&
+	    op_time_up(f, op))
 		op_finish(f, op);
+	return json_deep_copy(json_object_get(op, "public"));
 }

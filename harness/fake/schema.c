@@ -19,7 +19,8 @@
 #include <string.h>
 
 #include "core/base64.h"
-#include "harness/fake/fake_private.h"
+#include "harness/fake/schema.h"
+#include "harness/fake/state.h"
 
 
 #define SCHEMA_MAX_VIOLATIONS 20

@@ -8,6 +8,7 @@
  *   ca.pem ca-key.pem tls.pem tls-key.pem token-key.pem   the fake's PKI
  * Everything is written 0600 (tokens and keys live there).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,16 +23,25 @@
 #include "core/log.h"
 #include "core/pki.h"
 #include "core/sha256.h"
-#include "harness/fake/fake_private.h"
+#include "harness/fake/net.h"
 
 #define STATE_FORMAT "meshvm-fake-state/1"
+
+/* Opaque to every other file: they see the shared part, st, through
+ * fst(f) (state.h). */
+struct fake {
+	struct fstate st;         /* first: fst() relies on it */
+	char *listen_host;
+	int listen_port;
+	struct listener *api;
+};
 
 void
 fake_options_init(struct fake_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->listen = "127.0.0.1:0";
-	o->op_polls = 1;
+	o->op_polls = 2;
 	/* Handlers share one lock: more workers than cores only queue up
 	 * on it (and stretch the latency tail). */
 	o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -41,133 +51,30 @@ fake_options_init(struct fake_options *o)
 		o->threads = 16;
 	o->idle_timeout = 60;
 	o->controller_delay_ms = 1000;
+	o->watch_events = 4096;
+	o->watch_bytes = (size_t)64 << 20;
+	o->max_connections = 512;
+	o->header_timeout = 10;
+	o->max_inflight_bytes = (size_t)64 << 20;
+	o->journal_bytes = (size_t)32 << 20;
+}
+
+char *
+fake_ca_pem(struct fake *f)
+{
+	char *pem = NULL;
+
+	pthread_mutex_lock(&fst(f)->lock);
+	if (fst(f)->pki.ca_pem != NULL)
+		pem = strdup(fst(f)->pki.ca_pem);
+	pthread_mutex_unlock(&fst(f)->lock);
+	return pem;
 }
 
 const char *
 fake_url(const struct fake *f)
 {
-	return f ? f->url : "";
-}
-
-/* ---- PKI ---- */
-
-static int
-make_tls_cert(struct fake *f, struct mv_err *err)
-{
-	static const char *const dns[] = {
-		"localhost", "kubernetes", "kubernetes.default",
-		"kubernetes.default.svc", "kubernetes.default.svc.cluster.local"};
-	static const char *const ips[] = {"127.0.0.1", "::1"};
-	struct mv_pki_cert_opts o;
-	EVP_PKEY *k = mv_pki_rsa_generate(2048, err);
-	X509 *c;
-
-	if (k == NULL)
-		return -1;
-	mv_pki_cert_opts_init(&o);
-	o.subject.cn = "kube-apiserver";
-	o.days = 3650;
-	o.dns = dns;
-	o.n_dns = sizeof(dns) / sizeof(dns[0]);
-	o.ips = ips;
-	o.n_ips = 2;
-	o.server_auth = true;
-	c = mv_pki_issue(k, f->ca, f->ca_key, &o, err);
-	if (c != NULL) {
-		f->tls_cert_pem = mv_pki_cert_pem(c, err);
-		f->tls_key_pem = mv_pki_key_pem(k, err);
-	}
-	X509_free(c);
-	EVP_PKEY_free(k);
-	return f->tls_cert_pem && f->tls_key_pem ? 0 : -1;
-}
-
-/* RSA key generation is the slowest thing the fake does (and far slower
- * under valgrind), so a process makes its PKI once and every fake in it
- * that has none of its own (no --state PKI) shares it. */
-static pthread_mutex_t pki_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct fake *pki_proto; /* holds the shared PKI; never freed */
-
-static int make_pki(struct fake *f, struct mv_err *err);
-
-static int
-share_pki(struct fake *f, struct mv_err *err)
-{
-	int rc = 0;
-
-	pthread_mutex_lock(&pki_mu);
-	if (pki_proto == NULL) {
-		pki_proto = calloc(1, sizeof(*pki_proto));
-		if (pki_proto == NULL || make_pki(pki_proto, err) != 0) {
-			rc = pki_proto ? -1 : mv_err_set(err, MV_EXIT_FAIL,
-			                                 "out of memory");
-			free(pki_proto);
-			pki_proto = NULL;
-		}
-	}
-	if (rc == 0) {
-		EVP_PKEY_up_ref(pki_proto->ca_key);
-		f->ca_key = pki_proto->ca_key;
-		X509_up_ref(pki_proto->ca);
-		f->ca = pki_proto->ca;
-		EVP_PKEY_up_ref(pki_proto->token_key);
-		f->token_key = pki_proto->token_key;
-		f->ca_pem = strdup(pki_proto->ca_pem);
-		f->tls_cert_pem = strdup(pki_proto->tls_cert_pem);
-		f->tls_key_pem = strdup(pki_proto->tls_key_pem);
-		if (!f->ca_pem || !f->tls_cert_pem || !f->tls_key_pem)
-			rc = mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-	}
-	pthread_mutex_unlock(&pki_mu);
-	return rc;
-}
-
-/* The CA (the clusters' clusterCaCertificate), the listeners' server
- * certificate and the service-account token key, made on first use. */
-int
-fake_pki_ensure(struct fake *f, struct mv_err *err)
-{
-	if (f->ca == NULL && f->tls_cert_pem == NULL && f->token_key == NULL)
-		return share_pki(f, err);
-	return make_pki(f, err);
-}
-
-static int
-make_pki(struct fake *f, struct mv_err *err)
-{
-	struct mv_pki_cert_opts o;
-
-	if (f->ca == NULL) {
-		mv_pki_cert_opts_init(&o);
-		o.subject.cn = "meshvm fake cluster CA";
-		o.subject.o = "meshvm";
-		o.kind = MV_PKI_CA;
-		o.days = 3650;
-		f->ca_key = mv_pki_rsa_generate(2048, err);
-		if (f->ca_key == NULL)
-			return -1;
-		f->ca = mv_pki_self_signed(f->ca_key, &o, err);
-		if (f->ca == NULL)
-			return -1;
-		f->ca_pem = mv_pki_cert_pem(f->ca, err);
-		if (f->ca_pem == NULL)
-			return -1;
-	}
-	if (f->tls_cert_pem == NULL && make_tls_cert(f, err) != 0)
-		return -1;
-	if (f->token_key == NULL) {
-		f->token_key = mv_pki_rsa_generate(2048, err);
-		if (f->token_key == NULL)
-			return -1;
-	}
-	return 0;
-}
-
-char *
-fake_ca_b64(struct fake *f)
-{
-	return f->ca_pem ? mv_base64_encode(f->ca_pem, strlen(f->ca_pem))
-	                 : NULL;
+	return f ? f->st.url : "";
 }
 
 /* ---- state directory ---- */
@@ -199,42 +106,9 @@ read_file(const char *path, size_t *len)
 }
 
 static int
-load_pem_files(struct fake *f, const char *dir, struct mv_err *err)
-{
-	char path[4096];
-	size_t n;
-	char *s;
-
-	snprintf(path, sizeof(path), "%s/ca.pem", dir);
-	s = read_file(path, &n);
-	if (s == NULL)
-		return 0; /* no PKI saved: made on first use */
-	f->ca = mv_pki_cert_from_pem(s, n, err);
-	f->ca_pem = s;
-	snprintf(path, sizeof(path), "%s/ca-key.pem", dir);
-	s = read_file(path, &n);
-	f->ca_key = s ? mv_pki_key_from_pem(s, n, err) : NULL;
-	free(s);
-	snprintf(path, sizeof(path), "%s/tls.pem", dir);
-	f->tls_cert_pem = read_file(path, NULL);
-	snprintf(path, sizeof(path), "%s/tls-key.pem", dir);
-	f->tls_key_pem = read_file(path, NULL);
-	snprintf(path, sizeof(path), "%s/token-key.pem", dir);
-	s = read_file(path, &n);
-	f->token_key = s ? mv_pki_key_from_pem(s, n, err) : NULL;
-	free(s);
-	if (f->ca == NULL || f->ca_key == NULL || f->tls_cert_pem == NULL ||
-	    f->tls_key_pem == NULL || f->token_key == NULL)
-		return mv_err_set(err, MV_EXIT_FAIL, "%s: the saved PKI is "
-		                  "incomplete (ca.pem, ca-key.pem, tls.pem, "
-		                  "tls-key.pem, token-key.pem)", dir);
-	return 0;
-}
-
-static int
 state_load(struct fake *f, struct mv_err *err)
 {
-	const char *dir = f->opt.state_dir;
+	const char *dir = fst(f)->opt.state_dir;
 	char path[4096];
 	json_error_t je;
 	json_t *doc, *blobs, *v;
@@ -242,7 +116,7 @@ state_load(struct fake *f, struct mv_err *err)
 
 	snprintf(path, sizeof(path), "%s/state.json", dir);
 	if (access(path, F_OK) != 0)
-		return load_pem_files(f, dir, err);
+		return fake_pki_load(&fst(f)->pki, dir, err);
 	doc = json_load_file(path, 0, &je);
 	if (doc == NULL)
 		return mv_err_at(err, MV_EXIT_FAIL, path, je.line, je.column, "%s",
@@ -253,8 +127,8 @@ state_load(struct fake *f, struct mv_err *err)
 		return mv_err_set(err, MV_EXIT_FAIL, "%s: not a %s file", path,
 		                  STATE_FORMAT);
 	}
-	json_decref(f->db);
-	f->db = json_incref(json_object_get(doc, "db"));
+	json_decref(fst(f)->db);
+	fst(f)->db = json_incref(json_object_get(doc, "db"));
 	blobs = json_object_get(doc, "blobs");
 	json_object_foreach(blobs, k, v) {
 		char bpath[4096];
@@ -269,20 +143,20 @@ state_load(struct fake *f, struct mv_err *err)
 			json_decref(doc);
 			return mv_err_sys(err, errno, "%s", bpath);
 		}
-		nb = realloc(f->blobs, (f->n_blobs + 1) * sizeof(*nb));
+		nb = realloc(fst(f)->blobs, (fst(f)->n_blobs + 1) * sizeof(*nb));
 		if (nb == NULL) {
 			free(data);
 			json_decref(doc);
 			return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 		}
-		f->blobs = nb;
-		nb[f->n_blobs].key = strdup(k);
-		nb[f->n_blobs].data = (uint8_t *)data;
-		nb[f->n_blobs].len = n;
-		f->n_blobs++;
+		fst(f)->blobs = nb;
+		nb[fst(f)->n_blobs].key = strdup(k);
+		nb[fst(f)->n_blobs].data = (uint8_t *)data;
+		nb[fst(f)->n_blobs].len = n;
+		fst(f)->n_blobs++;
 	}
 	json_decref(doc);
-	return load_pem_files(f, dir, err);
+	return fake_pki_load(&fst(f)->pki, dir, err);
 }
 
 static int
@@ -298,7 +172,7 @@ write_private(const char *dir, const char *name, const char *data,
 static int
 state_save(struct fake *f, struct mv_err *err)
 {
-	const char *dir = f->opt.state_dir;
+	const char *dir = fst(f)->opt.state_dir;
 	json_t *doc, *blobs = json_object();
 	char bdir[4096], *s;
 	int rc = 0;
@@ -308,15 +182,15 @@ state_save(struct fake *f, struct mv_err *err)
 	snprintf(bdir, sizeof(bdir), "%s/blobs", dir);
 	if (mkdir(bdir, 0700) != 0 && errno != EEXIST)
 		return mv_err_sys(err, errno, "%s", bdir);
-	for (size_t i = 0; i < f->n_blobs && rc == 0; i++) {
+	for (size_t i = 0; i < fst(f)->n_blobs && rc == 0; i++) {
 		char hex[MV_SHA256_HEX], name[128];
-		mv_sha256_buf_hex(f->blobs[i].data, f->blobs[i].len, hex);
+		mv_sha256_buf_hex(fst(f)->blobs[i].data, fst(f)->blobs[i].len, hex);
 		snprintf(name, sizeof(name), "blobs/%s", hex);
-		rc = write_private(dir, name, (const char *)f->blobs[i].data,
-		                   f->blobs[i].len, err);
-		json_object_set_new(blobs, f->blobs[i].key, json_string(hex));
+		rc = write_private(dir, name, (const char *)fst(f)->blobs[i].data,
+		                   fst(f)->blobs[i].len, err);
+		json_object_set_new(blobs, fst(f)->blobs[i].key, json_string(hex));
 	}
-	doc = json_pack("{s:s, s:O, s:o}", "format", STATE_FORMAT, "db", f->db,
+	doc = json_pack("{s:s, s:O, s:o}", "format", STATE_FORMAT, "db", fst(f)->db,
 	                "blobs", blobs);
 	s = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
 	json_decref(doc);
@@ -325,23 +199,8 @@ state_save(struct fake *f, struct mv_err *err)
 	if (rc == 0)
 		rc = write_private(dir, "state.json", s, strlen(s), err);
 	free(s);
-	if (rc == 0 && f->ca != NULL) {
-		char *ck = mv_pki_key_pem(f->ca_key, err);
-		char *tk = mv_pki_key_pem(f->token_key, err);
-		rc = (ck && tk &&
-		      !write_private(dir, "ca.pem", f->ca_pem, strlen(f->ca_pem),
-		                     err) &&
-		      !write_private(dir, "ca-key.pem", ck, strlen(ck), err) &&
-		      !write_private(dir, "tls.pem", f->tls_cert_pem,
-		                     strlen(f->tls_cert_pem), err) &&
-		      !write_private(dir, "tls-key.pem", f->tls_key_pem,
-		                     strlen(f->tls_key_pem), err) &&
-		      !write_private(dir, "token-key.pem", tk, strlen(tk), err))
-		             ? 0
-		             : -1;
-		free(ck);
-		free(tk);
-	}
+	if (rc == 0)
+		rc = fake_pki_save(&fst(f)->pki, dir, err);
 	return rc;
 }
 
@@ -350,7 +209,7 @@ state_save(struct fake *f, struct mv_err *err)
 static int
 parse_listen(struct fake *f, struct mv_err *err)
 {
-	const char *l = f->opt.listen ? f->opt.listen : "127.0.0.1:0";
+	const char *l = fst(f)->opt.listen ? fst(f)->opt.listen : "127.0.0.1:0";
 	const char *colon = strrchr(l, ':');
 	char *end;
 	long port;
@@ -366,10 +225,20 @@ parse_listen(struct fake *f, struct mv_err *err)
 		free(f->listen_host);
 		f->listen_host = strdup("127.0.0.1");
 	}
-	/* Loopback only: the fake trusts whoever reaches it. */
-	if (strncmp(f->listen_host, "127.", 4) != 0)
-		return mv_err_set(err, MV_EXIT_USAGE, "--listen '%s': the fake "
-		                  "listens on loopback (127.0.0.0/8) only", l);
+	/* One address, never every interface: the fake trusts whoever
+	 * reaches it, so it is loopback or a namespace's own address (that
+	 * a container or VM reaches through a forward). */
+	{
+		struct in_addr a;
+		if (inet_pton(AF_INET, f->listen_host, &a) != 1)
+			return mv_err_set(err, MV_EXIT_USAGE, "--listen '%s': expected "
+			                  "an IPv4 address", l);
+		if (a.s_addr == htonl(INADDR_ANY))
+			return mv_err_set(err, MV_EXIT_USAGE, "--listen '%s': not the "
+			                  "wildcard address; name the one address to "
+			                  "serve on", l);
+	}
+	snprintf(fst(f)->host, sizeof(fst(f)->host), "%s", f->listen_host);
 	f->listen_port = (int)port;
 	return 0;
 }
@@ -385,42 +254,69 @@ fake_new(const struct fake_options *o, struct fake **out,
 	*out = NULL;
 	if (f == NULL)
 		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-	f->opt = *o;
-	if (f->opt.threads < 1)
-		f->opt.threads = 1;
-	if (f->opt.op_polls < 0)
-		f->opt.op_polls = 0;
-	if (f->opt.idle_timeout < 1)
-		f->opt.idle_timeout = 60;
-	f->seed = o->seed;
-	f->opt.sa_key_files = NULL;
-	f->opt.n_sa_key_files = 0;
-	pthread_mutex_init(&f->lock, NULL);
-	f->db = json_object();
+	fst(f)->opt = *o;
+	if (fst(f)->opt.threads < 1)
+		fst(f)->opt.threads = 1;
+	if (fst(f)->opt.op_polls < 1)
+		fst(f)->opt.op_polls = 1;
+	if (fst(f)->opt.op_time_ms < 0)
+		fst(f)->opt.op_time_ms = 0;
+	if (fst(f)->opt.idle_timeout < 1)
+		fst(f)->opt.idle_timeout = 60;
+	if (fst(f)->opt.watch_events < 1)
+		fst(f)->opt.watch_events = 4096;
+	if (fst(f)->opt.watch_bytes < 4096)
+		fst(f)->opt.watch_bytes = 4096;
+	if (fst(f)->opt.max_connections < 4)
+		fst(f)->opt.max_connections = 4;
+	if (fst(f)->opt.header_timeout < 1)
+		fst(f)->opt.header_timeout = 10;
+	if (fst(f)->opt.max_inflight_bytes < 65536)
+		fst(f)->opt.max_inflight_bytes = 65536;
+	if (fst(f)->opt.journal_bytes < 4096)
+		fst(f)->opt.journal_bytes = 4096;
+	fst(f)->seed = o->seed;
+	fst(f)->on_cluster_delete = gke_remove_cluster_now;
+	fst(f)->on_snapshot = state_save;
+	fst(f)->opt.sa_key_files = NULL;
+	fst(f)->opt.n_sa_key_files = 0;
+	/* the caller's array need not outlive fake_new */
+	fst(f)->opt.tls_san = NULL;
+	fst(f)->opt.n_tls_san = 0;
+	fst(f)->pki.san = json_array();
+	for (size_t i = 0; i < o->n_tls_san; i++)
+		json_array_append_new(fst(f)->pki.san,
+		                      json_string(o->tls_san[i]));
+	pthread_mutex_init(&fst(f)->lock, NULL);
+	fst(f)->db = json_object();
 	if (parse_listen(f, err) != 0)
 		goto fail;
-	f->opt.listen = NULL;
+	/* the certificate names the address the listeners serve */
+	if (strcmp(fst(f)->host, "127.0.0.1") != 0)
+		json_array_append_new(fst(f)->pki.san, json_string(fst(f)->host));
+	fst(f)->opt.listen = NULL;
 	for (size_t i = 0; i < o->n_sa_key_files; i++)
 		if (auth_load_sa_key(f, o->sa_key_files[i], err) != 0)
 			goto fail;
-	if (journal_open(o->journal_file, &f->journal, err) != 0)
+	if (journal_open(o->journal_file, fst(f)->opt.journal_bytes,
+	                 fst(f)->opt.journal_bodies, &fst(f)->journal, err) != 0)
 		goto fail;
-	f->opt.journal_file = NULL;
+	fst(f)->opt.journal_file = NULL;
 	if (o->faults_file != NULL) {
 		buf = read_file(o->faults_file, &len);
 		if (buf == NULL) {
 			mv_err_sys(err, errno, "%s", o->faults_file);
 			goto fail;
 		}
-		if (faults_load(f, o->faults_file, buf, len, &f->faults, err)) {
+		if (faults_load(f, o->faults_file, buf, len, &fst(f)->faults, err)) {
 			free(buf);
 			goto fail;
 		}
 		free(buf);
 	}
-	f->opt.faults_file = NULL;
+	fst(f)->opt.faults_file = NULL;
 	if (o->state_dir != NULL) {
-		f->opt.state_dir = strdup(o->state_dir);
+		fst(f)->opt.state_dir = strdup(o->state_dir);
 		if (state_load(f, err) != 0)
 			goto fail;
 	}
@@ -446,22 +342,28 @@ fake_start(struct fake *f, struct mv_err *err)
 	const char *key;
 	struct sigaction sa;
 
-	if (f->started)
+	if (fst(f)->started)
 		return 0;
 	/* A client that hangs up must not kill the server with SIGPIPE. */
 	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
 		signal(SIGPIPE, SIG_IGN);
 	if (delayer_start(f, err) != 0)
 		return -1;
-	if (listener_start(f, FAKE_API_LISTENER, NULL, f->listen_host,
-	                   f->listen_port, false, &f->api, err) != 0) {
+	if (fst(f)->opt.tls && fake_pki_ensure(f, err) != 0) {
 		delayer_stop(f);
 		return -1;
 	}
-	snprintf(f->url, sizeof(f->url), "http://%s:%d", f->listen_host,
+	if (listener_start(f, FAKE_API_LISTENER, NULL, f->listen_host,
+	                   f->listen_port, fst(f)->opt.tls, &f->api, err) != 0) {
+		delayer_stop(f);
+		return -1;
+	}
+	snprintf(fst(f)->url, sizeof(fst(f)->url), "%s://%s:%d",
+	         fst(f)->opt.tls ? "https" : "http", f->listen_host,
 	         listener_port(f->api));
-	pthread_mutex_lock(&f->lock);
-	f->started = true;
+	pthread_mutex_lock(&fst(f)->lock);
+	fst(f)->net = &fake_http_net;
+	fst(f)->started = true;
 	/* Clusters from the state directory get their API back, on the same
 	 * port when it is free. */
 	clusters = fake_db(f, "clusters");
@@ -470,13 +372,13 @@ fake_start(struct fake *f, struct mv_err *err)
 		                                       cl, err);
 		char ep[64];
 		if (kc == NULL) {
-			pthread_mutex_unlock(&f->lock);
+			pthread_mutex_unlock(&fst(f)->lock);
 			return -1;
 		}
-		snprintf(ep, sizeof(ep), "127.0.0.1:%d", kc->port);
+		snprintf(ep, sizeof(ep), "%s:%d", fst(f)->host, kc->port);
 		json_object_set_new(cl, "endpoint", json_string(ep));
 	}
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&fst(f)->lock);
 	return 0;
 }
 
@@ -485,26 +387,27 @@ fake_stop(struct fake *f, struct mv_err *err)
 {
 	int rc = 0;
 
-	if (f == NULL || f->stopped)
+	if (f == NULL || fst(f)->stopped)
 		return 0;
 	/* open watches see it and end */
-	pthread_mutex_lock(&f->lock);
-	f->stopped = true;
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_lock(&fst(f)->lock);
+	fst(f)->stopped = true;
+	pthread_mutex_unlock(&fst(f)->lock);
 	if (f->api != NULL) {
 		listener_stop(f->api);
 		f->api = NULL;
 	}
 	kube_free_all(f);
 	delayer_stop(f);
-	for (size_t i = 0; i < f->n_closing; i++)
-		kube_cluster_free(f->closing[i]);
-	free(f->closing);
-	f->closing = NULL;
-	f->n_closing = 0;
-	if (f->opt.state_dir != NULL)
+	for (size_t i = 0; i < fst(f)->n_closing; i++)
+		kube_cluster_free(f, fst(f)->closing[i]);
+	free(fst(f)->closing);
+	fst(f)->closing = NULL;
+	fst(f)->n_closing = 0;
+	journal_flush(fst(f)->journal);
+	if (fst(f)->opt.state_dir != NULL)
 		rc = state_save(f, err);
-	f->started = false;
+	fst(f)->started = false;
 	return rc;
 }
 
@@ -513,35 +416,31 @@ fake_free(struct fake *f)
 {
 	if (f == NULL)
 		return;
-	if (f->started)
+	if (fst(f)->started)
 		fake_stop(f, NULL);
 	else
 		kube_free_all(f);
-	for (size_t i = 0; i < f->n_sa_keys; i++) {
-		free(f->sa_keys[i].email);
-		free(f->sa_keys[i].kid);
-		free(f->sa_keys[i].token_uri);
-		EVP_PKEY_free(f->sa_keys[i].key);
+	for (size_t i = 0; i < fst(f)->n_sa_keys; i++) {
+		free(fst(f)->sa_keys[i].email);
+		free(fst(f)->sa_keys[i].kid);
+		free(fst(f)->sa_keys[i].token_uri);
+		EVP_PKEY_free(fst(f)->sa_keys[i].key);
 	}
-	free(f->sa_keys);
-	for (size_t i = 0; i < f->n_blobs; i++) {
-		free(f->blobs[i].key);
-		free(f->blobs[i].data);
+	free(fst(f)->sa_keys);
+	for (size_t i = 0; i < fst(f)->n_blobs; i++) {
+		free(fst(f)->blobs[i].key);
+		free(fst(f)->blobs[i].data);
 	}
-	free(f->blobs);
-	faults_free(f->faults);
-	journal_close(f->journal);
+	free(fst(f)->blobs);
+	faults_free(fst(f)->faults);
+	journal_close(fst(f)->journal);
 	rcache_clear(f);
-	json_decref(f->db);
-	EVP_PKEY_free(f->ca_key);
-	X509_free(f->ca);
-	free(f->ca_pem);
-	free(f->tls_cert_pem);
-	free(f->tls_key_pem);
-	EVP_PKEY_free(f->token_key);
+	json_decref(fst(f)->db);
+	fake_pki_free(&fst(f)->pki);
+	json_decref(fst(f)->blob_index);
 	free(f->listen_host);
-	free((char *)f->opt.state_dir);
-	pthread_mutex_destroy(&f->lock);
+	free((char *)fst(f)->opt.state_dir);
+	pthread_mutex_destroy(&fst(f)->lock);
 	free(f);
 }
 
@@ -556,7 +455,7 @@ fake_handle(struct fake *f, const char *listener, const char *method,
 	struct freq rq;
 	struct fresp rs;
 	const char *host;
-	int rc = -1;
+	int rc = -1, port = 0;
 
 	memset(out, 0, sizeof(*out));
 	memset(&rq, 0, sizeof(rq));
@@ -576,11 +475,17 @@ fake_handle(struct fake *f, const char *listener, const char *method,
 	}
 	rq.hdr = hv;
 	if (strcmp(listener, FAKE_API_LISTENER) != 0) {
-		pthread_mutex_lock(&f->lock);
-		rq.kc = kube_cluster_by_name(f, listener);
-		pthread_mutex_unlock(&f->lock);
-		if (rq.kc == NULL)
+		struct kcluster *kc;
+		/* Only the port is taken here; the cluster itself is looked up
+		 * again under the lock by the pipeline (rq.cluster_name), since
+		 * another thread may delete it meanwhile. */
+		pthread_mutex_lock(&fst(f)->lock);
+		kc = kube_cluster_by_name(f, listener);
+		port = kc ? kc->port : 0;
+		pthread_mutex_unlock(&fst(f)->lock);
+		if (kc == NULL)
 			goto done;
+		rq.cluster_name = true;
 	}
 	if (freq_parse_target(&rq, target) != 0)
 		goto done;
@@ -592,13 +497,13 @@ fake_handle(struct fake *f, const char *listener, const char *method,
 	host = freq_header(&rq, "Host");
 	if (host != NULL)
 		snprintf(rq.base, sizeof(rq.base), "%s://%s",
-		         rq.kc ? "https" : "http", host);
-	else if (rq.kc != NULL)
-		snprintf(rq.base, sizeof(rq.base), "https://127.0.0.1:%d",
-		         rq.kc->port);
+		         rq.cluster_name ? "https" : "http", host);
+	else if (rq.cluster_name)
+		snprintf(rq.base, sizeof(rq.base), "https://%s:%d", fst(f)->host,
+		         port);
 	else
 		snprintf(rq.base, sizeof(rq.base), "%s",
-		         f->url[0] ? f->url : "http://127.0.0.1:0");
+		         fst(f)->url[0] ? fst(f)->url : "http://127.0.0.1:0");
 	fake_dispatch(f, &rq, &rs);
 	out->status = rs.reset ? 0 : rs.status;
 	out->content_type = strdup(rs.ctype);

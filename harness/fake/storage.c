@@ -2,7 +2,7 @@
  * list and delete; objects media upload, get (metadata or alt=media),
  * list and delete.  md5Hash and crc32c are computed as the real service
  * does (base64 of the MD5 digest and of the big-endian CRC32C).  Object
- * bytes live in f->blobs, not in the JSON tree; keys are "bucket" and
+ * bytes live in fst(f)->blobs, not in the JSON tree; keys are "bucket" and
  * "bucket/object".
  */
 #include <openssl/evp.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "core/base64.h"
-#include "harness/fake/fake_private.h"
+#include "harness/fake/svc.h"
 
 /* ---- CRC32C (Castagnoli, reflected 0x82F63B78) ---- */
 
@@ -47,31 +47,55 @@ fake_crc32c(const void *data, size_t len)
 
 /* ---- blobs ---- */
 
+/* Blobs are an array (the state directory and /_fake/state walk it)
+ * with a hashed index, key -> position, rebuilt when it does not match
+ * (after a reset or a --state load, which fill the array directly). */
+static json_t *
+blob_index(struct fake *f)
+{
+	json_t *ix = fst(f)->blob_index;
+
+	if (ix == NULL)
+		ix = fst(f)->blob_index = json_object();
+	if (json_object_size(ix) != fst(f)->n_blobs) {
+		json_object_clear(ix);
+		for (size_t i = 0; i < fst(f)->n_blobs; i++)
+			json_object_set_new(ix, fst(f)->blobs[i].key,
+			                    json_integer((json_int_t)i));
+	}
+	return ix;
+}
+
 static struct blob *
 blob_find(struct fake *f, const char *key)
 {
-	for (size_t i = 0; i < f->n_blobs; i++)
-		if (strcmp(f->blobs[i].key, key) == 0)
-			return &f->blobs[i];
-	return NULL;
+	json_t *i = json_object_get(blob_index(f), key);
+
+	return i ? &fst(f)->blobs[json_integer_value(i)] : NULL;
 }
 
 static void
 blob_del(struct fake *f, const char *key)
 {
+	json_t *ix = blob_index(f);
 	struct blob *b = blob_find(f, key);
 
 	if (b == NULL)
 		return;
+	json_object_del(ix, key);
 	free(b->key);
 	free(b->data);
-	*b = f->blobs[--f->n_blobs];
+	*b = fst(f)->blobs[--fst(f)->n_blobs];
+	if (b != &fst(f)->blobs[fst(f)->n_blobs])
+		json_object_set_new(ix, b->key,
+		                    json_integer((json_int_t)(b - fst(f)->blobs)));
 }
 
 static int
 blob_put(struct fake *f, const char *key, const void *data, size_t len)
 {
 	struct blob *b = blob_find(f, key), *nb;
+	json_t *ix = blob_index(f);
 	uint8_t *copy = malloc(len ? len : 1);
 
 	if (copy == NULL)
@@ -79,14 +103,16 @@ blob_put(struct fake *f, const char *key, const void *data, size_t len)
 	if (len > 0)
 		memcpy(copy, data, len);
 	if (b == NULL) {
-		nb = realloc(f->blobs, (f->n_blobs + 1) * sizeof(*nb));
+		nb = realloc(fst(f)->blobs, (fst(f)->n_blobs + 1) * sizeof(*nb));
 		if (nb == NULL) {
 			free(copy);
 			return -1;
 		}
-		f->blobs = nb;
-		b = &nb[f->n_blobs++];
+		fst(f)->blobs = nb;
+		b = &nb[fst(f)->n_blobs++];
 		b->key = strdup(key);
+		json_object_set_new(ix, key, json_integer(
+		                            (json_int_t)(fst(f)->n_blobs - 1)));
 	} else {
 		free(b->data);
 	}
@@ -144,7 +170,7 @@ bucket_insert(struct fake *f, struct freq *rq, struct fresp *rs)
 	}
 	b = json_deep_copy(rq->json);
 	fake_now_rfc3339(ts, sizeof(ts), false);
-	compute_project_number(p, num, sizeof(num));
+	fake_project_number(p, num, sizeof(num));
 	snprintf(link, sizeof(link), "%s/storage/v1/b/%s", rq->base, name);
 	loc = strdup(json_is_string(json_object_get(b, "location"))
 	                     ? fake_jstr(b, "location") : "US");
@@ -193,7 +219,7 @@ bucket_list(struct fake *f, struct freq *rq, struct fresp *rs)
 		json_decref(items);
 		return;
 	}
-	compute_project_number(p, num, sizeof(num));
+	fake_project_number(p, num, sizeof(num));
 	keys = fake_sorted_keys(fake_db(f, "buckets"), "");
 	json_array_foreach(keys, i, k) {
 		b = json_object_get(fake_db(f, "buckets"), json_string_value(k));
@@ -280,8 +306,17 @@ upload(struct fake *f, struct freq *rq, struct fresp *rs)
 		          type ? type : "");
 		return;
 	}
-	if (name == NULL || *name == '\0' || strlen(name) > 1024) {
+	if (name == NULL || *name == '\0') {
 		resp_gerr(rs, 400, "required", "Required parameter: name");
+		return;
+	}
+	/* Cloud Storage's rules: at most 1024 bytes, no CR or LF, not "."
+	 * or ".." (a name a client could take for a path step) */
+	if (strlen(name) > 1024 || strpbrk(name, "\r\n") != NULL ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+	    strncmp(name, ".well-known/acme-challenge/", 27) == 0) {
+		resp_gerr(rs, 400, "invalid", "The specified object name is not "
+		          "valid: '%.64s'.", name);
 		return;
 	}
 	snprintf(key, sizeof(key), "%s/%s", bucket, name);

@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "core/jwt.h"
-#include "harness/fake/fake_private.h"
+#include "harness/fake/svc.h"
 
 #define TE "urn:ietf:params:oauth:grant-type:token-exchange"
 #define AT "urn:ietf:params:oauth:token-type:access_token"
@@ -32,7 +32,7 @@ sts_error(struct fresp *rs, int status, const char *error, const char *desc)
 static bool
 in_iam_list(struct fake *f, const char *key, const char *s)
 {
-	json_t *list = json_object_get(json_object_get(f->db, "iam"), key), *v;
+	json_t *list = json_object_get(json_object_get(fst(f)->db, "iam"), key), *v;
 	size_t i;
 
 	json_array_foreach(list, i, v)

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "core/sha256.h"
-#include "harness/fake/fake_private.h"
+#include "harness/fake/req.h"
 
 /* Ids, IPs and CIDRs come from a hash of what names the resource, never
  * from arrival order, so parallel clients and reruns agree. */
@@ -63,6 +63,13 @@ hexval(int c)
 char *
 fake_pct_decode(const char *s, size_t len, bool plus_space)
 {
+	return fake_pct_decode_n(s, len, plus_space, NULL);
+}
+
+char *
+fake_pct_decode_n(const char *s, size_t len, bool plus_space,
+                  size_t *out_len)
+{
 	char *out = malloc(len + 1);
 	size_t o = 0;
 
@@ -82,6 +89,8 @@ fake_pct_decode(const char *s, size_t len, bool plus_space)
 		}
 	}
 	out[o] = '\0';
+	if (out_len != NULL)
+		*out_len = o;
 	return out;
 }
 
@@ -149,21 +158,34 @@ fake_name_ok(const char *name, size_t max)
 }
 
 /* Segment glob: "*" one segment (fnmatch inside a segment), "**" any
- * number of segments. */
+ * number of segments.  The wildcard walk that goes back only to the last
+ * "**": O(pattern x path) however many "**" a profile has (a recursive
+ * match is exponential in them). */
 static bool
 glob_segs(char **pat, size_t np, char *const *seg, size_t ns)
 {
-	if (np == 0)
-		return ns == 0;
-	if (strcmp(pat[0], "**") == 0) {
-		for (size_t k = 0; k <= ns; k++)
-			if (glob_segs(pat + 1, np - 1, seg + k, ns - k))
-				return true;
-		return false;
+	size_t p = 0, s = 0, mark = 0;
+	bool star = false;
+	size_t star_p = 0;
+
+	while (s < ns) {
+		if (p < np && strcmp(pat[p], "**") == 0) {
+			star = true;
+			star_p = p++;
+			mark = s;
+		} else if (p < np && fnmatch(pat[p], seg[s], 0) == 0) {
+			p++;
+			s++;
+		} else if (star) {
+			p = star_p + 1;
+			s = ++mark;
+		} else {
+			return false;
+		}
 	}
-	if (ns == 0 || fnmatch(pat[0], seg[0], 0) != 0)
-		return false;
-	return glob_segs(pat + 1, np - 1, seg + 1, ns - 1);
+	while (p < np && strcmp(pat[p], "**") == 0)
+		p++;
+	return p == np;
 }
 
 bool
@@ -312,11 +334,26 @@ fake_sorted_keys(json_t *obj, const char *prefix)
 json_t *
 fake_db(struct fake *f, const char *table)
 {
-	json_t *t = json_object_get(f->db, table);
+	json_t *t = json_object_get(fst(f)->db, table);
 
 	if (t == NULL) {
 		t = json_object();
-		json_object_set_new(f->db, table, t);
+		json_object_set_new(fst(f)->db, table, t);
 	}
 	return t;
+}
+
+long long
+fake_clock_ms(struct fake *f)
+{
+	return fake_ms(true) + fst(f)->clock_skew_ms;
+}
+
+const char *
+fake_project_number(const char *project, char *buf, size_t len)
+{
+	return fake_u64(100000000000ULL +
+	                        fake_hash64("project", project, NULL, NULL) %
+	                                900000000000ULL,
+	                buf, len);
 }

@@ -85,7 +85,7 @@ test_router_and_errors(void **state)
 static void
 test_gke_lifecycle(void **state)
 {
-	struct fake *f = fu_new(true, 1);
+	struct fake *f = fu_new(true, 2);
 	struct fu_resp r, op;
 	char oppath[512];
 	uint8_t *pem;
@@ -108,7 +108,7 @@ test_gke_lifecycle(void **state)
 	r = fu_req(f, "GET", CL "/cluster1", NULL);
 	assert_string_equal(fu_str(&r, "status"), "PROVISIONING");
 	fu_free(&r);
-	/* --op-polls 1: one more RUNNING, then DONE. */
+	/* --op-polls 2: one more RUNNING, then DONE. */
 	r = fu_req(f, "GET", oppath, NULL);
 	assert_string_equal(fu_str(&r, "status"), "RUNNING");
 	fu_free(&r);

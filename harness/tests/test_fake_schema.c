@@ -2,7 +2,7 @@
  * (fixtures/api-schema), with Google's wording.  One row per case. */
 #include <string.h>
 
-#include "harness/fake/fake_private.h"
+#include "harness/fake/schema.h"
 #include "testutil.h"
 
 #define CREATE "container.projects.locations.clusters.create"

@@ -46,6 +46,8 @@ APIS = [
             ("InstancesService", "Insert"),
             ("InstancesService", "SetMetadata"),
             ("FirewallsService", "Insert"),
+            ("FirewallsService", "Patch"),
+            ("FirewallsService", "Update"),
             ("InstanceTemplatesService", "Insert"),
             ("InstanceGroupManagersService", "Insert"),
         ],

@@ -1,0 +1,3 @@
+module example.com/fakeexample
+
+go 1.19
