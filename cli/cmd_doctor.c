@@ -46,16 +46,24 @@ const struct cli_command cli_cmd_doctor = {
 	.run = run_doctor,
 };
 
+/* Records are keyed KIND/ZONE/NAME (or KIND/NAME when global): match on
+ * the record's own kind and name, wherever it lives. */
 static bool
 state_has(void *arg, const char *kind, const char *name)
 {
 	struct cli_session *s = arg;
-	char *key = mv_strfmt("%s/%s", kind, name);
-	const char *phase = key ? mv_state_str(mv_state_get(s->state, key),
-	                                       "phase") : NULL;
+	const char *key;
+	json_t *rec;
 
-	free(key);
-	return phase != NULL && strcmp(phase, "created") == 0;
+	json_object_foreach(mv_state_resources(s->state), key, rec) {
+		const char *k = mv_state_str(rec, "kind");
+		const char *n = mv_state_str(rec, "name");
+		const char *phase = mv_state_str(rec, "phase");
+		if (k != NULL && n != NULL && phase != NULL && !strcmp(k, kind) &&
+		    !strcmp(n, name) && !strcmp(phase, "created"))
+			return true;
+	}
+	return false;
 }
 
 static void
