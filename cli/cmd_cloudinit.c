@@ -130,16 +130,18 @@ static json_t *
 seed_json(const struct cloudinit_seed_result *r, const char *path)
 {
 	json_t *o = json_object(), *files = json_array();
+	char mode[8];
 
 	json_object_set_new(o, "seed", json_string(path));
 	json_object_set_new(o, "volume_id", json_string("cidata"));
 	json_object_set_new(o, "size", json_integer((json_int_t)r->iso_size));
+	snprintf(mode, sizeof(mode), "%04o", r->iso_mode);
+	json_object_set_new(o, "mode", json_string(mode));
 	json_object_set_new(o, "bundle_sha256", json_string(r->bundle_sha256));
 	json_object_set_new(o, "instance_id", json_string(r->instance_id));
 	json_object_set_new(o, "hostname", json_string(r->hostname));
 	for (size_t i = 0; i < r->n_files; i++) {
 		json_t *f = json_object();
-		char mode[8];
 		snprintf(mode, sizeof(mode), "%04o", r->files[i].mode);
 		json_object_set_new(f, "path", json_string(r->files[i].path));
 		json_object_set_new(f, "mode", json_string(mode));

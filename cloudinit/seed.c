@@ -362,7 +362,10 @@ cloudinit_seed_write(const struct cloudinit_seed_options *opt,
 		iso_fail(&w, "options", err);
 		goto out;
 	}
-	if (mv_atomic_open(&af, out_path, 0644, err) != 0)
+	/* The ISO holds the token: 0600 whatever the umask or the token
+	 * file's own mode. */
+	res->iso_mode = CLOUDINIT_SEED_MODE;
+	if (mv_atomic_open(&af, out_path, CLOUDINIT_SEED_MODE, err) != 0)
 		goto out;
 	if (archive_write_open_fd(w.a, af.fd) != ARCHIVE_OK) {
 		iso_fail(&w, out_path, err);

@@ -711,6 +711,43 @@ test_cli_seed_read_back(void **state)
 	free(netcfg);
 }
 
+/* The ISO holds the token: 0600 with a permissive umask and a
+ * world-readable token file, and --json says so. */
+static void
+test_cli_seed_mode_0600(void **state)
+{
+	char *bundle = bake_fixture(), *tok = token_file();
+	char *iso = tu_fmt("%s/seed-mode.iso", tmp), *log = NULL;
+	json_error_t jerr;
+	json_t *o;
+	struct stat st;
+
+	(void)state;
+	chmod(tok, 0644);
+	assert_int_equal(tu_sh(&log, "umask 000; '%s' cloudinit seed --bundle "
+	                             "'%s' --token-file '%s' -o '%s' --runtime "
+	                             "none --json", tu_bin(), bundle, tok, iso),
+	                 0);
+	assert_int_equal(stat(iso, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	o = json_loads(log, 0, &jerr);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "mode")),
+	                    "0600");
+	json_decref(o);
+	/* Replacing an old world-readable ISO narrows it too. */
+	assert_int_equal(chmod(iso, 0644), 0);
+	assert_int_equal(tu_sh(NULL, "umask 000; '%s' cloudinit seed --bundle "
+	                             "'%s' --token-file '%s' -o '%s' --runtime "
+	                             "none", tu_bin(), bundle, tok, iso), 0);
+	assert_int_equal(stat(iso, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	free(log);
+	free(bundle);
+	free(tok);
+	free(iso);
+}
+
 static void
 test_cli_seed_refusals(void **state)
 {
@@ -874,6 +911,7 @@ main(void)
 		cmocka_unit_test(test_gce_limits_boundaries),
 		cmocka_unit_test(test_cli_userdata),
 		cmocka_unit_test(test_cli_seed_read_back),
+		cmocka_unit_test(test_cli_seed_mode_0600),
 		cmocka_unit_test(test_cli_seed_refusals),
 		cmocka_unit_test(test_validate_bad_inputs),
 		cmocka_unit_test(test_validate_cli),
