@@ -118,22 +118,6 @@ ctx_unknown_keys(struct spec_ctx *c, const json_t *obj, const char *where,
 	}
 }
 
-static bool
-is_dns_label(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 63)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		      ch == '-'))
-			return false;
-	}
-	return s[0] != '-' && s[n - 1] != '-';
-}
-
 /* Optional string field; reports wrong types. */
 static const char *
 get_string(struct spec_ctx *c, const json_t *obj, const char *key,
@@ -679,14 +663,14 @@ check_service(struct spec_ctx *c, const json_t *root, struct bundle_spec *s)
 	}
 	ctx_unknown_keys(c, svc, "service", keys, 4);
 	if ((v = get_string(c, svc, "name", "service", true)) != NULL) {
-		if (!is_dns_label(v))
+		if (!bundle_is_dns_label(v))
 			ctx_value_err(c, svc, "name", "service.name: \"%s\" is not a "
 			              "DNS-1123 label (a-z, 0-9, '-', at most 63)", v);
 		else
 			s->service.name = strdup(v);
 	}
 	if ((v = get_string(c, svc, "namespace", "service", true)) != NULL) {
-		if (!is_dns_label(v))
+		if (!bundle_is_dns_label(v))
 			ctx_value_err(c, svc, "namespace", "service.namespace: \"%s\" "
 			              "is not a DNS-1123 label", v);
 		else
@@ -698,16 +682,14 @@ check_service(struct spec_ctx *c, const json_t *root, struct bundle_spec *s)
 	else if (!json_is_integer(port))
 		ctx_value_err(c, svc, "port", "service.port: must be an integer "
 		              "1..65535, got %s", mv_json_type_name(port));
-	else if (json_integer_value(port) < 1 ||
-	         json_integer_value(port) > 65535)
+	else if (!BUNDLE_PORT_OK(json_integer_value(port)))
 		ctx_value_err(c, svc, "port", "service.port: must be an integer "
 		              "1..65535, got %" JSON_INTEGER_FORMAT,
 		              json_integer_value(port));
 	else
 		s->service.port = (int)json_integer_value(port);
 	if ((v = get_string(c, svc, "protocol", "service", true)) != NULL) {
-		if (strcmp(v, "grpc") && strcmp(v, "http") && strcmp(v, "http2") &&
-		    strcmp(v, "tcp"))
+		if (!bundle_protocol_ok(v))
 			ctx_value_err(c, svc, "protocol", "service.protocol: \"%s\" "
 			              "is not one of grpc, http, http2, tcp", v);
 		else

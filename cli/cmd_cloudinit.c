@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cloudinit/cloudinit.h"
@@ -260,6 +261,8 @@ cmd_cloudinit(struct cli_ctx *ctx, int argc, char **argv)
 		so.ready_timeout = timeout;
 		if (cloudinit_seed_write(&so, out, &res, &err) != 0)
 			return cli_fail(&err);
+		if (!strcmp(out, "-")) /* the data took stdout */
+			dup2(STDERR_FILENO, STDOUT_FILENO);
 		if (ctx->json) {
 			cli_print_json(seed_json(&res, out));
 			return MV_EXIT_OK;
@@ -302,6 +305,8 @@ cmd_cloudinit(struct cli_ctx *ctx, int argc, char **argv)
 		uo.ready_timeout = timeout;
 		if (cloudinit_gce_userdata(&uo, out, &res, &err) != 0)
 			return cli_fail(&err);
+		if (!strcmp(out, "-")) /* the data took stdout */
+			dup2(STDERR_FILENO, STDOUT_FILENO);
 		if (ctx->json) {
 			json_t *o = json_object(), *md = json_object();
 			json_object_set_new(o, "user_data", json_string(out));
