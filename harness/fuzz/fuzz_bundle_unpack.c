@@ -31,6 +31,13 @@ fail(const char *what, const char *path)
 }
 
 static void
+cleanup(void)
+{
+	if (root[0] != '\0')
+		mv_remove_tree(root);
+}
+
+static void
 init(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -44,6 +51,7 @@ init(void)
 	dest_len = strlen(dest);
 	if (getcwd(cwd_before, sizeof(cwd_before)) == NULL)
 		abort();
+	atexit(cleanup);
 }
 
 /* Every file under dest is a path of the format; directories are its

@@ -246,6 +246,24 @@ test_manifest_fields(void **state)
 		assert_null(strchr(out, '\a'));
 		free(out);
 	}
+	/* cloudinit seed: the bundle fails verification (exit 3) on the
+	 * field itself, not on a --hostname the user never gave */
+	{
+		char *tok = tu_fmt("%s/token", dir), *iso = tu_fmt("%s/s.iso", dir);
+		tu_write(tok, "eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjQxMDI0NDQ4MDB9.c2ln\n");
+		forge_opts.manifest_patch = bad_fields[0].patch;
+		forge_bundle(b, "zstd", one_unit, 1);
+		assert_int_equal(tu_sh(&out, "'%s' cloudinit seed --bundle '%s' "
+		                             "--token-file '%s' -o '%s'", tu_bin(),
+		                       b, tok, iso), 3);
+		assert_contains(out, "service.name");
+		assert_null(strstr(out, "--hostname"));
+		assert_null(strchr(out, '\033'));
+		assert_false(tu_exists(iso));
+		free(out);
+		free(tok);
+		free(iso);
+	}
 	memset(&forge_opts, 0, sizeof(forge_opts));
 	free(b);
 }
