@@ -151,6 +151,12 @@ producer_main(void *arg)
 	size_t last = 0;
 	bool any = false;
 	struct rbuf *b = NULL;
+	/* The first 4 bytes of each frame (magic): a skippable frame may sit
+	 * between frames (bake pads with one) but not end the stream. */
+	uint64_t chunk_start = 0, total = 0, frame_at = 0;
+	unsigned char magic[4];
+	size_t magic_n = 0;
+	bool last_skippable = false;
 
 	if (dc == NULL || in == NULL) {
 		producer_fail(r, "out of memory");
@@ -166,8 +172,17 @@ producer_main(void *arg)
 		}
 		if (n == 0)
 			break;
+		chunk_start = total;
+		total += (uint64_t)n;
 		ZSTD_inBuffer ib = {in, (size_t)n, 0};
 		while (ib.pos < ib.size) {
+			for (uint64_t a = frame_at + magic_n; magic_n < 4 && a < total;
+			     a++)
+				magic[magic_n++] = (unsigned char)in[a - chunk_start];
+			if (magic_n == 4)
+				last_skippable = magic[0] >= 0x50 && magic[0] <= 0x5f &&
+				                 magic[1] == 0x2a && magic[2] == 0x4d &&
+				                 magic[3] == 0x18;
 			if (b == NULL) {
 				b = producer_slot(r);
 				if (b == NULL)
@@ -184,6 +199,10 @@ producer_main(void *arg)
 				goto out;
 			}
 			any = true;
+			if (last == 0) { /* a frame ended: the next starts here */
+				frame_at = chunk_start + ib.pos;
+				magic_n = 0;
+			}
 			b->len = ob.pos;
 			if (b->len == OUT_CHUNK) {
 				producer_push(r);
@@ -219,6 +238,11 @@ producer_main(void *arg)
 		producer_push(r);
 	if (last != 0) {
 		producer_fail(r, "truncated stream (zstd frame incomplete)");
+		goto out;
+	}
+	if (last_skippable) {
+		producer_fail(r, "data after the end of the compressed stream (a "
+		              "skippable frame)");
 		goto out;
 	}
 	pthread_mutex_lock(&r->lock);

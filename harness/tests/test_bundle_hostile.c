@@ -141,6 +141,11 @@ test_data_after_archive(void **state)
 	}
 	forge_bundle(b, "zstd", one_unit, 1);
 	expect_refused(b, "zstd");
+	/* a zstd skippable frame is no hiding place at the end either */
+	forge_opts.after_file = "\x50\x2a\x4d\x18\x08\x00\x00\x00garbage!";
+	forge_opts.after_file_len = 16;
+	forge_bundle(b, "zstd", one_unit, 1);
+	expect_refused(b, "data after the end of the compressed stream");
 	memset(&forge_opts, 0, sizeof(forge_opts));
 	free(b);
 }
