@@ -9,6 +9,7 @@
 #include <archive.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -158,6 +159,13 @@ producer_main(void *arg)
 	size_t magic_n = 0;
 	bool last_skippable = false;
 
+	/* SIGINT/SIGTERM go to the thread that writes files, so its cleanup
+	 * (core/signal, unpack's staging tree) never races a write. */
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
 	if (dc == NULL || in == NULL) {
 		producer_fail(r, "out of memory");
 		goto out;

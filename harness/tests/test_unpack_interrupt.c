@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,8 @@
 
 #define BIG (8u << 20)
 
-static char *dir, *bundle, *bytes;
-static size_t n_bytes;
+static char *dir, *bundle, *bytes, *zbytes;
+static size_t n_bytes, n_zbytes;
 
 static int
 setup(void **state)
@@ -29,11 +30,22 @@ setup(void **state)
 	(void)state;
 	dir = tu_tmpdir();
 	bundle = tu_fmt("%s/big.bundle", dir);
-	for (size_t i = 0; i < BIG; i++)
-		data[i] = (char)('a' + i % 26);
+	/* pseudo-random letters: the zstd stream stays large, so half of it
+	 * is megabytes of output */
+	for (uint32_t i = 0, x = 1; i < BIG; i++) {
+		x = x * 1103515245u + 12345u;
+		data[i] = (char)('a' + (x >> 16) % 26);
+	}
 	data[BIG] = '\0';
 	e.data = data;
 	memset(&forge_opts, 0, sizeof(forge_opts));
+	{
+		/* the zstd one: decompressed on the reader thread */
+		char *z = tu_fmt("%s/big-zstd.bundle", dir);
+		forge_bundle(z, "zstd", &e, 1);
+		zbytes = tu_read(z, &n_zbytes);
+		free(z);
+	}
 	forge_bundle(bundle, "none", &e, 1);
 	free(data);
 	bytes = tu_read(bundle, &n_bytes);
@@ -49,6 +61,7 @@ teardown(void **state)
 	free(dir);
 	free(bundle);
 	free(bytes);
+	free(zbytes);
 	return 0;
 }
 
@@ -56,7 +69,7 @@ teardown(void **state)
  * and wait until its staging tree holds part of the big file. Returns the
  * pid; *wfd is the FIFO's write end (still open). */
 static pid_t
-start_midway(const char *dest, int *wfd)
+start_midway_of(const char *dest, int *wfd, const char *data, size_t len)
 {
 	char *fifo = tu_fmt("%s/fifo", dir), *o = NULL;
 	bool partial = false;
@@ -76,7 +89,7 @@ start_midway(const char *dest, int *wfd)
 	}
 	*wfd = open(fifo, O_WRONLY);
 	assert_true(*wfd >= 0);
-	assert_int_equal(write(*wfd, bytes, n_bytes / 2), (ssize_t)(n_bytes / 2));
+	assert_int_equal(write(*wfd, data, len / 2), (ssize_t)(len / 2));
 	/* The pipe holds at most 64 KiB: most of the half is consumed. Wait
 	 * (bounded) for the partial file to show in the staging tree. */
 	for (int i = 0; i < 1000 && !partial; i++) {
@@ -94,8 +107,14 @@ start_midway(const char *dest, int *wfd)
 	return pid;
 }
 
+static pid_t
+start_midway(const char *dest, int *wfd)
+{
+	return start_midway_of(dest, wfd, bytes, n_bytes);
+}
+
 static void
-interrupt(int sig, bool dest_exists)
+interrupt(int sig, bool dest_exists, bool zstd)
 {
 	char *dest = tu_fmt("%s/dest", dir);
 	int wfd, st;
@@ -104,7 +123,8 @@ interrupt(int sig, bool dest_exists)
 	tu_rmrf(dest);
 	if (dest_exists)
 		assert_int_equal(mkdir(dest, 0755), 0);
-	pid = start_midway(dest, &wfd);
+	pid = zstd ? start_midway_of(dest, &wfd, zbytes, n_zbytes)
+	           : start_midway(dest, &wfd);
 	assert_int_equal(kill(pid, sig), 0);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	close(wfd);
@@ -122,10 +142,12 @@ static void
 test_sigterm_sigint_clean_up(void **state)
 {
 	(void)state;
-	interrupt(SIGTERM, false);
-	interrupt(SIGTERM, true);
-	interrupt(SIGINT, false);
-	interrupt(SIGINT, true);
+	interrupt(SIGTERM, false, false);
+	interrupt(SIGTERM, true, false);
+	interrupt(SIGINT, false, false);
+	interrupt(SIGINT, true, false);
+	interrupt(SIGTERM, false, true);
+	interrupt(SIGINT, true, true);
 }
 
 /* kill -9 leaves the staging tree; the next unpack recognises it (name
