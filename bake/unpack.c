@@ -86,6 +86,13 @@ prepare_dest(const char *path, bool *exists, struct mv_err *err)
 		char *stale;
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
+		/* Killed between making it and writing the marker: empty, so
+		 * rmdir (which removes only an empty directory) is safe. */
+		if (!strncmp(de->d_name, STAGING_PREFIX, strlen(STAGING_PREFIX)) &&
+		    unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) == 0) {
+			rewinddir(d);
+			continue;
+		}
 		if (!is_our_staging(dirfd(d), de->d_name, &pid)) {
 			rc = mv_err_set(err, MV_EXIT_FAIL,
 			                "%s: destination is not empty (%s)", path,

@@ -193,12 +193,14 @@ test_foreign_or_live_staging_kept(void **state)
 	(void)state;
 	assert_int_equal(mkdir(dest, 0755), 0);
 	assert_int_equal(mkdir(st, 0755), 0);
-	/* no marker: someone else's directory */
+	tu_write(marker, "notes\n");
+	/* not our marker: someone else's directory */
 	assert_int_equal(tu_sh(&o, "'%s' bundle unpack '%s' --dest '%s'",
 	                       tu_bin(), bundle, dest), 1);
 	assert_contains(o, "destination is not empty");
 	free(o);
 	assert_true(tu_exists(st));
+	assert_true(tu_exists(marker));
 	/* a marker naming a live process (this test) */
 	tu_write(marker, line);
 	assert_int_equal(tu_sh(&o, "'%s' bundle unpack '%s' --dest '%s'",
@@ -206,6 +208,14 @@ test_foreign_or_live_staging_kept(void **state)
 	assert_contains(o, "another unpack");
 	free(o);
 	assert_true(tu_exists(marker));
+	/* killed before its marker was written: an empty staging directory
+	 * goes, and the unpack proceeds */
+	tu_rmrf(st);
+	assert_int_equal(mkdir(st, 0755), 0);
+	assert_int_equal(tu_sh(&o, "'%s' bundle unpack '%s' --dest '%s'",
+	                       tu_bin(), bundle, dest), 0);
+	free(o);
+	assert_false(tu_exists(st));
 	tu_rmrf(dest);
 	free(dest);
 	free(st);
