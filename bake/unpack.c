@@ -60,7 +60,7 @@ is_our_staging(int dfd, const char *name, long *pid)
 		return false;
 	errno = 0;
 	*pid = strtol(buf + 14, &end, 10);
-	return errno == 0 && *pid > 0 && *end == '\n';
+	return errno == 0 && *pid > 0 && *pid <= INT_MAX && *end == '\n';
 }
 
 /* DEST must be absent or empty, but for staging trees of ours whose
@@ -110,7 +110,9 @@ prepare_dest(const char *path, bool *exists, struct mv_err *err)
 		if (stale == NULL || mv_remove_tree(stale) != 0)
 			rc = mv_err_set(err, MV_EXIT_FAIL,
 			                "%s/%s: cannot remove the staging directory "
-			                "of a killed unpack", path, de->d_name);
+			                "of a killed unpack", path,
+			                mv_escape(de->d_name, MV_ESCAPE_SHOW, esc,
+			                          sizeof(esc)));
 		free(stale);
 		rewinddir(d); /* the listing changed under us */
 	}
@@ -119,7 +121,7 @@ prepare_dest(const char *path, bool *exists, struct mv_err *err)
 }
 
 /* Everything checked out: move the staged top-level entries into DEST
- * (the marker stays behind).  A failure part-way moves back what was
+ * (the marker stays behind).  A failure part-way removes what was
  * already moved, so DEST holds nothing new. */
 static int
 move_into_place(const char *staging, const char *dest, struct mv_err *err)
