@@ -113,22 +113,6 @@ ctx_unknown_keys(struct spec_ctx *c, const json_t *obj, const char *where,
 	}
 }
 
-static bool
-is_dns_label(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 63)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		      ch == '-'))
-			return false;
-	}
-	return s[0] != '-' && s[n - 1] != '-';
-}
-
 /* Optional string field; reports wrong types. */
 static const char *
 get_string(struct spec_ctx *c, const json_t *obj, const char *key,
@@ -170,63 +154,6 @@ check_regular_file(struct spec_ctx *c, const json_t *obj, const char *key,
 }
 
 /*--- identity files ------------------------------------------------------*/
-
-static bool
-is_b64url(char ch)
-{
-	return isalnum((unsigned char)ch) || ch == '-' || ch == '_';
-}
-
-/* A JWT is three base64url segments separated by dots whose first two
- * segments are JSON objects ("eyJ" is base64 of '{"'). Returns the line of
- * the first one, or 0. */
-static int
-find_jwt(const char *buf, size_t len)
-{
-	int line = 1;
-
-	for (size_t i = 0; i + 3 < len; i++) {
-		if (buf[i] == '\n')
-			line++;
-		if (strncmp(buf + i, "eyJ", 3) != 0 ||
-		    (i > 0 && is_b64url(buf[i - 1])))
-			continue;
-		size_t j = i;
-		while (j < len && is_b64url(buf[j]))
-			j++;
-		if (j - i < 8 || j >= len || buf[j] != '.')
-			continue;
-		if (j + 4 >= len || strncmp(buf + j + 1, "eyJ", 3) != 0)
-			continue;
-		size_t k = j + 1;
-		while (k < len && is_b64url(buf[k]))
-			k++;
-		if (k < len && buf[k] == '.')
-			return line;
-	}
-	return 0;
-}
-
-static int
-find_private_key(const char *buf)
-{
-	int line = 1;
-
-	for (const char *p = buf; *p; p++) {
-		if (*p == '\n')
-			line++;
-		if (strncmp(p, "-----BEGIN ", 11) == 0) {
-			const char *eol = strchr(p, '\n');
-			size_t n = eol ? (size_t)(eol - p) : strlen(p);
-			char head[128];
-			snprintf(head, sizeof(head), "%.*s", (int)(n < 127 ? n : 127),
-			         p);
-			if (strstr(head, "PRIVATE KEY") != NULL)
-				return line;
-		}
-	}
-	return 0;
-}
 
 static void
 check_cluster_env(struct spec_ctx *c, const char *path, const char *buf)
@@ -428,15 +355,34 @@ check_identity(struct spec_ctx *c, const json_t *root, const char *dir)
 			free(path);
 			continue;
 		}
-		if ((line = find_private_key(buf)) != 0)
+		const char *nul = memchr(buf, '\0', len);
+		bool secret = true;
+		if ((line = bundle_find_private_key(buf, len)) != 0)
 			ctx_file_err(c, path, line,
 			             "contains a private key: keys are never baked "
 			             "into a bundle");
-		else if ((line = find_jwt(buf, len)) != 0)
+		else if ((line = bundle_find_service_account(buf, len)) != 0)
+			ctx_file_err(c, path, line,
+			             "contains a service-account key: credentials "
+			             "are never baked into a bundle");
+		else if ((line = bundle_find_jwt(buf, len)) != 0)
 			ctx_file_err(c, path, line,
 			             "contains a token (JWT): tokens are delivered "
 			             "at launch, not baked");
-		else if (!known)
+		else
+			secret = false;
+		/* Identity files are text; a NUL byte hides what follows from
+		 * every string-based reader, so it is refused outright. */
+		if (nul != NULL)
+			ctx_file_err(c, path, bundle_line_at(buf, (size_t)(nul - buf)),
+			             "holds a NUL byte (offset %zu): identity files "
+			             "are text", (size_t)(nul - buf));
+		if (secret || nul != NULL) {
+			free(buf);
+			free(path);
+			continue;
+		}
+		if (!known)
 			ctx_file_err(c, path, 0,
 			             "unexpected file (identity holds only "
 			             "cluster.env, hosts, mesh.yaml, root-cert.pem)");
@@ -621,14 +567,14 @@ check_service(struct spec_ctx *c, const json_t *root, struct bundle_spec *s)
 	}
 	ctx_unknown_keys(c, svc, "service", keys, 4);
 	if ((v = get_string(c, svc, "name", "service", true)) != NULL) {
-		if (!is_dns_label(v))
+		if (!bundle_is_dns_label(v))
 			ctx_value_err(c, svc, "name", "service.name: \"%s\" is not a "
 			              "DNS-1123 label (a-z, 0-9, '-', at most 63)", v);
 		else
 			s->service.name = strdup(v);
 	}
 	if ((v = get_string(c, svc, "namespace", "service", true)) != NULL) {
-		if (!is_dns_label(v))
+		if (!bundle_is_dns_label(v))
 			ctx_value_err(c, svc, "namespace", "service.namespace: \"%s\" "
 			              "is not a DNS-1123 label", v);
 		else
@@ -640,16 +586,14 @@ check_service(struct spec_ctx *c, const json_t *root, struct bundle_spec *s)
 	else if (!json_is_integer(port))
 		ctx_value_err(c, svc, "port", "service.port: must be an integer "
 		              "1..65535, got %s", mv_json_type_name(port));
-	else if (json_integer_value(port) < 1 ||
-	         json_integer_value(port) > 65535)
+	else if (!BUNDLE_PORT_OK(json_integer_value(port)))
 		ctx_value_err(c, svc, "port", "service.port: must be an integer "
 		              "1..65535, got %" JSON_INTEGER_FORMAT,
 		              json_integer_value(port));
 	else
 		s->service.port = (int)json_integer_value(port);
 	if ((v = get_string(c, svc, "protocol", "service", true)) != NULL) {
-		if (strcmp(v, "grpc") && strcmp(v, "http") && strcmp(v, "http2") &&
-		    strcmp(v, "tcp"))
+		if (!bundle_protocol_ok(v))
 			ctx_value_err(c, svc, "protocol", "service.protocol: \"%s\" "
 			              "is not one of grpc, http, http2, tcp", v);
 		else

@@ -1,6 +1,7 @@
 /* cli/cmd_bake.c - `meshvm bake`. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bake/bundle.h"
 #include "cli/cli.h"
@@ -95,6 +96,8 @@ run_bake(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		bundle_spec_free(spec);
 		return cli_fail(&err);
 	}
+	if (!strcmp(out, "-")) /* the data took stdout */
+		dup2(STDERR_FILENO, STDOUT_FILENO);
 	if (ctx->json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "bundle", json_string(out));

@@ -1,25 +1,61 @@
 /* cli/cmd_bundle.c - `meshvm bundle verify|inspect|unpack`. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bake/bundle.h"
 #include "cli/cli.h"
+#include "core/escape.h"
 #include "core/progress.h"
+
+/* Manifest strings are validated, but a listing never prints bytes from
+ * a bundle raw to a terminal. */
+#define ESC(s, buf) mv_escape((s), MV_ESCAPE_SHOW, (buf), sizeof(buf))
+
+/* "16G" -> bytes (K, M, G, T are powers of 1024); -1 when malformed. */
+static int
+parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || s[0] == '-' || v == 0)
+		return -1;
+	if (*end != '\0') {
+		const char *u = strchr(units, *end);
+		if (u == NULL || end[1] != '\0')
+			return -1;
+		for (int i = 0; i <= u - units; i++) {
+			if (v > (~0ull >> 10))
+				return -1;
+			v <<= 10;
+		}
+	}
+	*out = v;
+	return 0;
+}
 
 static void
 print_info(const struct bundle_info *info, const char *path)
 {
-	char h1[32], h2[32];
+	char h1[32], h2[32], e1[MV_ESCAPE_BUF], e2[MV_ESCAPE_BUF],
+		e3[MV_ESCAPE_BUF];
 
 	printf("bundle     %s (%s, %s)\n", path, info->compression,
 	       mv_human_bytes(info->file_size, h1, sizeof(h1)));
 	printf("sha256     %s\n", info->sha256);
-	printf("service    %s.%s (%s/%d)\n", info->service_name,
-	       info->service_namespace, info->service_protocol,
-	       info->service_port);
-	printf("sidecar    %s (%s %s)\n", info->sidecar_path,
-	       info->sidecar_format, info->sidecar_version);
-	printf("image      %s (%s)\n", info->image_path, info->image_format);
+	printf("service    %s.%s (%s/%d)\n", ESC(info->service_name, e1),
+	       ESC(info->service_namespace, e2),
+	       ESC(info->service_protocol, e3), info->service_port);
+	printf("sidecar    %s (%s ", ESC(info->sidecar_path, e1),
+	       ESC(info->sidecar_format, e2));
+	printf("%s)\n", ESC(info->sidecar_version, e3));
+	printf("image      %s (%s)\n", ESC(info->image_path, e1),
+	       ESC(info->image_format, e2));
 	printf("content    %s in %zu files + MANIFEST.json, SHA256SUMS\n",
 	       mv_human_bytes(info->content_size, h2, sizeof(h2)),
 	       info->n_files);
@@ -27,10 +63,10 @@ print_info(const struct bundle_info *info, const char *path)
 	for (size_t i = 0; i < info->n_files; i++)
 		printf("  %04o %12llu %.16s…  %s\n", info->files[i].mode,
 		       (unsigned long long)info->files[i].size,
-		       info->files[i].sha256, info->files[i].path);
+		       info->files[i].sha256, ESC(info->files[i].path, e1));
 }
 
-enum { O_SHA = 1, O_DEST };
+enum { O_SHA = 1, O_DEST, O_MAX_SIZE };
 
 #define OPT_SHA                                                              \
 	{.id = O_SHA, .lng = "sha256", .arg = "HEX",                         \
@@ -45,6 +81,10 @@ static const struct cli_option inspect_options[] = {
 static const struct cli_option unpack_options[] = {
 	{.id = O_DEST, .lng = "dest", .arg = "DIR", .flags = CLI_REQUIRED,
 	 .help = "destination directory, absent or empty"},
+	{.id = O_MAX_SIZE, .lng = "max-size", .arg = "SIZE",
+	 .help = "refuse a bundle whose manifest lists more than SIZE bytes "
+	         "(K, M, G, T: powers of 1024; default 16G); more than DIR's "
+	         "free space is refused too"},
 	OPT_SHA, CLI_OPT_JSON("print the result as JSON"), CLI_OPT_VERBOSE,
 	CLI_OPT_HELP, {0}};
 static const struct cli_option group_options[] = {CLI_OPT_HELP, {0}};
@@ -104,7 +144,7 @@ static int
 run_bundle(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
            char **argv)
 {
-	struct bundle_read_options ro = {NULL, true};
+	struct bundle_read_options ro = {NULL, true, 0};
 	struct bundle_info *info = NULL;
 	struct mv_err err;
 	struct cli_parse p;
@@ -123,6 +163,11 @@ run_bundle(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 			break;
 		case O_DEST:
 			dest = p.arg;
+			break;
+		case O_MAX_SIZE:
+			if (parse_size(p.arg, &ro.max_size) != 0)
+				return cli_usage_error(p.path, "--max-size: '%s' is not a "
+				                       "size like 512M or 16G", p.arg);
 			break;
 		}
 	}

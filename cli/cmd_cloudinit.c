@@ -1,6 +1,7 @@
 /* cli/cmd_cloudinit.c - `meshvm cloudinit seed|userdata|validate`. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cloudinit/cloudinit.h"
@@ -129,16 +130,18 @@ static json_t *
 seed_json(const struct cloudinit_seed_result *r, const char *path)
 {
 	json_t *o = json_object(), *files = json_array();
+	char mode[8];
 
 	json_object_set_new(o, "seed", json_string(path));
 	json_object_set_new(o, "volume_id", json_string("cidata"));
 	json_object_set_new(o, "size", json_integer((json_int_t)r->iso_size));
+	snprintf(mode, sizeof(mode), "%04o", r->iso_mode);
+	json_object_set_new(o, "mode", json_string(mode));
 	json_object_set_new(o, "bundle_sha256", json_string(r->bundle_sha256));
 	json_object_set_new(o, "instance_id", json_string(r->instance_id));
 	json_object_set_new(o, "hostname", json_string(r->hostname));
 	for (size_t i = 0; i < r->n_files; i++) {
 		json_t *f = json_object();
-		char mode[8];
 		snprintf(mode, sizeof(mode), "%04o", r->files[i].mode);
 		json_object_set_new(f, "path", json_string(r->files[i].path));
 		json_object_set_new(f, "mode", json_string(mode));
@@ -225,6 +228,8 @@ run_seed(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	so.ready_timeout = o.timeout;
 	if (cloudinit_seed_write(&so, o.out, &res, &err) != 0)
 		return cli_fail(&err);
+	if (!strcmp(o.out, "-")) /* the data took stdout */
+		dup2(STDERR_FILENO, STDOUT_FILENO);
 	if (ctx->json) {
 		cli_print_json(seed_json(&res, o.out));
 		return MV_EXIT_OK;
@@ -261,6 +266,8 @@ run_userdata(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	uo.ready_timeout = o.timeout;
 	if (cloudinit_gce_userdata(&uo, o.out, &res, &err) != 0)
 		return cli_fail(&err);
+	if (!strcmp(o.out, "-")) /* the data took stdout */
+		dup2(STDERR_FILENO, STDOUT_FILENO);
 	if (ctx->json) {
 		json_t *j = json_object(), *md = json_object();
 		json_object_set_new(j, "user_data", json_string(o.out));

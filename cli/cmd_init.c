@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/atomic.h"
@@ -70,10 +71,16 @@ run_init(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		return cli_fail(&err);
 	}
 	mv_config_free(check);
-	/* Without --force the kernel refuses an existing name (no check-then-
-	 * write window in which a file could appear and be replaced). */
-	rc = force ? mv_write_file_atomic(out, text, strlen(text), 0644, &err)
-	           : mv_write_file_new(out, text, strlen(text), 0644, &err);
+	/* "-" is standard output.  Otherwise, without --force the kernel
+	 * refuses an existing name (no check-then-write window in which a file
+	 * could appear and be replaced); with it, only a regular file is
+	 * replaced (mv_output refuses a device or FIFO). */
+	if (force || !strcmp(out, "-"))
+		rc = mv_output_write(out, text, strlen(text), 0644, &err);
+	else
+		rc = mv_write_file_new(out, text, strlen(text), 0644, &err);
+	if (rc == 0 && !strcmp(out, "-")) /* the data took stdout */
+		dup2(STDERR_FILENO, STDOUT_FILENO);
 	free(text);
 	if (rc < 0)
 		return cli_fail(&err);

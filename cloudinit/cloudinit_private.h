@@ -35,4 +35,10 @@ int ci_bundle_pin(const char *path, char sha[MV_SHA256_HEX], char *service,
 int ci_join_init(struct cloudinit_join *join, enum cloudinit_source source,
                  const char *runtime, int ready_timeout, struct mv_err *err);
 
+/* cloudinit_validate_buf with the size limit as a parameter; *work (when
+ * non-NULL) gets the bytes scanned, which tests use to show the checks
+ * stay linear in the input. */
+int ci_validate(const char *name, const char *buf, size_t len, size_t max,
+                size_t *work, struct mv_err *err);
+
 #endif

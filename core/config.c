@@ -618,7 +618,7 @@ mv_config_example(const char *project)
 {
 	/* Only keys something reads today (core/config_keys.c): a later
 	 * issue adds its keys here when it lands. */
-	static const char *const tmpl =
+	static const char tmpl[] =
 		"# meshvm.yaml - the seed's topology: two GKE clusters and the\n"
 		"# firewall between them and a GCE VM running productcatalogservice.\n"
 		"# `meshvm plan` shows what `meshvm up` would do.  README.md lists\n"
