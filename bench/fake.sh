@@ -120,7 +120,7 @@ fake_pid=$!
 for _ in $(seq 100); do [ -s "$work/ready" ] && break; sleep 0.1; done
 U=$(head -n 1 "$work/ready")
 curl -sf -X POST "$U/v1/projects/bench/locations/us-west1-b/clusters" \
-	-d '{"cluster":{"name":"cluster1","nodePools":[{"name":"default-pool","initialNodeCount":4,"config":{"machineType":"n1-standard-4"}}]}}' \
+	-H 'Content-Type: application/json' -d '{"cluster":{"name":"cluster1","nodePools":[{"name":"default-pool","initialNodeCount":4,"config":{"machineType":"n1-standard-4"}}]}}' \
 	-o /dev/null
 cluster_url="$U/v1/projects/bench/locations/us-west1-b/clusters/cluster1"
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <openssl/evp.h>
 
 #include "core/sha256.h"
 #include "core/yaml.h"
@@ -200,8 +201,18 @@ fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 
 	rs->status = 0;
 	/* Work that needs no lock is done before it is taken. */
-	if (rq->body_len > 0 && rq->body != NULL)
+	if (rq->body_len > 0 && rq->body != NULL) {
 		mv_sha256_buf_hex(rq->body, rq->body_len, rq->body_sha256);
+		/* Cloud Storage keeps an upload's md5 and crc32c */
+		if (rq->kc == NULL && !rq->cluster_name &&
+		    strncmp(rq->path, "/upload/", 8) == 0) {
+			unsigned int n = 0;
+			EVP_Digest(rq->body, rq->body_len, rq->md5, &n, EVP_md5(),
+			           NULL);
+			rq->crc32c = fake_crc32c(rq->body, rq->body_len);
+			rq->have_digests = n == 16;
+		}
+	}
 	pthread_mutex_lock(&fst(f)->lock);
 	if (rq->cluster_name) {
 		rq->kc = kube_cluster_by_name(f, rq->listener);

@@ -93,8 +93,9 @@ fx_clusters(struct fx *x, json_t *list)
 			json_object_set_new(body, "initialNodeCount", json_integer(1));
 		snprintf(target, sizeof(target), "/v1/projects/%s/locations/%s/"
 		         "clusters", p, l);
-		rc = fx_post_json(x, where, "gcp", target,
-		                  json_pack("{s:o}", "cluster", body), &op);
+		body = json_pack("{s:o}", "cluster", body);
+		rc = fx_post_json(x, where, "gcp", target, body, &op);
+		json_decref(body);
 		for (int n = 0; rc == 0 && n < 1000; n++) {
 			snprintf(target, sizeof(target), "/v1/projects/%s/locations/%s/"
 			         "operations/%s", p, l, fake_jstr(op, "name"));
@@ -291,9 +292,10 @@ fake_load_fixture(struct fake *f, const char *path, struct mv_err *err)
 		for (i = 0; known[i] && strcmp(known[i], k); i++)
 			;
 		if (known[i] == NULL) {
-			json_decref(doc);
-			return mv_err_set(err, MV_EXIT_USAGE, "%s: unknown field '%s' "
-			                  "(clusters, buckets, objects, kube)", path, k);
+			mv_err_set(err, MV_EXIT_USAGE, "%s: unknown field '%.64s' "
+			           "(clusters, buckets, objects, kube)", path, k);
+			json_decref(doc); /* k is doc's */
+			return -1;
 		}
 	}
 	{

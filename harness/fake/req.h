@@ -35,6 +35,9 @@ struct freq {
 	const char *body;
 	size_t body_len;
 	char body_sha256[65];     /* hex, filled before the lock is taken */
+	bool have_digests;        /* an upload's md5 and crc32c, likewise */
+	uint8_t md5[16];
+	uint32_t crc32c;
 	bool too_large;
 	bool throttled;           /* bodies in flight past the limit: 429 */
 	char base[160];           /* scheme://host:port the client used */

@@ -171,6 +171,8 @@ const char *fake_region_of(const char *zone, char *buf, size_t len);
 bool fake_zone_ok(const char *zone);
 /* Write a decimal uint64 into buf. */
 const char *fake_u64(uint64_t v, char *buf, size_t len);
+/* CRC32C (Castagnoli), as Cloud Storage computes it. */
+uint32_t fake_crc32c(const void *data, size_t len);
 /* A project's number (deterministic, from its id). */
 const char *fake_project_number(const char *project, char *buf, size_t len);
 /* Sorted keys of an object whose keys start with prefix (json array of

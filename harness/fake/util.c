@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "core/sha256.h"
@@ -357,3 +358,32 @@ fake_project_number(const char *project, char *buf, size_t len)
 	                                900000000000ULL,
 	                buf, len);
 }
+
+/* ---- CRC32C (Castagnoli, reflected 0x82F63B78) ---- */
+
+static uint32_t crc32c_table[256];
+static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
+
+static void
+crc32c_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? 0x82F63B78u ^ (c >> 1) : c >> 1;
+		crc32c_table[i] = c;
+	}
+}
+
+uint32_t
+fake_crc32c(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint32_t c = 0xffffffffu;
+
+	pthread_once(&crc32c_once, crc32c_init);
+	for (size_t i = 0; i < len; i++)
+		c = crc32c_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+	return c ^ 0xffffffffu;
+}
+
