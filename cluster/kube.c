@@ -94,7 +94,7 @@ kube_free(struct kube *k)
 }
 
 const struct kube_target *
-kube_target(const struct kube *k)
+kube_target_of(const struct kube *k)
 {
 	return k->t;
 }

@@ -24,7 +24,7 @@ struct kube;
 int kube_new(struct kube_target *target, struct mv_http *http,
              struct kube **out, struct mv_err *err);
 void kube_free(struct kube *k);
-const struct kube_target *kube_target(const struct kube *k);
+const struct kube_target *kube_target_of(const struct kube *k);
 
 /* How many times the exec plugin ran (tests: caching). */
 int kube_exec_runs(const struct kube *k);

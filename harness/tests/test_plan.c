@@ -465,7 +465,7 @@ test_kube_client_per_cluster(void **state)
 	assert_int_equal(step_kube(&ctx, &cl[0], &again, &err), 0);
 	assert_ptr_equal(k1, again);
 	assert_ptr_not_equal(k1, k2);
-	assert_string_equal(kube_target(k2)->context, "gke_p_us-east1-b_cluster2");
+	assert_string_equal(kube_target_of(k2)->context, "gke_p_us-east1-b_cluster2");
 	plan_ctx_release(&ctx);
 	assert_null(ctx.kubes);
 	plan_ctx_release(&ctx); /* twice is harmless */
