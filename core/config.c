@@ -289,7 +289,8 @@ static void
 parse_vm(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 {
 	static const char *const keys[] = {"name", "zone", "machineType", "image",
-	                                   "tags", "count", "network", NULL};
+	                                   "tags", "count", "network",
+	                                   "boot_agent", NULL};
 	json_t *vm = json_object_get(root, "vm"), *tags, *t;
 	size_t i;
 
@@ -307,12 +308,20 @@ parse_vm(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 	cfg->vm.name = get_str(c, vm, "name", "vm", NULL);
 	cfg->vm.zone = get_str(c, vm, "zone", "vm", NULL);
 	cfg->vm.machine_type = get_str(c, vm, "machineType", "vm", "n1-standard-2");
-	cfg->vm.image = get_str(c, vm, "image", "vm",
-	                        "projects/debian-cloud/global/images/family/debian-12");
+	cfg->vm.image = get_str(c, vm, "image", "vm", MV_CONFIG_DEFAULT_IMAGE);
 	cfg->vm.network = get_str(c, vm, "network", "vm", "default");
 	cfg->vm.count = get_int(c, vm, "count", "vm", 1, 1, 1000);
+	cfg->vm.boot_agent = get_str(c, vm, "boot_agent", "vm", "auto");
 	if (c->failed)
 		return;
+	/* auto: from the image table (cloudinit/images.c) at plan time */
+	if (strcmp(cfg->vm.boot_agent, "auto") != 0 &&
+	    strcmp(cfg->vm.boot_agent, "cloud-init") != 0 &&
+	    strcmp(cfg->vm.boot_agent, "startup-script") != 0) {
+		cfg_fail(c, vm, "boot_agent", "vm.boot_agent: \"%s\" is not one of "
+		         "auto, cloud-init, startup-script", cfg->vm.boot_agent);
+		return;
+	}
 	if (!is_rfc1035(cfg->vm.name, 63)) {
 		cfg_fail(c, vm, "name", "vm.name: \"%s\" is not a valid instance name",
 		         cfg->vm.name);
@@ -427,6 +436,7 @@ mv_config_free(struct mv_config *cfg)
 	free(cfg->vm.machine_type);
 	free(cfg->vm.image);
 	free(cfg->vm.network);
+	free(cfg->vm.boot_agent);
 	for (size_t i = 0; i < cfg->vm.n_tags; i++)
 		free(cfg->vm.tags[i]);
 	free(cfg->vm.tags);
@@ -573,7 +583,10 @@ mv_config_example(const char *project)
 		"  name: istio-gce\n"
 		"  zone: us-central1-b\n"
 		"  machineType: n1-standard-2\n"
-		"  image: projects/debian-cloud/global/images/family/debian-12\n"
+		"  # An image family from the README's table; its boot agent reads the\n"
+		"  # join (boot_agent: auto|cloud-init|startup-script overrides).\n"
+		"  image: " MV_CONFIG_DEFAULT_IMAGE "\n"
+		"  boot_agent: auto\n"
 		"  tags: [istio-gce]\n"
 		"  count: 1\n"
 		"  network: default\n"
