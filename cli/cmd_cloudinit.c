@@ -54,8 +54,9 @@ userdata_usage(FILE *out)
 	fprintf(out,
 	        "usage: meshvm cloudinit userdata --bundle BUNDLE --bundle-url "
 	        "URL -o user-data\n"
-	        "         [--user-data-extra FILE] [--runtime R] "
-	        "[--ready-timeout S] [--json]\n"
+	        "         [--agent cloud-init|startup-script] "
+	        "[--user-data-extra FILE] [--runtime R]\n"
+	        "         [--ready-timeout S] [--json]\n"
 	        "\n"
 	        "Write GCE user-data that fetches the bundle from URL (https:// "
 	        "or\ngs://BUCKET/OBJECT) and pins its sha256; the token comes at "
@@ -67,6 +68,12 @@ userdata_usage(FILE *out)
 	        "first)\n"
 	        "  --bundle-url URL        where the VM fetches it\n"
 	        "  -o, --output FILE       user-data to write, atomically\n"
+	        "  --agent A               cloud-init (metadata key user-data, "
+	        "default) or\n"
+	        "                          startup-script (Google's guest agent: "
+	        "Debian, RHEL,\n"
+	        "                          Rocky images): the same join as a "
+	        "#!/bin/sh script\n"
 	        "  --user-data-extra FILE  a cloud-config or a script, added as "
 	        "a MIME part\n"
 	        "  --runtime R             auto|docker|podman|containerd|none "
@@ -75,6 +82,7 @@ userdata_usage(FILE *out)
 	        ":15021/healthz/ready (default 120)\n"
 	        "  --json                  also print metadata.items for "
 	        "instances.insert\n"
+	        "                          (one of user-data, startup-script)\n"
 	        "  -h, --help              this help\n"
 	        "\nExit codes: 0 ok, 1 failure (incl. a metadata limit), 2 "
 	        "usage, 3 the bundle\nfailed verification.\n");
@@ -173,7 +181,7 @@ cmd_cloudinit(struct cli_ctx *ctx, int argc, char **argv)
 {
 	enum {
 		O_BUNDLE = 1, O_TOKEN, O_IID, O_HOST, O_NETCFG, O_EXTRA, O_RUNTIME,
-		O_TIMEOUT, O_URL
+		O_TIMEOUT, O_URL, O_AGENT
 	};
 	static const struct option longopts[] = {
 		{"bundle", required_argument, NULL, O_BUNDLE},
@@ -186,11 +194,12 @@ cmd_cloudinit(struct cli_ctx *ctx, int argc, char **argv)
 		{"runtime", required_argument, NULL, O_RUNTIME},
 		{"ready-timeout", required_argument, NULL, O_TIMEOUT},
 		{"bundle-url", required_argument, NULL, O_URL},
+		{"agent", required_argument, NULL, O_AGENT},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}};
 	const char *bundle = NULL, *token = NULL, *out = NULL, *iid = NULL,
 	           *host = NULL, *netcfg = NULL, *extra = NULL, *runtime = NULL,
-	           *url = NULL, *action;
+	           *url = NULL, *agent = NULL, *action;
 	int timeout = 0, help = 0, c;
 	struct mv_err err;
 
@@ -216,6 +225,11 @@ cmd_cloudinit(struct cli_ctx *ctx, int argc, char **argv)
 				                       CLOUDINIT_READY_TIMEOUT_MAX);
 			break;
 		case O_URL: url = optarg; break;
+		case O_AGENT:
+			if (cloudinit_agent_check(optarg, &err) != 0)
+				return cli_usage_error("cloudinit", "%s", err.msg);
+			agent = optarg;
+			break;
 		case 'h': help = 1; break;
 		default:
 			if (cli_common_opt(ctx, c))
@@ -248,6 +262,9 @@ cmd_cloudinit(struct cli_ctx *ctx, int argc, char **argv)
 		if (url != NULL)
 			return cli_usage_error("cloudinit seed", "--bundle-url is for "
 			                       "userdata; the seed carries the bundle");
+		if (agent != NULL)
+			return cli_usage_error("cloudinit seed", "--agent is for "
+			                       "userdata; a seed is read by cloud-init");
 		so.bundle_path = bundle;
 		so.token_path = token;
 		so.instance_id = iid;
@@ -298,11 +315,15 @@ cmd_cloudinit(struct cli_ctx *ctx, int argc, char **argv)
 		uo.extra_path = extra;
 		uo.runtime = runtime;
 		uo.ready_timeout = timeout;
+		uo.agent = agent;
 		if (cloudinit_gce_userdata(&uo, out, &res, &err) != 0)
 			return cli_fail(&err);
 		if (ctx->json) {
 			json_t *o = json_object(), *md = json_object();
 			json_object_set_new(o, "user_data", json_string(out));
+			json_object_set_new(o, "agent", json_string(
+			                    agent ? agent : "cloud-init"));
+			json_object_set_new(o, "key", json_string(res.key));
 			json_object_set_new(o, "bytes",
 			                    json_integer((json_int_t)res.user_data_bytes));
 			json_object_set_new(o, "bundle_sha256",
@@ -316,7 +337,8 @@ cmd_cloudinit(struct cli_ctx *ctx, int argc, char **argv)
 			return MV_EXIT_OK;
 		}
 		json_decref(res.items);
-		printf("user-data  %s (%zu bytes)\n", out, res.user_data_bytes);
+		printf("%-10s %s (%zu bytes)\n", res.key, out,
+		       res.user_data_bytes);
 		printf("bundle     %s, sha256 %s (pinned)\n", url,
 		       res.bundle_sha256);
 		printf("metadata   %zu of %u bytes; the token goes in key %s at "
@@ -337,7 +359,7 @@ cmd_cloudinit(struct cli_ctx *ctx, int argc, char **argv)
 			return cli_usage_error("cloudinit validate", "takes exactly one "
 			                       "FILE");
 		if (bundle || token || out || iid || host || netcfg || extra ||
-		    runtime || url || timeout)
+		    runtime || url || timeout || agent)
 			return cli_usage_error("cloudinit validate", "takes only FILE "
 			                       "and --json");
 		file = argv[optind + 1];

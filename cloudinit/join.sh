@@ -24,6 +24,13 @@
 # For tests: MESHVM_ROOT prefixes every path; commands come from PATH;
 # MESHVM_METADATA_URL, MESHVM_STORAGE_URL and MESHVM_READY_URL override
 # the endpoints.
+#
+# Stock images lack tools: HTTP uses curl, else wget, else python3's
+# standard library (present wherever cloud-init is); digests use openssl
+# (SHA-NI speed) else sha256sum.  Two runners (cloud-init's runcmd, the
+# unit, the guest agent's startup-script, a hand) never interleave: each
+# holds /run/meshvm/join.lock (flock(1), else python3's fcntl on the same
+# descriptor, else a mkdir lock).
 set -eu
 
 R=${MESHVM_ROOT:-}
@@ -39,6 +46,9 @@ RUNDIR=$R/run/meshvm
 SEED=$RUNDIR/seed
 HOSTS_BEGIN='# BEGIN meshvm hosts'
 HOSTS_END='# END meshvm hosts'
+LOCK=$RUNDIR/join.lock
+LOCK_DIR=
+LOCK_WAIT=${MESHVM_LOCK_WAIT:-1800}
 
 MODE=run
 PHASE=starting-up
@@ -146,6 +156,7 @@ fail() {
 on_exit() {
     rc=$?
     if [ -n "$TMPD" ]; then rm -rf "$TMPD"; fi
+    if [ -n "$LOCK_DIR" ]; then rm -rf "$LOCK_DIR"; fi
     if [ "$rc" -ne 0 ] && [ "$PHASE" != failed ]; then
         ERROR="unexpected error (exit $rc) while $PHASE"
         PHASE=failed
@@ -155,8 +166,71 @@ on_exit() {
     exit "$rc"
 }
 
+# sha_of FILE: its sha256 (openssl when present: several times faster
+# than coreutils on CPUs with SHA extensions).
 sha_of() {
-    sha256sum "$1" | cut -d' ' -f1
+    if command -v openssl >/dev/null 2>&1; then
+        openssl dgst -sha256 -r "$1" | cut -c1-64
+    else
+        sha256sum "$1" | cut -d' ' -f1
+    fi
+}
+
+# check_sums DIR: every line of DIR/SHA256SUMS ("<hex>  <path>") matches;
+# failures are logged as "<path>: FAILED", like sha256sum -c.
+check_sums() {
+    if ! command -v openssl >/dev/null 2>&1; then
+        (cd "$1" && sha256sum -c --quiet --strict SHA256SUMS) >>"$LOG" 2>&1
+        return
+    fi
+    [ -s "$1/SHA256SUMS" ] || return 1
+    cs_bad=0
+    while IFS= read -r cs_line || [ -n "$cs_line" ]; do
+        cs_want=${cs_line%%  *}
+        cs_path=${cs_line#*  }
+        case $cs_path in
+        /* | ../* | */../* | '' | "$cs_line") cs_bad=1 ;;
+        *)
+            if ! is_hex64 "$cs_want" || [ ! -f "$1/$cs_path" ] ||
+                [ "$(sha_of "$1/$cs_path")" != "$cs_want" ]; then
+                printf '%s: FAILED\n' "$cs_path" >>"$LOG"
+                cs_bad=1
+            fi
+            ;;
+        esac
+    done <"$1/SHA256SUMS"
+    [ "$cs_bad" = 0 ]
+}
+
+# take_lock: hold $LOCK for the rest of the run (released on exit).
+take_lock() {
+    if command -v flock >/dev/null 2>&1; then
+        exec 9>"$LOCK"
+        flock -w "$LOCK_WAIT" 9 ||
+            fail "another meshvm-join held /run/meshvm/join.lock for ${LOCK_WAIT}s"
+    elif command -v python3 >/dev/null 2>&1; then
+        # The lock belongs to the open file description, which this shell
+        # keeps on descriptor 9 after python3 exits.
+        exec 9>"$LOCK"
+        python3 -c 'import fcntl, signal, sys
+signal.alarm(int(sys.argv[1]))
+fcntl.flock(9, fcntl.LOCK_EX)' "$LOCK_WAIT" ||
+            fail "another meshvm-join held /run/meshvm/join.lock for ${LOCK_WAIT}s"
+    else
+        t0=$(date +%s)
+        until mkdir "$LOCK.d" 2>/dev/null; do
+            owner=$(cat "$LOCK.d/pid" 2>/dev/null || true)
+            if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then
+                rm -rf "$LOCK.d" # its owner is gone
+                continue
+            fi
+            [ $(($(date +%s) - t0)) -lt "$LOCK_WAIT" ] ||
+                fail "another meshvm-join held /run/meshvm/join.lock.d for ${LOCK_WAIT}s"
+            sleep 1
+        done
+        LOCK_DIR=$LOCK.d
+        echo $$ >"$LOCK_DIR/pid"
+    fi
 }
 
 is_hex64() {
@@ -271,10 +345,44 @@ seed_mount() {
     [ -f "$SEED/meta-data" ]
 }
 
-#--- HTTP (curl) -----------------------------------------------------------
+#--- HTTP (curl, else wget, else python3) ----------------------------------
 
-need_curl() {
-    command -v curl >/dev/null 2>&1 || fail "$1 needs curl, which this VM lacks"
+# The python3 fallback: GET argv[1] into argv[2] with the headers in the
+# file argv[3] ("" = none; secrets stay out of argv), timeout argv[4].
+PY_GET='import shutil, sys, urllib.request
+url, out, hdr, tmo = sys.argv[1:5]
+req = urllib.request.Request(url)
+if hdr:
+    for line in open(hdr):
+        k, _, v = line.rstrip("\n").partition(":")
+        req.add_header(k.strip(), v.strip())
+try:
+    with urllib.request.urlopen(req, timeout=float(tmo)) as r, open(out, "wb") as f:
+        shutil.copyfileobj(r, f)
+except Exception as e:
+    sys.stderr.write("%s: %s\n" % (url.split("?")[0], e))
+    sys.exit(1)'
+
+have_http() {
+    command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 ||
+        command -v python3 >/dev/null 2>&1
+}
+
+# http_get URL OUT HDRFILE TIMEOUT: without curl (wget, else python3).
+http_get() {
+    if command -v wget >/dev/null 2>&1; then
+        : >"$TMPD/wgetrc"
+        if [ -n "$3" ]; then sed 's/^/header = /' "$3" >"$TMPD/wgetrc"; fi
+        wget -q --config="$TMPD/wgetrc" -T "$4" -t 1 -O "$2" "$1" 2>>"$LOG"
+        hg_rc=$?
+        rm -f "$TMPD/wgetrc"
+        return "$hg_rc"
+    fi
+    python3 -c "$PY_GET" "$1" "$2" "$3" "$4" 2>>"$LOG"
+}
+
+need_http() {
+    have_http || fail "$1 needs curl, wget or python3, and this VM has none"
 }
 
 # urlenc STRING: percent-encode all but RFC 3986 unreserved characters.
@@ -294,20 +402,43 @@ urlenc() {
 
 # metadata_get PATH OUT: GET from the metadata server; 1 when unreachable.
 metadata_get() {
-    curl -fsS --connect-timeout 2 --max-time 10 --retry 2 \
-        -H 'Metadata-Flavor: Google' -o "$2" "$METADATA_URL/$1" 2>>"$LOG"
+    if command -v curl >/dev/null 2>&1; then
+        curl -fsS --connect-timeout 2 --max-time 10 --retry 2 \
+            -H 'Metadata-Flavor: Google' -o "$2" "$METADATA_URL/$1" 2>>"$LOG"
+        return
+    fi
+    have_http || return 1
+    printf 'Metadata-Flavor: Google\n' >"$TMPD/md.hdr"
+    for _ in 1 2 3; do
+        if http_get "$METADATA_URL/$1" "$2" "$TMPD/md.hdr" 10; then return 0; fi
+    done
+    return 1
+}
+
+# get_retry URL OUT HDRFILE: the bundle, five tries, without curl.
+get_retry() {
+    for n in 1 2 3 4 5; do
+        if http_get "$1" "$2" "$3" 60; then return 0; fi
+        sleep "$n"
+    done
+    return 1
 }
 
 # fetch_url URL OUT: https:// directly, gs://BUCKET/OBJECT through the
 # JSON API with the instance's access token (sent from a 0600 header file,
 # never on the command line).
 fetch_url() {
-    need_curl "fetching the bundle"
+    need_http "fetching the bundle"
+    curl=
+    if command -v curl >/dev/null 2>&1; then curl=yes; fi
     case $1 in
     https://*)
-        curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 \
-            -o "$2" "$1" 2>>"$LOG" ||
-            fail "could not fetch the bundle from ${1%%\?*}"
+        if [ -n "$curl" ]; then
+            curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 \
+                -o "$2" "$1" 2>>"$LOG"
+        else
+            get_retry "$1" "$2" ""
+        fi || fail "could not fetch the bundle from ${1%%\?*}"
         ;;
     gs://*/*)
         path=${1#gs://}
@@ -319,10 +450,13 @@ fetch_url() {
             "$TMPD/sa.json" >"$TMPD/auth.hdr"
         rm -f "$TMPD/sa.json"
         [ -s "$TMPD/auth.hdr" ] || fail "the metadata server's token answer has no access_token"
-        curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 \
-            -H "@$TMPD/auth.hdr" -o "$2" \
-            "$STORAGE_URL/b/$(urlenc "$bucket")/o/$(urlenc "$object")?alt=media" \
-            2>>"$LOG" || fail "could not fetch the bundle from $1"
+        gcs="$STORAGE_URL/b/$(urlenc "$bucket")/o/$(urlenc "$object")?alt=media"
+        if [ -n "$curl" ]; then
+            curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 \
+                -H "@$TMPD/auth.hdr" -o "$2" "$gcs" 2>>"$LOG"
+        else
+            get_retry "$gcs" "$2" "$TMPD/auth.hdr"
+        fi || fail "could not fetch the bundle from $1"
         rm -f "$TMPD/auth.hdr"
         ;;
     *) fail "unsupported bundle URL scheme: ${1%%\?*} (https:// or gs://)" ;;
@@ -363,8 +497,8 @@ fetch_bundle() {
 unpack_bundle() {
     if [ -f "$CUR/.bundle-sha256" ] &&
         [ "$(cat "$CUR/.bundle-sha256")" = "$PINNED" ] &&
-        (cd "$CUR" && sha256sum -c --quiet --strict SHA256SUMS) >>"$LOG" 2>&1; then
-        log "bundle contents verified (sha256sum -c SHA256SUMS)"
+        check_sums "$CUR"; then
+        log "bundle contents verified (SHA256SUMS)"
         return 0
     fi
     magic=$(od -An -tx1 -N4 "$STATE/bundle" | tr -d ' \n')
@@ -380,16 +514,42 @@ unpack_bundle() {
     1f8b*) topt=--gzip ;;
     *) topt= ;;
     esac
+    # MANIFEST.json comes first: read it alone to size the extraction.
+    # shellcheck disable=SC2086
+    tar -x $topt --no-same-owner --no-same-permissions --occurrence=1 \
+        -f "$STATE/bundle" -C "$new" MANIFEST.json 2>>"$LOG" ||
+        fail "cannot read MANIFEST.json from the bundle (tar)"
+    check_space "$new/MANIFEST.json"
     # shellcheck disable=SC2086
     tar -x $topt --no-same-owner --no-same-permissions -f "$STATE/bundle" \
         -C "$new" 2>>"$LOG" || fail "cannot unpack the bundle (tar)"
     [ -f "$new/SHA256SUMS" ] || fail "the bundle has no SHA256SUMS"
-    (cd "$new" && sha256sum -c --quiet --strict SHA256SUMS) >>"$LOG" 2>&1 ||
+    check_sums "$new" ||
         fail "bundle contents do not match SHA256SUMS (see /var/log/meshvm-join.log)"
     printf '%s\n' "$PINNED" >"$new/.bundle-sha256"
     rm -rf "$CUR"
     mv "$new" "$CUR"
-    log "bundle unpacked and verified (sha256sum -c SHA256SUMS)"
+    log "bundle unpacked and verified (SHA256SUMS)"
+}
+
+# check_space MANIFEST: the files it lists (twice for a root filesystem,
+# which is unpacked again), plus 1 MiB, must fit in what df -P says is
+# free under /var/lib/meshvm; fail closed when not, or when unknown.
+check_space() {
+    need_kib=$(awk '
+        /"files": \[/ { on = 1 }
+        on && /"size":/ { gsub(/[^0-9]/, ""); n += $0
+            if (root) n += $0; root = 0 }
+        on && /"path": "image\/rootfs\.tar"/ { root = 1 }
+        END { printf "%d\n", n / 1024 + 1024 }' "$1") ||
+        fail "cannot read the file sizes in MANIFEST.json"
+    free_kib=$(df -P "$STATE" 2>/dev/null | awk 'NR == 2 { print $4 }')
+    case $free_kib in
+    '' | *[!0-9]*) fail "cannot tell the free space under /var/lib/meshvm (df -P)" ;;
+    esac
+    if [ "$free_kib" -lt "$need_kib" ]; then
+        fail "not enough space under /var/lib/meshvm: the bundle needs ${need_kib} KiB, ${free_kib} KiB free"
+    fi
 }
 
 find_sidecar() {
@@ -406,8 +566,9 @@ install_sidecar() {
         log "sidecar $(basename "$pkg") already installed"
     else
         case $pkg in
-        *.deb) dpkg -i "$pkg" >>"$LOG" 2>&1 || fail "dpkg -i $(basename "$pkg") failed" ;;
-        *.rpm) rpm -i "$pkg" >>"$LOG" 2>&1 || fail "rpm -i $(basename "$pkg") failed" ;;
+        # 9>&-: nothing a package starts may inherit the join's lock
+        *.deb) dpkg -i "$pkg" >>"$LOG" 2>&1 9>&- || fail "dpkg -i $(basename "$pkg") failed" ;;
+        *.rpm) rpm -i "$pkg" >>"$LOG" 2>&1 9>&- || fail "rpm -i $(basename "$pkg") failed" ;;
         esac
         write_small "$STATE/sidecar.sha256" "$sum"
         log "sidecar $(basename "$pkg") installed"
@@ -509,7 +670,7 @@ install_token() {
         fi
         ;;
     metadata)
-        if command -v curl >/dev/null 2>&1 &&
+        if have_http &&
             (umask 077 && metadata_get instance/attributes/meshvm-istio-token "$TMPD/token") &&
             [ -s "$TMPD/token" ]; then
             fresh=$TMPD/token
@@ -568,9 +729,9 @@ load_image() {
         return 0
     fi
     case $rt in
-    docker) docker load -i "$CUR/image/image.tar" >>"$LOG" 2>&1 ;;
-    podman) podman load -i "$CUR/image/image.tar" >>"$LOG" 2>&1 ;;
-    containerd) ctr -n default images import "$CUR/image/image.tar" >>"$LOG" 2>&1 ;;
+    docker) docker load -i "$CUR/image/image.tar" >>"$LOG" 2>&1 9>&- ;;
+    podman) podman load -i "$CUR/image/image.tar" >>"$LOG" 2>&1 9>&- ;;
+    containerd) ctr -n default images import "$CUR/image/image.tar" >>"$LOG" 2>&1 9>&- ;;
     esac || fail "$rt could not load image/image.tar"
     write_small "$STATE/image.loaded" "$want"
     log "image loaded into $rt"
@@ -613,7 +774,9 @@ probe_ready() {
     if command -v curl >/dev/null 2>&1; then
         curl -fsS -o /dev/null --max-time 3 "$READY_URL" 2>/dev/null
     elif command -v wget >/dev/null 2>&1; then
-        wget -q -O /dev/null -T 3 "$READY_URL" 2>/dev/null
+        wget -q -O /dev/null -T 3 -t 1 "$READY_URL" 2>/dev/null
+    elif command -v python3 >/dev/null 2>&1; then
+        python3 -c "$PY_GET" "$READY_URL" /dev/null "" 3 2>/dev/null
     else
         busybox wget -q -O /dev/null -T 3 "$READY_URL" 2>/dev/null
     fi
@@ -653,6 +816,7 @@ main() {
     esac
     trap on_exit EXIT
     mkdir -p "$RUNDIR"
+    take_lock
     TMPD=$(mktemp -d "$RUNDIR/tmp.XXXXXX")
     load_conf
     count_boot

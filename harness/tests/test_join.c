@@ -564,7 +564,8 @@ test_tampered_bundle(void **state)
 }
 
 /* A bundle whose whole-file digest is pinned but whose contents do not
- * match its SHA256SUMS (re-packed by hand): sha256sum -c stops it. */
+ * match its SHA256SUMS (re-packed by hand, manifest first as the format
+ * says): the SHA256SUMS check stops it. */
 static void
 test_tampered_contents(void **state)
 {
@@ -575,7 +576,9 @@ test_tampered_contents(void **state)
 	assert_int_equal(tu_sh(NULL, "set -e; d='%s/repack'; mkdir -p \"$d\"; "
 	                             "tar -xzf '%s' -C \"$d\"; echo '198.51.100.9 "
 	                             "evil' >>\"$d/identity/hosts\"; tar -czf '%s' "
-	                             "-C \"$d\" .", T, bundle_gz, repack), 0);
+	                             "-C \"$d\" MANIFEST.json SHA256SUMS "
+	                             "identity image sidecar units", T, bundle_gz,
+	                       repack), 0);
 	sha = file_sha(repack);
 	c = new_case("contents", repack, sha, (long long)time(NULL) + 86400, NULL);
 	c.path_dirs = "shims sys"; /* gzip needs no zstd */
