@@ -72,8 +72,21 @@ setup(void **state)
 		      "for f in /usr/sbin/* /usr/bin/*; do b=${f##*/};"
 		      "  case \" %s \" in *\" $b \"*) continue;; esac;"
 		      "  [ -e sys/$b ] || ln -s \"$f\" sys/$b; done;"
-		      "ln -s \"$(command -v zstd)\" zstd/zstd",
-		      T, excl, tu_src(), tu_src(), excl),
+		      "ln -s \"$(command -v zstd)\" zstd/zstd;"
+		      /* shims-py: no curl; sys-py: no wget, busybox, flock,
+		       * openssl (python3 and sha256sum remain); sys-noflock;
+		       * sys-nolock: neither flock nor python3 (mkdir lock) */
+		      "mkdir shims-py shims-df sys-py sys-noflock sys-nolock;"
+		      "for f in shims/*; do [ \"${f##*/}\" = curl ] ||"
+		      "  cp -P \"$f\" shims-py/; done;"
+		      "ln -s '%s/harness/tests/join-shim.sh' shims-df/df;"
+		      "for f in sys/*; do b=${f##*/};"
+		      "  case $b in wget|busybox|flock|openssl) ;; *)"
+		      "    cp -P \"$f\" sys-py/;; esac;"
+		      "  [ $b = flock ] || cp -P \"$f\" sys-noflock/;"
+		      "  case $b in flock|python3*) ;; *) cp -P \"$f\" sys-nolock/;;"
+		      "  esac; done",
+		      T, excl, tu_src(), tu_src(), excl, tu_src()),
 		0);
 	free(excl);
 	return 0;
@@ -98,6 +111,7 @@ struct jcase {
 	char *dir, *root, *seed, *calls;
 	const char *path_dirs; /* e.g. "shims zstd sys" */
 	const char *env;       /* extra environment */
+	const char *script;    /* NULL: cloudinit/join.sh */
 };
 
 static char *
@@ -203,12 +217,12 @@ free_case(struct jcase *c)
 	free(c->calls);
 }
 
-/* Run the script; returns its exit code; output (stderr) in *out. */
-static int
-run(struct jcase *c, const char *mode, char **out)
+/* The command line that runs the case's script in `mode`. */
+static char *
+run_cmd(struct jcase *c, const char *mode)
 {
 	char path[512] = "";
-	char *copy = strdup(c->path_dirs), *save = NULL;
+	char *copy = strdup(c->path_dirs), *save = NULL, *script, *cmd;
 
 	assert_non_null(copy);
 	for (char *d = strtok_r(copy, " ", &save); d; d = strtok_r(NULL, " ", &save)) {
@@ -216,15 +230,26 @@ run(struct jcase *c, const char *mode, char **out)
 		snprintf(path + n, sizeof(path) - n, "%s%s/%s", n ? ":" : "", T, d);
 	}
 	free(copy);
+	script = c->script ? tu_fmt("%s", c->script)
+	                   : tu_fmt("%s/cloudinit/join.sh", tu_src());
+	cmd = tu_fmt("env -i LC_ALL=C PATH='%s' MESHVM_ROOT='%s' SHIM_LOG='%s' "
+	             "SHIM_SEED_DIR='%s' %s /bin/sh '%s' %s", path, c->root,
+	             c->calls, c->seed, c->env ? c->env : "", script, mode);
+	free(script);
+	return cmd;
+}
+
+/* Run the script; returns its exit code; output (stderr) in *out. */
+static int
+run(struct jcase *c, const char *mode, char **out)
+{
+	char *cmd = run_cmd(c, mode);
+
 	unlink(c->calls);
 	tu_write(c->calls, "");
 	char *log = NULL;
-	int rc = tu_sh(&log,
-	             "cd '%s' && env -i LC_ALL=C PATH='%s' MESHVM_ROOT='%s' "
-	             "SHIM_LOG='%s' SHIM_SEED_DIR='%s' %s "
-	             "/bin/sh '%s/cloudinit/join.sh' %s",
-	             c->dir, path, c->root, c->calls, c->seed, c->env ? c->env : "",
-	             tu_src(), mode);
+	int rc = tu_sh(&log, "cd '%s' && %s", c->dir, cmd);
+	free(cmd);
 	if (getenv("MESHVM_TEST_VERBOSE") != NULL)
 		print_message("join.sh %s: exit %d\n%s", mode, rc, log);
 	if (out != NULL)
@@ -812,6 +837,223 @@ test_failures(void **state)
 	free_case(&c);
 }
 
+
+/* Two runners at once (the unit and the guest agent's startup-script, or
+ * cloud-init's runcmd and a hand): the second waits for the first's lock,
+ * so the phases never interleave.  With flock(1), with python3's fcntl
+ * when flock is absent, and with a mkdir lock when both are (a stale one,
+ * left by a dead runner, is taken over). */
+static void
+test_lock_serialises(void **state)
+{
+	static const char *const sys_dirs[] = {"sys", "sys-noflock",
+	                                       "sys-nolock"};
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		char *name = tu_fmt("lock-%s", sys_dirs[i]);
+		struct jcase c = new_case(name, bundle_zst, sha_zst,
+		                          (long long)time(NULL) + 86400, NULL);
+		char *a, *b, *out = NULL, *s, *one, *want;
+
+		c.path_dirs = i == 0 ? "shims zstd sys"
+		              : i == 1 ? "shims zstd sys-noflock"
+		                       : "shims zstd sys-nolock";
+		c.env = "SHIM_READY_AFTER=2";
+		if (i == 2)
+			assert_int_equal(tu_sh(NULL, "mkdir -p '%s/run/meshvm/join.lock.d'"
+			                             " && echo 2147483646 >'%s/run/meshvm/"
+			                             "join.lock.d/pid'", c.root, c.root),
+			                 0);
+		tu_write(c.calls, "");
+		a = run_cmd(&c, "run");
+		b = run_cmd(&c, "run");
+		assert_int_equal(tu_sh(&out, "cd '%s' && { %s >a.log 2>&1; echo $? "
+		                             ">a.rc; } & cd '%s' && { %s >b.log 2>&1;"
+		                             " echo $? >b.rc; } & wait; cat '%s/a.rc'"
+		                             " '%s/b.rc'", c.dir, a, c.dir, b, c.dir,
+		                       c.dir), 0);
+		assert_string_equal(out, "0\n0\n");
+		one = tu_fmt("meshvm-join: fetching seed\n"
+		             "meshvm-join: verifying sha256 %s\n"
+		             "meshvm-join: installing istio-sidecar.deb\n"
+		             "meshvm-join: starting productcatalog.service "
+		             "istio.service\n"
+		             "meshvm-join: waiting http://localhost:15021/healthz/"
+		             "ready (up to 5s)\n"
+		             "meshvm-join: joined bundle %.12s boot 1\n",
+		             sha_zst, sha_zst);
+		want = tu_fmt("%s%s", one, one);
+		s = rd(&c, "/dev/console");
+		if (strcmp(s, want) != 0) {
+			print_error("%s: the runs interleaved:\n%s", sys_dirs[i], s);
+			fail();
+		}
+		assert_status(&c, "phase", "joined");
+		assert_false(exists_in(&c, "/run/meshvm/join.lock.d"));
+		free(s);
+		free(one);
+		free(want);
+		free(out);
+		free(a);
+		free(b);
+		free(name);
+		free_case(&c);
+	}
+}
+
+/* The space the bundle needs (the manifest's sizes) must be free under
+ * /var/lib/meshvm before anything is extracted. */
+static void
+test_no_space(void **state)
+{
+	struct jcase c = new_case("nospace", bundle_zst, sha_zst,
+	                          (long long)time(NULL) + 86400, NULL);
+	char *s;
+
+	(void)state;
+	c.path_dirs = "shims-df shims zstd sys";
+	c.env = "SHIM_DF_AVAIL=10";
+	assert_int_not_equal(run(&c, "run", NULL), 0);
+	s = status(&c, "error");
+	assert_contains(s, "not enough space under /var/lib/meshvm: the bundle "
+	                   "needs ");
+	assert_contains(s, " KiB, 10 KiB free");
+	free(s);
+	assert_false(exists_in(&c, "/var/lib/meshvm/current"));
+	assert_false(exists_in(&c, "/var/lib/meshvm/.unpack/identity"));
+	s = tu_read(c.calls, NULL);
+	assert_contains(s, "df -P <ROOT>/var/lib/meshvm\n");
+	assert_null(strstr(s, "dpkg"));
+	free(s);
+	/* enough room: joins */
+	c.env = "SHIM_DF_AVAIL=50000000";
+	assert_int_equal(run(&c, "run", NULL), 0);
+	assert_status(&c, "phase", "joined");
+	free_case(&c);
+}
+
+/* A stock image with neither curl nor wget (nor zstd, flock, openssl):
+ * the guest agent runs the generated startup-script, which writes the
+ * join and runs it; python3's urllib reads the metadata server, fetches
+ * the bundle from gs:// with the access token and probes readiness
+ * against a real HTTP server on loopback.  The next boot's run of the
+ * script changes nothing and leaves the join to the unit. */
+static void
+test_startup_script_python_only(void **state)
+{
+	char *script = tu_fmt("%s/startup-script", T);
+	char *tokf = tu_fmt("%s/py-token", T), *t = jwt(4102444800LL);
+	char *port = NULL, *env, *s, *before, *after, *out = NULL;
+	struct jcase c;
+
+	(void)state;
+	tu_write(tokf, t);
+	assert_int_equal(tu_sh(NULL, "'%s' cloudinit userdata --agent "
+	                             "startup-script --bundle '%s' --bundle-url "
+	                             "'gs://bkt/vm/b.bundle' --runtime none "
+	                             "--ready-timeout 5 -o '%s'", tu_bin(),
+	                       bundle_gz, script), 0);
+	assert_int_equal(tu_sh(NULL, "python3 '%s/harness/tests/join-http.py' "
+	                             "'%s/http.port' '%s/http.log' '%s' '%s' "
+	                             "</dev/null >'%s/http.out' 2>&1 & echo $! "
+	                             ">'%s/http.pid'; i=0; while [ ! -s "
+	                             "'%s/http.port' ] && [ $i -lt 200 ]; do "
+	                             "sleep 0.05; i=$((i+1)); done; [ -s "
+	                             "'%s/http.port' ]", tu_src(), T, T,
+	                       bundle_gz, tokf, T, T, T, T), 0);
+	s = tu_fmt("%s/http.port", T);
+	port = tu_read(s, NULL);
+	free(s);
+	port[strcspn(port, "\n")] = '\0';
+	c = new_case("pyonly", bundle_gz, sha_gz, 0, NULL);
+	/* nothing but what the image has: the script writes the rest */
+	assert_int_equal(tu_sh(NULL, "rm -rf '%s' '%s/etc/meshvm'", c.seed,
+	                       c.root), 0);
+	c.path_dirs = "shims-py sys-py";
+	c.script = script;
+	env = tu_fmt("MESHVM_METADATA_URL=http://127.0.0.1:%s/computeMetadata/v1"
+	             " MESHVM_STORAGE_URL=http://127.0.0.1:%s/storage/v1 "
+	             "MESHVM_READY_URL=http://127.0.0.1:%s/healthz/ready",
+	             port, port, port);
+	c.env = env;
+	assert_int_equal(run(&c, "", &out), 0);
+	assert_status(&c, "phase", "joined");
+	assert_status(&c, "bundle_sha256", sha_gz);
+	assert_status(&c, "token_source", "metadata");
+	assert_int_equal(mode_of(&c, "/usr/local/sbin/meshvm-join"), 0700);
+	assert_int_equal(mode_of(&c, "/etc/meshvm/join.conf"), 0644);
+	s = rd(&c, "/usr/local/sbin/meshvm-join");
+	{
+		char *js = tu_fmt("%s/cloudinit/join.sh", tu_src());
+		char *want = tu_read(js, NULL);
+		assert_string_equal(s, want);
+		free(want);
+		free(js);
+	}
+	free(s);
+	s = rd(&c, "/etc/meshvm/bundle.sha256");
+	assert_int_equal(strncmp(s, sha_gz, 64), 0);
+	free(s);
+	s = rd(&c, "/etc/meshvm/join.conf");
+	assert_contains(s, "MESHVM_BUNDLE_URL=gs://bkt/vm/b.bundle\n");
+	free(s);
+	s = rd(&c, "/etc/meshvm/istio-token");
+	assert_string_equal(s, t);
+	free(s);
+	s = rd(&c, "/etc/systemd/system/meshvm-join.service");
+	assert_contains(s, "ExecStart=/usr/local/sbin/meshvm-join boot\n");
+	free(s);
+	s = tu_read(c.calls, NULL);
+	{
+		static const char first[] =
+			"systemctl daemon-reload\n"
+			"systemctl is-enabled --quiet meshvm-join.service\n"
+			"systemctl enable meshvm-join.service\n";
+		if (strncmp(s, first, sizeof(first) - 1) != 0) {
+			print_error("startup-script calls:\n%s", s);
+			fail();
+		}
+	}
+	assert_null(strstr(s, "curl"));
+	free(s);
+	{
+		char *p = tu_fmt("%s/http.log", T);
+		s = tu_read(p, NULL);
+		free(p);
+	}
+	assert_contains(s, "GET /computeMetadata/v1/instance/service-accounts/"
+	                   "default/token flavor=1");
+	assert_contains(s, "GET /storage/v1/b/bkt/o/vm%2Fb.bundle?alt=media "
+	                   "flavor=0 auth=1\n");
+	assert_contains(s, "GET /computeMetadata/v1/instance/attributes/"
+	                   "meshvm-istio-token flavor=1");
+	assert_contains(s, "GET /healthz/ready ");
+	free(s);
+	/* the access token never reaches argv, the log or stderr */
+	s = rd(&c, "/var/log/meshvm-join.log");
+	assert_null(strstr(s, "ya29"));
+	free(s);
+	assert_null(strstr(out, "ya29"));
+	free(out);
+	/* the next boot: the agent runs the script again */
+	before = snapshot(&c);
+	assert_int_equal(run(&c, "", NULL), 0);
+	after = snapshot(&c);
+	assert_string_equal(before, after);
+	assert_calls(&c, "systemctl is-enabled --quiet meshvm-join.service\n"
+	                 "systemctl start meshvm-join.service\n");
+	free(before);
+	free(after);
+	assert_int_equal(tu_sh(NULL, "kill $(cat '%s/http.pid')", T), 0);
+	free(env);
+	free(port);
+	free(t);
+	free(tokf);
+	free(script);
+	free_case(&c);
+}
+
 int
 main(void)
 {
@@ -825,6 +1067,9 @@ main(void)
 		cmocka_unit_test(test_expired_token),
 		cmocka_unit_test(test_gcs_and_metadata),
 		cmocka_unit_test(test_failures),
+		cmocka_unit_test(test_lock_serialises),
+		cmocka_unit_test(test_no_space),
+		cmocka_unit_test(test_startup_script_python_only),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
