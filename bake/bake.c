@@ -942,7 +942,8 @@ bundle_bake(const struct bundle_spec *spec, const char *out_path,
 	size_t n = 0;
 	uint64_t total = 0;
 	char *manifest = NULL, *sums = NULL;
-	struct mv_atomic_file af = {.fd = -1, .slot = -1};
+	struct mv_output o = {.af = {.fd = -1, .slot = -1}};
+	struct mv_atomic_file *af = &o.af;
 	struct sink s;
 	bool zstd = opt->compress == BUNDLE_ZSTD;
 	int rc = -1;
@@ -955,7 +956,7 @@ bundle_bake(const struct bundle_spec *spec, const char *out_path,
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		total += ents[i].size;
-	if (mv_atomic_open(&af, out_path, 0644, err) != 0)
+	if (mv_output_open(&o, out_path, 0644, err) != 0)
 		goto out;
 	/* The two-pass path digests the output as it streams; the one-pass
 	 * path writes its first bytes last and reads the file back. */
@@ -966,16 +967,16 @@ bundle_bake(const struct bundle_spec *spec, const char *out_path,
 	}
 	if (zstd) {
 		if (setup_zstd(&s, opt, err) != 0 ||
-		    bake_one_pass_zstd(spec, ents, n, total, opt, &af, &s, &manifest,
+		    bake_one_pass_zstd(spec, ents, n, total, opt, af, &s, &manifest,
 		                       &sums, err) != 0)
 			goto out;
-	} else if (bake_two_pass(spec, ents, n, total, opt, &af, &s, &manifest,
+	} else if (bake_two_pass(spec, ents, n, total, opt, af, &s, &manifest,
 	                         &sums, err) != 0) {
 		goto out;
 	}
 	if (res != NULL) {
 		if (zstd) {
-			if (digest_output(af.fd, s.written, res->sha256, opt->progress,
+			if (digest_output(af->fd, s.written, res->sha256, opt->progress,
 			                  err) != 0)
 				goto out;
 		} else {
@@ -985,12 +986,12 @@ bundle_bake(const struct bundle_spec *spec, const char *out_path,
 		res->content_size = total + strlen(manifest) + strlen(sums);
 		res->n_entries = n + 2;
 	}
-	if (mv_atomic_commit(&af, err) != 0)
+	if (mv_output_commit(&o, err) != 0)
 		goto out;
 	rc = 0;
 out:
 	if (rc != 0)
-		mv_atomic_abort(&af);
+		mv_output_abort(&o);
 	mv_sha256_discard(&s.sha);
 	ZSTD_freeCCtx(s.zc);
 	free(s.out.dst);

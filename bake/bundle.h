@@ -105,9 +105,13 @@ struct bundle_info {
 	const char *compression;          /* "zstd" | "gzip" | "none" */
 };
 
+/* Unpack writes at most this much unless told otherwise (--max-size). */
+#define BUNDLE_UNPACK_MAX_DEFAULT (16ull << 30)
+
 struct bundle_read_options {
 	const char *expect_sha256; /* whole-file digest to check, or NULL */
 	bool progress;
+	uint64_t max_size;         /* unpack: 0 = BUNDLE_UNPACK_MAX_DEFAULT */
 };
 
 /* Check everything: digest (optional), manifest first and well formed,
@@ -125,8 +129,13 @@ int bundle_inspect(const char *path, struct bundle_info **out,
                    struct mv_err *err);
 
 /* Verify while extracting into `dest` (absent or empty).  Files land in
- * place only when everything checked out; on failure dest holds nothing
- * new. Not thread-safe: changes the working directory while extracting. */
+ * place only when everything checked out; on failure, and on SIGINT or
+ * SIGTERM (through core/signal), dest holds nothing new.  A manifest
+ * listing more than opt->max_size or DEST's free space is refused before
+ * anything is written.  Staging directories left by a killed unpack
+ * (".meshvm-unpack-XXXXXX" holding our marker, its process gone) are
+ * removed first.  Not thread-safe: changes the working directory while
+ * extracting. */
 int bundle_unpack(const char *path, const char *dest,
                   const struct bundle_read_options *opt,
                   struct bundle_info **out, struct mv_err *err);

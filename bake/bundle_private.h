@@ -20,9 +20,21 @@ int bundle_pkg_inspect(const char *path, enum bundle_pkg_format *fmt,
 int bundle_image_inspect(const char *path, const char **format,
                          struct mv_err *err);
 
+/*--- rules.c: what a bundle may hold --------------------------------------*/
+
 /* A relative path of clean components: no leading '/', no "", ".", ".."
  * components, no backslash or control characters, at most 255 bytes. */
 bool bundle_path_is_safe(const char *path);
+/* One of the paths the bundle format has (MANIFEST.json, SHA256SUMS,
+ * identity/..., image/..., sidecar/..., units/NAME.service). */
+bool bundle_path_in_layout(const char *path);
+/* DNS-1123 label: [a-z0-9-], 1..63, no leading or trailing '-'. */
+bool bundle_is_dns_label(const char *s);
+/* grpc | http | http2 | tcp */
+bool bundle_protocol_ok(const char *s);
+#define BUNDLE_PORT_OK(p) ((p) >= 1 && (p) <= 65535)
+/* 1..max printable ASCII bytes, no spaces (versions, formats). */
+bool bundle_word_ok(const char *s, size_t max);
 
 /* Parse and validate MANIFEST.json into `info` (which takes ownership of
  * the JSON). Errors carry MV_EXIT_VERIFY. */
@@ -32,5 +44,22 @@ int bundle_manifest_parse(const char *buf, size_t len,
 /* Find a manifest file entry by path (binary search: files are sorted). */
 const struct bundle_file *bundle_info_find(const struct bundle_info *info,
                                            const char *path);
+
+/*--- verify.c: the scan behind verify and unpack ---------------------------*/
+
+struct archive;
+
+/* Where unpack writes, and how much it may. */
+struct bundle_scan_target {
+	struct archive *disk; /* libarchive disk writer, cwd = staging */
+	const char *dest;     /* for messages */
+	uint64_t max_size;    /* refuse manifests listing more */
+	uint64_t free_bytes;  /* DEST's free space (statvfs) */
+};
+
+/* Check (and with a target, write) every entry of the bundle on fd. */
+int bundle_scan(int fd, const char *name, const struct bundle_read_options *opt,
+                const struct bundle_scan_target *target,
+                struct bundle_info **out, struct mv_err *err);
 
 #endif

@@ -4,6 +4,10 @@
 #include <string.h>
 
 #include "bake/bundle_private.h"
+#include "core/escape.h"
+
+/* Manifest strings are untrusted: messages show them escaped and cut. */
+#define ESC(s, buf) mv_escape((s), MV_ESCAPE_SHOW, (buf), sizeof(buf))
 
 static int
 bad(struct mv_err *err, const char *msg)
@@ -79,7 +83,8 @@ check_artifact(const struct bundle_info *info, const json_t *obj,
 	static const char *const keys[] = {"path", "format", "size", "sha256",
 	                                   "version"};
 	const struct bundle_file *f;
-	const char *unknown, *path;
+	const char *unknown, *path, *format;
+	char esc[MV_ESCAPE_BUF];
 	json_t *size;
 
 	if (!json_is_object(obj))
@@ -89,7 +94,7 @@ check_artifact(const struct bundle_info *info, const json_t *obj,
 	if (!only_keys(obj, keys, has_version ? 5 : 4, &unknown))
 		return mv_err_set(err, MV_EXIT_VERIFY,
 		                  "MANIFEST.json: %s: unknown field \"%s\"", what,
-		                  unknown);
+		                  ESC(unknown, esc));
 	path = str_field(obj, "path");
 	size = json_object_get(obj, "size");
 	if (path == NULL || str_field(obj, "format") == NULL ||
@@ -98,16 +103,35 @@ check_artifact(const struct bundle_info *info, const json_t *obj,
 		return mv_err_set(err, MV_EXIT_VERIFY,
 		                  "MANIFEST.json: %s: needs path, format, size, "
 		                  "sha256", what);
+	if (strncmp(path, what, strlen(what)) != 0 ||
+	    path[strlen(what)] != '/')
+		return mv_err_set(err, MV_EXIT_VERIFY,
+		                  "MANIFEST.json: %s: path \"%s\" is not under %s/",
+		                  what, ESC(path, esc), what);
+	format = str_field(obj, "format");
+	if (has_version ? strcmp(format, "deb") && strcmp(format, "rpm")
+	                : strcmp(format, "docker-archive") &&
+	                          strcmp(format, "oci-archive"))
+		return mv_err_set(err, MV_EXIT_VERIFY,
+		                  "MANIFEST.json: %s: format \"%s\" is not %s", what,
+		                  ESC(format, esc),
+		                  has_version ? "deb or rpm"
+		                              : "docker-archive or oci-archive");
+	if (has_version && !bundle_word_ok(str_field(obj, "version"), 128))
+		return mv_err_set(err, MV_EXIT_VERIFY,
+		                  "MANIFEST.json: %s: version \"%s\" is not 1..128 "
+		                  "printable characters without spaces", what,
+		                  ESC(str_field(obj, "version"), esc));
 	f = bundle_info_find(info, path);
 	if (f == NULL)
 		return mv_err_set(err, MV_EXIT_VERIFY,
 		                  "MANIFEST.json: %s: %s is not in files", what,
-		                  path);
+		                  ESC(path, esc));
 	if ((uint64_t)json_integer_value(size) != f->size ||
 	    strcmp(f->sha256, str_field(obj, "sha256")) != 0)
 		return mv_err_set(err, MV_EXIT_VERIFY,
 		                  "MANIFEST.json: %s: size/sha256 differ from the "
-		                  "files entry for %s", what, path);
+		                  "files entry for %s", what, ESC(path, esc));
 	return 0;
 }
 
@@ -124,19 +148,22 @@ bundle_manifest_parse(const char *buf, size_t len, struct bundle_info *info,
 	json_error_t jerr;
 	json_t *m, *svc, *files, *v, *sde;
 	const char *unknown;
+	char esc[MV_ESCAPE_BUF];
+	json_int_t port;
 	size_t i;
 
 	m = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (m == NULL)
 		return mv_err_set(err, MV_EXIT_VERIFY,
 		                  "MANIFEST.json:%d:%d: invalid JSON: %s", jerr.line,
-		                  jerr.column, jerr.text);
+		                  jerr.column, ESC(jerr.text, esc));
 	info->manifest = m;
 	if (!json_is_object(m))
 		return bad(err, "not a JSON object");
 	if (!only_keys(m, top, 6, &unknown))
 		return mv_err_set(err, MV_EXIT_VERIFY,
-		                  "MANIFEST.json: unknown field \"%s\"", unknown);
+		                  "MANIFEST.json: unknown field \"%s\"",
+		                  ESC(unknown, esc));
 	if (str_field(m, "format") == NULL ||
 	    strcmp(str_field(m, "format"), BUNDLE_FORMAT) != 0)
 		return bad(err, "format is not \"" BUNDLE_FORMAT "\"");
@@ -148,10 +175,31 @@ bundle_manifest_parse(const char *buf, size_t len, struct bundle_info *info,
 	    !json_is_integer(json_object_get(svc, "port")))
 		return bad(err, "service: needs exactly name, namespace, port, "
 		           "protocol");
+	/* The same rules as bake's spec check: these become host names,
+	 * Kubernetes names and lines of generated files on the VM. */
 	info->service_name = str_field(svc, "name");
 	info->service_namespace = str_field(svc, "namespace");
 	info->service_protocol = str_field(svc, "protocol");
-	info->service_port = (int)json_integer_value(json_object_get(svc, "port"));
+	port = json_integer_value(json_object_get(svc, "port"));
+	if (!bundle_is_dns_label(info->service_name))
+		return mv_err_set(err, MV_EXIT_VERIFY,
+		                  "MANIFEST.json: service.name \"%s\" is not a "
+		                  "DNS-1123 label (a-z, 0-9, '-', at most 63)",
+		                  ESC(info->service_name, esc));
+	if (!bundle_is_dns_label(info->service_namespace))
+		return mv_err_set(err, MV_EXIT_VERIFY,
+		                  "MANIFEST.json: service.namespace \"%s\" is not a "
+		                  "DNS-1123 label", ESC(info->service_namespace, esc));
+	if (!BUNDLE_PORT_OK(port))
+		return mv_err_set(err, MV_EXIT_VERIFY,
+		                  "MANIFEST.json: service.port %" JSON_INTEGER_FORMAT
+		                  " is not 1..65535", port);
+	if (!bundle_protocol_ok(info->service_protocol))
+		return mv_err_set(err, MV_EXIT_VERIFY,
+		                  "MANIFEST.json: service.protocol \"%s\" is not one "
+		                  "of grpc, http, http2, tcp",
+		                  ESC(info->service_protocol, esc));
+	info->service_port = (int)port;
 	sde = json_object_get(m, "source_date_epoch");
 	if (!json_is_integer(sde))
 		return bad(err, "source_date_epoch: missing or not an integer");
@@ -179,12 +227,18 @@ bundle_manifest_parse(const char *buf, size_t len, struct bundle_info *info,
 		if (!bundle_path_is_safe(path))
 			return mv_err_set(err, MV_EXIT_VERIFY,
 			                  "MANIFEST.json: files[%zu]: unsafe path "
-			                  "\"%s\"", i, path);
+			                  "\"%s\"", i, ESC(path, esc));
 		if (!strcmp(path, BUNDLE_MANIFEST) || !strcmp(path, BUNDLE_SUMS))
 			return mv_err_set(err, MV_EXIT_VERIFY,
 			                  "MANIFEST.json: files[%zu]: %s cannot list "
 			                  "itself or %s", i, BUNDLE_MANIFEST,
 			                  BUNDLE_SUMS);
+		if (!bundle_path_in_layout(path))
+			return mv_err_set(err, MV_EXIT_VERIFY,
+			                  "MANIFEST.json: files[%zu]: \"%s\" is not a "
+			                  "path of the bundle format (identity/, image/, "
+			                  "sidecar/, units/NAME.service)", i,
+			                  ESC(path, esc));
 		if (!mv_is_sha256_hex(sha))
 			return mv_err_set(err, MV_EXIT_VERIFY,
 			                  "MANIFEST.json: files[%zu]: sha256 is not 64 "
@@ -192,11 +246,15 @@ bundle_manifest_parse(const char *buf, size_t len, struct bundle_info *info,
 		if (i > 0 && strcmp(info->files[i - 1].path, path) >= 0)
 			return mv_err_set(err, MV_EXIT_VERIFY,
 			                  "MANIFEST.json: files[%zu]: \"%s\" out of "
-			                  "order or duplicate", i, path);
+			                  "order or duplicate", i, ESC(path, esc));
 		f->path = (char *)path; /* borrowed from the JSON */
 		f->size = (uint64_t)json_integer_value(size);
 		memcpy(f->sha256, sha, MV_SHA256_HEX);
 		info->n_files = i + 1;
+		if (info->content_size + f->size < info->content_size)
+			return mv_err_set(err, MV_EXIT_VERIFY,
+			                  "MANIFEST.json: files[%zu]: sizes add up to "
+			                  "more than 2^64 bytes", i);
 		info->content_size += f->size;
 	}
 	if (check_artifact(info, json_object_get(m, "sidecar"), "sidecar", true,

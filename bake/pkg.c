@@ -14,33 +14,6 @@
 
 #define CONTROL_MAX (16u << 20)
 
-bool
-bundle_path_is_safe(const char *path)
-{
-	const char *p = path;
-	size_t n = strlen(path);
-
-	if (n == 0 || n > 255 || path[0] == '/')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f ||
-		    path[i] == '\\')
-			return false;
-	while (*p) {
-		const char *slash = strchr(p, '/');
-		size_t len = slash ? (size_t)(slash - p) : strlen(p);
-		if (len == 0 || (len == 1 && p[0] == '.') ||
-		    (len == 2 && p[0] == '.' && p[1] == '.'))
-			return false;
-		p += len;
-		if (*p == '/')
-			p++;
-		if (slash != NULL && *p == '\0')
-			return false; /* trailing slash */
-	}
-	return true;
-}
-
 /*--- deb -----------------------------------------------------------------*/
 
 /* Value of field `name` in a deb822 control paragraph, malloc'd. */

@@ -20,6 +20,8 @@
 #define RAW_CHUNK (1u << 20)
 #define OUT_CHUNK (1u << 20)
 #define NBUF 4
+#define TAIL 4096
+#define TAR_BLOCK 512
 
 struct rbuf {
 	char *data;
@@ -38,7 +40,19 @@ struct bundle_reader {
 	struct mv_sha256 sha;
 	bool hashing;
 	uint64_t raw_bytes;
-	char *raw; /* gzip/none: libarchive reads from here */
+	char *raw; /* gzip/none: raw input lands here */
+	struct archive *src; /* gzip: libarchive's gunzip as a raw stream */
+	char *dec;           /* gzip/none: the tar stream handed out */
+
+	/* The tar stream as handed to libarchive: how much, the buffer it
+	 * holds now, and the end of the one before (libarchive may stitch a
+	 * header across two buffers).  After the end of the archive this is
+	 * what shows the rest is zero padding. */
+	uint64_t delivered;
+	const char *cur;
+	size_t cur_len;
+	char tail[TAIL];
+	size_t tail_len;
 	unsigned char head[4];
 	size_t head_len, head_pos;
 
@@ -211,36 +225,91 @@ out:
 	return NULL;
 }
 
-/* libarchive read callback over the ring. */
-static la_ssize_t
-zstd_la_read(struct archive *a, void *ud, const void **buf)
+/* Remember the end of the buffer being given up, then hand out `buf`. */
+static void
+hand_out(struct bundle_reader *r, const char *buf, size_t len)
 {
-	struct bundle_reader *r = ud;
-	la_ssize_t n;
+	if (r->cur != NULL && r->cur_len > 0) {
+		size_t k = r->cur_len < TAIL ? r->cur_len : TAIL;
+		if (k < TAIL && r->tail_len > 0) {
+			size_t keep = TAIL - k < r->tail_len ? TAIL - k : r->tail_len;
+			memmove(r->tail, r->tail + r->tail_len - keep, keep);
+			r->tail_len = keep;
+		} else {
+			r->tail_len = 0;
+		}
+		memcpy(r->tail + r->tail_len, r->cur + r->cur_len - k, k);
+		r->tail_len += k;
+	}
+	r->cur = buf;
+	r->cur_len = len;
+	r->delivered += len;
+}
 
-	pthread_mutex_lock(&r->lock);
-	if (r->handed) { /* give back the buffer libarchive was using */
-		r->handed = false;
-		r->r_idx = (r->r_idx + 1) % NBUF;
-		r->filled--;
-		pthread_cond_broadcast(&r->cond);
-	}
-	while (r->filled == 0 && !r->done)
-		pthread_cond_wait(&r->cond, &r->lock);
-	if (r->filled > 0 && r->error[0] == '\0') {
-		*buf = r->bufs[r->r_idx].data;
-		n = (la_ssize_t)r->bufs[r->r_idx].len;
-		r->handed = true;
-	} else if (r->error[0] != '\0') {
-		archive_set_error(a, EIO, "%s", r->error);
-		n = -1;
+/* The next piece of the decompressed tar stream: its length, 0 at the
+ * end, -1 with msg set on error. */
+static ssize_t
+next_chunk(struct bundle_reader *r, const void **buf, char *msg, size_t cap)
+{
+	ssize_t n;
+
+	if (r->zstd) {
+		pthread_mutex_lock(&r->lock);
+		if (r->handed) { /* give back the buffer handed out last */
+			r->handed = false;
+			r->r_idx = (r->r_idx + 1) % NBUF;
+			r->filled--;
+			pthread_cond_broadcast(&r->cond);
+		}
+		while (r->filled == 0 && !r->done)
+			pthread_cond_wait(&r->cond, &r->lock);
+		if (r->error[0] != '\0') {
+			snprintf(msg, cap, "%s", r->error);
+			n = -1;
+		} else if (r->filled > 0) {
+			*buf = r->bufs[r->r_idx].data;
+			n = (ssize_t)r->bufs[r->r_idx].len;
+			r->handed = true;
+		} else {
+			n = 0;
+		}
+		pthread_mutex_unlock(&r->lock);
+	} else if (r->src != NULL) {
+		n = archive_read_data(r->src, r->dec, OUT_CHUNK);
+		if (n < 0) {
+			snprintf(msg, cap, "gzip: %s", archive_error_string(r->src));
+			return -1;
+		}
+		*buf = r->dec;
 	} else {
-		n = 0;
+		n = raw_read(r, r->dec, RAW_CHUNK);
+		if (n < 0) {
+			snprintf(msg, cap, "read error: %s", strerror(errno));
+			return -1;
+		}
+		*buf = r->dec;
 	}
-	pthread_mutex_unlock(&r->lock);
+	if (n >= 0)
+		hand_out(r, n > 0 ? *buf : NULL, (size_t)n);
 	return n;
 }
 
+/* libarchive's read callback for the tar stream. */
+static la_ssize_t
+tar_la_read(struct archive *a, void *ud, const void **buf)
+{
+	struct bundle_reader *r = ud;
+	char msg[512];
+	ssize_t n = next_chunk(r, buf, msg, sizeof(msg));
+
+	if (n < 0) {
+		archive_set_error(a, EIO, "%s", msg);
+		return -1;
+	}
+	return (la_ssize_t)n;
+}
+
+/* gzip: libarchive reads the raw file through this. */
 static la_ssize_t
 raw_la_read(struct archive *a, void *ud, const void **buf)
 {
@@ -253,6 +322,15 @@ raw_la_read(struct archive *a, void *ud, const void **buf)
 	}
 	*buf = r->raw;
 	return n;
+}
+
+static bool
+all_zero(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != 0)
+			return false;
+	return true;
 }
 
 /*--- public --------------------------------------------------------------*/
@@ -306,15 +384,30 @@ bundle_reader_open(struct bundle_reader **out, int fd, const char *name,
 		if (pthread_create(&r->thread, NULL, producer_main, r) != 0)
 			return mv_err_set(err, MV_EXIT_FAIL, "cannot start thread");
 		r->thread_started = true;
-		la = archive_read_open(r->a, r, NULL, zstd_la_read, NULL);
 	} else {
-		if (!strcmp(r->compression, "gzip"))
-			archive_read_support_filter_gzip(r->a);
-		r->raw = malloc(RAW_CHUNK);
-		if (r->raw == NULL)
+		r->dec = malloc(OUT_CHUNK);
+		if (r->dec == NULL)
 			return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-		la = archive_read_open(r->a, r, NULL, raw_la_read, NULL);
 	}
+	if (!strcmp(r->compression, "gzip")) {
+		/* gunzip as a plain stream of its own, so we see every byte of
+		 * it (tar's end is not the stream's) and where it ends in the
+		 * file. */
+		struct archive_entry *e;
+		r->raw = malloc(RAW_CHUNK);
+		r->src = archive_read_new();
+		if (r->raw == NULL || r->src == NULL)
+			return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		archive_read_support_filter_gzip(r->src);
+		archive_read_support_format_raw(r->src);
+		if (archive_read_open(r->src, r, NULL, raw_la_read, NULL) !=
+		            ARCHIVE_OK ||
+		    archive_read_next_header(r->src, &e) != ARCHIVE_OK)
+			return mv_err_set(err, MV_EXIT_VERIFY,
+			                  "%s: corrupt bundle: gzip: %s", name,
+			                  archive_error_string(r->src));
+	}
+	la = archive_read_open(r->a, r, NULL, tar_la_read, NULL);
 	if (la != ARCHIVE_OK && r->zstd) {
 		/* The decoder's own words (corrupt, truncated) beat libarchive's
 		 * "cannot open". */
@@ -346,29 +439,61 @@ bundle_reader_compression(const struct bundle_reader *r)
 	return r->compression;
 }
 
+/* After tar's end-of-archive: the rest of the decompressed stream must be
+ * zero padding, ending on a whole tar block. */
+static int
+check_padding(struct bundle_reader *r, struct mv_err *err)
+{
+	uint64_t end = (uint64_t)archive_filter_bytes(r->a, 0);
+	uint64_t start = r->delivered - r->cur_len;
+	bool nonzero = false;
+	char msg[512];
+	const void *buf;
+	ssize_t n;
+
+	if (end < start) {
+		/* The end of the archive lies in the previous buffer. */
+		if (start - end > r->tail_len)
+			nonzero = true; /* cannot see it: refuse, never guess */
+		else
+			nonzero = !all_zero(r->tail + r->tail_len - (start - end),
+			                    (size_t)(start - end));
+		end = start;
+	}
+	if (r->cur != NULL && end < r->delivered)
+		nonzero = nonzero || !all_zero(r->cur + (end - start),
+		                               (size_t)(r->delivered - end));
+	while (!nonzero && (n = next_chunk(r, &buf, msg, sizeof(msg))) != 0) {
+		if (n < 0)
+			return mv_err_set(err, MV_EXIT_VERIFY, "%s: %s", r->name,
+			                  msg);
+		nonzero = !all_zero(buf, (size_t)n);
+	}
+	if (nonzero)
+		return mv_err_set(err, MV_EXIT_VERIFY,
+		                  "%s: data after the end of the archive", r->name);
+	if (r->delivered % TAR_BLOCK != 0)
+		return mv_err_set(err, MV_EXIT_VERIFY,
+		                  "%s: data after the end of the archive (%llu "
+		                  "bytes is not whole %d-byte tar blocks)",
+		                  r->name, (unsigned long long)r->delivered,
+		                  TAR_BLOCK);
+	return 0;
+}
+
 int
 bundle_reader_finish(struct bundle_reader *r, char sha[MV_SHA256_HEX],
                      uint64_t *raw_size, struct mv_err *err)
 {
+	if (check_padding(r, err) != 0)
+		return -1;
 	if (r->zstd) {
-		/* Drain: the rest must be tar padding (zero bytes). */
-		bool nonzero = false;
 		pthread_mutex_lock(&r->lock);
-		for (;;) {
-			if (r->handed) {
-				r->handed = false;
-				r->r_idx = (r->r_idx + 1) % NBUF;
-				r->filled--;
-				pthread_cond_broadcast(&r->cond);
-			}
-			while (r->filled == 0 && !r->done)
-				pthread_cond_wait(&r->cond, &r->lock);
-			if (r->filled == 0)
-				break;
-			struct rbuf *b = &r->bufs[r->r_idx];
-			for (size_t i = 0; i < b->len && !nonzero; i++)
-				nonzero = b->data[i] != 0;
-			r->handed = true;
+		if (r->handed) {
+			r->handed = false;
+			r->r_idx = (r->r_idx + 1) % NBUF;
+			r->filled--;
+			pthread_cond_broadcast(&r->cond);
 		}
 		pthread_mutex_unlock(&r->lock);
 		pthread_join(r->thread, NULL);
@@ -376,18 +501,23 @@ bundle_reader_finish(struct bundle_reader *r, char sha[MV_SHA256_HEX],
 		if (r->error[0] != '\0')
 			return mv_err_set(err, MV_EXIT_VERIFY, "%s: %s", r->name,
 			                  r->error);
-		if (nonzero)
-			return mv_err_set(err, MV_EXIT_VERIFY,
-			                  "%s: data after the end of the archive",
-			                  r->name);
 	} else {
+		/* gzip stops at the end of its members; anything after them in
+		 * the file is not ours.  (Plain tar: check_padding saw it all.) */
+		uint64_t used = r->src ? (uint64_t)archive_filter_bytes(r->src, -1)
+		                       : 0;
 		for (;;) {
-			ssize_t n = raw_read(r, r->raw, RAW_CHUNK);
+			ssize_t n = raw_read(r, r->raw ? r->raw : r->dec, RAW_CHUNK);
 			if (n < 0)
 				return mv_err_sys(err, errno, "%s: read", r->name);
 			if (n == 0)
 				break;
 		}
+		if (r->src != NULL && r->raw_bytes != used)
+			return mv_err_set(err, MV_EXIT_VERIFY,
+			                  "%s: data after the end of the gzip stream "
+			                  "(%llu bytes)", r->name,
+			                  (unsigned long long)(r->raw_bytes - used));
 	}
 	if (r->hashing) {
 		mv_sha256_final_hex(&r->sha, sha);
@@ -414,6 +544,9 @@ bundle_reader_free(struct bundle_reader *r)
 	}
 	if (r->a != NULL)
 		archive_read_free(r->a);
+	if (r->src != NULL)
+		archive_read_free(r->src);
+	free(r->dec);
 	for (int i = 0; i < NBUF; i++)
 		free(r->bufs[i].data);
 	free(r->raw);

@@ -118,22 +118,6 @@ ctx_unknown_keys(struct spec_ctx *c, const json_t *obj, const char *where,
 	}
 }
 
-static bool
-is_dns_label(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 63)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		      ch == '-'))
-			return false;
-	}
-	return s[0] != '-' && s[n - 1] != '-';
-}
-
 /* Optional string field; reports wrong types. */
 static const char *
 get_string(struct spec_ctx *c, const json_t *obj, const char *key,
@@ -212,23 +196,57 @@ find_jwt(const char *buf, size_t len)
 	return 0;
 }
 
+/* Line number (1-based) of byte `off`. */
 static int
-find_private_key(const char *buf)
+line_at(const char *buf, size_t off)
 {
 	int line = 1;
 
-	for (const char *p = buf; *p; p++) {
-		if (*p == '\n')
-			line++;
-		if (strncmp(p, "-----BEGIN ", 11) == 0) {
-			const char *eol = strchr(p, '\n');
-			size_t n = eol ? (size_t)(eol - p) : strlen(p);
-			char head[128];
-			snprintf(head, sizeof(head), "%.*s", (int)(n < 127 ? n : 127),
-			         p);
-			if (strstr(head, "PRIVATE KEY") != NULL)
-				return line;
-		}
+	for (const char *p = buf; (p = memchr(p, '\n', off - (size_t)(p - buf)));
+	     p++)
+		line++;
+	return line;
+}
+
+/* A PEM private-key block of any kind: "-----BEGIN X PRIVATE KEY-----"
+ * covers PKCS#1 RSA, EC, DSA, PKCS#8 (plain and ENCRYPTED) and OpenSSH
+ * keys; PGP secret keys say "PRIVATE KEY BLOCK".  Binary-safe: the whole
+ * buffer is scanned, NUL bytes included.  Returns the line, or 0. */
+static int
+find_private_key(const char *buf, size_t len)
+{
+	static const char begin[] = "-----BEGIN ";
+	const char *p = buf, *end = buf + len;
+
+	while ((p = memmem(p, (size_t)(end - p), begin, sizeof(begin) - 1))) {
+		const char *h = p + sizeof(begin) - 1;
+		size_t room = (size_t)(end - h) < 80 ? (size_t)(end - h) : 80;
+		const char *eol = memchr(h, '\n', room);
+		size_t n = eol ? (size_t)(eol - h) : room;
+		if (memmem(h, n, "PRIVATE KEY", 11) != NULL)
+			return line_at(buf, (size_t)(p - buf));
+		p = h;
+	}
+	return 0;
+}
+
+/* A Google service-account key file (JSON with "type":
+ * "service_account" or a "private_key" field). Returns the line, or 0. */
+static int
+find_service_account(const char *buf, size_t len)
+{
+	const char *end = buf + len, *p;
+
+	if ((p = memmem(buf, len, "\"private_key", 12)) != NULL)
+		return line_at(buf, (size_t)(p - buf));
+	for (p = buf; (p = memmem(p, (size_t)(end - p), "\"type\"", 6));) {
+		const char *q = p + 6;
+		while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' ||
+		                   *q == '\r' || *q == ':'))
+			q++;
+		if ((size_t)(end - q) >= 17 && !memcmp(q, "\"service_account\"", 17))
+			return line_at(buf, (size_t)(p - buf));
+		p += 6;
 	}
 	return 0;
 }
@@ -433,15 +451,34 @@ check_identity(struct spec_ctx *c, const json_t *root, const char *dir)
 			free(path);
 			continue;
 		}
-		if ((line = find_private_key(buf)) != 0)
+		const char *nul = memchr(buf, '\0', len);
+		bool secret = true;
+		if ((line = find_private_key(buf, len)) != 0)
 			ctx_file_err(c, path, line,
 			             "contains a private key: keys are never baked "
 			             "into a bundle");
+		else if ((line = find_service_account(buf, len)) != 0)
+			ctx_file_err(c, path, line,
+			             "contains a service-account key: credentials "
+			             "are never baked into a bundle");
 		else if ((line = find_jwt(buf, len)) != 0)
 			ctx_file_err(c, path, line,
 			             "contains a token (JWT): tokens are delivered "
 			             "at launch, not baked");
-		else if (!known)
+		else
+			secret = false;
+		/* Identity files are text; a NUL byte hides what follows from
+		 * every string-based reader, so it is refused outright. */
+		if (nul != NULL)
+			ctx_file_err(c, path, line_at(buf, (size_t)(nul - buf)),
+			             "holds a NUL byte (offset %zu): identity files "
+			             "are text", (size_t)(nul - buf));
+		if (secret || nul != NULL) {
+			free(buf);
+			free(path);
+			continue;
+		}
+		if (!known)
 			ctx_file_err(c, path, 0,
 			             "unexpected file (identity holds only "
 			             "cluster.env, hosts, mesh.yaml, root-cert.pem)");
@@ -626,14 +663,14 @@ check_service(struct spec_ctx *c, const json_t *root, struct bundle_spec *s)
 	}
 	ctx_unknown_keys(c, svc, "service", keys, 4);
 	if ((v = get_string(c, svc, "name", "service", true)) != NULL) {
-		if (!is_dns_label(v))
+		if (!bundle_is_dns_label(v))
 			ctx_value_err(c, svc, "name", "service.name: \"%s\" is not a "
 			              "DNS-1123 label (a-z, 0-9, '-', at most 63)", v);
 		else
 			s->service.name = strdup(v);
 	}
 	if ((v = get_string(c, svc, "namespace", "service", true)) != NULL) {
-		if (!is_dns_label(v))
+		if (!bundle_is_dns_label(v))
 			ctx_value_err(c, svc, "namespace", "service.namespace: \"%s\" "
 			              "is not a DNS-1123 label", v);
 		else
@@ -645,16 +682,14 @@ check_service(struct spec_ctx *c, const json_t *root, struct bundle_spec *s)
 	else if (!json_is_integer(port))
 		ctx_value_err(c, svc, "port", "service.port: must be an integer "
 		              "1..65535, got %s", mv_json_type_name(port));
-	else if (json_integer_value(port) < 1 ||
-	         json_integer_value(port) > 65535)
+	else if (!BUNDLE_PORT_OK(json_integer_value(port)))
 		ctx_value_err(c, svc, "port", "service.port: must be an integer "
 		              "1..65535, got %" JSON_INTEGER_FORMAT,
 		              json_integer_value(port));
 	else
 		s->service.port = (int)json_integer_value(port);
 	if ((v = get_string(c, svc, "protocol", "service", true)) != NULL) {
-		if (strcmp(v, "grpc") && strcmp(v, "http") && strcmp(v, "http2") &&
-		    strcmp(v, "tcp"))
+		if (!bundle_protocol_ok(v))
 			ctx_value_err(c, svc, "protocol", "service.protocol: \"%s\" "
 			              "is not one of grpc, http, http2, tcp", v);
 		else

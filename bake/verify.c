@@ -1,6 +1,7 @@
-/* bake/verify.c - verify, inspect and unpack a bundle.
+/* bake/verify.c - the bundle scan (verify; unpack in unpack.c) and
+ * inspect.
  *
- * One scan serves all three: read the manifest (first entry), then check
+ * One scan serves both: read the manifest (first entry), then check
  * every entry against it while (for unpack) writing it under a staging
  * directory.  Nothing is trusted before it was checked: an entry is
  * refused on its header alone (path, type, mode, listing) before a byte of
@@ -10,20 +11,23 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #include "bake/bundle_private.h"
 #include "bake/reader.h"
+#include "core/escape.h"
 #include "core/progress.h"
+
+/* Paths from a bundle are untrusted: messages show them escaped and cut. */
+#define ESC(s, buf) mv_escape((s), MV_ESCAPE_SHOW, (buf), sizeof(buf))
 
 struct scan {
 	const char *name;
+	const struct bundle_scan_target *target; /* unpack only */
 	struct bundle_reader *reader;
 	struct archive *a;
 	struct archive *disk; /* unpack only */
@@ -38,7 +42,10 @@ static int
 verr(struct mv_err *err, const char *name, const char *entry,
      const char *why)
 {
-	return mv_err_set(err, MV_EXIT_VERIFY, "%s: %s: %s", name, entry, why);
+	char esc[MV_ESCAPE_BUF];
+
+	return mv_err_set(err, MV_EXIT_VERIFY, "%s: %s: %s", name,
+	                  ESC(entry, esc), why);
 }
 
 static char *
@@ -115,6 +122,10 @@ check_header(struct scan *sc, struct archive_entry *e, struct mv_err *err)
 		            "setuid/setgid/sticky bit refused");
 	if (!bundle_path_is_safe(path))
 		return verr(err, sc->name, path, "unsafe path refused");
+	if (!bundle_path_in_layout(path))
+		return verr(err, sc->name, path,
+		            "not a path of the bundle format refused (identity/, "
+		            "image/, sidecar/, units/NAME.service)");
 	if (archive_entry_size_is_set(e) == 0)
 		return verr(err, sc->name, path, "entry without a size");
 	return 0;
@@ -142,6 +153,23 @@ check_sums(struct scan *sc, const char *buf, size_t len, struct mv_err *err)
 	return rc;
 }
 
+/* A write into DEST failed: name the file and say why (errno text, e.g.
+ * "No space left on device"). */
+static int
+disk_err(struct scan *sc, const char *path, const char *what,
+         struct mv_err *err)
+{
+	char esc[MV_ESCAPE_BUF];
+	int e = archive_errno(sc->disk);
+
+	if (e > 0)
+		return mv_err_set(err, MV_EXIT_FAIL, "%s/%s: %s: %s",
+		                  sc->target->dest, ESC(path, esc), what,
+		                  strerror(e));
+	return mv_err_set(err, MV_EXIT_FAIL, "%s/%s: %s: %s", sc->target->dest,
+	                  ESC(path, esc), what, archive_error_string(sc->disk));
+}
+
 /* Stream one entry's data: hash it, optionally write it out. */
 static int
 scan_data(struct scan *sc, const char *path, const struct bundle_file *f,
@@ -162,8 +190,7 @@ scan_data(struct scan *sc, const char *path, const struct bundle_file *f,
 			break;
 		if (r != ARCHIVE_OK) {
 			mv_sha256_discard(&h);
-			return mv_err_set(err, MV_EXIT_VERIFY, "%s: %s: %s", sc->name,
-			                  path, archive_error_string(sc->a));
+			return verr(err, sc->name, path, archive_error_string(sc->a));
 		}
 		if ((uint64_t)offset != total) {
 			mv_sha256_discard(&h);
@@ -179,8 +206,7 @@ scan_data(struct scan *sc, const char *path, const struct bundle_file *f,
 		    archive_write_data_block(sc->disk, buf, size, offset) !=
 		            ARCHIVE_OK) {
 			mv_sha256_discard(&h);
-			return mv_err_set(err, MV_EXIT_FAIL, "%s: write: %s", path,
-			                  archive_error_string(sc->disk));
+			return disk_err(sc, path, "write", err);
 		}
 	}
 	mv_sha256_final_hex(&h, sha);
@@ -212,8 +238,7 @@ disk_header(struct scan *sc, const char *path, uint64_t size, unsigned mode,
 	r = archive_write_header(sc->disk, d);
 	archive_entry_free(d);
 	if (r != ARCHIVE_OK)
-		return mv_err_set(err, MV_EXIT_VERIFY, "%s: %s: refused: %s",
-		                  sc->name, path, archive_error_string(sc->disk));
+		return disk_err(sc, path, "create", err);
 	return 0;
 }
 
@@ -221,8 +246,34 @@ static int
 disk_finish(struct scan *sc, const char *path, struct mv_err *err)
 {
 	if (sc->disk != NULL && archive_write_finish_entry(sc->disk) != ARCHIVE_OK)
-		return mv_err_set(err, MV_EXIT_FAIL, "%s: %s", path,
-		                  archive_error_string(sc->disk));
+		return disk_err(sc, path, "write", err);
+	return 0;
+}
+
+/* Unpack: the manifest says how much will be written; refuse before the
+ * first byte when that is over the limit or DEST's free space.  (Each
+ * entry is then held to its listed size as it streams.) */
+static int
+check_room(struct scan *sc, struct mv_err *err)
+{
+	uint64_t need = sc->info->content_size;
+	char h1[32], h2[32];
+
+	if (need > sc->target->max_size)
+		return mv_err_set(err, MV_EXIT_VERIFY,
+		                  "%s: the manifest lists %s of files, over the "
+		                  "unpack limit of %s (--max-size)", sc->name,
+		                  mv_human_bytes(need, h1, sizeof(h1)),
+		                  mv_human_bytes(sc->target->max_size, h2,
+		                                 sizeof(h2)));
+	if (need > sc->target->free_bytes)
+		return mv_err_set(err, MV_EXIT_FAIL,
+		                  "%s: the manifest lists %s of files, more than "
+		                  "the %s free in %s", sc->name,
+		                  mv_human_bytes(need, h1, sizeof(h1)),
+		                  mv_human_bytes(sc->target->free_bytes, h2,
+		                                 sizeof(h2)),
+		                  sc->target->dest);
 	return 0;
 }
 
@@ -243,11 +294,10 @@ scan_bundle(struct scan *sc, struct mv_err *err)
 	if (strcmp(archive_entry_pathname(e) ? archive_entry_pathname(e) : "",
 	           BUNDLE_MANIFEST) != 0 ||
 	    archive_entry_filetype(e) != AE_IFREG)
-		return mv_err_set(err, MV_EXIT_VERIFY,
-		                  "%s: %s: the first entry must be %s", sc->name,
-		                  archive_entry_pathname(e) ? archive_entry_pathname(e)
-		                                            : "?",
-		                  BUNDLE_MANIFEST);
+		return verr(err, sc->name,
+		            archive_entry_pathname(e) ? archive_entry_pathname(e)
+		                                      : "?",
+		            "the first entry must be " BUNDLE_MANIFEST);
 	if (archive_entry_size(e) > (la_int64_t)BUNDLE_MANIFEST_MAX)
 		return verr(err, sc->name, BUNDLE_MANIFEST, "too large");
 	buf = read_all(sc->a, BUNDLE_MANIFEST_MAX, &len);
@@ -261,14 +311,16 @@ scan_bundle(struct scan *sc, struct mv_err *err)
 		mv_err_prefix(err, "%s", sc->name);
 		return -1;
 	}
+	if (sc->target != NULL && check_room(sc, err) != 0) {
+		free(buf);
+		return -1;
+	}
 	if (disk_header(sc, BUNDLE_MANIFEST, len, 0644, err) != 0 ||
 	    (sc->disk != NULL &&
-	     archive_write_data(sc->disk, buf, len) != (la_ssize_t)len) ||
+	     archive_write_data(sc->disk, buf, len) != (la_ssize_t)len &&
+	     disk_err(sc, BUNDLE_MANIFEST, "write", err)) ||
 	    disk_finish(sc, BUNDLE_MANIFEST, err) != 0) {
 		free(buf);
-		if (err->msg[0] == '\0')
-			mv_err_set(err, MV_EXIT_FAIL, "%s: write failed",
-			           BUNDLE_MANIFEST);
 		return -1;
 	}
 	free(buf);
@@ -299,12 +351,10 @@ scan_bundle(struct scan *sc, struct mv_err *err)
 			if (check_sums(sc, buf, len, err) != 0 ||
 			    disk_header(sc, path, len, 0644, err) != 0 ||
 			    (sc->disk != NULL &&
-			     archive_write_data(sc->disk, buf, len) != (la_ssize_t)len) ||
+			     archive_write_data(sc->disk, buf, len) != (la_ssize_t)len &&
+			     disk_err(sc, path, "write", err)) ||
 			    disk_finish(sc, path, err) != 0) {
 				free(buf);
-				if (err->msg[0] == '\0')
-					mv_err_set(err, MV_EXIT_FAIL, "%s: write failed",
-					           path);
 				return -1;
 			}
 			free(buf);
@@ -335,10 +385,12 @@ scan_bundle(struct scan *sc, struct mv_err *err)
 		if (sc->last_path == NULL)
 			return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 	}
-	if (r != ARCHIVE_EOF)
+	if (r != ARCHIVE_EOF) {
+		char esc[MV_ESCAPE_BUF];
 		return mv_err_set(err, MV_EXIT_VERIFY, "%s: %s (after %s)",
 		                  sc->name, archive_error_string(sc->a),
-		                  sc->last_path);
+		                  ESC(sc->last_path, esc));
+	}
 	if (!sc->sums_seen)
 		return verr(err, sc->name, BUNDLE_SUMS, "missing");
 	for (size_t i = 0; i < sc->info->n_files; i++)
@@ -348,10 +400,12 @@ scan_bundle(struct scan *sc, struct mv_err *err)
 	return 0;
 }
 
-static int
-run_scan(int fd, const char *name, const struct bundle_read_options *opt,
-         struct archive *disk, struct bundle_info **out, struct mv_err *err)
+int
+bundle_scan(int fd, const char *name, const struct bundle_read_options *opt,
+            const struct bundle_scan_target *target, struct bundle_info **out,
+            struct mv_err *err)
 {
+	struct archive *disk = target != NULL ? target->disk : NULL;
 	struct scan sc;
 	struct mv_progress *prog = NULL;
 	struct stat st;
@@ -361,6 +415,7 @@ run_scan(int fd, const char *name, const struct bundle_read_options *opt,
 	memset(&sc, 0, sizeof(sc));
 	sc.name = name;
 	sc.disk = disk;
+	sc.target = target;
 	sc.info = calloc(1, sizeof(*sc.info));
 	if (sc.info == NULL)
 		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
@@ -406,7 +461,7 @@ bundle_verify_fd(int fd, const char *name,
                  const struct bundle_read_options *opt,
                  struct bundle_info **out, struct mv_err *err)
 {
-	return run_scan(fd, name, opt, NULL, out, err);
+	return bundle_scan(fd, name, opt, NULL, out, err);
 }
 
 int
@@ -487,167 +542,3 @@ out:
 	return rc;
 }
 
-/*--- unpack --------------------------------------------------------------*/
-
-static int
-rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP || flag == FTW_D)
-		return rmdir(path) == 0 || errno == ENOENT ? 0 : -1;
-	return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-static void
-remove_tree(const char *path)
-{
-	nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-}
-
-static int
-dir_is_empty(const char *path, bool *exists, struct mv_err *err)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-
-	if (d == NULL) {
-		if (errno == ENOENT) {
-			*exists = false;
-			return 0;
-		}
-		return mv_err_sys(err, errno, "%s", path);
-	}
-	*exists = true;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-			closedir(d);
-			return mv_err_set(err, MV_EXIT_FAIL,
-			                  "%s: destination is not empty", path);
-		}
-	closedir(d);
-	return 0;
-}
-
-/* Everything checked out: move the staged top-level entries into dest.
- * A failure part-way removes what was already moved (dest was empty). */
-static int
-move_into_place(const char *staging, const char *dest, struct mv_err *err)
-{
-	char moved[16][256], from[4096], to[4096];
-	size_t n_moved = 0;
-	struct dirent *de;
-	DIR *d = opendir(staging);
-	int rc = 0;
-
-	if (d == NULL)
-		return mv_err_sys(err, errno, "%s", staging);
-	while ((de = readdir(d)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(from, sizeof(from), "%s/%s", staging, de->d_name);
-		snprintf(to, sizeof(to), "%s/%s", dest, de->d_name);
-		if (n_moved == 16 || rename(from, to) != 0) {
-			mv_err_sys(err, n_moved == 16 ? EMLINK : errno,
-			           "%s: move into place", to);
-			rc = -1;
-			break;
-		}
-		snprintf(moved[n_moved++], sizeof(moved[0]), "%s", de->d_name);
-	}
-	closedir(d);
-	if (rc != 0)
-		for (size_t i = 0; i < n_moved; i++) {
-			snprintf(to, sizeof(to), "%s/%s", dest, moved[i]);
-			remove_tree(to);
-		}
-	return rc;
-}
-
-int
-bundle_unpack(const char *path, const char *dest,
-              const struct bundle_read_options *opt,
-              struct bundle_info **out, struct mv_err *err)
-{
-	struct archive *disk = NULL;
-	char *staging = NULL;
-	bool existed = false;
-	int fd = -1, cwd = -1, rc = -1;
-	size_t n;
-
-	*out = NULL;
-	if (dir_is_empty(dest, &existed, err) != 0)
-		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return mv_err_sys(err, errno, "%s", path);
-	if (!existed && mkdir(dest, 0755) != 0) {
-		int e = errno;
-		close(fd);
-		return mv_err_sys(err, e, "%s: mkdir", dest);
-	}
-	n = strlen(dest) + 32;
-	staging = malloc(n);
-	if (staging == NULL) {
-		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-		goto out;
-	}
-	snprintf(staging, n, "%s/.meshvm-unpack-XXXXXX", dest);
-	if (mkdtemp(staging) == NULL) {
-		mv_err_sys(err, errno, "%s: staging directory", dest);
-		free(staging);
-		staging = NULL;
-		goto out;
-	}
-	cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cwd < 0 || chdir(staging) != 0) {
-		mv_err_sys(err, errno, "%s: chdir", staging);
-		goto out;
-	}
-	/* Entry names stay relative to the staging directory (we chdir into
-	 * it), so libarchive's own refusals apply on top of ours. */
-	disk = archive_write_disk_new();
-	if (disk == NULL) {
-		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-		goto restore;
-	}
-	archive_write_disk_set_options(
-		disk, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-		              ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-		              ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
-		              ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
-		              ARCHIVE_EXTRACT_NO_OVERWRITE);
-	rc = run_scan(fd, path, opt, disk, out, err);
-	if (rc == 0 && archive_write_close(disk) != ARCHIVE_OK) {
-		mv_err_set(err, MV_EXIT_FAIL, "%s: %s", dest,
-		           archive_error_string(disk));
-		bundle_info_free(*out);
-		*out = NULL;
-		rc = -1;
-	}
-restore:
-	if (cwd >= 0 && fchdir(cwd) != 0 && rc == 0) {
-		mv_err_sys(err, errno, "restore working directory");
-		bundle_info_free(*out);
-		*out = NULL;
-		rc = -1;
-	}
-	if (rc == 0 && move_into_place(staging, dest, err) != 0) {
-		bundle_info_free(*out);
-		*out = NULL;
-		rc = -1;
-	}
-out:
-	if (disk != NULL)
-		archive_write_free(disk);
-	if (cwd >= 0)
-		close(cwd);
-	if (fd >= 0)
-		close(fd);
-	if (staging != NULL)
-		remove_tree(staging);
-	free(staging);
-	if (rc != 0 && !existed)
-		remove_tree(dest);
-	return rc;
-}

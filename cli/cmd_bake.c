@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bake/bundle.h"
 #include "cli/cli.h"
@@ -127,6 +128,8 @@ cmd_bake(struct cli_ctx *ctx, int argc, char **argv)
 		bundle_spec_free(spec);
 		return cli_fail(&err);
 	}
+	if (!strcmp(out, "-")) /* the data took stdout */
+		dup2(STDERR_FILENO, STDOUT_FILENO);
 	if (ctx->json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "bundle", json_string(out));

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cloudinit/cloudinit.h"
@@ -138,16 +139,18 @@ static json_t *
 seed_json(const struct cloudinit_seed_result *r, const char *path)
 {
 	json_t *o = json_object(), *files = json_array();
+	char mode[8];
 
 	json_object_set_new(o, "seed", json_string(path));
 	json_object_set_new(o, "volume_id", json_string("cidata"));
 	json_object_set_new(o, "size", json_integer((json_int_t)r->iso_size));
+	snprintf(mode, sizeof(mode), "%04o", r->iso_mode);
+	json_object_set_new(o, "mode", json_string(mode));
 	json_object_set_new(o, "bundle_sha256", json_string(r->bundle_sha256));
 	json_object_set_new(o, "instance_id", json_string(r->instance_id));
 	json_object_set_new(o, "hostname", json_string(r->hostname));
 	for (size_t i = 0; i < r->n_files; i++) {
 		json_t *f = json_object();
-		char mode[8];
 		snprintf(mode, sizeof(mode), "%04o", r->files[i].mode);
 		json_object_set_new(f, "path", json_string(r->files[i].path));
 		json_object_set_new(f, "mode", json_string(mode));
@@ -275,6 +278,8 @@ cmd_cloudinit(struct cli_ctx *ctx, int argc, char **argv)
 		so.ready_timeout = timeout;
 		if (cloudinit_seed_write(&so, out, &res, &err) != 0)
 			return cli_fail(&err);
+		if (!strcmp(out, "-")) /* the data took stdout */
+			dup2(STDERR_FILENO, STDOUT_FILENO);
 		if (ctx->json) {
 			cli_print_json(seed_json(&res, out));
 			return MV_EXIT_OK;
@@ -318,6 +323,8 @@ cmd_cloudinit(struct cli_ctx *ctx, int argc, char **argv)
 		uo.agent = agent;
 		if (cloudinit_gce_userdata(&uo, out, &res, &err) != 0)
 			return cli_fail(&err);
+		if (!strcmp(out, "-")) /* the data took stdout */
+			dup2(STDERR_FILENO, STDOUT_FILENO);
 		if (ctx->json) {
 			json_t *o = json_object(), *md = json_object();
 			json_object_set_new(o, "user_data", json_string(out));

@@ -78,10 +78,12 @@ cmd_init(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_fail(&err);
 	}
 	mv_config_free(check);
-	if (mv_write_file_atomic(out, text, strlen(text), 0644, &err) != 0) {
+	if (mv_output_write(out, text, strlen(text), 0644, &err) != 0) {
 		free(text);
 		return cli_fail(&err);
 	}
+	if (!strcmp(out, "-")) /* the data took stdout */
+		dup2(STDERR_FILENO, STDOUT_FILENO);
 	free(text);
 	if (ctx->json) {
 		json_t *o = json_pack("{s:s,s:s?}", "config", out, "project", project);

@@ -172,18 +172,21 @@ struct cloudinit_seed_file {
 };
 
 #define CLOUDINIT_SEED_FILES_MAX 8
+/* The seed ISO holds the token, so it is a secret file. */
+#define CLOUDINIT_SEED_MODE 0600
 
 struct cloudinit_seed_result {
 	char bundle_sha256[MV_SHA256_HEX];
 	char instance_id[256];
 	char hostname[256];
 	uint64_t iso_size;
+	unsigned iso_mode; /* CLOUDINIT_SEED_MODE */
 	struct cloudinit_seed_file files[CLOUDINIT_SEED_FILES_MAX];
 	size_t n_files;
 };
 
 /* `meshvm cloudinit seed`: verify the bundle, read the token, build
- * user-data and meta-data, and write the ISO atomically.  Files are owned
+ * user-data and meta-data, and write the ISO atomically, mode 0600.  Files are owned
  * by root; the token is 0600, everything else 0644 (directories 0755). */
 int cloudinit_seed_write(const struct cloudinit_seed_options *opt,
                          const char *out_path,

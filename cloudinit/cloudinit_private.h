@@ -45,4 +45,10 @@ char *ci_join_conf(const struct cloudinit_join *join, const char *writer);
 /* The digest is pinned, the runtime and the URL are valid. */
 int ci_join_check(const struct cloudinit_join *join, struct mv_err *err);
 
+/* cloudinit_validate_buf with the size limit as a parameter; *work (when
+ * non-NULL) gets the bytes scanned, which tests use to show the checks
+ * stay linear in the input. */
+int ci_validate(const char *name, const char *buf, size_t len, size_t max,
+                size_t *work, struct mv_err *err);
+
 #endif

@@ -150,7 +150,7 @@ cloudinit_gce_userdata(const struct cloudinit_userdata_options *opt,
 		json_decref(items);
 		return -1;
 	}
-	if (mv_write_file_atomic(out_path, ud, ud_len, 0644, err) != 0) {
+	if (mv_output_write(out_path, ud, ud_len, 0644, err) != 0) {
 		free(ud);
 		json_decref(items);
 		return -1;

@@ -300,7 +300,7 @@ cloudinit_seed_write(const struct cloudinit_seed_options *opt,
                      const char *out_path,
                      struct cloudinit_seed_result *res, struct mv_err *err)
 {
-	struct mv_atomic_file af = {.fd = -1, .slot = -1};
+	struct mv_output o = {.af = {.fd = -1, .slot = -1}};
 	struct cloudinit_join join;
 	struct iso w = {0};
 	char service[256] = "";
@@ -362,9 +362,12 @@ cloudinit_seed_write(const struct cloudinit_seed_options *opt,
 		iso_fail(&w, "options", err);
 		goto out;
 	}
-	if (mv_atomic_open(&af, out_path, 0644, err) != 0)
+	/* The ISO holds the token: 0600 whatever the umask or the token
+	 * file's own mode. */
+	res->iso_mode = CLOUDINIT_SEED_MODE;
+	if (mv_output_open(&o, out_path, CLOUDINIT_SEED_MODE, err) != 0)
 		goto out;
-	if (archive_write_open_fd(w.a, af.fd) != ARCHIVE_OK) {
+	if (archive_write_open_fd(w.a, o.af.fd) != ARCHIVE_OK) {
 		iso_fail(&w, out_path, err);
 		goto out;
 	}
@@ -382,15 +385,15 @@ cloudinit_seed_write(const struct cloudinit_seed_options *opt,
 		iso_fail(&w, out_path, err);
 		goto out;
 	}
-	if (fstat(af.fd, &st) == 0)
+	if (fstat(o.af.fd, &st) == 0)
 		res->iso_size = (uint64_t)st.st_size;
-	if (mv_atomic_commit(&af, err) != 0)
+	if (mv_output_commit(&o, err) != 0)
 		goto out;
 	rc = 0;
 out:
 	if (w.a != NULL)
 		archive_write_free(w.a);
-	mv_atomic_abort(&af);
+	mv_output_abort(&o);
 	if (token != NULL) {
 		explicit_bzero(token, token_len);
 		free(token);

@@ -150,7 +150,7 @@ int
 ci_bundle_pin(const char *path, char sha[MV_SHA256_HEX], char *service,
               size_t service_len, struct mv_err *err)
 {
-	struct bundle_read_options ro = {NULL, false};
+	struct bundle_read_options ro = {NULL, false, 0};
 	struct bundle_info *info = NULL;
 
 	if (mv_sha256_file_hex(path, sha, NULL, NULL, err) != 0)

@@ -58,6 +58,8 @@ static const char *const encodings[] = {
 struct vctx {
 	struct mv_err *err;
 	int count;
+	int line_offset; /* of the cloud-config part being checked */
+	size_t work;     /* bytes scanned: what stays linear in the input */
 };
 
 static void
@@ -118,7 +120,8 @@ vval(struct vctx *c, const struct mv_yaml *y, const json_t *obj,
 	                    : mv_yaml_value_pos(y, obj, key, &pos);
 	if (found != 0 && mv_yaml_node_pos(y, obj, &pos) != 0)
 		pos.line = pos.col = 0;
-	vat(c, mv_yaml_name(y), pos.line, pos.col, "%s", msg);
+	vat(c, mv_yaml_name(y), pos.line > 0 ? pos.line + c->line_offset : 0,
+	    pos.col, "%s", msg);
 }
 
 static void vitem(struct vctx *c, const struct mv_yaml *y, const json_t *arr,
@@ -138,7 +141,8 @@ vitem(struct vctx *c, const struct mv_yaml *y, const json_t *arr, size_t i,
 	if (mv_yaml_item_pos(y, arr, i, &pos) != 0 &&
 	    mv_yaml_node_pos(y, arr, &pos) != 0)
 		pos.line = pos.col = 0;
-	vat(c, mv_yaml_name(y), pos.line, pos.col, "%s", msg);
+	vat(c, mv_yaml_name(y), pos.line > 0 ? pos.line + c->line_offset : 0,
+	    pos.col, "%s", msg);
 }
 
 static int
@@ -325,7 +329,6 @@ check_cloud_config(struct vctx *c, const char *name, const char *text,
 {
 	struct mv_yaml *y = NULL;
 	struct mv_err one;
-	struct ci_buf padded = {0};
 	const char *key;
 	json_t *doc, *v;
 
@@ -334,22 +337,23 @@ check_cloud_config(struct vctx *c, const char *name, const char *text,
 		    "with '#cloud-config'");
 		return;
 	}
-	/* Pad with newlines so positions are those of the whole file. */
-	for (int i = 0; i < line_offset; i++)
-		ci_buf_add(&padded, "\n", 1);
-	ci_buf_add(&padded, text, len);
-	if (padded.oom) {
-		ci_buf_free(&padded);
-		vat(c, name, 0, 0, "out of memory");
-		return;
-	}
+	/* The part is parsed on its own and positions are shifted by its
+	 * first line: padding it with newlines made a multipart quadratic. */
+	c->work += len;
 	mv_err_clear(&one);
-	if (mv_yaml_load_buf(name, padded.p, padded.len, &y, &one) != 0) {
-		ci_buf_free(&padded);
-		vadd(c, &one);
+	if (mv_yaml_load_buf(name, text, len, &y, &one) != 0) {
+		char prefix[700];
+		snprintf(prefix, sizeof(prefix), "%s:%d:%d: ", one.file, one.line,
+		         one.col);
+		if (one.line > 0 && one.col > 0 &&
+		    !strncmp(one.msg, prefix, strlen(prefix)))
+			vat(c, name, one.line + line_offset, one.col, "%s",
+			    one.msg + strlen(prefix));
+		else
+			vadd(c, &one);
 		return;
 	}
-	ci_buf_free(&padded);
+	c->line_offset = line_offset;
 	if (mv_yaml_count(y) != 1) {
 		vat(c, name, line_offset + 1, 1, "expected one YAML document, "
 		    "found %zu", mv_yaml_count(y));
@@ -592,6 +596,7 @@ check_part(struct vctx *c, const char *name, const struct line *l,
 	if (!strcasecmp(cte, "base64")) {
 		size_t dlen = 0;
 		char *d = base64_decode(body, body_len, &dlen);
+		c->work += body_len;
 		char pname[600];
 		if (d == NULL) {
 			vat(c, name, body_start < to ? l[body_start].no : l[from].no,
@@ -640,6 +645,7 @@ check_multipart(struct vctx *c, const char *name, const char *buf,
 {
 	struct line *l = NULL;
 	size_t n = split_lines(buf, len, &l), hdr_end = 0, i;
+
 	char ct[1024] = "", type[128], boundary[80], delim[96], close_[100];
 	int parts = 0, closed = 0;
 	size_t part_from = 0;
@@ -648,6 +654,7 @@ check_multipart(struct vctx *c, const char *name, const char *buf,
 		vat(c, name, 0, 0, "out of memory");
 		return;
 	}
+	c->work += len;
 	while (hdr_end < n && l[hdr_end].len > 0)
 		hdr_end++;
 	if (!header_get(l, 0, hdr_end, "Content-Type", ct, sizeof(ct))) {
@@ -714,16 +721,18 @@ check_shebang(struct vctx *c, const char *name, const char *buf, size_t len)
 }
 
 int
-cloudinit_validate_buf(const char *name, const char *buf, size_t len,
-                       struct mv_err *err)
+ci_validate(const char *name, const char *buf, size_t len, size_t max,
+            size_t *work, struct mv_err *err)
 {
-	struct vctx c = {err, 0};
+	struct vctx c = {err, 0, 0, 0};
 
 	mv_err_clear(err);
-	if (len > CLOUDINIT_GCE_VALUE_MAX)
+	/* Over the limit, stop: checking megabytes that can never be
+	 * delivered only burns time. */
+	if (len > max) {
 		vat(&c, name, 0, 0, "%zu bytes: over GCE's metadata value limit "
-		    "of %u bytes (256 KiB)", len, CLOUDINIT_GCE_VALUE_MAX);
-	if (memchr(buf, '\0', len) != NULL) {
+		    "of %zu bytes (256 KiB)", len, max);
+	} else if (memchr(buf, '\0', len) != NULL) {
 		vat(&c, name, 0, 0, "holds a NUL byte: not text user-data");
 	} else if (len >= 13 && memcmp(buf, "#cloud-config", 13) == 0) {
 		check_cloud_config(&c, name, buf, len, 0);
@@ -736,7 +745,16 @@ cloudinit_validate_buf(const char *name, const char *buf, size_t len,
 		vat(&c, name, 1, 1, "user-data must start with '#cloud-config', "
 		    "'#!' or MIME headers (Content-Type: multipart/mixed)");
 	}
+	if (work != NULL)
+		*work = c.work;
 	return c.count ? -1 : 0;
+}
+
+int
+cloudinit_validate_buf(const char *name, const char *buf, size_t len,
+                       struct mv_err *err)
+{
+	return ci_validate(name, buf, len, CLOUDINIT_GCE_VALUE_MAX, NULL, err);
 }
 
 int

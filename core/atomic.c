@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Named temp files pending; the signal handler unlinks them. Fixed slots
@@ -50,12 +51,104 @@ slot_release(int i)
 		atomic_store(&tmp_slot_used[i], 0);
 }
 
+/* Watched directory trees, same scheme. */
+#define DIR_SLOTS 4
+static char dir_slot_path[DIR_SLOTS][PATH_MAX];
+static atomic_int dir_slot_used[DIR_SLOTS];
+
+int
+mv_atomic_dir_watch(const char *path)
+{
+	if (path[0] != '/' || strlen(path) >= PATH_MAX)
+		return -1;
+	for (int i = 0; i < DIR_SLOTS; i++) {
+		int expect = 0;
+		if (atomic_compare_exchange_strong(&dir_slot_used[i], &expect, 2)) {
+			memcpy(dir_slot_path[i], path, strlen(path) + 1);
+			atomic_store(&dir_slot_used[i], 1);
+			return i;
+		}
+	}
+	return -1;
+}
+
+void
+mv_atomic_dir_unwatch(int slot)
+{
+	if (slot >= 0 && slot < DIR_SLOTS)
+		atomic_store(&dir_slot_used[slot], 0);
+}
+
+struct dirent64_ {
+	unsigned long long d_ino;
+	long long d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/* Only system calls (no malloc, no stdio): safe in a signal handler.
+ * Depth is bounded; bundles are two levels deep. */
+static void
+remove_at(int dfd, const char *name, dev_t dev, int depth)
+{
+	char buf[2048];
+	struct stat st;
+	bool again = true;
+	int fd;
+
+	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+		return;
+	if (depth > 16)
+		return;
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) != 0 || (depth > 0 && st.st_dev != dev)) {
+		close(fd);
+		return;
+	}
+	/* Entries removed while reading may shift the listing: read again
+	 * until a pass finds nothing left to remove. */
+	while (again) {
+		again = false;
+		lseek(fd, 0, SEEK_SET);
+		for (;;) {
+			long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+			if (n <= 0)
+				break;
+			for (long off = 0; off < n;) {
+				struct dirent64_ *d = (struct dirent64_ *)(buf + off);
+				off += d->d_reclen;
+				if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+					continue;
+				remove_at(fd, d->d_name, st.st_dev, depth + 1);
+				again = true;
+			}
+		}
+	}
+	close(fd);
+	unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+int
+mv_remove_tree(const char *path)
+{
+	struct stat st;
+
+	remove_at(AT_FDCWD, path, 0, 0);
+	return lstat(path, &st) != 0 && errno == ENOENT ? 0 : -1;
+}
+
 void
 mv_atomic_cleanup_from_signal(void)
 {
 	for (int i = 0; i < TMP_SLOTS; i++)
 		if (atomic_load(&tmp_slot_used[i]) == 1)
 			unlink(tmp_slot_path[i]);
+	for (int i = 0; i < DIR_SLOTS; i++)
+		if (atomic_load(&dir_slot_used[i]) == 1)
+			remove_at(AT_FDCWD, dir_slot_path[i], 0, 0);
 }
 
 static char *
@@ -84,6 +177,8 @@ mv_atomic_open(struct mv_atomic_file *af, const char *path, mode_t mode,
 	af->fd = -1;
 	af->slot = -1;
 	af->mode = mode;
+	if (mv_output_check(path, err) != 0)
+		return -1;
 	af->path = strdup(path);
 	dir = mv_dirname(path);
 	if (af->path == NULL || dir == NULL) {
@@ -278,4 +373,140 @@ mv_write_file_atomic(const char *path, const void *data, size_t len,
 		len -= (size_t)n;
 	}
 	return mv_atomic_commit(&af, err);
+}
+
+/*--- -o outputs ----------------------------------------------------------*/
+
+int
+mv_output_check(const char *path, struct mv_err *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		return mv_err_sys(err, errno, "%s", path);
+	}
+	if (S_ISREG(st.st_mode))
+		return 0;
+	return mv_err_set(err, MV_EXIT_FAIL,
+	                  "%s: exists and is %s, not a regular file: refusing "
+	                  "to replace it (-o - writes to standard output)", path,
+	                  S_ISDIR(st.st_mode)    ? "a directory"
+	                  : S_ISFIFO(st.st_mode) ? "a FIFO"
+	                  : S_ISCHR(st.st_mode)  ? "a character device"
+	                  : S_ISBLK(st.st_mode)  ? "a block device"
+	                  : S_ISSOCK(st.st_mode) ? "a socket"
+	                                         : "a special file");
+}
+
+/* An anonymous temp file in $TMPDIR (or /tmp) for "-o -". */
+static int
+spool_open(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char *tmpl;
+	int fd = -1;
+
+	if (dir == NULL || dir[0] == '\0')
+		dir = "/tmp";
+#ifdef O_TMPFILE
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+#endif
+	tmpl = mv_strfmt("%s/.meshvm-out.XXXXXX", dir);
+	if (tmpl == NULL)
+		return -1;
+	fd = mkostemp(tmpl, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(tmpl);
+	free(tmpl);
+	return fd;
+}
+
+int
+mv_output_open(struct mv_output *out, const char *path, mode_t mode,
+               struct mv_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->af.fd = -1;
+	out->af.slot = -1;
+	if (strcmp(path, "-") != 0)
+		return mv_atomic_open(&out->af, path, mode, err);
+	out->std = true;
+	out->af.mode = mode;
+	out->af.fd = spool_open();
+	if (out->af.fd < 0)
+		return mv_err_sys(err, errno, "-o -: temp file");
+	return 0;
+}
+
+int
+mv_output_commit(struct mv_output *out, struct mv_err *err)
+{
+	char buf[1 << 16];
+	int rc = 0;
+
+	if (!out->std)
+		return mv_atomic_commit(&out->af, err);
+	if (lseek(out->af.fd, 0, SEEK_SET) != 0)
+		rc = mv_err_sys(err, errno, "-o -: rewind");
+	while (rc == 0) {
+		ssize_t n = read(out->af.fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = mv_err_sys(err, errno, "-o -: read back");
+			break;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(STDOUT_FILENO, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				rc = mv_err_sys(err, errno, "standard output");
+				break;
+			}
+			off += w;
+		}
+	}
+	close(out->af.fd);
+	out->af.fd = -1;
+	return rc;
+}
+
+void
+mv_output_abort(struct mv_output *out)
+{
+	if (out != NULL)
+		mv_atomic_abort(&out->af);
+}
+
+int
+mv_output_write(const char *path, const void *data, size_t len, mode_t mode,
+                struct mv_err *err)
+{
+	struct mv_output out;
+	const char *p = data;
+
+	if (strcmp(path, "-") != 0)
+		return mv_write_file_atomic(path, data, len, mode, err);
+	if (mv_output_open(&out, path, mode, err) != 0)
+		return -1;
+	while (len > 0) {
+		ssize_t n = write(out.af.fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			mv_output_abort(&out);
+			return mv_err_sys(err, e, "-o -: write");
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return mv_output_commit(&out, err);
 }

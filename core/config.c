@@ -552,7 +552,7 @@ mv_config_context_name(const struct mv_config *cfg,
 char *
 mv_config_example(const char *project)
 {
-	static const char *const tmpl =
+	static const char tmpl[] =
 		"# meshvm.yaml - the seed's topology: two GKE clusters, each with its\n"
 		"# own Istio control plane in one mesh, and productcatalogservice on a\n"
 		"# GCE VM.  `meshvm plan` shows what `meshvm up` would do.\n"

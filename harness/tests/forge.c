@@ -114,33 +114,70 @@ open_writer(struct membuf *m, const char *compress)
 {
 	struct archive *a = archive_write_new();
 
+	(void)compress; /* compressed at the end, see finish() */
 	archive_write_set_format_pax_restricted(a);
-	if (!strcmp(compress, "gzip"))
-		archive_write_add_filter_gzip(a);
-	else
-		archive_write_add_filter_none(a);
+	archive_write_add_filter_none(a);
 	archive_write_set_bytes_in_last_block(a, 1);
 	assert_int_equal(archive_write_open2(a, m, NULL, mem_write, NULL, NULL),
 	                 ARCHIVE_OK);
 	return a;
 }
 
+struct forge_opts forge_opts;
+
+static void
+mem_append(struct membuf *m, const char *data, size_t len)
+{
+	if (len > 0)
+		mem_write(NULL, m, data, len);
+}
+
+/* gzip through libarchive's raw writer (no zlib of our own). */
+static void
+gzip_buf(const struct membuf *in, struct membuf *out)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+
+	archive_write_set_format_raw(a);
+	archive_write_add_filter_gzip(a);
+	archive_write_set_bytes_in_last_block(a, 1);
+	assert_int_equal(archive_write_open2(a, out, NULL, mem_write, NULL, NULL),
+	                 ARCHIVE_OK);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_pathname(e, "data");
+	assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+	assert_int_equal(archive_write_data(a, in->data, in->len),
+	                 (la_ssize_t)in->len);
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	archive_entry_free(e);
+}
+
 static void
 finish(struct archive *a, struct membuf *m, const char *out,
        const char *compress)
 {
+	struct membuf z = {0};
+
 	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
 	archive_write_free(a);
+	mem_append(m, forge_opts.after_tar, forge_opts.after_tar_len);
 	if (!strcmp(compress, "zstd")) {
 		size_t bound = ZSTD_compressBound(m->len);
-		char *z = malloc(bound);
-		size_t zl = ZSTD_compress(z, bound, m->data, m->len, 3);
-		assert_false(ZSTD_isError(zl));
-		tu_write_bytes(out, z, zl);
-		free(z);
+		z.data = malloc(bound);
+		z.len = ZSTD_compress(z.data, bound, m->data, m->len, 3);
+		assert_false(ZSTD_isError(z.len));
+		z.cap = bound;
+	} else if (!strcmp(compress, "gzip")) {
+		gzip_buf(m, &z);
 	} else {
-		tu_write_bytes(out, m->data, m->len);
+		z = *m;
+		m->data = NULL;
 	}
+	mem_append(&z, forge_opts.after_file, forge_opts.after_file_len);
+	tu_write_bytes(out, z.data, z.len);
+	free(z.data);
 	free(m->data);
 }
 
@@ -207,6 +244,13 @@ forge_bundle(const char *out, const char *compress,
 	                              (int)strlen(img), "sha256", img_sha));
 	json_object_set_new(m, "files", files);
 	json_object_set_new(m, "source_date_epoch", json_integer(0));
+	if (forge_opts.manifest_patch != NULL) {
+		json_error_t je;
+		json_t *patch = json_loads(forge_opts.manifest_patch, 0, &je);
+		assert_non_null(patch);
+		json_object_update_recursive(m, patch);
+		json_decref(patch);
+	}
 	manifest = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(m);
 	mv_sha256_buf_hex(manifest, strlen(manifest), sha);

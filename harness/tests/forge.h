@@ -30,6 +30,19 @@ struct forge_entry {
 void forge_bundle(const char *out, const char *compress,
                   const struct forge_entry *ents, size_t n);
 
+/* Extras for the next forge_bundle/forge_rewrite calls (reset by the
+ * caller): bytes after the tar stream (inside the compression), bytes
+ * after the compressed file, and a JSON object merged into the manifest
+ * (e.g. "{\"service\":{\"name\":\"x\"}}"). */
+struct forge_opts {
+	const char *after_tar;
+	size_t after_tar_len;
+	const char *after_file;
+	size_t after_file_len;
+	const char *manifest_patch;
+};
+extern struct forge_opts forge_opts;
+
 /* Rewrite an uncompressed bundle: drop, rename, duplicate or move entries,
  * append one. Each op is "drop:PATH", "rename:FROM:TO", "dup:PATH",
  * "first:PATH", "append:PATH:CONTENT"; a NULL-terminated list. */

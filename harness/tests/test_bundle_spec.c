@@ -105,6 +105,43 @@ static const struct spec_case bad_cases[] = {
 	{"private key appended to the root cert", NULL,
 	 "cat \"$MESHVM_FIXTURES/ca/root-key.pem\" >> identity/root-cert.pem",
 	 "identity/root-cert.pem:"},
+	/* Hidden behind a NUL byte: the scan covers the whole file. */
+	{"RSA key behind a NUL in the root cert", NULL,
+	 "printf '\\0\\n' >> identity/root-cert.pem && openssl genrsa "
+	 "-traditional 1024 2>/dev/null >> identity/root-cert.pem",
+	 "contains a private key"},
+	{"EC key behind a NUL in hosts", NULL,
+	 "printf '\\0' >> identity/hosts && openssl ecparam -genkey -noout "
+	 "-name prime256v1 >> identity/hosts",
+	 "identity/hosts:2: contains a private key"},
+	{"PKCS#8 key behind a NUL in mesh.yaml", NULL,
+	 "printf '\\0\\n' >> identity/mesh.yaml && openssl genpkey "
+	 "-algorithm EC -pkeyopt ec_paramgen_curve:P-256 >> identity/mesh.yaml",
+	 "contains a private key"},
+	{"encrypted key behind a NUL", NULL,
+	 "printf '\\0\\n' >> identity/root-cert.pem && openssl genpkey "
+	 "-algorithm EC -pkeyopt ec_paramgen_curve:P-256 -aes256 -pass pass:x "
+	 ">> identity/root-cert.pem",
+	 "contains a private key"},
+	{"OpenSSH key behind a NUL", NULL,
+	 "printf '\\0\\n-----BEGIN OPENSSH PRIVATE KEY-----\\n"
+	 "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ==\\n"
+	 "-----END OPENSSH PRIVATE KEY-----\\n' >> identity/root-cert.pem",
+	 "contains a private key"},
+	{"JWT behind a NUL", NULL,
+	 "printf '\\0eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2EifQ.c2ln\\n' "
+	 ">> identity/root-cert.pem",
+	 "contains a token (JWT)"},
+	{"service-account JSON in the root cert", NULL,
+	 "printf '{\\n  \"type\": \"service_account\",\\n  "
+	 "\"project_id\": \"p\",\\n  \"client_email\": "
+	 "\"a@p.iam.gserviceaccount.com\"\\n}\\n' >> identity/root-cert.pem",
+	 "contains a service-account key"},
+	{"service-account private_key field", NULL,
+	 "printf '\\0{\"private_key_id\": \"0123\"}\\n' >> identity/cluster.env",
+	 "contains a service-account key"},
+	{"NUL byte in cluster.env", NULL, "printf '\\0' >> identity/cluster.env",
+	 "identity/cluster.env:18: holds a NUL byte"},
 	{"JWT in identity", NULL,
 	 "printf 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2EifQ.c2ln\\n' > "
 	 "identity/istio-token",

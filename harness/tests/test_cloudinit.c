@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cloudinit/cloudinit.h"
+#include "cloudinit/cloudinit_private.h"
 #include "core/yaml.h"
 #include "testutil.h"
 
@@ -442,6 +443,83 @@ test_gce_limits_boundaries(void **state)
 	assert_contains(err.msg, "appears twice");
 }
 
+/*--- validate: linear in the parts, stops at the size limit -------------*/
+
+/* A multipart of n cloud-config parts; the last one has an unknown key on
+ * line *bad_line. */
+static char *
+many_parts(size_t n, int *bad_line)
+{
+	static const char head[] = "Content-Type: multipart/mixed; "
+	                           "boundary=\"B\"\nMIME-Version: 1.0\n\n";
+	static const char part[] = "--B\nContent-Type: text/cloud-config\n\n"
+	                           "#cloud-config\nruncmd: [echo]\n";
+	size_t cap = sizeof(head) + n * sizeof(part) + 64, off = 0;
+	char *b = malloc(cap);
+	int line = 3;
+
+	assert_non_null(b);
+	off += (size_t)snprintf(b + off, cap - off, "%s", head);
+	for (size_t i = 0; i < n; i++) {
+		off += (size_t)snprintf(b + off, cap - off, "%s", part);
+		line += 5;
+	}
+	/* the last part's "runcmd" line becomes "bogus: 1" */
+	memcpy(b + off - strlen("runcmd: [echo]\n"), "bogus: 1\n     \n", 15);
+	*bad_line = line;
+	off += (size_t)snprintf(b + off, cap - off, "--B--\n");
+	return b;
+}
+
+static void
+test_validate_linear_in_parts(void **state)
+{
+	struct mv_err err;
+	size_t w10k = 0, w100k = 0;
+	int bad1, bad2;
+	char *b1 = many_parts(10000, &bad1), *b2 = many_parts(100000, &bad2);
+	char want[160];
+
+	(void)state;
+	mv_err_clear(&err);
+	assert_int_equal(ci_validate("ud", b1, strlen(b1), SIZE_MAX, &w10k, &err),
+	                 -1);
+	snprintf(want, sizeof(want), "ud:%d:1: unknown top-level key 'bogus' (cloud-init ignores it without a word)",
+	         bad1);
+	assert_string_equal(err.msg, want); /* the only error, at its line */
+	assert_int_equal(ci_validate("ud", b2, strlen(b2), SIZE_MAX, &w100k,
+	                             &err), -1);
+	snprintf(want, sizeof(want), "ud:%d:1: unknown top-level key 'bogus' (cloud-init ignores it without a word)",
+	         bad2);
+	assert_string_equal(err.msg, want);
+	/* Ten times the parts, ten times the bytes scanned (padding each part
+	 * to its line made it ~n^2/2 lines). */
+	assert_true(w10k >= strlen(b1));
+	assert_true(w100k <= 10 * w10k + 10 * strlen(b2) / 100);
+	assert_true(w100k <= 3 * strlen(b2));
+	free(b1);
+	free(b2);
+}
+
+static void
+test_validate_stops_at_size_limit(void **state)
+{
+	struct mv_err err;
+	size_t work = 1;
+	int bad;
+	char *b = many_parts(100000, &bad);
+
+	(void)state;
+	mv_err_clear(&err);
+	assert_int_equal(ci_validate("ud", b, strlen(b),
+	                             CLOUDINIT_GCE_VALUE_MAX, &work, &err), -1);
+	assert_contains(err.msg, "over GCE's metadata value limit");
+	assert_null(strchr(err.msg, '\n')); /* that error alone */
+	assert_int_equal(work, 0);           /* nothing past it was parsed */
+	assert_int_equal(err.exit_code, MV_EXIT_VERIFY);
+	free(b);
+}
+
 /*--- the CLI: userdata and seed -----------------------------------------*/
 
 static char *
@@ -709,6 +787,43 @@ test_cli_seed_read_back(void **state)
 	free(iso);
 	free(iso2);
 	free(netcfg);
+}
+
+/* The ISO holds the token: 0600 with a permissive umask and a
+ * world-readable token file, and --json says so. */
+static void
+test_cli_seed_mode_0600(void **state)
+{
+	char *bundle = bake_fixture(), *tok = token_file();
+	char *iso = tu_fmt("%s/seed-mode.iso", tmp), *log = NULL;
+	json_error_t jerr;
+	json_t *o;
+	struct stat st;
+
+	(void)state;
+	chmod(tok, 0644);
+	assert_int_equal(tu_sh(&log, "umask 000; '%s' cloudinit seed --bundle "
+	                             "'%s' --token-file '%s' -o '%s' --runtime "
+	                             "none --json", tu_bin(), bundle, tok, iso),
+	                 0);
+	assert_int_equal(stat(iso, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	o = json_loads(log, 0, &jerr);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "mode")),
+	                    "0600");
+	json_decref(o);
+	/* Replacing an old world-readable ISO narrows it too. */
+	assert_int_equal(chmod(iso, 0644), 0);
+	assert_int_equal(tu_sh(NULL, "umask 000; '%s' cloudinit seed --bundle "
+	                             "'%s' --token-file '%s' -o '%s' --runtime "
+	                             "none", tu_bin(), bundle, tok, iso), 0);
+	assert_int_equal(stat(iso, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	free(log);
+	free(bundle);
+	free(tok);
+	free(iso);
 }
 
 static void
@@ -1015,7 +1130,10 @@ main(void)
 		cmocka_unit_test(test_multipart_utf8_base64),
 		cmocka_unit_test(test_gce_limits_boundaries),
 		cmocka_unit_test(test_cli_userdata),
+		cmocka_unit_test(test_validate_linear_in_parts),
+		cmocka_unit_test(test_validate_stops_at_size_limit),
 		cmocka_unit_test(test_cli_seed_read_back),
+		cmocka_unit_test(test_cli_seed_mode_0600),
 		cmocka_unit_test(test_cli_seed_refusals),
 		cmocka_unit_test(test_validate_bad_inputs),
 		cmocka_unit_test(test_validate_cli),

@@ -183,7 +183,7 @@ test_good_unpack(void **state)
 	char *spec = tu_fmt("%s/bundle/bundle.yaml", tu_fixtures());
 	char *b = tu_fmt("%s/good.bundle", root), *dest = tu_fmt("%s/d", root);
 	char *out = NULL, *sha = NULL;
-	struct bundle_read_options ro = {NULL, false};
+	struct bundle_read_options ro = {NULL, false, 0};
 	struct bundle_info *info = NULL;
 	struct mv_err err;
 	struct stat st;

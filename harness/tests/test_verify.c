@@ -79,7 +79,7 @@ test_good_bundles(void **state)
 		struct bundle_info *info = NULL;
 		struct mv_err err;
 		char *sha = NULL;
-		struct bundle_read_options ro = {NULL, false};
+		struct bundle_read_options ro = {NULL, false, 0};
 
 		mv_err_clear(&err);
 		assert_int_equal(bundle_verify(which[i], NULL, &info, &err), 0);
@@ -103,7 +103,7 @@ test_wrong_digest(void **state)
 {
 	struct bundle_read_options ro = {
 		"0000000000000000000000000000000000000000000000000000000000000000",
-		false};
+		false, 0};
 	struct bundle_info *info = NULL;
 	struct mv_err err;
 	char *out = NULL;
@@ -144,12 +144,16 @@ test_flipped_byte(void **state)
 static void
 test_appended_entry(void **state)
 {
-	const char *ops[] = {"append:zz/extra:hello", NULL};
+	const char *ops[] = {"append:units/zz-extra.service:hello", NULL};
+	const char *ops2[] = {"append:zz/extra:hello", NULL};
 	char *v = variant("append.bundle");
 
 	(void)state;
 	forge_rewrite(plain, v, ops);
-	expect_bad(v, "zz/extra", "not listed in MANIFEST.json");
+	expect_bad(v, "units/zz-extra.service", "not listed in MANIFEST.json");
+	/* outside the bundle format: refused on its name alone */
+	forge_rewrite(plain, v, ops2);
+	expect_bad(v, "zz/extra", "not a path of the bundle format");
 	free(v);
 }
 
