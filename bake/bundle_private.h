@@ -36,6 +36,14 @@ bool bundle_protocol_ok(const char *s);
 /* 1..max printable ASCII bytes, no spaces (versions, formats). */
 bool bundle_word_ok(const char *s, size_t max);
 
+/* Secrets in an identity file, found anywhere in the buffer (NUL bytes
+ * included); each returns the 1-based line of the first, or 0. */
+int bundle_find_private_key(const char *buf, size_t len); /* PEM, any kind */
+int bundle_find_jwt(const char *buf, size_t len);
+int bundle_find_service_account(const char *buf, size_t len);
+/* The 1-based line of byte `off`. */
+int bundle_line_at(const char *buf, size_t off);
+
 /* Parse and validate MANIFEST.json into `info` (which takes ownership of
  * the JSON). Errors carry MV_EXIT_VERIFY. */
 int bundle_manifest_parse(const char *buf, size_t len,

@@ -22,6 +22,9 @@
 #define NBUF 4
 #define TAIL 4096
 #define TAR_BLOCK 512
+/* tar's record: writers pad the compressed file to it with zeros */
+#define RECORD 10240
+#define RAW_TAIL (2 * RECORD)
 
 struct rbuf {
 	char *data;
@@ -42,6 +45,9 @@ struct bundle_reader {
 	uint64_t raw_bytes;
 	char *raw; /* gzip/none: raw input lands here */
 	struct archive *src; /* gzip: libarchive's gunzip as a raw stream */
+	size_t raw_len;      /* bytes of the last chunk in raw */
+	char raw_tail[RAW_TAIL]; /* the end of the chunk before it */
+	size_t raw_tail_len;
 	char *dec;           /* gzip/none: the tar stream handed out */
 
 	/* The tar stream as handed to libarchive: how much, the buffer it
@@ -314,12 +320,22 @@ static la_ssize_t
 raw_la_read(struct archive *a, void *ud, const void **buf)
 {
 	struct bundle_reader *r = ud;
-	ssize_t n = raw_read(r, r->raw, RAW_CHUNK);
+	ssize_t n;
 
+	/* Keep the end of the chunk being replaced: the gzip stream may end
+	 * in it, followed by padding we check in bundle_reader_finish. */
+	if (r->raw_len > 0) {
+		size_t k = r->raw_len < RAW_TAIL ? r->raw_len : RAW_TAIL;
+		memcpy(r->raw_tail, r->raw + r->raw_len - k, k);
+		r->raw_tail_len = k;
+	}
+	n = raw_read(r, r->raw, RAW_CHUNK);
 	if (n < 0) {
 		archive_set_error(a, errno, "read error");
 		return -1;
 	}
+	if (n > 0)
+		r->raw_len = (size_t)n;
 	*buf = r->raw;
 	return n;
 }
@@ -481,6 +497,42 @@ check_padding(struct bundle_reader *r, struct mv_err *err)
 	return 0;
 }
 
+/* After the gzip members end (at raw offset `used`): zero bytes only,
+ * fewer than a record. */
+static int
+check_after_gzip(struct bundle_reader *r, struct mv_err *err)
+{
+	uint64_t used = (uint64_t)archive_filter_bytes(r->src, -1);
+	uint64_t start = r->raw_bytes - r->raw_len; /* of the chunk in raw */
+	uint64_t end = used;
+	bool bad = false;
+
+	if (end < start) {
+		if (start - end > r->raw_tail_len)
+			bad = true;
+		else
+			bad = !all_zero(r->raw_tail + r->raw_tail_len - (start - end),
+			                (size_t)(start - end));
+		end = start;
+	}
+	if (!bad && end < r->raw_bytes)
+		bad = !all_zero(r->raw + (end - start),
+		                (size_t)(r->raw_bytes - end));
+	while (!bad && r->raw_bytes - used < RECORD) {
+		ssize_t n = raw_read(r, r->dec, RECORD);
+		if (n < 0)
+			return mv_err_sys(err, errno, "%s: read", r->name);
+		if (n == 0)
+			break;
+		bad = !all_zero(r->dec, (size_t)n);
+	}
+	if (bad || r->raw_bytes - used >= RECORD)
+		return mv_err_set(err, MV_EXIT_VERIFY,
+		                  "%s: data after the end of the gzip stream",
+		                  r->name);
+	return 0;
+}
+
 int
 bundle_reader_finish(struct bundle_reader *r, char sha[MV_SHA256_HEX],
                      uint64_t *raw_size, struct mv_err *err)
@@ -502,22 +554,18 @@ bundle_reader_finish(struct bundle_reader *r, char sha[MV_SHA256_HEX],
 			return mv_err_set(err, MV_EXIT_VERIFY, "%s: %s", r->name,
 			                  r->error);
 	} else {
-		/* gzip stops at the end of its members; anything after them in
-		 * the file is not ours.  (Plain tar: check_padding saw it all.) */
-		uint64_t used = r->src ? (uint64_t)archive_filter_bytes(r->src, -1)
-		                       : 0;
+		/* gzip stops at the end of its members; after them only the
+		 * zero padding of the last record (libarchive's writer adds it)
+		 * may follow.  Plain tar: check_padding saw every byte. */
+		if (r->src != NULL && check_after_gzip(r, err) != 0)
+			return -1;
 		for (;;) {
-			ssize_t n = raw_read(r, r->raw ? r->raw : r->dec, RAW_CHUNK);
+			ssize_t n = raw_read(r, r->dec, RAW_CHUNK);
 			if (n < 0)
 				return mv_err_sys(err, errno, "%s: read", r->name);
 			if (n == 0)
 				break;
 		}
-		if (r->src != NULL && r->raw_bytes != used)
-			return mv_err_set(err, MV_EXIT_VERIFY,
-			                  "%s: data after the end of the gzip stream "
-			                  "(%llu bytes)", r->name,
-			                  (unsigned long long)(r->raw_bytes - used));
 	}
 	if (r->hashing) {
 		mv_sha256_final_hex(&r->sha, sha);

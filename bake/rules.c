@@ -1,6 +1,6 @@
 /* bake/rules.c - what a bundle may hold, one definition for bake, verify,
  * inspect and unpack: safe paths, the layout of meshvm-bundle/1 (README
- * "Bundle format") and the service fields. */
+ * "Bundle format"), the service fields, and the secrets never baked. */
 #include <ctype.h>
 #include <string.h>
 
@@ -116,4 +116,97 @@ bundle_word_ok(const char *s, size_t max)
 		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
 			return false;
 	return true;
+}
+
+/*--- secrets: never baked -----------------------------------------------*/
+
+static bool
+is_b64url(char ch)
+{
+	return isalnum((unsigned char)ch) || ch == '-' || ch == '_';
+}
+
+/* A JWT is three base64url segments separated by dots whose first two
+ * segments are JSON objects ("eyJ" is base64 of '{"'). Returns the line of
+ * the first one, or 0. */
+int
+bundle_find_jwt(const char *buf, size_t len)
+{
+	int line = 1;
+
+	for (size_t i = 0; i + 3 < len; i++) {
+		if (buf[i] == '\n')
+			line++;
+		if (strncmp(buf + i, "eyJ", 3) != 0 ||
+		    (i > 0 && is_b64url(buf[i - 1])))
+			continue;
+		size_t j = i;
+		while (j < len && is_b64url(buf[j]))
+			j++;
+		if (j - i < 8 || j >= len || buf[j] != '.')
+			continue;
+		if (j + 4 >= len || strncmp(buf + j + 1, "eyJ", 3) != 0)
+			continue;
+		size_t k = j + 1;
+		while (k < len && is_b64url(buf[k]))
+			k++;
+		if (k < len && buf[k] == '.')
+			return line;
+	}
+	return 0;
+}
+
+/* Line number (1-based) of byte `off`. */
+int
+bundle_line_at(const char *buf, size_t off)
+{
+	int line = 1;
+
+	for (const char *p = buf; (p = memchr(p, '\n', off - (size_t)(p - buf)));
+	     p++)
+		line++;
+	return line;
+}
+
+/* A PEM private-key block of any kind: "-----BEGIN X PRIVATE KEY-----"
+ * covers PKCS#1 RSA, EC, DSA, PKCS#8 (plain and ENCRYPTED) and OpenSSH
+ * keys; PGP secret keys say "PRIVATE KEY BLOCK".  Binary-safe: the whole
+ * buffer is scanned, NUL bytes included.  Returns the line, or 0. */
+int
+bundle_find_private_key(const char *buf, size_t len)
+{
+	static const char begin[] = "-----BEGIN ";
+	const char *p = buf, *end = buf + len;
+
+	while ((p = memmem(p, (size_t)(end - p), begin, sizeof(begin) - 1))) {
+		const char *h = p + sizeof(begin) - 1;
+		size_t room = (size_t)(end - h) < 80 ? (size_t)(end - h) : 80;
+		const char *eol = memchr(h, '\n', room);
+		size_t n = eol ? (size_t)(eol - h) : room;
+		if (memmem(h, n, "PRIVATE KEY", 11) != NULL)
+			return bundle_line_at(buf, (size_t)(p - buf));
+		p = h;
+	}
+	return 0;
+}
+
+/* A Google service-account key file (JSON with "type":
+ * "service_account" or a "private_key" field). Returns the line, or 0. */
+int
+bundle_find_service_account(const char *buf, size_t len)
+{
+	const char *end = buf + len, *p;
+
+	if ((p = memmem(buf, len, "\"private_key", 12)) != NULL)
+		return bundle_line_at(buf, (size_t)(p - buf));
+	for (p = buf; (p = memmem(p, (size_t)(end - p), "\"type\"", 6));) {
+		const char *q = p + 6;
+		while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' ||
+		                   *q == '\r' || *q == ':'))
+			q++;
+		if ((size_t)(end - q) >= 17 && !memcmp(q, "\"service_account\"", 17))
+			return bundle_line_at(buf, (size_t)(p - buf));
+		p += 6;
+	}
+	return 0;
 }

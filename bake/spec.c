@@ -160,97 +160,6 @@ check_regular_file(struct spec_ctx *c, const json_t *obj, const char *key,
 
 /*--- identity files ------------------------------------------------------*/
 
-static bool
-is_b64url(char ch)
-{
-	return isalnum((unsigned char)ch) || ch == '-' || ch == '_';
-}
-
-/* A JWT is three base64url segments separated by dots whose first two
- * segments are JSON objects ("eyJ" is base64 of '{"'). Returns the line of
- * the first one, or 0. */
-static int
-find_jwt(const char *buf, size_t len)
-{
-	int line = 1;
-
-	for (size_t i = 0; i + 3 < len; i++) {
-		if (buf[i] == '\n')
-			line++;
-		if (strncmp(buf + i, "eyJ", 3) != 0 ||
-		    (i > 0 && is_b64url(buf[i - 1])))
-			continue;
-		size_t j = i;
-		while (j < len && is_b64url(buf[j]))
-			j++;
-		if (j - i < 8 || j >= len || buf[j] != '.')
-			continue;
-		if (j + 4 >= len || strncmp(buf + j + 1, "eyJ", 3) != 0)
-			continue;
-		size_t k = j + 1;
-		while (k < len && is_b64url(buf[k]))
-			k++;
-		if (k < len && buf[k] == '.')
-			return line;
-	}
-	return 0;
-}
-
-/* Line number (1-based) of byte `off`. */
-static int
-line_at(const char *buf, size_t off)
-{
-	int line = 1;
-
-	for (const char *p = buf; (p = memchr(p, '\n', off - (size_t)(p - buf)));
-	     p++)
-		line++;
-	return line;
-}
-
-/* A PEM private-key block of any kind: "-----BEGIN X PRIVATE KEY-----"
- * covers PKCS#1 RSA, EC, DSA, PKCS#8 (plain and ENCRYPTED) and OpenSSH
- * keys; PGP secret keys say "PRIVATE KEY BLOCK".  Binary-safe: the whole
- * buffer is scanned, NUL bytes included.  Returns the line, or 0. */
-static int
-find_private_key(const char *buf, size_t len)
-{
-	static const char begin[] = "-----BEGIN ";
-	const char *p = buf, *end = buf + len;
-
-	while ((p = memmem(p, (size_t)(end - p), begin, sizeof(begin) - 1))) {
-		const char *h = p + sizeof(begin) - 1;
-		size_t room = (size_t)(end - h) < 80 ? (size_t)(end - h) : 80;
-		const char *eol = memchr(h, '\n', room);
-		size_t n = eol ? (size_t)(eol - h) : room;
-		if (memmem(h, n, "PRIVATE KEY", 11) != NULL)
-			return line_at(buf, (size_t)(p - buf));
-		p = h;
-	}
-	return 0;
-}
-
-/* A Google service-account key file (JSON with "type":
- * "service_account" or a "private_key" field). Returns the line, or 0. */
-static int
-find_service_account(const char *buf, size_t len)
-{
-	const char *end = buf + len, *p;
-
-	if ((p = memmem(buf, len, "\"private_key", 12)) != NULL)
-		return line_at(buf, (size_t)(p - buf));
-	for (p = buf; (p = memmem(p, (size_t)(end - p), "\"type\"", 6));) {
-		const char *q = p + 6;
-		while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' ||
-		                   *q == '\r' || *q == ':'))
-			q++;
-		if ((size_t)(end - q) >= 17 && !memcmp(q, "\"service_account\"", 17))
-			return line_at(buf, (size_t)(p - buf));
-		p += 6;
-	}
-	return 0;
-}
-
 static void
 check_cluster_env(struct spec_ctx *c, const char *path, const char *buf)
 {
@@ -453,15 +362,15 @@ check_identity(struct spec_ctx *c, const json_t *root, const char *dir)
 		}
 		const char *nul = memchr(buf, '\0', len);
 		bool secret = true;
-		if ((line = find_private_key(buf, len)) != 0)
+		if ((line = bundle_find_private_key(buf, len)) != 0)
 			ctx_file_err(c, path, line,
 			             "contains a private key: keys are never baked "
 			             "into a bundle");
-		else if ((line = find_service_account(buf, len)) != 0)
+		else if ((line = bundle_find_service_account(buf, len)) != 0)
 			ctx_file_err(c, path, line,
 			             "contains a service-account key: credentials "
 			             "are never baked into a bundle");
-		else if ((line = find_jwt(buf, len)) != 0)
+		else if ((line = bundle_find_jwt(buf, len)) != 0)
 			ctx_file_err(c, path, line,
 			             "contains a token (JWT): tokens are delivered "
 			             "at launch, not baked");
@@ -470,7 +379,7 @@ check_identity(struct spec_ctx *c, const json_t *root, const char *dir)
 		/* Identity files are text; a NUL byte hides what follows from
 		 * every string-based reader, so it is refused outright. */
 		if (nul != NULL)
-			ctx_file_err(c, path, line_at(buf, (size_t)(nul - buf)),
+			ctx_file_err(c, path, bundle_line_at(buf, (size_t)(nul - buf)),
 			             "holds a NUL byte (offset %zu): identity files "
 			             "are text", (size_t)(nul - buf));
 		if (secret || nul != NULL) {

@@ -201,13 +201,19 @@ make_staging(const char *dest, bool made_dest, char **staging, int *slot,
 	free(abs_dest);
 	if (rc != 0)
 		return -1;
+	/* The marker is only a hint for the next run: no fsync. */
 	marker = mv_path_join(*staging, STAGING_MARKER);
 	line = mv_strfmt("meshvm unpack %ld\n", (long)getpid());
-	if (marker == NULL || line == NULL ||
-	    mv_write_file_atomic(marker, line, strlen(line), 0644, err) != 0) {
-		if (err->msg[0] == '\0')
-			mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-		rc = -1;
+	if (marker == NULL || line == NULL) {
+		rc = mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	} else {
+		int fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		                              O_CLOEXEC, 0644);
+		if (fd < 0 || write(fd, line, strlen(line)) !=
+		                      (ssize_t)strlen(line))
+			rc = mv_err_sys(err, errno, "%s", marker);
+		if (fd >= 0)
+			close(fd);
 	}
 	free(marker);
 	free(line);

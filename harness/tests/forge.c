@@ -24,6 +24,13 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int
+cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct forge_entry *)a)->path,
+	              ((const struct forge_entry *)b)->path);
+}
+
 static void
 add_file(struct archive *a, const char *path, const char *data, size_t len,
          unsigned mode)
@@ -275,10 +282,24 @@ forge_bundle(const char *out, const char *compress,
 	a = open_writer(&mb, compress);
 	add_file(a, "MANIFEST.json", manifest, strlen(manifest), 0644);
 	add_file(a, "SHA256SUMS", sums, sums_len, 0644);
-	add_file(a, "image/image.tar", img, strlen(img), 0644);
-	add_file(a, "sidecar/istio-sidecar.deb", side, strlen(side), 0644);
-	for (size_t i = 0; i < n; i++)
-		add_special(a, &ents[i]);
+	if (forge_opts.sorted) {
+		/* every entry in strcmp order, the forge's own included */
+		struct forge_entry *all = calloc(n + 2, sizeof(*all));
+		all[0].path = "image/image.tar";
+		all[0].data = img;
+		all[1].path = "sidecar/istio-sidecar.deb";
+		all[1].data = side;
+		memcpy(all + 2, ents, n * sizeof(*ents));
+		qsort(all, n + 2, sizeof(*all), cmp_entry);
+		for (size_t i = 0; i < n + 2; i++)
+			add_special(a, &all[i]);
+		free(all);
+	} else {
+		add_file(a, "image/image.tar", img, strlen(img), 0644);
+		add_file(a, "sidecar/istio-sidecar.deb", side, strlen(side), 0644);
+		for (size_t i = 0; i < n; i++)
+			add_special(a, &ents[i]);
+	}
 	finish(a, &mb, out, compress);
 	for (size_t i = 0; i < n_lines; i++)
 		free(lines[i]);

@@ -40,6 +40,8 @@ struct forge_opts {
 	const char *after_file;
 	size_t after_file_len;
 	const char *manifest_patch;
+	bool sorted; /* write every entry in strcmp order (after the two
+	                metadata files), the forge's image and sidecar too */
 };
 extern struct forge_opts forge_opts;
 

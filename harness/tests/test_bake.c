@@ -241,6 +241,75 @@ test_readonly_directory_leaves_nothing(void **state)
 	free(d); free(ro);
 }
 
+/* Every -o refuses an existing output that is not a regular file (a
+ * FIFO, a directory), naming it and leaving it as it was; "-o -" writes
+ * to standard output. Only temp-dir nodes: never a real /dev node. */
+static void
+test_output_not_regular_refused(void **state)
+{
+	char *d = tu_tmpdir(), *fifo = tu_fmt("%s/fifo", d);
+	char *sub = tu_fmt("%s/sub", d), *file = tu_fmt("%s/b.bundle", d);
+	char *viastdout = tu_fmt("%s/stdout.bundle", d), *o = NULL;
+	char *tok = tu_fmt("%s/token", d), *a, *b;
+	struct stat st;
+	size_t la, lb;
+
+	(void)state;
+	assert_int_equal(mkfifo(fifo, 0644), 0);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	tu_write(tok, "eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjQxMDI0NDQ4MDB9.c2ln\n");
+	assert_int_equal(tu_sh(NULL, "'%s' bake -f '%s' -o '%s'", tu_bin(),
+	                       spec_path, file), 0);
+	for (int k = 0; k < 2; k++) {
+		const char *t = k ? sub : fifo;
+		const char *what = k ? "is a directory" : "is a FIFO";
+		assert_int_equal(tu_sh(&o, "'%s' bake -f '%s' -o '%s'", tu_bin(),
+		                       spec_path, t), 1);
+		assert_contains(o, t);
+		assert_contains(o, what);
+		free(o);
+		assert_int_equal(tu_sh(&o, "'%s' cloudinit userdata --bundle '%s' "
+		                             "--bundle-url https://example.com/b "
+		                             "-o '%s'", tu_bin(), file, t), 1);
+		assert_contains(o, what);
+		free(o);
+		assert_int_equal(tu_sh(&o, "'%s' cloudinit seed --bundle '%s' "
+		                             "--token-file '%s' -o '%s'", tu_bin(),
+		                       file, tok, t), 1);
+		assert_contains(o, what);
+		free(o);
+		assert_int_equal(tu_sh(&o, "cd '%s' && '%s' init --force -o '%s'",
+		                       d, tu_bin(), t), 1);
+		assert_contains(o, what);
+		free(o);
+	}
+	assert_int_equal(lstat(fifo, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	assert_int_equal(lstat(sub, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(tu_dir_count(sub), 0);
+	/* -o -: the same bytes, on stdout; the summary goes to stderr */
+	assert_int_equal(tu_sh(NULL, "'%s' bake -f '%s' -o - > '%s' 2>/dev/null",
+	                       tu_bin(), spec_path, viastdout), 0);
+	a = tu_read(file, &la);
+	b = tu_read(viastdout, &lb);
+	assert_int_equal(la, lb);
+	assert_memory_equal(a, b, la);
+	free(a);
+	free(b);
+	assert_int_equal(tu_sh(&o, "'%s' bake -f '%s' -o - --compress gzip | "
+	                             "'%s' bundle verify /dev/stdin", tu_bin(),
+	                       spec_path, tu_bin()), 0);
+	free(o);
+	tu_rmrf(d);
+	free(d);
+	free(fifo);
+	free(sub);
+	free(file);
+	free(viastdout);
+	free(tok);
+}
+
 /* A spec whose image is a 1 GiB sparse tar of zeros: slow enough to kill
  * mid-bake, cheap to create. */
 static char *
@@ -390,6 +459,7 @@ main(void)
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_readonly_directory_leaves_nothing),
 		cmocka_unit_test(test_sigterm_leaves_nothing),
+		cmocka_unit_test(test_output_not_regular_refused),
 		cmocka_unit_test(test_large_input_one_pass),
 		cmocka_unit_test(test_bad_spec_writes_nothing),
 	};
