@@ -27,6 +27,14 @@ bake_usage(FILE *out)
 	        "  --threads N           zstd worker threads (default: all "
 	        "cores; output is\n"
 	        "                        identical for any N)\n"
+	        "  --runtime R           how the VM runs the image: systemd "
+	        "(default unless the\n"
+	        "                        spec says `runtime:`; flattened into "
+	        "image/rootfs.tar,\n"
+	        "                        no container runtime needed), docker, "
+	        "podman or\n"
+	        "                        containerd (image/image.tar as "
+	        "given)\n"
 	        "  --json                print the result as JSON\n"
 	        "  -v, --verbose         more detail on stderr\n"
 	        "  -h, --help            this help\n"
@@ -53,13 +61,14 @@ parse_int(const char *s, int lo, int hi, int *out)
 int
 cmd_bake(struct cli_ctx *ctx, int argc, char **argv)
 {
-	enum { O_COMPRESS = 1, O_LEVEL, O_THREADS };
+	enum { O_COMPRESS = 1, O_LEVEL, O_THREADS, O_RUNTIME };
 	static const struct option longopts[] = {
 		{"file", required_argument, NULL, 'f'},
 		{"output", required_argument, NULL, 'o'},
 		{"compress", required_argument, NULL, O_COMPRESS},
 		{"level", required_argument, NULL, O_LEVEL},
 		{"threads", required_argument, NULL, O_THREADS},
+		{"runtime", required_argument, NULL, O_RUNTIME},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}};
 	struct bake_options opt;
@@ -100,6 +109,13 @@ cmd_bake(struct cli_ctx *ctx, int argc, char **argv)
 			if (parse_int(optarg, 1, 256, &opt.threads) != 0)
 				return cli_usage_error("bake", "--threads: '%s' is not "
 				                       "1..256", optarg);
+			break;
+		case O_RUNTIME:
+			if (bundle_runtime_check(optarg, NULL) != 0)
+				return cli_usage_error("bake", "--runtime: '%s' is not "
+				                       "one of systemd, docker, podman, "
+				                       "containerd", optarg);
+			opt.runtime = optarg;
 			break;
 		case 'h':
 			bake_usage(stdout);

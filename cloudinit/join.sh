@@ -64,6 +64,7 @@ JOINED_AT=
 TMPD=
 CHANGED=0
 UNITS=
+GEN_UNIT=
 
 # Configuration (join.conf), with defaults.
 BUNDLE_SOURCE=seed
@@ -220,8 +221,14 @@ fcntl.flock(9, fcntl.LOCK_EX)' "$LOCK_WAIT" ||
         t0=$(date +%s)
         until mkdir "$LOCK.d" 2>/dev/null; do
             owner=$(cat "$LOCK.d/pid" 2>/dev/null || true)
-            if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then
-                rm -rf "$LOCK.d" # its owner is gone
+            # Its owner is gone: take it over under a second lock, after
+            # checking again that nobody else already did.
+            if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null &&
+                mkdir "$LOCK.t" 2>/dev/null; then
+                if [ "$(cat "$LOCK.d/pid" 2>/dev/null || true)" = "$owner" ]; then
+                    rm -rf "$LOCK.d"
+                fi
+                rmdir "$LOCK.t"
                 continue
             fi
             [ $(($(date +%s) - t0)) -lt "$LOCK_WAIT" ] ||
@@ -701,11 +708,124 @@ install_token() {
     token_exp warn
 }
 
-# load_image: the service image into the chosen container runtime.
+# json_array KEY FILE: the elements of KEY's array in a config.json as
+# written by meshvm bake (jansson, indent 2, one element per line), still
+# JSON-escaped, one per line.
+json_array() {
+    awk -v k="\"$1\": [" '
+        index($0, k) == 3 && /\[\],?$/ { exit }
+        index($0, k) == 3 { on = 1; next }
+        on && /^  \]/ { exit }
+        on { sub(/^ +"/, ""); sub(/",?$/, ""); print }' "$2"
+}
+
+# json_string KEY FILE: a top-level string value (JSON-escaped).
+json_string() {
+    sed -n "s/^  \"$1\": \"\(.*\)\",\{0,1\}\$/\1/p" "$2" | head -n1
+}
+
+# sd_quote: a JSON-escaped string as one double-quoted systemd word: JSON's
+# escapes are C escapes systemd reads (but \/), specifiers % and variables
+# $ are doubled.
+sd_quote() {
+    printf '"%s"' "$(printf '%s' "$1" | sed -e 's|\\/|/|g' -e 's/%/%%/g' -e "s/[\$]/\$\$/g")"
+}
+
+# install_rootfs: runtime systemd.  image/rootfs.tar is listed (-P: the
+# names as stored, not as tar would clean them) and every
+# name checked (relative, no "..", hard links inside the root, nothing
+# below a symlink), extracted to /var/lib/meshvm/rootfs/<service> without
+# owners, and the unit generated from image/config.json.
+install_rootfs() {
+    svc=$(sed -n '/^  "service": {/,/^  }/s/^    "name": "\([a-z0-9-]*\)",\{0,1\}$/\1/p' \
+        "$CUR/MANIFEST.json" | head -n1)
+    [ -n "$svc" ] || fail "MANIFEST.json names no service"
+    root=$STATE/rootfs/$svc
+    GEN_UNIT=$svc.service
+    want="$svc $(sha_of "$CUR/image/rootfs.tar")"
+    if [ -d "$root" ] && [ "$(cat "$STATE/rootfs.extracted" 2>/dev/null || true)" = "$want" ]; then
+        log "root filesystem already in /var/lib/meshvm/rootfs/$svc"
+    else
+        {
+            tar -tvPf "$CUR/image/rootfs.tar" >"$TMPD/rootfs.long" 2>>"$LOG" &&
+                tar -tPf "$CUR/image/rootfs.tar" >"$TMPD/rootfs.names" 2>>"$LOG"
+        } || fail "cannot list image/rootfs.tar (tar)"
+        bad=$(awk '
+            function unsafe(p) { return p ~ /^\// || p ~ /(^|\/)\.\.(\/|$)/ }
+            FNR == NR {
+                t = substr($0, 1, 1)
+                if (t == "l") { n = $0
+                    for (i = 0; i < 5; i++) sub(/^[^ ]+ +/, "", n)
+                    sub(/ -> .*$/, "", n); sub(/\/$/, "", n); link[n] = 1 }
+                if (t == "h") { n = $0; sub(/^.* link to /, "", n)
+                    if (unsafe(n)) { print "hard link to " n; exit } }
+                if (t != "-" && t != "d" && t != "l" && t != "h") {
+                    print "a special file: " $0; exit }
+                next
+            }
+            { p = $0; sub(/\/$/, "", p)
+              if (unsafe(p)) { print p; exit }
+              k = split(p, c, "/"); q = ""
+              for (i = 1; i < k; i++) { q = q (i > 1 ? "/" : "") c[i]
+                  if (q in link) { print p " (below the symlink " q ")"; exit } } }
+            ' "$TMPD/rootfs.long" "$TMPD/rootfs.names")
+        [ -z "$bad" ] || fail "image/rootfs.tar: unsafe entry $bad"
+        rm -rf "$root.new"
+        mkdir -p "$root.new"
+        tar -x --no-same-owner -f "$CUR/image/rootfs.tar" -C "$root.new" \
+            2>>"$LOG" || fail "cannot extract image/rootfs.tar (tar)"
+        rm -rf "$root"
+        mv "$root.new" "$root"
+        write_small "$STATE/rootfs.extracted" "$want"
+        log "root filesystem extracted to /var/lib/meshvm/rootfs/$svc"
+    fi
+    gen_unit "$svc" "$CUR/image/config.json" >"$TMPD/gen.service"
+}
+
+# gen_unit SERVICE CONFIG: the service's unit for RootDirectory=.
+gen_unit() {
+    exec_line=
+    { json_array entrypoint "$2" && json_array cmd "$2"; } >"$TMPD/argv"
+    while IFS= read -r w; do
+        exec_line="$exec_line${exec_line:+ }$(sd_quote "$w")"
+    done <"$TMPD/argv"
+    [ -n "$exec_line" ] || fail "image/config.json has neither entrypoint nor cmd"
+    case $exec_line in
+    '"/'*) ;;
+    *) fail "image/config.json: the command does not start with an absolute path ($exec_line)" ;;
+    esac
+    user=$(json_string user "$2")
+    wd=$(json_string working_dir "$2")
+    printf '# Generated by meshvm-join from image/config.json (runtime systemd).\n'
+    printf '[Unit]\nDescription=%s (meshvm, runtime systemd)\n' "$1"
+    printf 'Wants=network-online.target\nAfter=network-online.target\n\n'
+    printf '[Service]\nRootDirectory=/var/lib/meshvm/rootfs/%s\n' "$1"
+    printf 'MountAPIVFS=yes\nExecStart=%s\n' "$exec_line"
+    json_array env "$2" | while IFS= read -r e; do
+        printf 'Environment=%s\n' "$(sd_quote "$e" | sed 's/[$][$]/$/g')"
+    done
+    if [ -n "$wd" ]; then printf 'WorkingDirectory=%s\n' "$(printf '%s' "$wd" | sed 's/%/%%/g')"; fi
+    case $user in
+    '' | root | 0 | 0:0 | root:root | root:0 | 0:root)
+        log "warning: the image runs as root (user '${user:-}'); the unit runs it as root"
+        ;;
+    *) printf 'DynamicUser=yes\n' ;;
+    esac
+    printf 'ProtectSystem=strict\nPrivateTmp=yes\nNoNewPrivileges=yes\n'
+    printf 'Restart=on-failure\n\n[Install]\nWantedBy=multi-user.target\n'
+}
+
+# load_image: the service image into the chosen container runtime, or
+# (runtime systemd, image/rootfs.tar) onto the disk.
 load_image() {
     rt=$RUNTIME
+    GEN_UNIT=
     if [ "$rt" = none ]; then
-        log "runtime none: image/image.tar not loaded"
+        log "runtime none: the image is not installed"
+        return 0
+    fi
+    if [ -f "$CUR/image/rootfs.tar" ]; then
+        install_rootfs
         return 0
     fi
     if [ "$rt" = auto ]; then
@@ -740,6 +860,12 @@ load_image() {
 install_units() {
     reload=0
     UNITS=
+    if [ -n "$GEN_UNIT" ]; then
+        CHANGED=0
+        put_file "$TMPD/gen.service" "$R/etc/systemd/system/$GEN_UNIT" 0644
+        if [ "$CHANGED" = 1 ]; then reload=1; fi
+        UNITS=" $GEN_UNIT"
+    fi
     for u in "$CUR"/units/*.service; do
         [ -f "$u" ] || continue
         name=$(basename "$u")
@@ -748,7 +874,7 @@ install_units() {
         if [ "$CHANGED" = 1 ]; then reload=1; fi
         UNITS="$UNITS $name"
     done
-    [ -n "$UNITS" ] || fail "the bundle has no units/*.service"
+    [ -n "$UNITS" ] || fail "the bundle has no units/*.service and no image/rootfs.tar"
     if [ "$reload" = 1 ]; then systemctl daemon-reload; fi
 }
 
@@ -821,6 +947,10 @@ main() {
     load_conf
     count_boot
     if [ "$MODE" = wait ]; then
+        if [ -f "$CUR/image/rootfs.tar" ] && [ "$RUNTIME" != none ] &&
+            [ -f "$STATE/rootfs.extracted" ]; then
+            UNITS=" $(cut -d' ' -f1 "$STATE/rootfs.extracted").service"
+        fi
         for u in "$CUR"/units/*.service; do
             if [ -f "$u" ]; then UNITS="$UNITS $(basename "$u")"; fi
         done
