@@ -11,8 +11,9 @@
  *               `cloud-init devel make-mime`.  Never the token.
  *   seed        a NoCloud ISO (libarchive's iso9660 writer, volume id
  *               cidata, Rock Ridge + Joliet) with user-data, meta-data,
- *               optional network-config, meshvm/bundle and
- *               meshvm/istio-token: the VM needs no network.
+ *               optional network-config, meshvm/bundle,
+ *               meshvm/istio-token and meshvm/startup-script (the same
+ *               join for a guest-agent image): the VM needs no network.
  *   GCE         user-data that fetches the bundle from a URL (https:// or
  *               gs://) and pins its digest; the token comes from the
  *               metadata key meshvm-istio-token.  Metadata size limits are
@@ -41,6 +42,7 @@
 /* Seed layout (paths inside the ISO). */
 #define CLOUDINIT_SEED_BUNDLE "meshvm/bundle"
 #define CLOUDINIT_SEED_TOKEN "meshvm/istio-token"
+#define CLOUDINIT_SEED_STARTUP "meshvm/startup-script" /* the same join */
 
 /* The metadata key the token is delivered in on GCE. */
 #define CLOUDINIT_TOKEN_KEY "meshvm-istio-token"

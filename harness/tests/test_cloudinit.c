@@ -710,7 +710,7 @@ test_cli_seed_read_back(void **state)
 	assert_null(strstr(log, "eyJ")); /* the token is never printed */
 	free(log);
 	n1 = read_iso(iso, e1, 16);
-	assert_int_equal(n1, 6); /* 5 files + meshvm/ */
+	assert_int_equal(n1, 7); /* 6 files + meshvm/ */
 	e = find_entry(e1, n1, "user-data");
 	assert_non_null(e);
 	assert_int_equal(e->mode, 0644);
@@ -741,6 +741,13 @@ test_cli_seed_read_back(void **state)
 	assert_int_equal(e->len, blen);
 	assert_memory_equal(e->data, bdata, blen);
 	free(bdata);
+	/* the same join for an image whose guest agent runs a script */
+	e = find_entry(e1, n1, "meshvm/startup-script");
+	assert_non_null(e);
+	assert_int_equal(e->mode, 0755);
+	assert_int_equal(strncmp(e->data, "#!/bin/sh\n", 10), 0);
+	assert_contains(e->data, "MESHVM_BUNDLE_SOURCE=seed\n");
+	assert_contains(e->data, "MESHVM_RUNTIME=none\n");
 
 	/* volume ids: primary CIDATA, Joliet (UCS-2) cidata */
 	f = fopen(iso, "rb");
