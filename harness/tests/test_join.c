@@ -1173,6 +1173,58 @@ test_rootfs_checked(void **state)
 	}
 }
 
+/* The generated unit from an image whose user is root and whose command
+ * needs quoting: no DynamicUser (a warning in the log), every word
+ * double-quoted, systemd's % and $ escaped. */
+static void
+test_rootfs_unit_root_user(void **state)
+{
+	char *d = tu_tmpdir(), *spec = tu_copy_fixture_bundle(d);
+	char *b = tu_fmt("%s/root.bundle", d), *sha, *s;
+	struct jcase c;
+
+	(void)state;
+	assert_int_equal(
+		tu_sh(NULL,
+		      "set -e; cd '%s/bundle/artifacts'; python3 -c \"import tarfile, "
+		      "io, json\n"
+		      "src = tarfile.open('productcatalogservice.tar')\n"
+		      "dst = tarfile.open('new.tar', 'w', format=tarfile.PAX_FORMAT)\n"
+		      "for m in src.getmembers():\n"
+		      " f = src.extractfile(m) if m.isreg() else None\n"
+		      " if m.isreg() and m.name.endswith('.json') and '/' not in "
+		      "m.name.lstrip('./') and 'manifest' not in m.name:\n"
+		      "  c = json.load(f); c['config']['User'] = 'root'\n"
+		      "  c['config']['Cmd'] = ['a b', '50%%', '\\$HOME', 'q\\\"x']\n"
+		      "  data = json.dumps(c).encode(); m.size = len(data); "
+		      "f = io.BytesIO(data)\n"
+		      " dst.addfile(m, f)\n"
+		      "dst.close()\"; mv new.tar productcatalogservice.tar; '%s' bake "
+		      "-f '%s' -o '%s' --compress gzip >/dev/null",
+		      d, tu_bin(), spec, b),
+		0);
+	sha = file_sha(b);
+	c = new_case("rootuser", b, sha, (long long)time(NULL) + 99, NULL);
+	c.path_dirs = "shims sys";
+	assert_int_equal(run(&c, "run", NULL), 0);
+	s = rd(&c, "/etc/systemd/system/productcatalogservice.service");
+	assert_contains(s, "ExecStart=\"/app/productcatalogservice\" \"a b\" "
+	                   "\"50%%\" \"$$HOME\" \"q\\\"x\"\n");
+	assert_null(strstr(s, "DynamicUser"));
+	assert_contains(s, "ProtectSystem=strict\nPrivateTmp=yes\n"
+	                   "NoNewPrivileges=yes\n");
+	free(s);
+	s = rd(&c, "/var/log/meshvm-join.log");
+	assert_contains(s, "warning: the image runs as root (user 'root')");
+	free(s);
+	free_case(&c);
+	free(sha);
+	free(b);
+	free(spec);
+	tu_rmrf(d);
+	free(d);
+}
+
 int
 main(void)
 {
@@ -1189,6 +1241,7 @@ main(void)
 		cmocka_unit_test(test_lock_serialises),
 		cmocka_unit_test(test_no_space),
 		cmocka_unit_test(test_rootfs_checked),
+		cmocka_unit_test(test_rootfs_unit_root_user),
 		cmocka_unit_test(test_startup_script_python_only),
 	};
 
