@@ -84,7 +84,7 @@ bundle_spec_check_runtime(const struct bundle_spec *spec, const char *runtime,
 			                  spec->units[i], base);
 	}
 	for (size_t i = 0; i < spec->n_units; i++) {
-		size_t len, lineno = 0;
+		size_t len;
 		char *buf = mv_read_file(spec->units[i], UNIT_MAX, &len, err);
 		char *line, *save = NULL;
 
@@ -94,7 +94,6 @@ bundle_spec_check_runtime(const struct bundle_spec *spec, const char *runtime,
 		     line = strtok_r(NULL, "\n", &save)) {
 			char prog[256];
 			const char *eq;
-			lineno++;
 			while (*line == ' ' || *line == '\t')
 				line++;
 			eq = strchr(line, '=');
