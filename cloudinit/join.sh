@@ -358,6 +358,10 @@ seed_mount() {
 # file argv[3] ("" = none; secrets stay out of argv), timeout argv[4].
 PY_GET='import shutil, sys, urllib.request
 url, out, hdr, tmo = sys.argv[1:5]
+# "localhost" is loopback without a resolver (RFC 6761), as curl treats
+# it: images without an /etc/hosts line for it exist.
+if url.startswith("http://localhost:") or url.startswith("http://localhost/"):
+    url = "http://127.0.0.1" + url[len("http://localhost"):]
 req = urllib.request.Request(url)
 if hdr:
     for line in open(hdr):
