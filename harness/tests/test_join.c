@@ -909,7 +909,9 @@ test_lock_serialises(void **state)
 		c.path_dirs = i == 0 ? "shims zstd sys"
 		              : i == 1 ? "shims zstd sys-noflock"
 		                       : "shims zstd sys-nolock";
-		c.env = "SHIM_READY_AFTER=2";
+		/* the first runner holds the lock through a second of waiting
+		 * for readiness (one failed probe, then sleep 1) */
+		c.env = "SHIM_READY_AFTER=1";
 		if (i == 2)
 			assert_int_equal(tu_sh(NULL, "mkdir -p '%s/run/meshvm/join.lock.d'"
 			                             " && echo 2147483646 >'%s/run/meshvm/"
@@ -1008,7 +1010,7 @@ test_startup_script_python_only(void **state)
 	assert_int_equal(tu_sh(NULL, "'%s' cloudinit userdata --agent "
 	                             "startup-script --bundle '%s' --bundle-url "
 	                             "'gs://bkt/vm/b.bundle' --runtime none "
-	                             "--ready-timeout 5 -o '%s'", tu_bin(),
+	                             "--ready-timeout 120 -o '%s'", tu_bin(),
 	                       bundle_gz, script), 0);
 	assert_int_equal(tu_sh(NULL, "python3 '%s/harness/tests/join-http.py' "
 	                             "'%s/http.port' '%s/http.log' '%s' '%s' "
