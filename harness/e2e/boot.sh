@@ -32,7 +32,7 @@ set -euo pipefail
 build=$(cd "${1:?usage: boot.sh BUILD_DIR}" && pwd)
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 meshvm=$build/meshvm
-boot_timeout=${MESHVM_BOOT_TIMEOUT:-300}
+boot_timeout=${MESHVM_BOOT_TIMEOUT:-420}
 logs=$build/boot
 t_start=$(date +%s)
 
