@@ -165,8 +165,8 @@ free_entries(struct bake_entry *ents, size_t n)
 }
 
 static int
-collect_entries(const struct bundle_spec *spec, struct bake_entry **out,
-                size_t *n_out, struct mv_err *err)
+collect_entries(const struct bundle_spec *spec, const char *stage,
+                struct bake_entry **out, size_t *n_out, struct mv_err *err)
 {
 	static const char *const ids[] = {"cluster.env", "hosts", "mesh.yaml",
 	                                  "root-cert.pem"};
@@ -182,8 +182,18 @@ collect_entries(const struct bundle_spec *spec, struct bake_entry **out,
 		if (add_entry(ents, &n, arc, src, err) != 0)
 			goto fail;
 	}
-	if (add_entry(ents, &n, "image/image.tar", spec->image, err) != 0)
+	if (stage != NULL) {
+		/* runtime systemd: the flattened image (bake_stage_rootfs) */
+		snprintf(src, sizeof(src), "%s/config.json", stage);
+		if (add_entry(ents, &n, "image/config.json", src, err) != 0)
+			goto fail;
+		snprintf(src, sizeof(src), "%s/rootfs.tar", stage);
+		if (add_entry(ents, &n, "image/rootfs.tar", src, err) != 0)
+			goto fail;
+	} else if (add_entry(ents, &n, "image/image.tar", spec->image, err) !=
+	           0) {
 		goto fail;
+	}
 	if (add_entry(ents, &n,
 	              spec->sidecar_format == BUNDLE_PKG_RPM
 	                      ? "sidecar/istio-sidecar.rpm"
@@ -231,10 +241,12 @@ find_entry(const struct bake_entry *ents, size_t n, const char *prefix)
  * output), so objects keep insertion order. */
 static char *
 build_manifest(const struct bundle_spec *spec, const struct bake_entry *ents,
-               size_t n, int64_t sde)
+               size_t n, const struct bake_options *opt)
 {
 	const struct bake_entry *side = find_entry(ents, n, "sidecar/");
-	const struct bake_entry *img = find_entry(ents, n, "image/");
+	const struct bake_entry *img = find_entry(ents, n, "image/image.tar");
+	const struct bake_entry *cfg = find_entry(ents, n, "image/config.json");
+	int64_t sde = opt->source_date_epoch;
 	json_t *m = json_object(), *svc = json_object(), *sc = json_object();
 	json_t *im = json_object(), *files = json_array();
 	char *out;
@@ -255,10 +267,16 @@ build_manifest(const struct bundle_spec *spec, const struct bake_entry *ents,
 	json_object_set_new(sc, "size", json_integer((json_int_t)side->size));
 	json_object_set_new(sc, "sha256", json_string(side->sha256));
 	json_object_set_new(m, "sidecar", sc);
+	if (img == NULL)
+		img = find_entry(ents, n, "image/rootfs.tar");
 	json_object_set_new(im, "path", json_string(img->path));
-	json_object_set_new(im, "format", json_string(spec->image_format));
+	json_object_set_new(im, "format", json_string(cfg ? "rootfs"
+	                                                  : spec->image_format));
 	json_object_set_new(im, "size", json_integer((json_int_t)img->size));
 	json_object_set_new(im, "sha256", json_string(img->sha256));
+	json_object_set_new(im, "runtime", json_string(opt->runtime));
+	if (cfg != NULL)
+		json_object_set_new(im, "config", json_string(cfg->path));
 	json_object_set_new(m, "image", im);
 	for (size_t i = 0; i < n; i++) {
 		json_t *f = json_object();
@@ -706,7 +724,7 @@ bake_two_pass(const struct bundle_spec *spec, struct bake_entry *ents,
 	}
 	mv_progress_free(prog);
 	prog = NULL;
-	manifest = build_manifest(spec, ents, n, opt->source_date_epoch);
+	manifest = build_manifest(spec, ents, n, opt);
 	sums = manifest ? build_sums(manifest, ents, n) : NULL;
 	buf = malloc(CHUNK);
 	if (sums == NULL || buf == NULL) {
@@ -769,7 +787,7 @@ bake_one_pass_zstd(const struct bundle_spec *spec, struct bake_entry *ents,
 		memset(ents[i].sha256, '0', 64);
 		ents[i].sha256[64] = '\0';
 	}
-	manifest = build_manifest(spec, ents, n, opt->source_date_epoch);
+	manifest = build_manifest(spec, ents, n, opt);
 	sums = manifest ? build_sums(manifest, ents, n) : NULL;
 	if (sums == NULL) {
 		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
@@ -827,7 +845,7 @@ bake_one_pass_zstd(const struct bundle_spec *spec, struct bake_entry *ents,
 	prog = NULL;
 
 	/* The manifest frame, now that the digests are known. */
-	manifest = build_manifest(spec, ents, n, opt->source_date_epoch);
+	manifest = build_manifest(spec, ents, n, opt);
 	sums = manifest ? build_sums(manifest, ents, n) : NULL;
 	if (sums == NULL) {
 		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
@@ -943,6 +961,8 @@ bundle_bake(const struct bundle_spec *spec, const char *out_path,
 	uint64_t total = 0;
 	char *manifest = NULL, *sums = NULL;
 	struct mv_output o = {.af = {.fd = -1, .slot = -1}};
+	struct bake_options eff = *opt;
+	char *stage = NULL;
 	struct mv_atomic_file *af = &o.af;
 	struct sink s;
 	bool zstd = opt->compress == BUNDLE_ZSTD;
@@ -952,12 +972,23 @@ bundle_bake(const struct bundle_spec *spec, const char *out_path,
 	s.err = err;
 	if (opt->compress == BUNDLE_GZIP && opt->level > 9)
 		return mv_err_set(err, MV_EXIT_USAGE, "gzip level must be 1..9");
-	if (collect_entries(spec, &ents, &n, err) != 0)
+	/* The runtime is decided here, once: the option, the spec, systemd. */
+	eff.runtime = opt->runtime ? opt->runtime
+	              : spec->runtime ? spec->runtime : "systemd";
+	opt = &eff;
+	if (bundle_spec_check_runtime(spec, opt->runtime, err) != 0)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		total += ents[i].size;
+	/* The output first, so an unwritable one is named before any work. */
 	if (mv_output_open(&o, out_path, 0644, err) != 0)
 		goto out;
+	if (!strcmp(opt->runtime, "systemd") &&
+	    bake_stage_rootfs(spec, out_path, opt->source_date_epoch, &stage,
+	                      err) != 0)
+		goto out;
+	if (collect_entries(spec, stage, &ents, &n, err) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		total += ents[i].size;
 	/* The two-pass path digests the output as it streams; the one-pass
 	 * path writes its first bytes last and reads the file back. */
 	s.hashing = !zstd;
@@ -998,5 +1029,6 @@ out:
 	free(sums);
 	free(manifest);
 	free_entries(ents, n);
+	bake_unstage_rootfs(stage);
 	return rc;
 }

@@ -36,9 +36,22 @@ struct bundle_spec {
 	char *image;           /* resolved path of the image tar */
 	char *image_format;    /* "docker-archive" | "oci-archive" */
 	char *identity_dir;    /* resolved path */
-	char **units;          /* resolved paths, >= 1 */
+	char **units;          /* resolved paths (optional: runtime systemd) */
 	size_t n_units;
+	char *runtime;         /* systemd|docker|podman|containerd; NULL: the
+	                          default (systemd) */
 };
+
+/* 0 when `s` is systemd, docker, podman or containerd (err may be NULL). */
+int bundle_runtime_check(const char *s, struct mv_err *err);
+
+/* The runtime a bake uses (the option, else the spec's, else systemd) is
+ * consistent with the units: docker/podman/containerd need at least one
+ * unit (it runs the image); with systemd the units are optional and none
+ * may run docker, podman, ctr or nerdctl (the image already runs from
+ * its root filesystem: it would start twice). */
+int bundle_spec_check_runtime(const struct bundle_spec *spec,
+                              const char *runtime, struct mv_err *err);
 
 /* Load and validate a spec and everything it points at; nothing is written.
  * Every problem found is reported, one line each, in err->msg (the first
@@ -61,6 +74,7 @@ struct bake_options {
 	int threads;               /* zstd workers; <= 0 = number of cores */
 	int64_t source_date_epoch; /* mtime of every entry */
 	bool progress;             /* draw progress on a TTY */
+	const char *runtime;       /* NULL: the spec's, else systemd */
 };
 
 struct bake_result {
@@ -94,6 +108,8 @@ struct bundle_info {
 	int service_port;
 	const char *sidecar_path, *sidecar_format, *sidecar_version;
 	const char *image_path, *image_format;
+	const char *image_runtime; /* NULL in bundles made before it */
+	const char *image_config;  /* image/config.json (format rootfs) */
 	struct bundle_file *files; /* as listed in the manifest */
 	size_t n_files;
 	int64_t source_date_epoch;

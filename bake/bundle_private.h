@@ -70,4 +70,11 @@ int bundle_scan(int fd, const char *name, const struct bundle_read_options *opt,
                 const struct bundle_scan_target *target,
                 struct bundle_info **out, struct mv_err *err);
 
+/* runtime systemd: flatten spec->image into a new directory beside
+ * out_path holding rootfs.tar and config.json (*dir malloc'd); unstage
+ * removes it and frees dir (NULL-safe). */
+int bake_stage_rootfs(const struct bundle_spec *spec, const char *out_path,
+                      int64_t sde, char **dir, struct mv_err *err);
+void bake_unstage_rootfs(char *dir);
+
 #endif

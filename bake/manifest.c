@@ -82,6 +82,8 @@ check_artifact(const struct bundle_info *info, const json_t *obj,
 {
 	static const char *const keys[] = {"path", "format", "size", "sha256",
 	                                   "version"};
+	static const char *const ikeys[] = {"path", "format", "size", "sha256",
+	                                    "runtime", "config"};
 	const struct bundle_file *f;
 	const char *unknown, *path, *format;
 	char esc[MV_ESCAPE_BUF];
@@ -91,7 +93,8 @@ check_artifact(const struct bundle_info *info, const json_t *obj,
 		return mv_err_set(err, MV_EXIT_VERIFY,
 		                  "MANIFEST.json: %s: missing or not an object",
 		                  what);
-	if (!only_keys(obj, keys, has_version ? 5 : 4, &unknown))
+	if (!only_keys(obj, has_version ? keys : ikeys, has_version ? 5 : 6,
+	               &unknown))
 		return mv_err_set(err, MV_EXIT_VERIFY,
 		                  "MANIFEST.json: %s: unknown field \"%s\"", what,
 		                  ESC(unknown, esc));
@@ -111,12 +114,14 @@ check_artifact(const struct bundle_info *info, const json_t *obj,
 	format = str_field(obj, "format");
 	if (has_version ? strcmp(format, "deb") && strcmp(format, "rpm")
 	                : strcmp(format, "docker-archive") &&
-	                          strcmp(format, "oci-archive"))
+	                          strcmp(format, "oci-archive") &&
+	                          strcmp(format, "rootfs"))
 		return mv_err_set(err, MV_EXIT_VERIFY,
 		                  "MANIFEST.json: %s: format \"%s\" is not %s", what,
 		                  ESC(format, esc),
 		                  has_version ? "deb or rpm"
-		                              : "docker-archive or oci-archive");
+		                              : "docker-archive, oci-archive or "
+		                                "rootfs");
 	if (has_version && !bundle_word_ok(str_field(obj, "version"), 128))
 		return mv_err_set(err, MV_EXIT_VERIFY,
 		                  "MANIFEST.json: %s: version \"%s\" is not 1..128 "
@@ -132,6 +137,45 @@ check_artifact(const struct bundle_info *info, const json_t *obj,
 		return mv_err_set(err, MV_EXIT_VERIFY,
 		                  "MANIFEST.json: %s: size/sha256 differ from the "
 		                  "files entry for %s", what, ESC(path, esc));
+	return 0;
+}
+
+/* image.runtime (optional: bundles before it have none) agrees with the
+ * format: rootfs is runtime systemd with image/rootfs.tar and its
+ * image/config.json; an image archive is for a container runtime. */
+static int
+check_image_runtime(const struct bundle_info *info, const json_t *im,
+                    struct mv_err *err)
+{
+	const char *rt = str_field(im, "runtime");
+	const char *cfg = str_field(im, "config");
+	bool rootfs = !strcmp(str_field(im, "format"), "rootfs");
+	char esc[MV_ESCAPE_BUF];
+
+	if (json_object_get(im, "runtime") != NULL &&
+	    (rt == NULL || bundle_runtime_check(rt, NULL) != 0))
+		return mv_err_set(err, MV_EXIT_VERIFY, "MANIFEST.json: image: "
+		                  "runtime is not one of systemd, docker, podman, "
+		                  "containerd");
+	if (json_object_get(im, "config") != NULL && cfg == NULL)
+		return mv_err_set(err, MV_EXIT_VERIFY, "MANIFEST.json: image: "
+		                  "config must be a path");
+	if (rootfs) {
+		if ((rt != NULL && strcmp(rt, "systemd") != 0) ||
+		    strcmp(str_field(im, "path"), "image/rootfs.tar") != 0 ||
+		    cfg == NULL || strcmp(cfg, "image/config.json") != 0 ||
+		    bundle_info_find(info, cfg) == NULL)
+			return mv_err_set(err, MV_EXIT_VERIFY, "MANIFEST.json: image: "
+			                  "format rootfs is runtime systemd with "
+			                  "image/rootfs.tar and image/config.json in "
+			                  "files");
+		return 0;
+	}
+	if ((rt != NULL && !strcmp(rt, "systemd")) || cfg != NULL)
+		return mv_err_set(err, MV_EXIT_VERIFY, "MANIFEST.json: image: "
+		                  "format %s is for a container runtime (no "
+		                  "config, runtime not systemd)",
+		                  ESC(str_field(im, "format"), esc));
 	return 0;
 }
 
@@ -260,7 +304,8 @@ bundle_manifest_parse(const char *buf, size_t len, struct bundle_info *info,
 	if (check_artifact(info, json_object_get(m, "sidecar"), "sidecar", true,
 	                   err) != 0 ||
 	    check_artifact(info, json_object_get(m, "image"), "image", false,
-	                   err) != 0)
+	                   err) != 0 ||
+	    check_image_runtime(info, json_object_get(m, "image"), err) != 0)
 		return -1;
 	info->sidecar_path = str_field(json_object_get(m, "sidecar"), "path");
 	info->sidecar_format = str_field(json_object_get(m, "sidecar"), "format");
@@ -268,6 +313,8 @@ bundle_manifest_parse(const char *buf, size_t len, struct bundle_info *info,
 	                                  "version");
 	info->image_path = str_field(json_object_get(m, "image"), "path");
 	info->image_format = str_field(json_object_get(m, "image"), "format");
+	info->image_runtime = str_field(json_object_get(m, "image"), "runtime");
+	info->image_config = str_field(json_object_get(m, "image"), "config");
 	return 0;
 }
 

@@ -47,7 +47,9 @@ static const struct {
 	{"identity/hosts", NULL},
 	{"identity/mesh.yaml", NULL},
 	{"identity/root-cert.pem", NULL},
-	{"image/image.tar", NULL},
+	{"image/config.json", NULL}, /* runtime systemd */
+	{"image/image.tar", NULL},    /* docker, podman, containerd */
+	{"image/rootfs.tar", NULL},   /* runtime systemd */
 	{"sidecar/istio-sidecar.deb", NULL},
 	{"sidecar/istio-sidecar.rpm", NULL},
 	{"units/", ".service"},

@@ -438,11 +438,8 @@ check_units(struct spec_ctx *c, const json_t *root, struct bundle_spec *s,
 	size_t i;
 	json_t *v;
 
-	if (units == NULL) {
-		ctx_value_err(c, root, NULL, "units: required (at least one "
-		              ".service file)");
-		return;
-	}
+	if (units == NULL)
+		return; /* required unless the runtime is systemd: bake checks */
 	if (!json_is_array(units) || json_array_size(units) == 0) {
 		ctx_value_err(c, root, "units", "units: must be a non-empty list "
 		              "of .service files, got %s",
@@ -540,6 +537,7 @@ bundle_spec_free(struct bundle_spec *s)
 	free(s->sidecar_version);
 	free(s->image);
 	free(s->image_format);
+	free(s->runtime);
 	free(s->identity_dir);
 	for (size_t i = 0; i < s->n_units; i++)
 		free(s->units[i]);
@@ -607,7 +605,7 @@ bundle_spec_parse(const char *name, const char *buf, size_t len,
                   struct mv_err *err)
 {
 	static const char *const keys[] = {"service", "sidecar", "image",
-	                                   "identity", "units"};
+	                                   "identity", "units", "runtime"};
 	struct spec_ctx c = {err, 0, NULL};
 	struct mv_yaml *y = NULL;
 	struct bundle_spec *s;
@@ -631,7 +629,7 @@ bundle_spec_parse(const char *name, const char *buf, size_t len,
 		mv_yaml_free(y);
 		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 	}
-	ctx_unknown_keys(&c, root, "", keys, 5);
+	ctx_unknown_keys(&c, root, "", keys, 6);
 	check_service(&c, root, s);
 
 	if ((v = get_string(&c, root, "sidecar", "", false)) != NULL) {
@@ -671,6 +669,13 @@ bundle_spec_parse(const char *name, const char *buf, size_t len,
 	} else if (json_object_get(root, "identity") == NULL) {
 		ctx_value_err(&c, root, NULL, "identity: required (directory with "
 		              "cluster.env, hosts, mesh.yaml, root-cert.pem)");
+	}
+	if ((v = get_string(&c, root, "runtime", "", false)) != NULL) {
+		if (bundle_runtime_check(v, NULL) != 0)
+			ctx_value_err(&c, root, "runtime", "runtime: \"%s\" is not one "
+			              "of systemd, docker, podman, containerd", v);
+		else
+			s->runtime = strdup(v);
 	}
 	check_units(&c, root, s, base_dir);
 	mv_yaml_free(y);

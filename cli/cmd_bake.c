@@ -7,9 +7,11 @@
 #include "cli/cli.h"
 #include "core/progress.h"
 
-enum { O_FILE = 1, O_OUTPUT, O_COMPRESS, O_LEVEL, O_THREADS };
+enum { O_FILE = 1, O_OUTPUT, O_COMPRESS, O_LEVEL, O_THREADS, O_RUNTIME };
 
 static const char *const compress_values[] = {"zstd", "gzip", "none", NULL};
+static const char *const runtime_values[] = {"systemd", "docker", "podman",
+                                             "containerd", NULL};
 
 static const struct cli_option bake_options[] = {
 	{.id = O_FILE, .lng = "file", .shrt = 'f', .arg = "FILE",
@@ -25,6 +27,11 @@ static const struct cli_option bake_options[] = {
 	 .min = 1, .max = 256,
 	 .help = "zstd worker threads (default: all cores; the output is "
 	         "identical for any N)"},
+	{.id = O_RUNTIME, .lng = "runtime", .arg = "R", .values = runtime_values,
+	 .help = "how the VM runs the image: systemd (default unless the spec "
+	         "says `runtime:`; flattened into image/rootfs.tar, no container "
+	         "runtime needed), or docker, podman, containerd (image/image.tar "
+	         "as given)"},
 	CLI_OPT_JSON("print the result as JSON"),
 	CLI_OPT_VERBOSE,
 	CLI_OPT_HELP,
@@ -82,6 +89,9 @@ run_bake(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 			break;
 		case O_THREADS:
 			opt.threads = (int)p.num;
+			break;
+		case O_RUNTIME:
+			opt.runtime = p.arg;
 			break;
 		}
 	}

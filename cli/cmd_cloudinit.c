@@ -9,8 +9,11 @@
 
 enum {
 	O_BUNDLE = 1, O_TOKEN, O_OUTPUT, O_IID, O_HOST, O_NETCFG, O_EXTRA,
-	O_RUNTIME, O_TIMEOUT, O_URL
+	O_RUNTIME, O_TIMEOUT, O_URL, O_AGENT
 };
+
+static const char *const agent_values[] = {
+	"cloud-init", "startup-script", NULL};
 
 static const char *const runtime_values[] = {
 	"auto", "docker", "podman", "containerd", "none", NULL};
@@ -54,7 +57,13 @@ static const struct cli_option userdata_options[] = {
 	{.id = O_URL, .lng = "bundle-url", .arg = "URL", .flags = CLI_REQUIRED,
 	 .help = "where the VM fetches the bundle (https:// or "
 	         "gs://BUCKET/OBJECT)"},
-	OPT_OUTPUT("user-data"), OPT_EXTRA, OPT_RUNTIME, OPT_TIMEOUT,
+	OPT_OUTPUT("user-data"),
+	{.id = O_AGENT, .lng = "agent", .arg = "A", .values = agent_values,
+	 .help = "the image's boot agent: cloud-init reads the metadata key "
+	         "user-data (default); Google's guest agent (Debian, RHEL, Rocky "
+	         "images) runs startup-script, the same join as a #!/bin/sh "
+	         "script"},
+	OPT_EXTRA, OPT_RUNTIME, OPT_TIMEOUT,
 	CLI_OPT_JSON("also print metadata.items for instances.insert"),
 	CLI_OPT_VERBOSE, CLI_OPT_HELP, {0}};
 
@@ -167,7 +176,7 @@ error_lines(const struct mv_err *err)
 /* The options seed and userdata share. */
 struct ci_opts {
 	const char *bundle, *token, *out, *iid, *host, *netcfg, *extra,
-	           *runtime, *url;
+	           *runtime, *url, *agent;
 	int timeout;
 };
 
@@ -198,6 +207,7 @@ parse(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 			break;
 		case O_TIMEOUT: o->timeout = (int)p->num; break;
 		case O_URL: o->url = p->arg; break;
+		case O_AGENT: o->agent = p->arg; break;
 		}
 	}
 	return id < 0 ? (p->exit_code == 0 ? -1 : p->exit_code) : 0;
@@ -264,6 +274,7 @@ run_userdata(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	uo.extra_path = o.extra;
 	uo.runtime = o.runtime;
 	uo.ready_timeout = o.timeout;
+	uo.agent = o.agent;
 	if (cloudinit_gce_userdata(&uo, o.out, &res, &err) != 0)
 		return cli_fail(&err);
 	if (!strcmp(o.out, "-")) /* the data took stdout */
@@ -271,6 +282,9 @@ run_userdata(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	if (ctx->json) {
 		json_t *j = json_object(), *md = json_object();
 		json_object_set_new(j, "user_data", json_string(o.out));
+		json_object_set_new(j, "agent",
+		                    json_string(o.agent ? o.agent : "cloud-init"));
+		json_object_set_new(j, "key", json_string(res.key));
 		json_object_set_new(j, "bytes",
 		                    json_integer((json_int_t)res.user_data_bytes));
 		json_object_set_new(j, "bundle_sha256",
@@ -284,7 +298,7 @@ run_userdata(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		return MV_EXIT_OK;
 	}
 	json_decref(res.items);
-	printf("user-data  %s (%zu bytes)\n", o.out, res.user_data_bytes);
+	printf("%-10s %s (%zu bytes)\n", res.key, o.out, res.user_data_bytes);
 	printf("bundle     %s, sha256 %s (pinned)\n", o.url, res.bundle_sha256);
 	printf("metadata   %zu of %u bytes; the token goes in key %s at "
 	       "launch\n", res.metadata_bytes, CLOUDINIT_GCE_TOTAL_MAX,

@@ -11,8 +11,9 @@
  *               `cloud-init devel make-mime`.  Never the token.
  *   seed        a NoCloud ISO (libarchive's iso9660 writer, volume id
  *               cidata, Rock Ridge + Joliet) with user-data, meta-data,
- *               optional network-config, meshvm/bundle and
- *               meshvm/istio-token: the VM needs no network.
+ *               optional network-config, meshvm/bundle,
+ *               meshvm/istio-token and meshvm/startup-script (the same
+ *               join for a guest-agent image): the VM needs no network.
  *   GCE         user-data that fetches the bundle from a URL (https:// or
  *               gs://) and pins its digest; the token comes from the
  *               metadata key meshvm-istio-token.  Metadata size limits are
@@ -41,6 +42,7 @@
 /* Seed layout (paths inside the ISO). */
 #define CLOUDINIT_SEED_BUNDLE "meshvm/bundle"
 #define CLOUDINIT_SEED_TOKEN "meshvm/istio-token"
+#define CLOUDINIT_SEED_STARTUP "meshvm/startup-script" /* the same join */
 
 /* The metadata key the token is delivered in on GCE. */
 #define CLOUDINIT_TOKEN_KEY "meshvm-istio-token"
@@ -104,6 +106,18 @@ int cloudinit_user_data(const struct cloudinit_join *join,
                         const char *extra_path, char **out, size_t *len,
                         struct mv_err *err);
 
+/*--- startup-script (Google's guest agent) ------------------------------*/
+
+/* The same join as a `startup-script`: a #!/bin/sh script that writes the
+ * join files only when they differ, enables the unit and runs the first
+ * join; on later boots it leaves the join to the unit.  *out owned by
+ * the caller. */
+int cloudinit_startup_script(const struct cloudinit_join *join, char **out,
+                             size_t *len, struct mv_err *err);
+
+/* "cloud-init" (metadata key user-data) or "startup-script". */
+int cloudinit_agent_check(const char *s, struct mv_err *err);
+
 /*--- GCE metadata --------------------------------------------------------*/
 
 #define CLOUDINIT_GCE_VALUE_MAX 262144u /* bytes per value */
@@ -120,17 +134,21 @@ struct cloudinit_userdata_options {
 	const char *extra_path;  /* or NULL */
 	const char *runtime;     /* NULL = auto */
 	int ready_timeout;       /* 0 = default */
+	const char *agent;       /* cloud-init (NULL) or startup-script */
 };
 
 struct cloudinit_userdata_result {
 	char bundle_sha256[MV_SHA256_HEX];
 	size_t user_data_bytes;
 	size_t metadata_bytes;   /* keys + values, as GCE counts them */
-	json_t *items;           /* metadata.items (caller decrefs) */
+	const char *key;         /* user-data or startup-script (static) */
+	json_t *items;           /* metadata.items (caller decrefs): exactly
+	                            one of user-data, startup-script */
 };
 
-/* `meshvm cloudinit userdata`: verify the bundle, build the user-data,
- * check the metadata limits, then write out_path atomically (0644). */
+/* `meshvm cloudinit userdata`: verify the bundle, build the user-data
+ * (or the startup-script), check the metadata limits, then write out_path
+ * atomically (0644). */
 int cloudinit_gce_userdata(const struct cloudinit_userdata_options *opt,
                            const char *out_path,
                            struct cloudinit_userdata_result *res,
@@ -188,6 +206,8 @@ int cloudinit_hostname_check(const char *name, struct mv_err *err);
 
 /* Offline checks of user-data: a #cloud-config document or a MIME
  * multipart whose cloud-config parts are checked the same way:
+ * A script ("#!") is a startup-script: an absolute interpreter on the
+ * first line, no CR line endings.
  * YAML parses; top-level keys known to cloud-init; write_files entries
  * with an absolute path, a quoted octal permissions string, no owner but
  * root, a known encoding; runcmd/bootcmd lists; power_state.mode; size

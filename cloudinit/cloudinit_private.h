@@ -35,6 +35,16 @@ int ci_bundle_pin(const char *path, char sha[MV_SHA256_HEX], char *service,
 int ci_join_init(struct cloudinit_join *join, enum cloudinit_source source,
                  const char *runtime, int ready_timeout, struct mv_err *err);
 
+/* The join's unit file (meshvm-join.service). */
+extern const char ci_join_unit[];
+
+/* join.conf for `join`; `writer` names who writes it ("cloud-init").
+ * malloc'd; NULL when out of memory. */
+char *ci_join_conf(const struct cloudinit_join *join, const char *writer);
+
+/* The digest is pinned, the runtime and the URL are valid. */
+int ci_join_check(const struct cloudinit_join *join, struct mv_err *err);
+
 /* cloudinit_validate_buf with the size limit as a parameter; *work (when
  * non-NULL) gets the bytes scanned, which tests use to show the checks
  * stay linear in the input. */

@@ -6,6 +6,7 @@
  * keys [a-zA-Z0-9-_]{1,127}.  We check before writing anything so the
  * failure is ours, named, and early.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,17 @@ cloudinit_gce_check_items(const json_t *items, struct mv_err *err)
 }
 
 int
+cloudinit_agent_check(const char *s, struct mv_err *err)
+{
+	if (s != NULL && (strcmp(s, "cloud-init") == 0 ||
+	                  strcmp(s, "startup-script") == 0))
+		return 0;
+	return mv_err_set(err, MV_EXIT_USAGE,
+	                  "--agent: '%s' is not one of cloud-init, "
+	                  "startup-script", s ? s : "");
+}
+
+int
 cloudinit_gce_userdata(const struct cloudinit_userdata_options *opt,
                        const char *out_path,
                        struct cloudinit_userdata_result *res,
@@ -83,9 +95,24 @@ cloudinit_gce_userdata(const struct cloudinit_userdata_options *opt,
 	size_t ud_len = 0;
 	json_t *items = NULL, *item;
 
+	const char *key = "user-data";
+	bool script = false;
+
 	memset(res, 0, sizeof(*res));
 	if (opt->bundle_url == NULL)
 		return mv_err_set(err, MV_EXIT_USAGE, "--bundle-url is required");
+	if (opt->agent != NULL) {
+		if (cloudinit_agent_check(opt->agent, err) != 0)
+			return -1;
+		script = strcmp(opt->agent, "startup-script") == 0;
+	}
+	if (script) {
+		key = "startup-script";
+		if (opt->extra_path != NULL)
+			return mv_err_set(err, MV_EXIT_USAGE,
+			                  "--user-data-extra is for cloud-init; the "
+			                  "guest agent runs one startup-script");
+	}
 	if (ci_join_init(&join, CLOUDINIT_SOURCE_URL, opt->runtime,
 	                 opt->ready_timeout, err) != 0 ||
 	    cloudinit_bundle_url_check(opt->bundle_url, err) != 0)
@@ -94,25 +121,27 @@ cloudinit_gce_userdata(const struct cloudinit_userdata_options *opt,
 	if (ci_bundle_pin(opt->bundle_path, join.bundle_sha256, NULL, 0, err) !=
 	    0)
 		return -1;
-	if (cloudinit_user_data(&join, opt->extra_path, &ud, &ud_len, err) != 0)
+	if ((script ? cloudinit_startup_script(&join, &ud, &ud_len, err)
+	            : cloudinit_user_data(&join, opt->extra_path, &ud, &ud_len,
+	                                  err)) != 0)
 		return -1;
 	if (memchr(ud, '\0', ud_len) != NULL) {
 		free(ud);
 		return mv_err_set(err, MV_EXIT_FAIL,
-		                  "user-data holds a NUL byte; GCE metadata values "
-		                  "are text");
+		                  "%s holds a NUL byte; GCE metadata values are "
+		                  "text", key);
 	}
 	items = json_array();
 	item = json_object();
-	json_object_set_new(item, "key", json_string("user-data"));
+	json_object_set_new(item, "key", json_string(key));
 	json_object_set_new(item, "value", json_stringn(ud, ud_len));
 	json_array_append_new(items, item);
 	if (json_object_get(item, "value") == NULL) {
 		free(ud);
 		json_decref(items);
 		return mv_err_set(err, MV_EXIT_FAIL,
-		                  "user-data is not valid UTF-8; GCE metadata "
-		                  "values are text");
+		                  "%s is not valid UTF-8; GCE metadata values "
+		                  "are text", key);
 	}
 	/* The limits first (they name the sizes), then our own checks. */
 	if (cloudinit_gce_check_items(items, err) != 0 ||
@@ -128,7 +157,8 @@ cloudinit_gce_userdata(const struct cloudinit_userdata_options *opt,
 	}
 	memcpy(res->bundle_sha256, join.bundle_sha256, MV_SHA256_HEX);
 	res->user_data_bytes = ud_len;
-	res->metadata_bytes = strlen("user-data") + ud_len;
+	res->metadata_bytes = strlen(key) + ud_len;
+	res->key = key;
 	res->items = items;
 	free(ud);
 	return 0;

@@ -24,6 +24,13 @@
 # For tests: MESHVM_ROOT prefixes every path; commands come from PATH;
 # MESHVM_METADATA_URL, MESHVM_STORAGE_URL and MESHVM_READY_URL override
 # the endpoints.
+#
+# Stock images lack tools: HTTP uses curl, else wget, else python3's
+# standard library (present wherever cloud-init is); digests use openssl
+# (SHA-NI speed) else sha256sum.  Two runners (cloud-init's runcmd, the
+# unit, the guest agent's startup-script, a hand) never interleave: each
+# holds /run/meshvm/join.lock (flock(1), else python3's fcntl on the same
+# descriptor, else a mkdir lock).
 set -eu
 
 R=${MESHVM_ROOT:-}
@@ -39,6 +46,9 @@ RUNDIR=$R/run/meshvm
 SEED=$RUNDIR/seed
 HOSTS_BEGIN='# BEGIN meshvm hosts'
 HOSTS_END='# END meshvm hosts'
+LOCK=$RUNDIR/join.lock
+LOCK_DIR=
+LOCK_WAIT=${MESHVM_LOCK_WAIT:-1800}
 
 MODE=run
 PHASE=starting-up
@@ -54,6 +64,7 @@ JOINED_AT=
 TMPD=
 CHANGED=0
 UNITS=
+GEN_UNIT=
 
 # Configuration (join.conf), with defaults.
 BUNDLE_SOURCE=seed
@@ -146,6 +157,7 @@ fail() {
 on_exit() {
     rc=$?
     if [ -n "$TMPD" ]; then rm -rf "$TMPD"; fi
+    if [ -n "$LOCK_DIR" ]; then rm -rf "$LOCK_DIR"; fi
     if [ "$rc" -ne 0 ] && [ "$PHASE" != failed ]; then
         ERROR="unexpected error (exit $rc) while $PHASE"
         PHASE=failed
@@ -155,8 +167,77 @@ on_exit() {
     exit "$rc"
 }
 
+# sha_of FILE: its sha256 (openssl when present: several times faster
+# than coreutils on CPUs with SHA extensions).
 sha_of() {
-    sha256sum "$1" | cut -d' ' -f1
+    if command -v openssl >/dev/null 2>&1; then
+        openssl dgst -sha256 -r "$1" | cut -c1-64
+    else
+        sha256sum "$1" | cut -d' ' -f1
+    fi
+}
+
+# check_sums DIR: every line of DIR/SHA256SUMS ("<hex>  <path>") matches;
+# failures are logged as "<path>: FAILED", like sha256sum -c.
+check_sums() {
+    if ! command -v openssl >/dev/null 2>&1; then
+        (cd "$1" && sha256sum -c --quiet --strict SHA256SUMS) >>"$LOG" 2>&1
+        return
+    fi
+    [ -s "$1/SHA256SUMS" ] || return 1
+    cs_bad=0
+    while IFS= read -r cs_line || [ -n "$cs_line" ]; do
+        cs_want=${cs_line%%  *}
+        cs_path=${cs_line#*  }
+        case $cs_path in
+        /* | ../* | */../* | '' | "$cs_line") cs_bad=1 ;;
+        *)
+            if ! is_hex64 "$cs_want" || [ ! -f "$1/$cs_path" ] ||
+                [ "$(sha_of "$1/$cs_path")" != "$cs_want" ]; then
+                printf '%s: FAILED\n' "$cs_path" >>"$LOG"
+                cs_bad=1
+            fi
+            ;;
+        esac
+    done <"$1/SHA256SUMS"
+    [ "$cs_bad" = 0 ]
+}
+
+# take_lock: hold $LOCK for the rest of the run (released on exit).
+take_lock() {
+    if command -v flock >/dev/null 2>&1; then
+        exec 9>"$LOCK"
+        flock -w "$LOCK_WAIT" 9 ||
+            fail "another meshvm-join held /run/meshvm/join.lock for ${LOCK_WAIT}s"
+    elif command -v python3 >/dev/null 2>&1; then
+        # The lock belongs to the open file description, which this shell
+        # keeps on descriptor 9 after python3 exits.
+        exec 9>"$LOCK"
+        python3 -c 'import fcntl, signal, sys
+signal.alarm(int(sys.argv[1]))
+fcntl.flock(9, fcntl.LOCK_EX)' "$LOCK_WAIT" ||
+            fail "another meshvm-join held /run/meshvm/join.lock for ${LOCK_WAIT}s"
+    else
+        t0=$(date +%s)
+        until mkdir "$LOCK.d" 2>/dev/null; do
+            owner=$(cat "$LOCK.d/pid" 2>/dev/null || true)
+            # Its owner is gone: take it over under a second lock, after
+            # checking again that nobody else already did.
+            if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null &&
+                mkdir "$LOCK.t" 2>/dev/null; then
+                if [ "$(cat "$LOCK.d/pid" 2>/dev/null || true)" = "$owner" ]; then
+                    rm -rf "$LOCK.d"
+                fi
+                rmdir "$LOCK.t"
+                continue
+            fi
+            [ $(($(date +%s) - t0)) -lt "$LOCK_WAIT" ] ||
+                fail "another meshvm-join held /run/meshvm/join.lock.d for ${LOCK_WAIT}s"
+            sleep 1
+        done
+        LOCK_DIR=$LOCK.d
+        echo $$ >"$LOCK_DIR/pid"
+    fi
 }
 
 is_hex64() {
@@ -271,10 +352,48 @@ seed_mount() {
     [ -f "$SEED/meta-data" ]
 }
 
-#--- HTTP (curl) -----------------------------------------------------------
+#--- HTTP (curl, else wget, else python3) ----------------------------------
 
-need_curl() {
-    command -v curl >/dev/null 2>&1 || fail "$1 needs curl, which this VM lacks"
+# The python3 fallback: GET argv[1] into argv[2] with the headers in the
+# file argv[3] ("" = none; secrets stay out of argv), timeout argv[4].
+PY_GET='import shutil, sys, urllib.request
+url, out, hdr, tmo = sys.argv[1:5]
+# "localhost" is loopback without a resolver (RFC 6761), as curl treats
+# it: images without an /etc/hosts line for it exist.
+if url.startswith("http://localhost:") or url.startswith("http://localhost/"):
+    url = "http://127.0.0.1" + url[len("http://localhost"):]
+req = urllib.request.Request(url)
+if hdr:
+    for line in open(hdr):
+        k, _, v = line.rstrip("\n").partition(":")
+        req.add_header(k.strip(), v.strip())
+try:
+    with urllib.request.urlopen(req, timeout=float(tmo)) as r, open(out, "wb") as f:
+        shutil.copyfileobj(r, f)
+except Exception as e:
+    sys.stderr.write("%s: %s\n" % (url.split("?")[0], e))
+    sys.exit(1)'
+
+have_http() {
+    command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 ||
+        command -v python3 >/dev/null 2>&1
+}
+
+# http_get URL OUT HDRFILE TIMEOUT: without curl (wget, else python3).
+http_get() {
+    if command -v wget >/dev/null 2>&1; then
+        : >"$TMPD/wgetrc"
+        if [ -n "$3" ]; then sed 's/^/header = /' "$3" >"$TMPD/wgetrc"; fi
+        wget -q --config="$TMPD/wgetrc" -T "$4" -t 1 -O "$2" "$1" 2>>"$LOG"
+        hg_rc=$?
+        rm -f "$TMPD/wgetrc"
+        return "$hg_rc"
+    fi
+    python3 -c "$PY_GET" "$1" "$2" "$3" "$4" 2>>"$LOG"
+}
+
+need_http() {
+    have_http || fail "$1 needs curl, wget or python3, and this VM has none"
 }
 
 # urlenc STRING: percent-encode all but RFC 3986 unreserved characters.
@@ -294,20 +413,43 @@ urlenc() {
 
 # metadata_get PATH OUT: GET from the metadata server; 1 when unreachable.
 metadata_get() {
-    curl -fsS --connect-timeout 2 --max-time 10 --retry 2 \
-        -H 'Metadata-Flavor: Google' -o "$2" "$METADATA_URL/$1" 2>>"$LOG"
+    if command -v curl >/dev/null 2>&1; then
+        curl -fsS --connect-timeout 2 --max-time 10 --retry 2 \
+            -H 'Metadata-Flavor: Google' -o "$2" "$METADATA_URL/$1" 2>>"$LOG"
+        return
+    fi
+    have_http || return 1
+    printf 'Metadata-Flavor: Google\n' >"$TMPD/md.hdr"
+    for _ in 1 2 3; do
+        if http_get "$METADATA_URL/$1" "$2" "$TMPD/md.hdr" 10; then return 0; fi
+    done
+    return 1
+}
+
+# get_retry URL OUT HDRFILE: the bundle, five tries, without curl.
+get_retry() {
+    for n in 1 2 3 4 5; do
+        if http_get "$1" "$2" "$3" 60; then return 0; fi
+        sleep "$n"
+    done
+    return 1
 }
 
 # fetch_url URL OUT: https:// directly, gs://BUCKET/OBJECT through the
 # JSON API with the instance's access token (sent from a 0600 header file,
 # never on the command line).
 fetch_url() {
-    need_curl "fetching the bundle"
+    need_http "fetching the bundle"
+    curl=
+    if command -v curl >/dev/null 2>&1; then curl=yes; fi
     case $1 in
     https://*)
-        curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 \
-            -o "$2" "$1" 2>>"$LOG" ||
-            fail "could not fetch the bundle from ${1%%\?*}"
+        if [ -n "$curl" ]; then
+            curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 \
+                -o "$2" "$1" 2>>"$LOG"
+        else
+            get_retry "$1" "$2" ""
+        fi || fail "could not fetch the bundle from ${1%%\?*}"
         ;;
     gs://*/*)
         path=${1#gs://}
@@ -319,10 +461,13 @@ fetch_url() {
             "$TMPD/sa.json" >"$TMPD/auth.hdr"
         rm -f "$TMPD/sa.json"
         [ -s "$TMPD/auth.hdr" ] || fail "the metadata server's token answer has no access_token"
-        curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 \
-            -H "@$TMPD/auth.hdr" -o "$2" \
-            "$STORAGE_URL/b/$(urlenc "$bucket")/o/$(urlenc "$object")?alt=media" \
-            2>>"$LOG" || fail "could not fetch the bundle from $1"
+        gcs="$STORAGE_URL/b/$(urlenc "$bucket")/o/$(urlenc "$object")?alt=media"
+        if [ -n "$curl" ]; then
+            curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 \
+                -H "@$TMPD/auth.hdr" -o "$2" "$gcs" 2>>"$LOG"
+        else
+            get_retry "$gcs" "$2" "$TMPD/auth.hdr"
+        fi || fail "could not fetch the bundle from $1"
         rm -f "$TMPD/auth.hdr"
         ;;
     *) fail "unsupported bundle URL scheme: ${1%%\?*} (https:// or gs://)" ;;
@@ -363,8 +508,8 @@ fetch_bundle() {
 unpack_bundle() {
     if [ -f "$CUR/.bundle-sha256" ] &&
         [ "$(cat "$CUR/.bundle-sha256")" = "$PINNED" ] &&
-        (cd "$CUR" && sha256sum -c --quiet --strict SHA256SUMS) >>"$LOG" 2>&1; then
-        log "bundle contents verified (sha256sum -c SHA256SUMS)"
+        check_sums "$CUR"; then
+        log "bundle contents verified (SHA256SUMS)"
         return 0
     fi
     magic=$(od -An -tx1 -N4 "$STATE/bundle" | tr -d ' \n')
@@ -380,16 +525,42 @@ unpack_bundle() {
     1f8b*) topt=--gzip ;;
     *) topt= ;;
     esac
+    # MANIFEST.json comes first: read it alone to size the extraction.
+    # shellcheck disable=SC2086
+    tar -x $topt --no-same-owner --no-same-permissions --occurrence=1 \
+        -f "$STATE/bundle" -C "$new" MANIFEST.json 2>>"$LOG" ||
+        fail "cannot read MANIFEST.json from the bundle (tar)"
+    check_space "$new/MANIFEST.json"
     # shellcheck disable=SC2086
     tar -x $topt --no-same-owner --no-same-permissions -f "$STATE/bundle" \
         -C "$new" 2>>"$LOG" || fail "cannot unpack the bundle (tar)"
     [ -f "$new/SHA256SUMS" ] || fail "the bundle has no SHA256SUMS"
-    (cd "$new" && sha256sum -c --quiet --strict SHA256SUMS) >>"$LOG" 2>&1 ||
+    check_sums "$new" ||
         fail "bundle contents do not match SHA256SUMS (see /var/log/meshvm-join.log)"
     printf '%s\n' "$PINNED" >"$new/.bundle-sha256"
     rm -rf "$CUR"
     mv "$new" "$CUR"
-    log "bundle unpacked and verified (sha256sum -c SHA256SUMS)"
+    log "bundle unpacked and verified (SHA256SUMS)"
+}
+
+# check_space MANIFEST: the files it lists (twice for a root filesystem,
+# which is unpacked again), plus 1 MiB, must fit in what df -P says is
+# free under /var/lib/meshvm; fail closed when not, or when unknown.
+check_space() {
+    need_kib=$(awk '
+        /"files": \[/ { on = 1 }
+        on && /"size":/ { gsub(/[^0-9]/, ""); n += $0
+            if (root) n += $0; root = 0 }
+        on && /"path": "image\/rootfs\.tar"/ { root = 1 }
+        END { printf "%d\n", n / 1024 + 1024 }' "$1") ||
+        fail "cannot read the file sizes in MANIFEST.json"
+    free_kib=$(df -P "$STATE" 2>/dev/null | awk 'NR == 2 { print $4 }')
+    case $free_kib in
+    '' | *[!0-9]*) fail "cannot tell the free space under /var/lib/meshvm (df -P)" ;;
+    esac
+    if [ "$free_kib" -lt "$need_kib" ]; then
+        fail "not enough space under /var/lib/meshvm: the bundle needs ${need_kib} KiB, ${free_kib} KiB free"
+    fi
 }
 
 find_sidecar() {
@@ -406,8 +577,9 @@ install_sidecar() {
         log "sidecar $(basename "$pkg") already installed"
     else
         case $pkg in
-        *.deb) dpkg -i "$pkg" >>"$LOG" 2>&1 || fail "dpkg -i $(basename "$pkg") failed" ;;
-        *.rpm) rpm -i "$pkg" >>"$LOG" 2>&1 || fail "rpm -i $(basename "$pkg") failed" ;;
+        # 9>&-: nothing a package starts may inherit the join's lock
+        *.deb) dpkg -i "$pkg" >>"$LOG" 2>&1 9>&- || fail "dpkg -i $(basename "$pkg") failed" ;;
+        *.rpm) rpm -i "$pkg" >>"$LOG" 2>&1 9>&- || fail "rpm -i $(basename "$pkg") failed" ;;
         esac
         write_small "$STATE/sidecar.sha256" "$sum"
         log "sidecar $(basename "$pkg") installed"
@@ -509,7 +681,7 @@ install_token() {
         fi
         ;;
     metadata)
-        if command -v curl >/dev/null 2>&1 &&
+        if have_http &&
             (umask 077 && metadata_get instance/attributes/meshvm-istio-token "$TMPD/token") &&
             [ -s "$TMPD/token" ]; then
             fresh=$TMPD/token
@@ -540,11 +712,124 @@ install_token() {
     token_exp warn
 }
 
-# load_image: the service image into the chosen container runtime.
+# json_array KEY FILE: the elements of KEY's array in a config.json as
+# written by meshvm bake (jansson, indent 2, one element per line), still
+# JSON-escaped, one per line.
+json_array() {
+    awk -v k="\"$1\": [" '
+        index($0, k) == 3 && /\[\],?$/ { exit }
+        index($0, k) == 3 { on = 1; next }
+        on && /^  \]/ { exit }
+        on { sub(/^ +"/, ""); sub(/",?$/, ""); print }' "$2"
+}
+
+# json_string KEY FILE: a top-level string value (JSON-escaped).
+json_string() {
+    sed -n "s/^  \"$1\": \"\(.*\)\",\{0,1\}\$/\1/p" "$2" | head -n1
+}
+
+# sd_quote: a JSON-escaped string as one double-quoted systemd word: JSON's
+# escapes are C escapes systemd reads (but \/), specifiers % and variables
+# $ are doubled.
+sd_quote() {
+    printf '"%s"' "$(printf '%s' "$1" | sed -e 's|\\/|/|g' -e 's/%/%%/g' -e "s/[\$]/\$\$/g")"
+}
+
+# install_rootfs: runtime systemd.  image/rootfs.tar is listed (-P: the
+# names as stored, not as tar would clean them) and every
+# name checked (relative, no "..", hard links inside the root, nothing
+# below a symlink), extracted to /var/lib/meshvm/rootfs/<service> without
+# owners, and the unit generated from image/config.json.
+install_rootfs() {
+    svc=$(sed -n '/^  "service": {/,/^  }/s/^    "name": "\([a-z0-9-]*\)",\{0,1\}$/\1/p' \
+        "$CUR/MANIFEST.json" | head -n1)
+    [ -n "$svc" ] || fail "MANIFEST.json names no service"
+    root=$STATE/rootfs/$svc
+    GEN_UNIT=$svc.service
+    want="$svc $(sha_of "$CUR/image/rootfs.tar")"
+    if [ -d "$root" ] && [ "$(cat "$STATE/rootfs.extracted" 2>/dev/null || true)" = "$want" ]; then
+        log "root filesystem already in /var/lib/meshvm/rootfs/$svc"
+    else
+        {
+            tar -tvPf "$CUR/image/rootfs.tar" >"$TMPD/rootfs.long" 2>>"$LOG" &&
+                tar -tPf "$CUR/image/rootfs.tar" >"$TMPD/rootfs.names" 2>>"$LOG"
+        } || fail "cannot list image/rootfs.tar (tar)"
+        bad=$(awk '
+            function unsafe(p) { return p ~ /^\// || p ~ /(^|\/)\.\.(\/|$)/ }
+            FNR == NR {
+                t = substr($0, 1, 1)
+                if (t == "l") { n = $0
+                    for (i = 0; i < 5; i++) sub(/^[^ ]+ +/, "", n)
+                    sub(/ -> .*$/, "", n); sub(/\/$/, "", n); link[n] = 1 }
+                if (t == "h") { n = $0; sub(/^.* link to /, "", n)
+                    if (unsafe(n)) { print "hard link to " n; exit } }
+                if (t != "-" && t != "d" && t != "l" && t != "h") {
+                    print "a special file: " $0; exit }
+                next
+            }
+            { p = $0; sub(/\/$/, "", p)
+              if (unsafe(p)) { print p; exit }
+              k = split(p, c, "/"); q = ""
+              for (i = 1; i < k; i++) { q = q (i > 1 ? "/" : "") c[i]
+                  if (q in link) { print p " (below the symlink " q ")"; exit } } }
+            ' "$TMPD/rootfs.long" "$TMPD/rootfs.names")
+        [ -z "$bad" ] || fail "image/rootfs.tar: unsafe entry $bad"
+        rm -rf "$root.new"
+        mkdir -p "$root.new"
+        tar -x --no-same-owner -f "$CUR/image/rootfs.tar" -C "$root.new" \
+            2>>"$LOG" || fail "cannot extract image/rootfs.tar (tar)"
+        rm -rf "$root"
+        mv "$root.new" "$root"
+        write_small "$STATE/rootfs.extracted" "$want"
+        log "root filesystem extracted to /var/lib/meshvm/rootfs/$svc"
+    fi
+    gen_unit "$svc" "$CUR/image/config.json" >"$TMPD/gen.service"
+}
+
+# gen_unit SERVICE CONFIG: the service's unit for RootDirectory=.
+gen_unit() {
+    exec_line=
+    { json_array entrypoint "$2" && json_array cmd "$2"; } >"$TMPD/argv"
+    while IFS= read -r w; do
+        exec_line="$exec_line${exec_line:+ }$(sd_quote "$w")"
+    done <"$TMPD/argv"
+    [ -n "$exec_line" ] || fail "image/config.json has neither entrypoint nor cmd"
+    case $exec_line in
+    '"/'*) ;;
+    *) fail "image/config.json: the command does not start with an absolute path ($exec_line)" ;;
+    esac
+    user=$(json_string user "$2")
+    wd=$(json_string working_dir "$2")
+    printf '# Generated by meshvm-join from image/config.json (runtime systemd).\n'
+    printf '[Unit]\nDescription=%s (meshvm, runtime systemd)\n' "$1"
+    printf 'Wants=network-online.target\nAfter=network-online.target\n\n'
+    printf '[Service]\nRootDirectory=/var/lib/meshvm/rootfs/%s\n' "$1"
+    printf 'MountAPIVFS=yes\nExecStart=%s\n' "$exec_line"
+    json_array env "$2" | while IFS= read -r e; do
+        printf 'Environment=%s\n' "$(sd_quote "$e" | sed 's/[$][$]/$/g')"
+    done
+    if [ -n "$wd" ]; then printf 'WorkingDirectory=%s\n' "$(printf '%s' "$wd" | sed 's/%/%%/g')"; fi
+    case $user in
+    '' | root | 0 | 0:0 | root:root | root:0 | 0:root)
+        log "warning: the image runs as root (user '${user:-}'); the unit runs it as root"
+        ;;
+    *) printf 'DynamicUser=yes\n' ;;
+    esac
+    printf 'ProtectSystem=strict\nPrivateTmp=yes\nNoNewPrivileges=yes\n'
+    printf 'Restart=on-failure\n\n[Install]\nWantedBy=multi-user.target\n'
+}
+
+# load_image: the service image into the chosen container runtime, or
+# (runtime systemd, image/rootfs.tar) onto the disk.
 load_image() {
     rt=$RUNTIME
+    GEN_UNIT=
     if [ "$rt" = none ]; then
-        log "runtime none: image/image.tar not loaded"
+        log "runtime none: the image is not installed"
+        return 0
+    fi
+    if [ -f "$CUR/image/rootfs.tar" ]; then
+        install_rootfs
         return 0
     fi
     if [ "$rt" = auto ]; then
@@ -568,9 +853,9 @@ load_image() {
         return 0
     fi
     case $rt in
-    docker) docker load -i "$CUR/image/image.tar" >>"$LOG" 2>&1 ;;
-    podman) podman load -i "$CUR/image/image.tar" >>"$LOG" 2>&1 ;;
-    containerd) ctr -n default images import "$CUR/image/image.tar" >>"$LOG" 2>&1 ;;
+    docker) docker load -i "$CUR/image/image.tar" >>"$LOG" 2>&1 9>&- ;;
+    podman) podman load -i "$CUR/image/image.tar" >>"$LOG" 2>&1 9>&- ;;
+    containerd) ctr -n default images import "$CUR/image/image.tar" >>"$LOG" 2>&1 9>&- ;;
     esac || fail "$rt could not load image/image.tar"
     write_small "$STATE/image.loaded" "$want"
     log "image loaded into $rt"
@@ -579,6 +864,12 @@ load_image() {
 install_units() {
     reload=0
     UNITS=
+    if [ -n "$GEN_UNIT" ]; then
+        CHANGED=0
+        put_file "$TMPD/gen.service" "$R/etc/systemd/system/$GEN_UNIT" 0644
+        if [ "$CHANGED" = 1 ]; then reload=1; fi
+        UNITS=" $GEN_UNIT"
+    fi
     for u in "$CUR"/units/*.service; do
         [ -f "$u" ] || continue
         name=$(basename "$u")
@@ -587,7 +878,7 @@ install_units() {
         if [ "$CHANGED" = 1 ]; then reload=1; fi
         UNITS="$UNITS $name"
     done
-    [ -n "$UNITS" ] || fail "the bundle has no units/*.service"
+    [ -n "$UNITS" ] || fail "the bundle has no units/*.service and no image/rootfs.tar"
     if [ "$reload" = 1 ]; then systemctl daemon-reload; fi
 }
 
@@ -613,7 +904,9 @@ probe_ready() {
     if command -v curl >/dev/null 2>&1; then
         curl -fsS -o /dev/null --max-time 3 "$READY_URL" 2>/dev/null
     elif command -v wget >/dev/null 2>&1; then
-        wget -q -O /dev/null -T 3 "$READY_URL" 2>/dev/null
+        wget -q -O /dev/null -T 3 -t 1 "$READY_URL" 2>/dev/null
+    elif command -v python3 >/dev/null 2>&1; then
+        python3 -c "$PY_GET" "$READY_URL" /dev/null "" 3 2>/dev/null
     else
         busybox wget -q -O /dev/null -T 3 "$READY_URL" 2>/dev/null
     fi
@@ -653,10 +946,15 @@ main() {
     esac
     trap on_exit EXIT
     mkdir -p "$RUNDIR"
+    take_lock
     TMPD=$(mktemp -d "$RUNDIR/tmp.XXXXXX")
     load_conf
     count_boot
     if [ "$MODE" = wait ]; then
+        if [ -f "$CUR/image/rootfs.tar" ] && [ "$RUNTIME" != none ] &&
+            [ -f "$STATE/rootfs.extracted" ]; then
+            UNITS=" $(cut -d' ' -f1 "$STATE/rootfs.extracted").service"
+        fi
         for u in "$CUR"/units/*.service; do
             if [ -f "$u" ]; then UNITS="$UNITS $(basename "$u")"; fi
         done

@@ -304,8 +304,8 @@ cloudinit_seed_write(const struct cloudinit_seed_options *opt,
 	struct cloudinit_join join;
 	struct iso w = {0};
 	char service[256] = "";
-	char *token = NULL, *ud = NULL, *md = NULL, *netcfg = NULL;
-	size_t token_len = 0, ud_len = 0, md_len = 0, netcfg_len = 0;
+	char *token = NULL, *ud = NULL, *md = NULL, *netcfg = NULL, *ss = NULL;
+	size_t token_len = 0, ud_len = 0, md_len = 0, netcfg_len = 0, ss_len = 0;
 	struct stat st;
 	int rc = -1;
 
@@ -340,6 +340,10 @@ cloudinit_seed_write(const struct cloudinit_seed_options *opt,
 	if (cloudinit_user_data(&join, opt->extra_path, &ud, &ud_len, err) != 0)
 		goto out;
 	if (cloudinit_validate_buf("user-data", ud, ud_len, err) != 0)
+		goto out;
+	/* The same join for an image without cloud-init, whose stand-in for
+	 * Google's guest agent runs meshvm/startup-script from the seed. */
+	if (cloudinit_startup_script(&join, &ss, &ss_len, err) != 0)
 		goto out;
 	if (cloudinit_meta_data(res->instance_id, res->hostname, &md, &md_len,
 	                        err) != 0)
@@ -379,7 +383,8 @@ cloudinit_seed_write(const struct cloudinit_seed_options *opt,
 	    iso_add_file(&w, CLOUDINIT_SEED_BUNDLE, 0644, opt->bundle_path,
 	                 err) != 0 ||
 	    iso_add_buf(&w, CLOUDINIT_SEED_TOKEN, 0600, token, token_len, err) !=
-	            0)
+	            0 ||
+	    iso_add_buf(&w, CLOUDINIT_SEED_STARTUP, 0755, ss, ss_len, err) != 0)
 		goto out;
 	if (archive_write_close(w.a) != ARCHIVE_OK) {
 		iso_fail(&w, out_path, err);
@@ -399,6 +404,7 @@ out:
 		free(token);
 	}
 	free(ud);
+	free(ss);
 	free(md);
 	free(netcfg);
 	return rc;

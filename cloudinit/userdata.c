@@ -282,7 +282,7 @@ emit_finish(struct emit *e, const char *header, char **out, size_t *len,
 /* Ordered before istio.service so the token is back under /var/run (a
  * tmpfs) before the sidecar starts on every boot.  The first run comes
  * from runcmd, which waits for readiness itself. */
-static const char join_unit[] =
+const char ci_join_unit[] =
 	"[Unit]\n"
 	"Description=meshvm: join this VM to the mesh (bundle, token, "
 	"sidecar)\n"
@@ -330,35 +330,13 @@ emit_cmd(struct emit *e, const char *const *argv)
 	emit_seq_end(e);
 }
 
-int
-cloudinit_cloud_config(const struct cloudinit_join *join, char **out,
-                       size_t *len, struct mv_err *err)
+char *
+ci_join_conf(const struct cloudinit_join *join, const char *writer)
 {
-	static const char *const reload[] = {"systemctl", "daemon-reload",
-	                                     NULL};
-	static const char *const enable[] = {"systemctl", "enable",
-	                                     "meshvm-join.service", NULL};
-	static const char *const run[] = {CLOUDINIT_JOIN_PATH, "run", NULL};
 	struct ci_buf conf = {0};
-	struct emit e;
-	char pin[MV_SHA256_HEX + 1];
-	char *conf_text;
-	int rc;
 
-	*out = NULL;
-	if (!mv_is_sha256_hex(join->bundle_sha256))
-		return mv_err_set(err, MV_EXIT_FAIL, "no bundle digest to pin");
-	if (cloudinit_runtime_check(join->runtime, err) != 0)
-		return -1;
-	if (join->source == CLOUDINIT_SOURCE_URL &&
-	    (join->bundle_url == NULL ||
-	     cloudinit_bundle_url_check(join->bundle_url, err) != 0))
-		return join->bundle_url ? -1
-		                        : mv_err_set(err, MV_EXIT_USAGE,
-		                                     "no bundle URL");
-
-	ci_buf_puts(&conf, "# meshvm-join configuration, written by cloud-init "
-	                   "(meshvm cloudinit)\n");
+	ci_buf_printf(&conf, "# meshvm-join configuration, written by %s "
+	                     "(meshvm cloudinit)\n", writer);
 	if (join->source == CLOUDINIT_SOURCE_SEED) {
 		ci_buf_puts(&conf, "MESHVM_BUNDLE_SOURCE=seed\n");
 		ci_buf_puts(&conf, "MESHVM_SEED_BUNDLE=" CLOUDINIT_SEED_BUNDLE "\n");
@@ -370,7 +348,43 @@ cloudinit_cloud_config(const struct cloudinit_join *join, char **out,
 	}
 	ci_buf_printf(&conf, "MESHVM_RUNTIME=%s\n", join->runtime);
 	ci_buf_printf(&conf, "MESHVM_READY_TIMEOUT=%d\n", join->ready_timeout);
-	conf_text = ci_buf_take(&conf, NULL);
+	return ci_buf_take(&conf, NULL);
+}
+
+int
+ci_join_check(const struct cloudinit_join *join, struct mv_err *err)
+{
+	if (!mv_is_sha256_hex(join->bundle_sha256))
+		return mv_err_set(err, MV_EXIT_FAIL, "no bundle digest to pin");
+	if (cloudinit_runtime_check(join->runtime, err) != 0)
+		return -1;
+	if (join->source == CLOUDINIT_SOURCE_URL &&
+	    (join->bundle_url == NULL ||
+	     cloudinit_bundle_url_check(join->bundle_url, err) != 0))
+		return join->bundle_url ? -1
+		                        : mv_err_set(err, MV_EXIT_USAGE,
+		                                     "no bundle URL");
+	return 0;
+}
+
+int
+cloudinit_cloud_config(const struct cloudinit_join *join, char **out,
+                       size_t *len, struct mv_err *err)
+{
+	static const char *const reload[] = {"systemctl", "daemon-reload",
+	                                     NULL};
+	static const char *const enable[] = {"systemctl", "enable",
+	                                     "meshvm-join.service", NULL};
+	static const char *const run[] = {CLOUDINIT_JOIN_PATH, "run", NULL};
+	struct emit e;
+	char pin[MV_SHA256_HEX + 1];
+	char *conf_text;
+	int rc;
+
+	*out = NULL;
+	if (ci_join_check(join, err) != 0)
+		return -1;
+	conf_text = ci_join_conf(join, "cloud-init");
 	if (conf_text == NULL)
 		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 	snprintf(pin, sizeof(pin), "%s\n", join->bundle_sha256);
@@ -383,7 +397,7 @@ cloudinit_cloud_config(const struct cloudinit_join *join, char **out,
 	emit_seq_start(&e, 0);
 	emit_write_file(&e, CLOUDINIT_JOIN_PATH, "0700",
 	                cloudinit_join_script(NULL));
-	emit_write_file(&e, CLOUDINIT_UNIT_PATH, "0644", join_unit);
+	emit_write_file(&e, CLOUDINIT_UNIT_PATH, "0644", ci_join_unit);
 	emit_write_file(&e, CLOUDINIT_CONF_PATH, "0644", conf_text);
 	emit_write_file(&e, CLOUDINIT_PIN_PATH, "0644", pin);
 	emit_seq_end(&e);

@@ -693,6 +693,28 @@ out:
 
 /*--- entry points --------------------------------------------------------*/
 
+/* A script (a cloud-init part or a GCE startup-script) is executed by
+ * the kernel: the first line must name an absolute interpreter, and a CR
+ * would become part of its name or argument. */
+static void
+check_shebang(struct vctx *c, const char *name, const char *buf, size_t len)
+{
+	const char *nl = memchr(buf, '\n', len);
+	size_t n = nl ? (size_t)(nl - buf) : len, i = 2;
+
+	while (i < n && (buf[i] == ' ' || buf[i] == '\t'))
+		i++;
+	if (i >= n || buf[i] != '/')
+		vat(c, name, 1, (int)i + 1, "the first line must name an absolute "
+		    "interpreter, like #!/bin/sh");
+	if (memchr(buf, '\r', len) != NULL)
+		vat(c, name, 1, 1, "CR line endings: the kernel would look for an "
+		    "interpreter whose name ends in a CR");
+	if (n > 255)
+		vat(c, name, 1, 1, "the #! line is %zu bytes; Linux reads at most "
+		    "255", n);
+}
+
 int
 ci_validate(const char *name, const char *buf, size_t len, size_t max,
             size_t *work, struct mv_err *err)
@@ -710,7 +732,7 @@ ci_validate(const char *name, const char *buf, size_t len, size_t max,
 	} else if (len >= 13 && memcmp(buf, "#cloud-config", 13) == 0) {
 		check_cloud_config(&c, name, buf, len, 0);
 	} else if (len >= 2 && memcmp(buf, "#!", 2) == 0) {
-		/* a script: cloud-init runs it as is */
+		check_shebang(&c, name, buf, len);
 	} else if ((len >= 13 && !strncasecmp(buf, "Content-Type:", 13)) ||
 	           (len >= 13 && !strncasecmp(buf, "MIME-Version:", 13))) {
 		check_multipart(&c, name, buf, len);

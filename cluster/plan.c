@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cloudinit/images.h"
 #include "core/log.h"
 #include "core/signal.h"
 #include "core/xalloc.h"
@@ -179,6 +180,16 @@ plan_preflight(struct plan_ctx *ctx, struct mv_err *err)
 {
 	static const char *const apis[] = {"container.googleapis.com",
 	                                   "compute.googleapis.com"};
+	enum image_agent agent;
+	char warn[512];
+
+	/* The image first: offline, and a refused image (COS) is no use
+	 * whatever the APIs say. */
+	if (images_choose_agent(ctx->cfg->vm.image, ctx->cfg->vm.boot_agent,
+	                        &agent, warn, sizeof(warn), err) != 0)
+		return mv_err_prefix(err, "preflight");
+	if (warn[0] != '\0')
+		mv_log(MV_LOG_WARN, "%s", warn);
 
 	for (size_t i = 0; i < 2; i++) {
 		bool on = false;

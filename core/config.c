@@ -380,12 +380,20 @@ parse_vm(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 	cfg->vm.name = get_str(c, vm, "name", "vm", MV_CFG_REQUIRED);
 	cfg->vm.zone = get_str(c, vm, "zone", "vm", or_required("vm.zone", NULL));
 	cfg->vm.machine_type = get_str(c, vm, "machineType", "vm", "n1-standard-2");
-	cfg->vm.image = get_str(c, vm, "image", "vm",
-	                        "projects/debian-cloud/global/images/family/debian-12");
+	cfg->vm.image = get_str(c, vm, "image", "vm", MV_CONFIG_DEFAULT_IMAGE);
 	cfg->vm.network = get_str(c, vm, "network", "vm", "default");
 	cfg->vm.count = get_int(c, vm, "count", "vm", 1, 1, 1000);
+	cfg->vm.boot_agent = get_str(c, vm, "boot_agent", "vm", "auto");
 	if (c->failed)
 		return;
+	/* auto: from the image table (cloudinit/images.c) at plan time */
+	if (strcmp(cfg->vm.boot_agent, "auto") != 0 &&
+	    strcmp(cfg->vm.boot_agent, "cloud-init") != 0 &&
+	    strcmp(cfg->vm.boot_agent, "startup-script") != 0) {
+		cfg_fail(c, vm, "boot_agent", "vm.boot_agent: \"%s\" is not one of "
+		         "auto, cloud-init, startup-script", cfg->vm.boot_agent);
+		return;
+	}
 	if (!is_rfc1035(cfg->vm.name, 63)) {
 		cfg_fail(c, vm, "name", "vm.name: \"%s\" is not a valid instance name",
 		         cfg->vm.name);
@@ -509,6 +517,7 @@ mv_config_free(struct mv_config *cfg)
 	free(cfg->vm.machine_type);
 	free(cfg->vm.image);
 	free(cfg->vm.network);
+	free(cfg->vm.boot_agent);
 	for (size_t i = 0; i < cfg->vm.n_tags; i++)
 		free(cfg->vm.tags[i]);
 	free(cfg->vm.tags);
@@ -649,6 +658,9 @@ mv_config_example(const char *project)
 		"# reach it (by network tag) and it reach the clusters.\n"
 		"vm:\n"
 		"  name: istio-gce\n"
+		"  # An image family from the README's table; its boot agent (cloud-init\n"
+		"  # or the guest agent's startup-script) runs the join.\n"
+		"  image: " MV_CONFIG_DEFAULT_IMAGE "\n"
 		"  tags: [istio-gce]\n"
 		"  network: default\n"
 		"\n"

@@ -6,7 +6,7 @@
  *                                     # cloudresourcemanager, iam, sts,
  *                                     # iamcredentials
  *   clusters: [{name, zone, machineType, nodes, network}]
- *   vm: {name, zone, machineType, image, tags, count, network}
+ *   vm: {name, zone, machineType, image, tags, count, network, boot_agent}
  *   service: {name, namespace, port, protocol, image, sidecar}
  *   mesh: {...}  app: {...}  migration: {...}
  *
@@ -60,6 +60,7 @@ struct mv_config {
 		size_t n_tags;
 		int count;
 		char *network;
+		char *boot_agent; /* auto|cloud-init|startup-script */
 	} vm;
 	struct {
 		char *name;
@@ -80,6 +81,10 @@ int mv_config_load(const char *path, struct mv_config **out,
 int mv_config_parse(const char *name, const char *buf, size_t len,
                     struct mv_config **out, struct mv_err *err);
 void mv_config_free(struct mv_config *cfg);
+
+/* An Ubuntu LTS family, as in the seed: cloud-init reads user-data. */
+#define MV_CONFIG_DEFAULT_IMAGE \
+	"projects/ubuntu-os-cloud/global/images/family/ubuntu-2204-lts"
 
 /* The seed's topology as a commented meshvm.yaml (malloc'd). project may
  * be NULL (a placeholder is written). */

@@ -43,10 +43,11 @@ mkdir -p "$cache/debs" "$root"
 
 # python3-cffi-backend: debootstrap does not resolve the virtual package
 # python3-cryptography needs.  dbus: without it logind ignores ACPI
-# power-off.  busybox: the fixture sidecar's readiness stub.  zstd: the
-# bundle's compression.  curl: the join script's HTTP client.
+# power-off.  busybox: the fixture sidecar's readiness stub.  Like a stock
+# cloud image, no zstd, curl, wget, docker or podman: the join makes do
+# (gzip bundles, python3's urllib, runtime systemd).
 pkgs=systemd-sysv,udev,dbus,cloud-init,python3-cffi-backend
-pkgs=$pkgs,linux-image-cloud-amd64,ifupdown,iproute2,kmod,busybox,zstd,curl
+pkgs=$pkgs,linux-image-cloud-amd64,ifupdown,iproute2,kmod,busybox
 echo "boot-image.sh: debootstrap bookworm into $root" >&2
 debootstrap --variant=minbase --include="$pkgs" \
 	--cache-dir="$cache/debs" bookworm "$root" "$mirror" \
@@ -68,6 +69,43 @@ done
 printf 'datasource_list: [ NoCloud, None ]\n' \
 	>"$root/etc/cloud/cloud.cfg.d/90-meshvm-datasource.cfg"
 rm -rf "$root/var/cache/apt/archives"/*.deb "$root/var/lib/apt/lists"/*
+
+# A stand-in for Google's guest agent, for the startup-script variant
+# (kernel command line: cloud-init=disabled meshvm.agent=startup-script):
+# like the agent, it runs the startup-script as root on every boot; here
+# the script comes from the seed (meshvm/startup-script) instead of the
+# metadata server.
+cat >"$root/usr/local/sbin/meshvm-guest-agent" <<'AGENT'
+#!/bin/sh
+set -eu
+dev=$(blkid -l -o device -t LABEL=cidata || blkid -l -o device -t LABEL=CIDATA)
+mkdir -p /run/meshvm-agent
+mount -o ro "$dev" /run/meshvm-agent
+cp /run/meshvm-agent/meshvm/startup-script /run/meshvm-agent.sh
+umount /run/meshvm-agent
+echo "meshvm-guest-agent: running startup-script"
+exec /bin/sh /run/meshvm-agent.sh
+AGENT
+chmod 0755 "$root/usr/local/sbin/meshvm-guest-agent"
+cat >"$root/etc/systemd/system/meshvm-guest-agent.service" <<'UNIT'
+[Unit]
+Description=meshvm boot test: stand-in for the guest agent's startup-script runner
+ConditionKernelCommandLine=meshvm.agent=startup-script
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/meshvm-guest-agent
+StandardOutput=journal+console
+StandardError=journal+console
+TimeoutStartSec=20min
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+ln -s /etc/systemd/system/meshvm-guest-agent.service \
+	"$root/etc/systemd/system/multi-user.target.wants/meshvm-guest-agent.service"
 
 # The newest kernel and initramfs (globs expand sorted).
 for k in "$root"/boot/vmlinuz-*; do kernel=$k; done

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# boot.sh BUILD_DIR - boot a real Debian 12 VM twice from our NoCloud seed.
+# boot.sh BUILD_DIR - boot a real Debian 12 VM from our NoCloud seed: twice
+# with cloud-init, once with the startup-script agent instead.
 #
 # 1. The guest image comes from boot-image.sh (built once into a cache
-#    outside the repository, reused while unchanged).
-# 2. Bake the fixture bundle; make a seed with --runtime none and an extra
-#    cloud-config part holding power_state: poweroff (so the multipart path
-#    goes through real cloud-init too).
+#    outside the repository, reused while unchanged).  Like a stock cloud
+#    image it has no zstd, curl, wget, docker or podman.
+# 2. Bake the fixture bundle with the defaults (runtime systemd: the image
+#    flattened into a root filesystem) and --compress gzip; make a seed
+#    with an extra cloud-config part holding power_state: poweroff (so the
+#    multipart path goes through real cloud-init too).
 # 3. Boot 1 on a throw-away qcow2 overlay: qemu exits when the guest powers
 #    off.  The serial log must show "meshvm-join: joined" and no
 #    DataSourceNone; debugfs then reads the disk: result.json without
@@ -17,13 +20,19 @@
 #    message.  The token must be back
 #    under /var/run before istio started, nothing else may change, and
 #    status.json says joined with boot count 2.
+# 5. Boot 3, a fresh disk from the same image, with cloud-init disabled on
+#    the kernel command line (cloud-init=disabled) and the image's stand-in
+#    for Google's guest agent selected (meshvm.agent=startup-script): it
+#    runs the seed's meshvm/startup-script, which writes and runs the join.
+# In every boot the service answers on :3550 from its root filesystem
+# (the stub sidecar checks it before it reports ready).
 # Hard timeouts around every boot.  Logs stay in BUILD_DIR/boot/.
 set -euo pipefail
 
 build=$(cd "${1:?usage: boot.sh BUILD_DIR}" && pwd)
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 meshvm=$build/meshvm
-boot_timeout=${MESHVM_BOOT_TIMEOUT:-300}
+boot_timeout=${MESHVM_BOOT_TIMEOUT:-420}
 logs=$build/boot
 t_start=$(date +%s)
 
@@ -69,7 +78,7 @@ echo "# image: $image ($(($(date +%s) - t_start)) s)"
 #--- inputs ----------------------------------------------------------------
 
 "$meshvm" bake -f "$build/fixtures/bundle/bundle.yaml" -o "$work/bundle" \
-	>"$logs/bake.log" 2>&1 || die "bake failed: $(cat "$logs/bake.log")"
+	--compress gzip >"$logs/bake.log" 2>&1 || die "bake failed: $(cat "$logs/bake.log")"
 
 b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
 exp=$(($(date +%s) + 86400))
@@ -94,7 +103,7 @@ power_state:
 EOF
 
 "$meshvm" cloudinit seed --bundle "$work/bundle" --token-file "$work/token" \
-	-o "$work/seed.iso" --runtime none --user-data-extra "$work/extra.yaml" \
+	-o "$work/seed.iso" --user-data-extra "$work/extra.yaml" \
 	--instance-id meshvm-boot-test --hostname productcatalog-vm \
 	--ready-timeout 240 >"$logs/seed.log" 2>&1 ||
 	die "seed failed: $(cat "$logs/seed.log")"
@@ -119,17 +128,18 @@ s.close()
 EOF
 }
 
-# boot N POWER: start qemu; with POWER=1, send system_powerdown every
-# ~10 s once the console shows the join line and cloud-init's final message.  Waits for qemu to exit
-# or fails after $boot_timeout seconds.
+# boot N POWER [CMDLINE]: start qemu; with POWER=1, send system_powerdown
+# every ~10 s once the console shows the join line and cloud-init's final
+# message (POWER=2: the join line alone, for the startup-script agent).
+# Waits for qemu to exit or fails after $boot_timeout seconds.
 boot() {
-	local n=$1 power=$2 serial=$logs/serial$1.log t0 now powered=0 last=0
+	local n=$1 power=$2 extra=${3:-} serial=$logs/serial$1.log t0 now powered=0 last=0
 	rm -f "$work/monitor.sock"
 	t0=$(date +%s)
 	qemu-system-x86_64 -accel tcg -m 1024 -smp 2 -display none -no-reboot \
 		-serial "file:$serial" -monitor "unix:$work/monitor.sock,server,nowait" \
 		-kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
-		-append 'root=/dev/vda rw console=ttyS0 net.ifnames=0' \
+		-append "root=/dev/vda rw console=ttyS0 net.ifnames=0${extra:+ $extra}" \
 		-drive "file=$work/disk.qcow2,if=virtio,format=qcow2" \
 		-drive "file=$work/seed.iso,media=cdrom,readonly=on" \
 		-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0 \
@@ -160,8 +170,9 @@ boot() {
 		fi
 		# Power off once the join is reported and cloud-init has finished
 		# (it rewrites result.json at the end of every boot).
-		if [ "$power" = 1 ] && grep -q 'meshvm-join: joined' "$serial" 2>/dev/null &&
-			grep -q 'meshvm: cloud-init .* finished' "$serial" 2>/dev/null; then
+		if { [ "$power" = 1 ] && grep -q 'meshvm-join: joined' "$serial" 2>/dev/null &&
+			grep -q 'meshvm: cloud-init .* finished' "$serial" 2>/dev/null; } ||
+			{ [ "$power" = 2 ] && grep -q 'meshvm-join: joined' "$serial" 2>/dev/null; }; then
 			# logind ignores the power key for ~30 s after boot: repeat.
 			if [ "$powered" = 0 ] || [ $((now - last)) -ge 10 ]; then
 				monitor system_powerdown
@@ -204,17 +215,22 @@ in_order() {
 
 identity_files="/etc/certs/root-cert.pem /var/lib/istio/envoy/cluster.env /etc/istio/config/mesh"
 
-check_disk() { # check_disk N: what every boot must leave on the disk
-	local n=$1 puid pgid st
+check_disk() { # check_disk N [COUNT]: what every boot must leave on the disk
+	local n=$1 count=${2:-$1} puid pgid st
 	puid=$(uid_of "$n" istio-proxy)
 	pgid=$(gid_of "$n" istio-proxy)
 	check "boot $n: user istio-proxy exists (uid ${puid:-none})" [ -n "$puid" ]
-	dcat "$n" /var/lib/cloud/data/result.json >"$logs/result$n.json"
-	check "boot $n: result.json from NoCloud" grep -q 'DataSourceNoCloud' "$logs/result$n.json"
-	check "boot $n: result.json has no errors" python3 -c '
+	if [ "$count" = "$n" ]; then # the cloud-init boots
+		dcat "$n" /var/lib/cloud/data/result.json >"$logs/result$n.json"
+		check "boot $n: result.json from NoCloud" grep -q 'DataSourceNoCloud' "$logs/result$n.json"
+		check "boot $n: result.json has no errors" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))["v1"]
 sys.exit(0 if d["errors"] == [] else 1)' "$logs/result$n.json"
+	fi
+	for t in /usr/bin/zstd /usr/bin/curl /usr/bin/wget /usr/bin/docker /usr/bin/podman; do
+		check "boot $n: the image has no $t" [ -z "$(dstat "$n" "$t")" ]
+	done
 	for f in $identity_files; do
 		st=$(dstat "$n" "$f")
 		check "boot $n: $f is 0644 istio-proxy:istio-proxy ($st)" \
@@ -238,13 +254,19 @@ sys.exit(0 if d["errors"] == [] else 1)' "$logs/result$n.json"
 	check "boot $n: the join script is 0700 root ($st)" [ "$st" = "0700 0 0" ]
 	st=$(dstat "$n" /etc/systemd/system/productcatalog.service)
 	check "boot $n: the bundle's unit is installed 0644 ($st)" [ "$st" = "0644 0 0" ]
-	for u in productcatalog istio meshvm-join; do
+	st=$(dstat "$n" /var/lib/meshvm/rootfs/productcatalogservice/app/productcatalogservice)
+	check "boot $n: the service's root filesystem is in place ($st)" [ "$st" = "0755 0 0" ]
+	dcat "$n" /etc/systemd/system/productcatalogservice.service >"$logs/unit$n.service"
+	check "boot $n: the generated unit runs it from its root" \
+		grep -q '^RootDirectory=/var/lib/meshvm/rootfs/productcatalogservice$' "$logs/unit$n.service"
+	check "boot $n: the generated unit uses a dynamic user" grep -q '^DynamicUser=yes$' "$logs/unit$n.service"
+	for u in productcatalogservice productcatalog istio meshvm-join; do
 		check "boot $n: $u.service enabled" \
 			[ -n "$(dstat "$n" "/etc/systemd/system/multi-user.target.wants/$u.service")" ]
 	done
 	dcat "$n" /var/lib/meshvm/status.json >"$logs/status$n.json"
 	check "boot $n: status.json phase joined" [ "$(json_get phase <"$logs/status$n.json")" = joined ]
-	check "boot $n: status.json boot_count $n" [ "$(json_get boot_count <"$logs/status$n.json")" = "$n" ]
+	check "boot $n: status.json boot_count $count" [ "$(json_get boot_count <"$logs/status$n.json")" = "$count" ]
 	check "boot $n: status.json pins the bundle" [ "$(json_get bundle_sha256 <"$logs/status$n.json")" = "$pinned" ]
 	check "boot $n: status.json token exp" [ "$(json_get token_exp <"$logs/status$n.json")" = "$exp" ]
 	check "boot $n: status.json token not expired" [ "$(json_get token_expired <"$logs/status$n.json")" = false ]
@@ -261,6 +283,8 @@ check "boot 1: phases in order ($(phases "$s1"))" \
 	[ "$(phases "$s1")" = "fetching verifying installing starting waiting joined " ]
 check "boot 1: istio started with the token in place" grep -q 'istio-stub: starting, token present' "$s1"
 check "boot 1: cloud-init final_message" grep -q 'meshvm: cloud-init .* finished' "$s1"
+check "boot 1: the service answers on :3550 (its unit)" grep -q 'productcatalog: :3550 answers' "$s1"
+check "boot 1: the stub sidecar saw the service answer" grep -q 'istio-stub: the service answers on :3550' "$s1"
 check_disk 1
 
 # Boot 2 ---------------------------------------------------------------------
@@ -278,7 +302,7 @@ boot2_log=$(awk 'f; /joined bundle .* boot 1$/ { f = 1 }' "$logs/join2.log")
 printf '%s\n' "$boot2_log" >"$logs/join2-only.log"
 check "boot 2: token reinstalled under /var/run" grep -q 'istio token installed in /var/run/secrets/tokens/istio-token' "$logs/join2-only.log"
 check "boot 2: the token was installed before istio was started" \
-	in_order "$logs/join2-only.log" 'istio token installed' 'starting productcatalog.service istio.service'
+	in_order "$logs/join2-only.log" 'istio token installed' 'starting productcatalogservice.service productcatalog.service istio.service'
 check "boot 2: sidecar not reinstalled" grep -q 'already installed' "$logs/join2-only.log"
 check "boot 2: identity untouched" grep -q 'identity files already in place' "$logs/join2-only.log"
 check "boot 2: bundle not fetched again" grep -q 'bundle already here' "$logs/join2-only.log"
@@ -287,6 +311,22 @@ for f in $identity_files /etc/hosts /etc/meshvm/istio-token /etc/meshvm/join.con
 	/var/lib/meshvm/sidecar.sha256 /var/lib/meshvm/bundle; do
 	check "boot 2: $f unchanged" cmp -s <(dcat 1 "$f"; dstat 1 "$f") <(dcat 2 "$f"; dstat 2 "$f")
 done
+check "boot 2: the service answers on :3550" grep -q 'istio-stub: the service answers on :3550' "$s2"
+
+# Boot 3: the startup-script agent ---------------------------------------------
+qemu-img create -q -f qcow2 -b "$image/disk.img" -F raw "$work/disk.qcow2.new"
+mv -f "$work/disk.qcow2.new" "$work/disk.qcow2"
+boot 3 2 'cloud-init=disabled meshvm.agent=startup-script'
+s3=$logs/serial3.log
+check "boot 3: the stand-in agent ran the startup-script" grep -q 'meshvm-guest-agent: running startup-script' "$s3"
+check "boot 3: console shows meshvm-join: joined" grep -q 'meshvm-join: joined' "$s3"
+check "boot 3: cloud-init did not run" [ -z "$(dstat 3 /var/lib/cloud/data/result.json)" ]
+check "boot 3: phases in order ($(phases "$s3"))" \
+	[ "$(phases "$s3")" = "fetching verifying installing starting waiting joined " ]
+check "boot 3: join.conf written by the startup-script" \
+	grep -q 'written by the startup-script' <(dcat 3 /etc/meshvm/join.conf)
+check "boot 3: the stub sidecar saw the service answer" grep -q 'istio-stub: the service answers on :3550' "$s3"
+check_disk 3 1
 
 echo "# boot test: $(($(date +%s) - t_start)) s in all"
 if [ "$failures" -ne 0 ]; then

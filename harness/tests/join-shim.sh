@@ -17,6 +17,7 @@
 #                      failed tries); metadata token key → $SHIM_MD_TOKEN;
 #                      service-account token → a fixed JSON; storage →
 #                      $SHIM_BUNDLE; anything else fails like curl (22)
+#   df -P DIR          $SHIM_DF_AVAIL KiB available (the free-space check)
 set -eu
 
 name=$(basename "$0")
@@ -61,6 +62,10 @@ mount)
 blkid)
 	[ -n "${SHIM_SEED_DIR:-}" ] || exit 2
 	echo /dev/sr0
+	;;
+df)
+	printf 'Filesystem 1024-blocks Used Available Capacity Mounted on\n'
+	printf '/dev/vda 1000000 0 %s 1%% /\n' "${SHIM_DF_AVAIL:?}"
 	;;
 curl)
 	out=

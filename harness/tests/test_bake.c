@@ -37,8 +37,12 @@ static int
 bake(const char *spec, const char *out, const char *extra, const char *env)
 {
 	char *log = NULL;
-	int rc = tu_sh(&log, "%s '%s' bake -f '%s' -o '%s' %s", env ? env : "",
-	               tu_bin(), spec, out, extra ? extra : "");
+	/* The engine's tests bake the image as given (a container runtime);
+	 * runtime systemd has its own tests (test_runtime_systemd). */
+	int rc = tu_sh(&log, "%s '%s' bake -f '%s' -o '%s' %s%s", env ? env : "",
+	               tu_bin(), spec, out, extra ? extra : "",
+	               extra && strstr(extra, "--runtime") ? ""
+	                                                   : " --runtime docker");
 
 	if (rc != 0)
 		print_message("bake output: %s\n", log);
@@ -175,7 +179,8 @@ test_json_and_digest(void **state)
 	char *d = tu_tmpdir(), *out = tu_fmt("%s/b", d), *j = NULL, *s = NULL;
 
 	(void)state;
-	assert_int_equal(tu_sh(&j, "'%s' bake -f '%s' -o '%s' --json", tu_bin(),
+	assert_int_equal(tu_sh(&j, "'%s' bake -f '%s' -o '%s' --json "
+	                       "--runtime docker", tu_bin(),
 	                       spec_path, out), 0);
 	assert_int_equal(tu_sh(&s, "sha256sum '%s' | cut -c1-64", out), 0);
 	s[64] = '\0';
@@ -184,7 +189,8 @@ test_json_and_digest(void **state)
 	assert_contains(j, "\"compression\": \"zstd\"");
 	free(j);
 	/* human output: the digest is the last line */
-	assert_int_equal(tu_sh(&j, "'%s' bake -f '%s' -o '%s' | tail -n1",
+	assert_int_equal(tu_sh(&j, "'%s' bake -f '%s' -o '%s' --runtime docker "
+	                       "| tail -n1",
 	                       tu_bin(), spec_path, out), 0);
 	assert_contains(j, s);
 	free(j);
@@ -360,7 +366,7 @@ kill_midway(const char *dir, const char *spec, bool named)
 		if (named)
 			setenv("MESHVM_TEST_NO_TMPFILE", "1", 1);
 		execl(tu_bin(), "meshvm", "bake", "-f", spec, "-o", out, "--threads",
-		      "1", (char *)NULL);
+		      "1", "--runtime", "docker", (char *)NULL);
 		_exit(127);
 	}
 	/* Wait until the bake is writing its output: a named temp shows in
@@ -447,6 +453,103 @@ test_bad_spec_writes_nothing(void **state)
 	free(d); free(spec); free(out);
 }
 
+/* Runtime systemd (the default when the spec names none): the image is
+ * flattened into image/rootfs.tar + image/config.json, reproducibly; the
+ * manifest says format rootfs; units become optional, and one that runs
+ * a container runtime is refused, as is a unit named like the generated
+ * one; a container runtime still needs a unit. */
+static void
+test_runtime_systemd(void **state)
+{
+	char *d = tu_tmpdir(), *spec = tu_copy_fixture_bundle(d);
+	char *a = tu_fmt("%s/a", d), *b = tu_fmt("%s/b", d), *list = NULL;
+	char *o = NULL;
+
+	(void)state;
+	assert_int_equal(bake(spec, a, "--runtime systemd --compress gzip",
+	                      NULL), 0);
+	assert_int_equal(tu_sh(&o, "SOURCE_DATE_EPOCH=0 '%s' bake -f '%s' -o "
+	                           "'%s' --compress gzip", tu_bin(), spec, b), 0);
+	free(o);
+	assert_true(same_bytes(a, b)); /* the default is systemd; reproducible */
+	assert_int_equal(tu_sh(&list, "bsdtar -tf '%s'", a), 0);
+	assert_string_equal(list, "MANIFEST.json\nSHA256SUMS\nidentity/cluster.env\n"
+	                          "identity/hosts\nidentity/mesh.yaml\n"
+	                          "identity/root-cert.pem\nimage/config.json\n"
+	                          "image/rootfs.tar\nsidecar/istio-sidecar.deb\n"
+	                          "units/productcatalog.service\n");
+	free(list);
+	assert_int_equal(tu_sh(&list, "tar -xzOf '%s' MANIFEST.json | sed -n "
+	                              "'/\"image\"/,/}/p' | grep -v sha256 | grep "
+	                              "-v size", a), 0);
+	assert_string_equal(list, "  \"image\": {\n"
+	                          "    \"path\": \"image/rootfs.tar\",\n"
+	                          "    \"format\": \"rootfs\",\n"
+	                          "    \"runtime\": \"systemd\",\n"
+	                          "    \"config\": \"image/config.json\"\n"
+	                          "  },\n");
+	free(list);
+	/* the whiteout applied, the busybox symlink kept, times normalised */
+	assert_int_equal(tu_sh(&list, "tar -xzOf '%s' image/rootfs.tar | tar -tvf "
+	                              "- | sort -k6", a), 0);
+	assert_contains(list, "app/productcatalogservice\n");
+	assert_contains(list, "bin/sh -> busybox\n");
+	assert_null(strstr(list, "etc/motd"));
+	assert_null(strstr(list, "2026-"));
+	free(list);
+	assert_int_equal(tu_sh(&o, "'%s' bundle verify '%s'", tu_bin(), a), 0);
+	free(o);
+	/* a docker bundle keeps image/image.tar and needs its unit */
+	assert_int_equal(bake(spec, b, "--runtime docker", NULL), 0);
+	assert_int_equal(tu_sh(&list, "tar -I zstd -tf '%s' image/", b), 0);
+	assert_string_equal(list, "image/image.tar\n");
+	free(list);
+	/* units optional with systemd, required otherwise */
+	assert_int_equal(tu_sh(NULL, "cd '%s/bundle' && sed -i '/^units:/d' "
+	                             "bundle.yaml", d), 0);
+	assert_int_equal(bake(spec, b, "--runtime systemd", NULL), 0);
+	assert_int_equal(tu_sh(&o, "'%s' bake -f '%s' -o '%s' --runtime podman",
+	                       tu_bin(), spec, b), 1);
+	assert_contains(o, "units: required with runtime podman");
+	free(o);
+	/* a unit that runs docker would start the service twice */
+	assert_int_equal(tu_sh(NULL, "cd '%s/bundle' && printf '[Service]\\n"
+	                             "ExecStartPre=-/usr/bin/docker rm -f x\\n"
+	                             "ExecStart=/usr/bin/env docker run x\\n' >"
+	                             "units/run.service && echo 'units: "
+	                             "[units/run.service]' >>bundle.yaml", d), 0);
+	assert_int_equal(tu_sh(&o, "'%s' bake -f '%s' -o '%s'", tu_bin(), spec, b),
+	                 1);
+	assert_contains(o, "units/run.service runs docker, but the runtime is "
+	                   "systemd");
+	free(o);
+	assert_int_equal(bake(spec, b, "--runtime docker", NULL), 0);
+	/* runtime: in the spec; a unit named like the generated one */
+	assert_int_equal(tu_sh(NULL, "cd '%s/bundle' && sed -i 's|^units:.*|"
+	                             "units: [units/productcatalogservice.service]"
+	                             "|' bundle.yaml && cp units/productcatalog."
+	                             "service units/productcatalogservice.service "
+	                             "&& echo 'runtime: systemd' >>bundle.yaml",
+	                       d), 0);
+	assert_int_equal(tu_sh(&o, "'%s' bake -f '%s' -o '%s'", tu_bin(), spec, b),
+	                 1);
+	assert_contains(o, "the VM generates productcatalogservice.service from "
+	                   "the image");
+	free(o);
+	assert_int_equal(tu_sh(&o, "'%s' bake -f '%s' -o '%s' --runtime lxc",
+	                       tu_bin(), spec, b), 2);
+	assert_contains(o, "--runtime: 'lxc' is not one of systemd, docker");
+	free(o);
+	/* nothing left beside the output */
+	assert_int_equal(tu_sh(&o, "ls -A '%s' | grep -c meshvm-rootfs", d), 1);
+	free(o);
+	tu_rmrf(d);
+	free(d);
+	free(spec);
+	free(a);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -462,6 +565,7 @@ main(void)
 		cmocka_unit_test(test_output_not_regular_refused),
 		cmocka_unit_test(test_large_input_one_pass),
 		cmocka_unit_test(test_bad_spec_writes_nothing),
+		cmocka_unit_test(test_runtime_systemd),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -224,7 +224,7 @@ static const struct bad_field bad_fields[] = {
 	{"{\"sidecar\":{\"version\":\"1 2\"}}", "version \"1 2\""},
 	{"{\"sidecar\":{\"format\":\"zip\"}}", "format \"zip\" is not deb or rpm"},
 	{"{\"image\":{\"format\":\"vmdk\"}}",
-	 "format \"vmdk\" is not docker-archive or oci-archive"},
+	 "format \"vmdk\" is not docker-archive, oci-archive or rootfs"},
 };
 
 static void

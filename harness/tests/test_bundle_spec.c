@@ -172,11 +172,9 @@ static const struct spec_case bad_cases[] = {
 	{"no units", GOOD_SPEC "", "sed -i 's/^units:.*/units: []/' bundle.yaml",
 	 "bundle.yaml:9:8: units: must be a non-empty list of .service files, "
 	 "got an empty list"},
-	{"units missing",
-	 "service:\n  name: p\n  namespace: default\n  port: 1\n"
-	 "  protocol: tcp\nsidecar: artifacts/istio-sidecar.deb\n"
-	 "image: artifacts/productcatalogservice.tar\nidentity: identity\n",
-	 NULL, "units: required"},
+	{"unknown runtime", GOOD_SPEC "runtime: lxc\n", NULL,
+	 "runtime: \"lxc\" is not one of systemd, docker, podman, "
+	 "containerd"},
 	{"unit that is not a .service", GOOD_SPEC,
 	 "cp units/productcatalog.service units/x.timer && "
 	 "sed -i 's/^units:.*/units: [units\\/x.timer]/' bundle.yaml",

@@ -710,7 +710,7 @@ test_cli_seed_read_back(void **state)
 	assert_null(strstr(log, "eyJ")); /* the token is never printed */
 	free(log);
 	n1 = read_iso(iso, e1, 16);
-	assert_int_equal(n1, 6); /* 5 files + meshvm/ */
+	assert_int_equal(n1, 7); /* 6 files + meshvm/ */
 	e = find_entry(e1, n1, "user-data");
 	assert_non_null(e);
 	assert_int_equal(e->mode, 0644);
@@ -741,6 +741,13 @@ test_cli_seed_read_back(void **state)
 	assert_int_equal(e->len, blen);
 	assert_memory_equal(e->data, bdata, blen);
 	free(bdata);
+	/* the same join for an image whose guest agent runs a script */
+	e = find_entry(e1, n1, "meshvm/startup-script");
+	assert_non_null(e);
+	assert_int_equal(e->mode, 0755);
+	assert_int_equal(strncmp(e->data, "#!/bin/sh\n", 10), 0);
+	assert_contains(e->data, "MESHVM_BUNDLE_SOURCE=seed\n");
+	assert_contains(e->data, "MESHVM_RUNTIME=none\n");
 
 	/* volume ids: primary CIDATA, Joliet (UCS-2) cidata */
 	f = fopen(iso, "rb");
@@ -980,6 +987,148 @@ test_validate_cli(void **state)
 	free(bad);
 }
 
+
+/*--- startup-script -----------------------------------------------------*/
+
+static void
+test_startup_script(void **state)
+{
+	struct cloudinit_join j = join_for(CLOUDINIT_SOURCE_URL);
+	const char *js = cloudinit_join_script(NULL);
+	char *out = NULL, *want;
+	size_t len = 0;
+	struct mv_err err;
+
+	(void)state;
+	mv_err_clear(&err);
+	assert_int_equal(cloudinit_startup_script(&j, &out, &len, &err), 0);
+	assert_int_equal(strlen(out), len);
+	assert_true(strncmp(out, "#!/bin/sh\n", 10) == 0);
+	assert_true(len < CLOUDINIT_GCE_VALUE_MAX);
+	/* the same join: the script byte for byte, the unit, conf, pin */
+	want = tu_fmt("put /usr/local/sbin/meshvm-join 0700 "
+	              "<<'MESHVM_STARTUP_EOF'\n%sMESHVM_STARTUP_EOF\n", js);
+	assert_contains(out, want);
+	free(want);
+	assert_contains(out, "put /etc/systemd/system/meshvm-join.service 0644");
+	assert_contains(out, "ExecStart=/usr/local/sbin/meshvm-join boot\n");
+	assert_contains(out, "MESHVM_BUNDLE_URL=gs://meshvm-bundles/vm/"
+	                     "productcatalogservice.bundle\n"
+	                     "MESHVM_TOKEN_SOURCE=metadata\n"
+	                     "MESHVM_RUNTIME=docker\nMESHVM_READY_TIMEOUT=300\n");
+	assert_contains(out, "put /etc/meshvm/bundle.sha256 0644 "
+	                     "<<'MESHVM_STARTUP_EOF'\n" PIN "\nMESHVM_STARTUP_EOF");
+	/* first boot: enable and run; later boots: only the unit */
+	assert_contains(out, "systemctl enable meshvm-join.service\n"
+	                     "    exec \"$R/usr/local/sbin/meshvm-join\" run\n");
+	assert_contains(out, "systemctl start meshvm-join.service");
+	/* it passes validate (shebang, size) */
+	assert_int_equal(cloudinit_validate_buf("s", out, len, &err), 0);
+	free(out);
+	/* no pin, a bad URL: refused like the cloud-config */
+	j.bundle_sha256[0] = 'X';
+	assert_int_equal(cloudinit_startup_script(&j, &out, &len, &err), -1);
+	assert_null(out);
+	j = join_for(CLOUDINIT_SOURCE_URL);
+	j.bundle_url = "ftp://x/y";
+	assert_int_equal(cloudinit_startup_script(&j, &out, &len, &err), -1);
+	assert_contains(err.msg, "neither https:// nor gs://");
+}
+
+static void
+test_validate_startup_script(void **state)
+{
+	struct mv_err err;
+	char *big;
+
+	(void)state;
+	mv_err_clear(&err);
+	assert_int_equal(cloudinit_validate_buf("s", "#!/bin/sh\necho\n", 15,
+	                                        &err), 0);
+	assert_int_equal(cloudinit_validate_buf("s", "#! /usr/bin/env bash\n",
+	                                        21, &err), 0);
+	assert_int_equal(cloudinit_validate_buf("s", "#!sh\necho\n", 10, &err),
+	                 -1);
+	assert_int_equal(err.exit_code, MV_EXIT_VERIFY);
+	assert_contains(err.msg, "s:1:3: the first line must name an absolute "
+	                         "interpreter");
+	assert_int_equal(cloudinit_validate_buf("s", "#!\n", 3, &err), -1);
+	assert_int_equal(cloudinit_validate_buf("s", "#!/bin/sh\r\necho\r\n",
+	                                        17, &err), -1);
+	assert_contains(err.msg, "CR line endings");
+	/* GCE's per-value limit, one byte over */
+	big = malloc(CLOUDINIT_GCE_VALUE_MAX + 2);
+	assert_non_null(big);
+	memset(big, '#', CLOUDINIT_GCE_VALUE_MAX + 1);
+	memcpy(big, "#!/bin/sh\n", 10);
+	big[CLOUDINIT_GCE_VALUE_MAX + 1] = '\0';
+	assert_int_equal(cloudinit_validate_buf("s", big, CLOUDINIT_GCE_VALUE_MAX
+	                                        + 1, &err), -1);
+	assert_contains(err.msg, "over GCE's metadata value limit of 262144");
+	assert_int_equal(cloudinit_validate_buf("s", big,
+	                                        CLOUDINIT_GCE_VALUE_MAX, &err), 0);
+	free(big);
+}
+
+/* --agent startup-script: the metadata holds exactly one of the keys. */
+static void
+test_cli_agent(void **state)
+{
+	char *bundle = bake_fixture(), *out = tu_fmt("%s/ss", tmp), *log = NULL;
+	json_t *doc, *items;
+	json_error_t jerr;
+
+	(void)state;
+	assert_int_equal(tu_sh(&log, "'%s' cloudinit userdata --bundle '%s' "
+	                             "--bundle-url https://b.test/x --agent "
+	                             "startup-script -o '%s' --json", tu_bin(),
+	                       bundle, out), 0);
+	doc = json_loads(log, 0, &jerr);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "key")),
+	                    "startup-script");
+	items = json_object_get(json_object_get(doc, "metadata"), "items");
+	assert_int_equal(json_array_size(items), 1);
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(items, 0), "key")),
+	                    "startup-script");
+	{
+		char *file = tu_read(out, NULL);
+		assert_string_equal(json_string_value(json_object_get(
+		                        json_array_get(items, 0), "value")), file);
+		free(file);
+	}
+	json_decref(doc);
+	free(log);
+	assert_int_equal(tu_sh(&log, "'%s' cloudinit userdata --bundle '%s' "
+	                             "--bundle-url https://b.test/x -o '%s' "
+	                             "--json", tu_bin(), bundle, out), 0);
+	doc = json_loads(log, 0, &jerr);
+	items = json_object_get(json_object_get(doc, "metadata"), "items");
+	assert_int_equal(json_array_size(items), 1);
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(items, 0), "key")), "user-data");
+	json_decref(doc);
+	free(log);
+	/* refusals */
+	assert_int_equal(tu_sh(&log, "'%s' cloudinit userdata --bundle '%s' "
+	                             "--bundle-url https://b.test/x -o '%s' "
+	                             "--agent guest", tu_bin(), bundle, out), 2);
+	assert_contains(log, "--agent: 'guest' is not one of cloud-init, "
+	                     "startup-script");
+	free(log);
+	assert_int_equal(tu_sh(&log, "printf '#!/bin/sh\\n' >'%s/x.sh'; '%s' "
+	                             "cloudinit userdata --bundle '%s' "
+	                             "--bundle-url https://b.test/x -o '%s' "
+	                             "--agent startup-script --user-data-extra "
+	                             "'%s/x.sh'", tmp, tu_bin(), bundle, out, tmp),
+	                 2);
+	assert_contains(log, "--user-data-extra is for cloud-init");
+	free(log);
+	free(out);
+	free(bundle);
+}
+
 int
 main(void)
 {
@@ -999,6 +1148,9 @@ main(void)
 		cmocka_unit_test(test_cli_seed_refusals),
 		cmocka_unit_test(test_validate_bad_inputs),
 		cmocka_unit_test(test_validate_cli),
+		cmocka_unit_test(test_startup_script),
+		cmocka_unit_test(test_validate_startup_script),
+		cmocka_unit_test(test_cli_agent),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

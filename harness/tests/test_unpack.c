@@ -196,7 +196,7 @@ test_good_unpack(void **state)
 	ro.expect_sha256 = sha;
 	mv_err_clear(&err);
 	assert_int_equal(bundle_unpack(b, dest, &ro, &info, &err), 0);
-	assert_int_equal(info->n_files, 7);
+	assert_int_equal(info->n_files, 8);
 	bundle_info_free(info);
 	/* everything in place, nothing else (no staging left) */
 	assert_int_equal(tu_dir_count(dest), 6);

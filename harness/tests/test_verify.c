@@ -83,7 +83,7 @@ test_good_bundles(void **state)
 
 		mv_err_clear(&err);
 		assert_int_equal(bundle_verify(which[i], NULL, &info, &err), 0);
-		assert_int_equal(info->n_files, 7);
+		assert_int_equal(info->n_files, 8);
 		assert_string_equal(info->service_name, "productcatalogservice");
 		assert_string_equal(info->compression, i ? "zstd" : "none");
 		bundle_info_free(info);
@@ -134,7 +134,7 @@ test_flipped_byte(void **state)
 	free(data);
 	/* in a zstd bundle the frame checksum or the decoder catches it */
 	data = tu_read(zst, &len);
-	data[len / 2] ^= 0x55;
+	data[len - 64] ^= 0x55; /* in the payload frame, not the padding */
 	tu_write_bytes(v, data, len);
 	expect_bad(v, "flip.bundle", "zstd");
 	free(data);
@@ -213,12 +213,12 @@ test_truncated(void **state)
 	size_t len;
 
 	(void)state;
-	/* plain: cut inside image/image.tar's data */
+	/* plain: cut inside image/rootfs.tar's data */
 	data = tu_read(plain, &len);
-	char *hit = memmem(data, len, "manifest.json", 13);
+	char *hit = memmem(data, len, "listening on", 12);
 	assert_non_null(hit);
 	tu_write_bytes(v, data, (size_t)(hit - data) + 600);
-	expect_bad(v, "image/image.tar", NULL);
+	expect_bad(v, "image/rootfs.tar", NULL);
 	free(data);
 	/* zstd: cut the compressed stream in the middle */
 	data = tu_read(zst, &len);
@@ -289,7 +289,9 @@ test_inspect(void **state)
 	sha[64] = '\0';
 	assert_string_equal(info->sha256, sha);
 	assert_string_equal(info->sidecar_version, "1.26.0-meshvm1");
-	assert_string_equal(info->image_format, "docker-archive");
+	assert_string_equal(info->image_format, "rootfs");
+	assert_string_equal(info->image_runtime, "systemd");
+	assert_string_equal(info->image_config, "image/config.json");
 	bundle_info_free(info);
 	assert_int_equal(tu_sh(&out, "'%s' bundle inspect --json '%s'", tu_bin(),
 	                       zst), 0);
