@@ -453,9 +453,6 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (cn == NULL) {
 		const char *cl = MHD_lookup_connection_value(
 		        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		cn = calloc(1, sizeof(*cn));
-		if (cn == NULL)
-			return MHD_NO;
 		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
 		        c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 		unsigned long long want = cl ? strtoull(cl, NULL, 10) : 0;
