@@ -16,7 +16,7 @@
 enum { O_LISTEN = 1, O_READY, O_NOAUTH, O_SAKEY, O_STATE, O_FAULTS,
        O_JOURNAL, O_SEED, O_POLLS, O_OPTIME, O_THREADS, O_CTLDELAY,
        O_MAXCONN, O_HDRTIMEOUT, O_INFLIGHT, O_WHIST, O_WHISTB, O_JBYTES,
-       O_JBODIES, O_LOADSTATE, O_TLS, O_TLSSAN };
+       O_JBODIES, O_LOADSTATE, O_TLS, O_TLSSAN, O_TSPEED };
 
 static const struct cli_option fake_options[] = {
 	{.id = O_LISTEN, .lng = "listen", .arg = "HOST:PORT",
@@ -85,6 +85,10 @@ static const struct cli_option fake_options[] = {
 	 .flags = CLI_INT, .min = 0, .max = 3600000,
 	 .help = "simulated controllers' delay: Deployments become available, "
 	         "namespaces finish terminating (default 1000)"},
+	{.id = O_TSPEED, .lng = "traffic-speed", .arg = "N", .flags = CLI_INT,
+	 .min = 1, .max = 10000,
+	 .help = "the simulated traffic's clock runs N times as fast as real "
+	         "time (default 1)"},
 	CLI_OPT_VERBOSE,
 	CLI_OPT_HELP,
 	{0}};
@@ -171,6 +175,7 @@ run_fake(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		case O_WHIST: o.watch_events = (int)p.num; break;
 		case O_WHISTB: o.watch_bytes = (size_t)p.num; break;
 		case O_JBYTES: o.journal_bytes = (size_t)p.num; break;
+		case O_TSPEED: o.traffic_speed = (int)p.num; break;
 		}
 	}
 	if (id < 0) {

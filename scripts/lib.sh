@@ -8,7 +8,8 @@ MESHVM_PACKAGES="build-essential cmake pkg-config libcurl4-openssl-dev
 libjansson-dev libyaml-dev libarchive-dev libssl-dev libzstd-dev
 libmicrohttpd-dev libcmocka-dev openssl dpkg-dev zstd libarchive-tools
 busybox python3 util-linux iproute2 curl
-debootstrap qemu-system-x86 qemu-utils e2fsprogs cloud-init shellcheck"
+debootstrap qemu-system-x86 qemu-utils e2fsprogs cloud-init shellcheck
+prometheus"
 
 meshvm_root() {
 	cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd

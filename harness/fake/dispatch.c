@@ -65,7 +65,7 @@ route_match(const struct route *r, struct freq *rq)
 static const struct route *const route_tables[] = {
 	gke_routes, compute_routes, compute_inst_routes, compute_fw_routes,
 	compute_group_routes, storage_routes, metadata_routes, iam_routes,
-	sts_routes,
+	sts_routes, traffic_routes,
 };
 
 static const struct route *
@@ -221,6 +221,7 @@ fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 			goto out;
 		}
 	}
+	traffic_tick(f); /* traffic so far ran on the weights stored so far */
 	if (rq->bad_encoding) {
 		rq->mutating = false;
 		if (rq->kc != NULL)

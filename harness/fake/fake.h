@@ -66,6 +66,8 @@ struct fake_options {
 	                           * together; past it 429 */
 	size_t journal_bytes;     /* the in-memory journal keeps at most this
 	                           * many bytes of lines */
+	int traffic_speed;        /* the traffic clock runs this many times
+	                           * as fast as the fake's (>= 1) */
 };
 
 /* Defaults: 127.0.0.1:0, auth on, seed 0, op_polls 2 (one read still

@@ -44,6 +44,7 @@ struct faults {
 	size_t n;
 	json_t *counters; /* "index path" -> matches so far */
 	json_t *source;   /* the profile as loaded, for GET /_fake/faults */
+	struct traffic_profile traffic;
 };
 
 static void
@@ -73,6 +74,11 @@ faults_free(struct faults *fl)
 	free(fl->rules);
 	json_decref(fl->counters);
 	json_decref(fl->source);
+	for (size_t i = 0; i < fl->traffic.n; i++) {
+		free(fl->traffic.rules[i].destination);
+		free(fl->traffic.rules[i].cluster);
+	}
+	free(fl->traffic.rules);
 	free(fl);
 }
 
@@ -90,11 +96,20 @@ faults_json(const struct faults *fl)
 	return json_deep_copy(fl->source);
 }
 
+const struct traffic_profile *
+faults_traffic(const struct faults *fl)
+{
+	static const struct traffic_profile none = {.rps = 20};
+
+	return fl ? &fl->traffic : &none;
+}
+
 /* ---- loading ---- */
 
 struct loader {
 	const struct mv_yaml *y;
 	struct mv_err *err;
+	json_t *doc;
 };
 
 static int
@@ -267,6 +282,102 @@ load_rule(struct loader *ld, json_t *rj, size_t index, struct fault_rule *r)
 	return 0;
 }
 
+static int
+get_real(struct loader *ld, json_t *obj, const char *key, double lo,
+         double hi, double *out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_number(v) || json_number_value(v) < lo ||
+	    json_number_value(v) > hi)
+		return mv_yaml_value_err(ld->err, MV_EXIT_FAIL, ld->y, obj, key,
+		                         "%s must be a number from %g to %g", key,
+		                         lo, hi);
+	*out = json_number_value(v);
+	return 0;
+}
+
+/* traffic: {rps: N, rules: [{destination, cluster, error_rate,
+ * latency_ms, response_code, grpc_status}]} */
+static int
+load_traffic(struct loader *ld, json_t *t, struct traffic_profile *tp)
+{
+	static const char *const keys[] = {"destination", "cluster",
+		"error_rate", "latency_ms", "response_code", "grpc_status", NULL};
+	json_t *rules, *v, *x;
+	const char *key;
+	size_t i;
+
+	tp->rps = 20;
+	if (!json_is_object(t))
+		return mv_yaml_value_err(ld->err, MV_EXIT_FAIL, ld->y,
+		                         ld->doc, "traffic", "traffic must be a "
+		                         "mapping with 'rps' and 'rules'");
+	json_object_foreach(t, key, v) {
+		if (strcmp(key, "rps") && strcmp(key, "rules"))
+			return mv_yaml_key_err(ld->err, MV_EXIT_FAIL, ld->y, t, key,
+			                       "unknown traffic key '%s' (rps, "
+			                       "rules)", key);
+	}
+	if (get_real(ld, t, "rps", 0.001, 100000, &tp->rps) != 0)
+		return -1;
+	rules = json_object_get(t, "rules");
+	if (rules != NULL && !json_is_array(rules))
+		return mv_yaml_value_err(ld->err, MV_EXIT_FAIL, ld->y, t, "rules",
+		                         "traffic rules must be a list");
+	tp->rules = calloc(json_array_size(rules) + 1, sizeof(*tp->rules));
+	if (tp->rules == NULL)
+		abort();
+	json_array_foreach(rules, i, v) {
+		struct traffic_rule *r = &tp->rules[i];
+		long long n;
+
+		if (!json_is_object(v))
+			return mv_yaml_item_err(ld->err, MV_EXIT_FAIL, ld->y, rules,
+			                        i, "a traffic rule is a mapping");
+		tp->n++;
+		r->latency_ms = 5;
+		r->response_code = 503;
+		r->grpc_status = 14;
+		json_object_foreach(v, key, x) {
+			size_t k;
+
+			for (k = 0; keys[k] && strcmp(keys[k], key); k++)
+				;
+			if (keys[k] == NULL)
+				return mv_yaml_key_err(ld->err, MV_EXIT_FAIL, ld->y, v,
+				                       key, "unknown traffic rule key "
+				                       "'%s'", key);
+		}
+		if (get_string(ld, v, "destination", &r->destination) ||
+		    get_string(ld, v, "cluster", &r->cluster) ||
+		    get_real(ld, v, "error_rate", 0, 1, &r->error_rate))
+			return -1;
+		n = r->latency_ms;
+		if (get_int(ld, v, "latency_ms", 0, 3600000, &n))
+			return -1;
+		r->latency_ms = (int)n;
+		n = r->response_code;
+		if (get_int(ld, v, "response_code", 200, 599, &n))
+			return -1;
+		r->response_code = (int)n;
+		n = r->grpc_status;
+		if (get_int(ld, v, "grpc_status", 0, 16, &n))
+			return -1;
+		r->grpc_status = (int)n;
+		if (r->response_code < 500 && r->grpc_status == 0 &&
+		    r->error_rate > 0)
+			return mv_yaml_value_err(ld->err, MV_EXIT_FAIL, ld->y, v,
+			                         "response_code", "a failing "
+			                         "destination needs a 5xx "
+			                         "response_code or a non-zero "
+			                         "grpc_status");
+	}
+	return 0;
+}
+
 int
 faults_load(struct fake *f, const char *name, const char *buf, size_t len,
             struct faults **out, struct mv_err *err)
@@ -301,9 +412,11 @@ faults_load(struct fake *f, const char *name, const char *buf, size_t len,
 	fl->counters = json_object();
 	fl->source = doc ? json_deep_copy(doc) : json_pack("{s:[]}", "rules");
 	json_object_foreach(doc, key, v) {
-		if (strcmp(key, "rules") && strcmp(key, "seed")) {
+		if (strcmp(key, "rules") && strcmp(key, "seed") &&
+		    strcmp(key, "traffic")) {
 			mv_yaml_key_err(err, MV_EXIT_FAIL, y, doc, key,
-			                "unknown key '%s' (rules, seed)", key);
+			                "unknown key '%s' (rules, seed, traffic)",
+			                key);
 			goto fail;
 		}
 	}
@@ -317,6 +430,11 @@ faults_load(struct fake *f, const char *name, const char *buf, size_t len,
 		fl->has_seed = true;
 		fl->seed = (uint64_t)json_integer_value(v);
 	}
+	fl->traffic.rps = 20;
+	ld.doc = doc;
+	v = json_object_get(doc, "traffic");
+	if (v != NULL && load_traffic(&ld, v, &fl->traffic) != 0)
+		goto fail;
 	rules = json_object_get(doc, "rules");
 	if (rules != NULL && !json_is_array(rules)) {
 		mv_yaml_value_err(err, MV_EXIT_FAIL, y, doc, "rules",

@@ -57,6 +57,7 @@ fake_options_init(struct fake_options *o)
 	o->header_timeout = 10;
 	o->max_inflight_bytes = (size_t)64 << 20;
 	o->journal_bytes = (size_t)32 << 20;
+	o->traffic_speed = 1;
 }
 
 char *
@@ -433,6 +434,7 @@ fake_free(struct fake *f)
 	}
 	free(fst(f)->blobs);
 	faults_free(fst(f)->faults);
+	traffic_free(f);
 	journal_close(fst(f)->journal);
 	rcache_clear(f);
 	json_decref(fst(f)->db);

@@ -42,6 +42,7 @@ struct journal;
 struct delayer;
 struct freq;
 struct fresp;
+struct traffic;
 
 /* ---- service-account keys accepted by /token ---- */
 
@@ -102,6 +103,7 @@ struct fstate {
 	struct rcache rcache[FAKE_RCACHE];
 	uint64_t seed;
 	struct faults *faults;
+	struct traffic *traffic;   /* simulated traffic (traffic.c) */
 	struct journal *journal;
 	struct sa_key *sa_keys;
 	size_t n_sa_keys;

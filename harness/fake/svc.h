@@ -64,6 +64,31 @@ bool faults_apply(struct fake *f, struct freq *rq, struct fresp *rs);
 json_t *faults_json(const struct faults *fl);
 void faults_reset_counters(struct faults *fl);
 
+/* The profile's `traffic:` section (docs/fake.md, "Traffic"): how the
+ * simulated callers of a mesh service fare per destination. */
+struct traffic_rule {
+	char *destination;   /* subset (or service) name; NULL = any */
+	char *cluster;       /* reporting cluster; NULL = any */
+	double error_rate;   /* 0..1 of its requests fail */
+	int latency_ms;      /* every request's duration */
+	int response_code;   /* of a failed request (default 503) */
+	int grpc_status;     /* of a failed request (default 14) */
+};
+struct traffic_profile {
+	double rps;          /* requests per traffic-second per cluster */
+	struct traffic_rule *rules;
+	size_t n;
+};
+/* The loaded profile's traffic section (never NULL when fl is not). */
+const struct traffic_profile *faults_traffic(const struct faults *fl);
+
+/* ---- traffic.c: simulated traffic and a Prometheus per cluster ---- */
+extern const struct route traffic_routes[];
+/* Bring every cluster's counters up to the traffic clock's now, with
+ * the weights stored now (called before each request is handled). */
+void traffic_tick(struct fake *f);
+void traffic_free(struct fake *f);
+
 /* ---- control.c: /_fake/ ---- */
 void control_dispatch(struct fake *f, struct freq *rq, struct fresp *rs);
 
