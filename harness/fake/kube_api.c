@@ -298,8 +298,13 @@ kube_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 		return;
 	}
 	/* Controllers' work that fell due since the last request. */
-	if (kctl_tick(f, rq->kc))
+	if (kctl_tick(f, rq->kc) | kistiod_tick(f, rq->kc))
 		fst(f)->gen++;
+	/* the simulated istiod reviews its own tokens */
+	if (kistiod_is_request(rq)) {
+		kistiod_dispatch(f, rq, rs);
+		return;
+	}
 	if (is_public(rq)) {
 		rq->mutating = false;
 		rq->pure = !strcmp(s0, "version") || !strcmp(s0, "healthz") ||
