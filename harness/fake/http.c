@@ -453,9 +453,6 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (cn == NULL) {
 		const char *cl = MHD_lookup_connection_value(
 		        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		cn = calloc(1, sizeof(*cn));
-		if (cn == NULL)
-			return MHD_NO;
 		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
 		        c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 		unsigned long long want = cl ? strtoull(cl, NULL, 10) : 0;
@@ -726,8 +723,17 @@ net_listen(struct fake *f, const char *name, struct kcluster *kc, int port,
 	return listener_start(f, name, kc, fst(f)->host, port, true, out, err);
 }
 
+static int
+net_listen_plain(struct fake *f, const char *name, struct kcluster *kc,
+                 const char *host, int port, struct listener **out,
+                 struct mv_err *err)
+{
+	return listener_start(f, name, kc, host, port, false, out, err);
+}
+
 const struct fake_net fake_http_net = {
 	.listen = net_listen,
+	.listen_plain = net_listen_plain,
 	.port = listener_port,
 	.stop = listener_stop,
 };

@@ -25,6 +25,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/log.h"
+
 #include "harness/fake/kube_private.h"
 
 #define ANN_GROUP "istio.io/autoRegistrationGroup"
@@ -339,6 +341,60 @@ kistiod_tick(struct fake *f, struct kcluster *kc)
 	}
 	json_decref(keys);
 	return changed;
+}
+
+void
+kistiod_lb_sync(struct fake *f, struct kcluster *kc, const struct kkind *k,
+                const json_t *obj)
+{
+	json_t *ing, *x;
+	size_t i;
+	char name[300];
+	struct mv_err err;
+
+	if (strcmp(k->group, "") || strcmp(k->plural, "services") ||
+	    fst(f)->net == NULL || fst(f)->net->listen_plain == NULL)
+		return;
+	ing = json_object_get(json_object_get(json_object_get(obj, "status"),
+	                                      "loadBalancer"), "ingress");
+	json_array_foreach(ing, i, x) {
+		const char *ip = fake_jstr(x, "ip");
+		struct in_addr a;
+		bool have = false;
+		if (inet_pton(AF_INET, ip, &a) != 1 ||
+		    (ntohl(a.s_addr) >> 24) != 127)
+			continue;
+		for (size_t j = 0; j < kc->n_lb; j++)
+			have = have || !strcmp(kc->lb_ip[j], ip);
+		if (have || kc->n_lb >= FAKE_MAX_LB)
+			continue;
+		snprintf(name, sizeof(name), FAKE_ISTIOD_LISTENER "%s", kc->name);
+		mv_err_clear(&err);
+		if (fst(f)->net->listen_plain(f, name, kc, ip, FAKE_ISTIOD_PORT,
+		                              &kc->lb_l[kc->n_lb], &err) != 0) {
+			/* the Service stays; a VM will not reach istiod there */
+			mv_warn("fake: cluster %s: istiod on %s:%d: %s", kc->name, ip,
+			        FAKE_ISTIOD_PORT, err.msg);
+			continue;
+		}
+		snprintf(kc->lb_ip[kc->n_lb], sizeof(kc->lb_ip[0]), "%s", ip);
+		kc->n_lb++;
+		mv_debug("fake: cluster %s: istiod on http://%s:%d", kc->name, ip,
+		         FAKE_ISTIOD_PORT);
+	}
+}
+
+void
+kistiod_lb_all(struct fake *f, struct kcluster *kc)
+{
+	static const struct kkind svc = {"", "v1", "Service", "services",
+	                                 "service", "svc", true, 0, NULL};
+	json_t *objs = json_object_get(kstore(f, kc), "objects"), *obj;
+	const char *key;
+
+	json_object_foreach(objs, key, obj)
+		if (!strncmp(key, "core/services/", 14))
+			kistiod_lb_sync(f, kc, &svc, obj);
 }
 
 bool

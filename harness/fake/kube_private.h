@@ -101,6 +101,13 @@ size_t kgc_owner_deleted(struct fake *f, struct kcluster *kc,
 /* ---- the simulated istiod (kube_istiod.c) ---- */
 bool kistiod_is_request(const struct freq *rq);
 void kistiod_dispatch(struct fake *f, struct freq *rq, struct fresp *rs);
+/* A Service written: when its LoadBalancer address is a loopback one
+ * (127.0.0.0/8), listen there on FAKE_ISTIOD_PORT (plain HTTP, the
+ * istiod calls only) so a VM's hosts line really leads to the fake. */
+void kistiod_lb_sync(struct fake *f, struct kcluster *kc,
+                     const struct kkind *k, const json_t *obj);
+/* The same for every stored Service (a cluster's listener started). */
+void kistiod_lb_all(struct fake *f, struct kcluster *kc);
 /* Delete disconnected entries whose grace period is over; true when
  * anything changed. */
 bool kistiod_tick(struct fake *f, struct kcluster *kc);

@@ -3,9 +3,12 @@
  * token review refusals, WorkloadEntry naming and content, health,
  * disconnect and the grace period on the fake's clock, and GC with
  * Background, Orphan and multiple owners. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "fakeutil.h"
 #include "harness/fake/kube_private.h"
@@ -413,6 +416,88 @@ test_group_deletion_collects_entries(void **state)
 	fake_free(f);
 }
 
+/* One HTTP/1.1 request over a plain socket to ip:port; the whole answer
+ * (heap), or NULL when the connection is refused. */
+static char *
+raw_http(const char *ip, int port, const char *request)
+{
+	struct sockaddr_in sa = {0};
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	char *buf = calloc(1, 8192);
+	size_t n = 0;
+	ssize_t r;
+
+	assert_true(s >= 0 && buf != NULL);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	assert_int_equal(inet_pton(AF_INET, ip, &sa.sin_addr), 1);
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(s);
+		free(buf);
+		return NULL;
+	}
+	assert_int_equal(send(s, request, strlen(request), 0),
+	                 (ssize_t)strlen(request));
+	while (n < 8191 && (r = recv(s, buf + n, 8191 - n, 0)) > 0)
+		n += (size_t)r;
+	close(s);
+	return buf;
+}
+
+static void
+test_lb_address_serves_istiod(void **state)
+{
+	struct fake_options o;
+	struct fake *f = NULL;
+	struct mv_err err;
+	char ip[32], patch[512], *ans;
+	const char *hdr[] = {"Content-Type: application/merge-patch+json", NULL};
+	const char *reg = "POST /meshvm/v1/register HTTP/1.1\r\nHost: istiod\r\n"
+	                  "Content-Length: 2\r\nConnection: close\r\n\r\n{}";
+
+	(void)state;
+	/* an address of our own in 127/8, so parallel runs do not meet */
+	snprintf(ip, sizeof(ip), "127.77.%d.%d", (int)(getpid() >> 8 & 0xff),
+	         (int)(getpid() & 0x7f) + 1);
+	mv_err_clear(&err);
+	fake_options_init(&o);
+	o.no_auth = true;
+	o.op_polls = 0;
+	assert_int_equal(fake_new(&o, &f, &err), 0);
+	if (fake_start(f, &err) != 0)
+		print_error("fake_start: %s\n", err.msg);
+	assert_int_equal(fu_do(f, "POST", CLUSTERS, "{\"cluster\":{\"name\":"
+	                       "\"c1\",\"initialNodeCount\":1}}"), 200);
+	assert_null(raw_http(ip, 15012, reg));
+	assert_int_equal(kdo(f, "POST", "/api/v1/namespaces/default/services",
+	                     "{\"apiVersion\":\"v1\",\"kind\":\"Service\","
+	                     "\"metadata\":{\"name\":\"eastwest\"},\"spec\":{"
+	                     "\"type\":\"LoadBalancer\",\"ports\":[{\"port\":"
+	                     "15012}]}}"), 201);
+	/* the documentation-range address it got is not connectable */
+	snprintf(patch, sizeof(patch), "{\"status\":{\"loadBalancer\":{"
+	         "\"ingress\":[{\"ip\":\"%s\"}]}}}", ip);
+	assert_int_equal(fu_do_on(f, "c1", "PATCH", "/api/v1/namespaces/default/"
+	                          "services/eastwest/status", patch, hdr), 200);
+	/* now istiod answers there: this one refuses the missing token */
+	ans = raw_http(ip, 15012, reg);
+	assert_non_null(ans);
+	if (strstr(ans, " 401 ") == NULL)
+		print_error("%s\n", ans);
+	assert_non_null(strstr(ans, "HTTP/1.1 401"));
+	assert_non_null(strstr(ans, "no bearer token"));
+	free(ans);
+	/* and only istiod: the Kubernetes API is not there */
+	ans = raw_http(ip, 15012, "GET /api/v1/namespaces HTTP/1.1\r\nHost: x"
+	               "\r\nConnection: close\r\n\r\n");
+	assert_non_null(ans);
+	assert_non_null(strstr(ans, "HTTP/1.1 404"));
+	assert_non_null(strstr(ans, "only /meshvm/v1/"));
+	free(ans);
+	fake_stop(f, NULL);
+	fake_free(f);
+}
+
 int
 main(void)
 {
@@ -423,6 +508,7 @@ main(void)
 		cmocka_unit_test(test_reconnect_within_grace),
 		cmocka_unit_test(test_gc),
 		cmocka_unit_test(test_group_deletion_collects_entries),
+		cmocka_unit_test(test_lb_address_serves_istiod),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
