@@ -14,7 +14,7 @@
 #include "harness/fake/fake.h"
 
 enum { O_LISTEN = 1, O_READY, O_NOAUTH, O_SAKEY, O_STATE, O_FAULTS,
-       O_JOURNAL, O_SEED, O_POLLS, O_OPTIME, O_THREADS, O_CTLDELAY,
+       O_JOURNAL, O_SEED, O_POLLS, O_OPTIME, O_THREADS, O_CTLDELAY, O_IGRACE,
        O_MAXCONN, O_HDRTIMEOUT, O_INFLIGHT, O_WHIST, O_WHISTB, O_JBYTES,
        O_JBODIES, O_LOADSTATE, O_TLS, O_TLSSAN, O_TSPEED };
 
@@ -89,6 +89,10 @@ static const struct cli_option fake_options[] = {
 	 .min = 1, .max = 10000,
 	 .help = "the simulated traffic's clock runs N times as fast as real "
 	         "time (default 1)"},
+	{.id = O_IGRACE, .lng = "istiod-grace-ms", .arg = "N",
+	 .flags = CLI_INT, .min = 0, .max = 86400000,
+	 .help = "the simulated istiod deletes a disconnected VM's "
+	         "WorkloadEntry after N ms on the fake's clock (default 10000)"},
 	CLI_OPT_VERBOSE,
 	CLI_OPT_HELP,
 	{0}};
@@ -169,6 +173,7 @@ run_fake(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		case O_OPTIME: o.op_time_ms = (int)p.num; break;
 		case O_THREADS: o.threads = (int)p.num; break;
 		case O_CTLDELAY: o.controller_delay_ms = (int)p.num; break;
+		case O_IGRACE: o.istiod_grace_ms = (int)p.num; break;
 		case O_MAXCONN: o.max_connections = (int)p.num; break;
 		case O_HDRTIMEOUT: o.header_timeout = (int)p.num; break;
 		case O_INFLIGHT: o.max_inflight_bytes = (size_t)p.num; break;

@@ -55,6 +55,8 @@ struct fake_options {
 	int controller_delay_ms;  /* simulated controllers' delay: Deployments
 	                           * become available, namespaces finish
 	                           * terminating */
+	int istiod_grace_ms;      /* the simulated istiod deletes a
+	                           * disconnected WorkloadEntry after this */
 	int watch_events;         /* watch history per cluster: at most this
 	                           * many changes ... */
 	size_t watch_bytes;       /* ... and about this many bytes */

@@ -723,8 +723,17 @@ net_listen(struct fake *f, const char *name, struct kcluster *kc, int port,
 	return listener_start(f, name, kc, fst(f)->host, port, true, out, err);
 }
 
+static int
+net_listen_plain(struct fake *f, const char *name, struct kcluster *kc,
+                 const char *host, int port, struct listener **out,
+                 struct mv_err *err)
+{
+	return listener_start(f, name, kc, host, port, false, out, err);
+}
+
 const struct fake_net fake_http_net = {
 	.listen = net_listen,
+	.listen_plain = net_listen_plain,
 	.port = listener_port,
 	.stop = listener_stop,
 };

@@ -44,6 +44,9 @@ kube_cluster_free(struct fake *f, struct kcluster *kc)
 		return;
 	if (kc->l != NULL && fst(f)->net != NULL)
 		fst(f)->net->stop(kc->l);
+	for (size_t i = 0; i < kc->n_lb; i++)
+		if (kc->lb_l[i] != NULL && fst(f)->net != NULL)
+			fst(f)->net->stop(kc->lb_l[i]);
 	json_decref(kc->events);
 	free(kc->key);
 	free(kc->name);
@@ -95,11 +98,13 @@ kube_cluster_add(struct fake *f, const char *key, const char *name,
 	if (port > 0 && fst(f)->net->listen(f, name, kc, port, &kc->l,
 	                                    NULL) == 0) {
 		kc->port = fst(f)->net->port(kc->l);
+		kistiod_lb_all(f, kc);
 		return kc;
 	}
 	if (fst(f)->net->listen(f, name, kc, 0, &kc->l, err) != 0)
 		return NULL;
 	kc->port = fst(f)->net->port(kc->l);
+	kistiod_lb_all(f, kc);
 	mv_debug("fake: cluster %s API on https://%s:%d", key, fst(f)->host,
 	         kc->port);
 	return kc;

@@ -298,8 +298,21 @@ kube_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 		return;
 	}
 	/* Controllers' work that fell due since the last request. */
-	if (kctl_tick(f, rq->kc))
+	if (kctl_tick(f, rq->kc) | kistiod_tick(f, rq->kc))
 		fst(f)->gen++;
+	/* the simulated istiod reviews its own tokens */
+	if (kistiod_is_request(rq)) {
+		kistiod_dispatch(f, rq, rs);
+		return;
+	}
+	/* a LoadBalancer address serves istiod's calls only */
+	if (rq->listener != NULL && !strncmp(rq->listener, FAKE_ISTIOD_LISTENER,
+	                                     strlen(FAKE_ISTIOD_LISTENER))) {
+		kube_err(rs, 404, "NotFound", NULL, "only /meshvm/v1/ (the "
+		         "simulated istiod) is served on port %d",
+		         FAKE_ISTIOD_PORT);
+		return;
+	}
 	if (is_public(rq)) {
 		rq->mutating = false;
 		rq->pure = !strcmp(s0, "version") || !strcmp(s0, "healthz") ||

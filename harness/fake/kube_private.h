@@ -91,6 +91,30 @@ int ksel_parse(const char *labels, const char *fields, struct ksel **sel,
 bool ksel_match(const struct ksel *sel, const json_t *obj);
 void ksel_free(struct ksel *sel);
 
+/* ---- ownerReference garbage collection (kube_gc.c) ---- */
+/* The object with this uid was deleted: delete its dependents (policy
+ * "Background", "Foreground" or NULL) or drop their references to it
+ * ("Orphan").  Returns how many objects were deleted. */
+size_t kgc_owner_deleted(struct fake *f, struct kcluster *kc,
+                         const char *uid, const char *policy);
+
+/* ---- the simulated istiod (kube_istiod.c) ---- */
+bool kistiod_is_request(const struct freq *rq);
+void kistiod_dispatch(struct fake *f, struct freq *rq, struct fresp *rs);
+/* A Service written: when its LoadBalancer address is a loopback one
+ * (127.0.0.0/8), listen there on FAKE_ISTIOD_PORT (plain HTTP, the
+ * istiod calls only) so a VM's hosts line really leads to the fake. */
+void kistiod_lb_sync(struct fake *f, struct kcluster *kc,
+                     const struct kkind *k, const json_t *obj);
+/* The same for every stored Service (a cluster's listener started). */
+void kistiod_lb_all(struct fake *f, struct kcluster *kc);
+/* Delete disconnected entries whose grace period is over; true when
+ * anything changed. */
+bool kistiod_tick(struct fake *f, struct kcluster *kc);
+/* istiod's WorkloadEntry name for a group, IP and network (may be ""). */
+void kistiod_entry_name(const char *group, const char *ip,
+                        const char *network, char *out, size_t len);
+
 /* ---- watch (kube_watch.c) ---- */
 /* Answer a watch on a collection (rs gets a stream). */
 void kube_watch(struct fake *f, struct freq *rq, const struct kkind *k,
@@ -142,6 +166,12 @@ void fake_kube_token_request(struct fake *f, struct freq *rq, struct fresp *rs,
                         const char *ns, const char *sa);
 void kube_token_review(struct fake *f, struct freq *rq, struct fresp *rs);
 void kube_openid(struct fake *f, struct freq *rq, struct fresp *rs);
+/* Review a service-account token for `audience` on the fake's clock
+ * (signature, issuer, expiry required, service account exists): 0 with
+ * *claims (new reference), or -1 with the API server's reason in why. */
+int kube_token_check(struct fake *f, struct kcluster *kc, const char *token,
+                     const char *audience, json_t **claims, char *why,
+                     size_t whylen);
 /* Is the bearer token good for this cluster's API? */
 bool kube_auth_ok(struct fake *f, struct freq *rq);
 /* A service-account token (JWT) for this cluster; heap string. */

@@ -164,7 +164,7 @@ fake_kube_token_request(struct fake *f, struct freq *rq, struct fresp *rs,
  * (any of `want`), and that its service account still exists. */
 static int
 review(struct fake *f, struct kcluster *kc, const char *token, json_t *want,
-       json_t **claims, char *why, size_t whylen)
+       time_t now, json_t **claims, char *why, size_t whylen)
 {
 	struct mv_jwt_verify vo = {0};
 	struct mv_err err;
@@ -180,6 +180,7 @@ review(struct fake *f, struct kcluster *kc, const char *token, json_t *want,
 		return -1;
 	}
 	vo.issuer = kc->issuer;
+	vo.now = now;
 	if (mv_jwt_verify_rs256(token, fst(f)->pki.token_key, &vo, &c, &err) != 0) {
 		snprintf(why, whylen, "[invalid bearer token, %s]", err.msg);
 		return -1;
@@ -239,7 +240,7 @@ kube_token_review(struct fake *f, struct freq *rq, struct fresp *rs)
 		json_decref(want);
 		want = json_pack("[s]", rq->kc->issuer);
 	}
-	if (review(f, rq->kc, token, want, &claims, why, sizeof(why)) == 0) {
+	if (review(f, rq->kc, token, want, 0, &claims, why, sizeof(why)) == 0) {
 		json_t *ko = json_object_get(claims, "kubernetes.io");
 		const char *ns = fake_jstr(ko, "namespace");
 		json_t *sao = json_object_get(ko, "serviceaccount");
@@ -274,6 +275,26 @@ kube_token_review(struct fake *f, struct freq *rq, struct fresp *rs)
 	kube_json(rs, 201, out);
 }
 
+int
+kube_token_check(struct fake *f, struct kcluster *kc, const char *token,
+                 const char *audience, json_t **claims, char *why,
+                 size_t whylen)
+{
+	json_t *want = json_pack("[s]", audience);
+	int rc = review(f, kc, token, want, (time_t)(fake_clock_ms(f) / 1000),
+	                claims, why, whylen);
+
+	json_decref(want);
+	if (rc == 0 && json_object_get(*claims, "exp") == NULL) {
+		snprintf(why, whylen, "[invalid bearer token, the token has no "
+		         "expiry]");
+		json_decref(*claims);
+		*claims = NULL;
+		rc = -1;
+	}
+	return rc;
+}
+
 bool
 kube_auth_ok(struct fake *f, struct freq *rq)
 {
@@ -292,7 +313,7 @@ kube_auth_ok(struct fake *f, struct freq *rq)
 	while (*h == ' ')
 		h++;
 	want = json_pack("[s]", rq->kc->issuer);
-	ok = review(f, rq->kc, h, want, &claims, why, sizeof(why)) == 0;
+	ok = review(f, rq->kc, h, want, 0, &claims, why, sizeof(why)) == 0;
 	json_decref(want);
 	json_decref(claims);
 	return ok;

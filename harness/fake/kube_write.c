@@ -343,6 +343,26 @@ cascade(struct fake *f, struct freq *rq, const struct kreq *kr,
 	json_decref(keys);
 }
 
+/* DeleteOptions' propagationPolicy (body or query), NULL for the
+ * default (Background). */
+static char *
+propagation(struct freq *rq)
+{
+	json_t *opts = rq->body_len > 0 ? json_loadb(rq->body, rq->body_len, 0,
+	                                             NULL)
+	                                : NULL;
+	const char *p = json_string_value(json_object_get(opts,
+	                                                  "propagationPolicy"));
+	char *out = NULL;
+
+	if (p == NULL)
+		p = freq_arg(rq, "propagationPolicy");
+	if (p != NULL)
+		out = strdup(p);
+	json_decref(opts);
+	return out;
+}
+
 static int
 delete_preconditions(struct freq *rq, const struct kreq *kr, json_t *live,
                      struct fresp *rs)
@@ -409,8 +429,11 @@ ka_delete(struct fake *f, struct freq *rq, const struct kreq *kr,
 	           !strcmp(kr->k.plural, "namespaces")) {
 		kctl_terminate_namespace(f, rq->kc, kr->name);
 	} else {
+		char *pol = propagation(rq);
 		cascade(f, rq, kr, live);
 		kstore_del(f, rq->kc, &kr->k, kr->ns, kr->name);
+		kgc_owner_deleted(f, rq->kc, uid, pol);
+		free(pol);
 	}
 	kube_json(rs, 200, success(kr, kr->name, uid));
 }
@@ -436,6 +459,8 @@ ka_delete_collection(struct fake *f, struct freq *rq, const struct kreq *kr,
 	json_array_foreach(keys, i, k) {
 		json_t *obj = json_object_get(objs, json_string_value(k));
 		struct kreq one = *kr;
+		if (obj == NULL) /* collected with an owner deleted before it */
+			continue;
 		if (!ksel_match(sel, obj) || ka_dry_run(rq))
 			continue;
 		one.name = fake_jstr(json_object_get(obj, "metadata"), "name");
@@ -443,8 +468,14 @@ ka_delete_collection(struct fake *f, struct freq *rq, const struct kreq *kr,
 			kctl_terminate_namespace(f, rq->kc, one.name);
 			continue;
 		}
+		char *pol = propagation(rq);
+		char uid[64];
+		snprintf(uid, sizeof(uid), "%s",
+		         fake_jstr(json_object_get(obj, "metadata"), "uid"));
 		cascade(f, rq, &one, obj);
 		kstore_del_key(f, rq->kc, json_string_value(k));
+		kgc_owner_deleted(f, rq->kc, uid, pol);
+		free(pol);
 	}
 	json_decref(keys);
 	ksel_free(sel);

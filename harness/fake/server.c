@@ -51,6 +51,7 @@ fake_options_init(struct fake_options *o)
 		o->threads = 16;
 	o->idle_timeout = 60;
 	o->controller_delay_ms = 1000;
+	o->istiod_grace_ms = 10000;
 	o->watch_events = 4096;
 	o->watch_bytes = (size_t)64 << 20;
 	o->max_connections = 512;

@@ -68,6 +68,10 @@ struct rcache {
 	size_t len;
 };
 
+#define FAKE_MAX_LB 8
+#define FAKE_ISTIOD_PORT 15012
+#define FAKE_ISTIOD_LISTENER "istiod:" /* + cluster name */
+
 /* A cluster's Kubernetes side: its listener and identity. */
 struct kcluster {
 	char *key;                /* "project/location/name" */
@@ -81,6 +85,11 @@ struct kcluster {
 	json_t *events;
 	uint64_t events_from;     /* history covers resourceVersions > this */
 	size_t events_bytes;      /* their estimated size */
+	/* the simulated istiod on loopback LoadBalancer addresses
+	 * (kube_istiod.c), stopped with the cluster */
+	struct listener *lb_l[FAKE_MAX_LB];
+	char lb_ip[FAKE_MAX_LB][16];
+	size_t n_lb;
 };
 
 /* How services get a listener without knowing the transport: the
@@ -90,6 +99,11 @@ struct fake_net {
 	              int port, struct listener **out, struct mv_err *err);
 	int (*port)(const struct listener *l);
 	void (*stop)(struct listener *l);
+	/* plain HTTP on a given IPv4 address (the simulated istiod on a
+	 * LoadBalancer address) */
+	int (*listen_plain)(struct fake *f, const char *name,
+	                    struct kcluster *kc, const char *host, int port,
+	                    struct listener **out, struct mv_err *err);
 };
 
 struct fstate {
