@@ -491,27 +491,51 @@ object_delete(struct fake *f, struct freq *rq, struct fresp *rs)
 	resp_bytes(rs, 204, "application/json", "", 0);
 }
 
+/* With a delimiter, names that go on past it after the prefix fold into
+ * "prefixes" (each once, sorted), as the real listing does. */
 static void
 object_list(struct fake *f, struct freq *rq, struct fresp *rs)
 {
 	const char *prefix = freq_arg(rq, "prefix");
+	const char *delim = freq_arg(rq, "delimiter");
 	char pfx[1200];
-	json_t *keys, *k, *items = json_array();
-	size_t i;
+	json_t *keys, *k, *items = json_array(), *seen = json_object();
+	json_t *prefixes = json_array(), *out;
+	size_t i, plen, blen = strlen(rq->cap[0]) + 1;
 
 	if (json_object_get(fake_db(f, "buckets"), rq->cap[0]) == NULL) {
 		json_decref(items);
+		json_decref(seen);
+		json_decref(prefixes);
 		no_bucket(rs);
 		return;
 	}
 	snprintf(pfx, sizeof(pfx), "%s/%s", rq->cap[0], prefix ? prefix : "");
+	plen = strlen(pfx);
 	keys = fake_sorted_keys(fake_db(f, "objects"), pfx);
-	json_array_foreach(keys, i, k)
-		json_array_append(items, json_object_get(fake_db(f, "objects"),
-		                                         json_string_value(k)));
+	json_array_foreach(keys, i, k) {
+		const char *key = json_string_value(k);
+		const char *cut = delim && *delim ? strstr(key + plen, delim) : NULL;
+		if (cut != NULL) {
+			char *p = strndup(key + blen, (size_t)(cut - key) - blen +
+			                                      strlen(delim));
+			if (p != NULL && json_object_get(seen, p) == NULL) {
+				json_object_set_new(seen, p, json_true());
+				json_array_append_new(prefixes, json_string(p));
+			}
+			free(p);
+			continue;
+		}
+		json_array_append(items, json_object_get(fake_db(f, "objects"), key));
+	}
 	json_decref(keys);
-	resp_json(rs, 200, json_pack("{s:s, s:o}", "kind", "storage#objects",
-	                             "items", items));
+	json_decref(seen);
+	out = json_pack("{s:s, s:o}", "kind", "storage#objects", "items", items);
+	if (json_array_size(prefixes) > 0)
+		json_object_set_new(out, "prefixes", prefixes);
+	else
+		json_decref(prefixes);
+	resp_json(rs, 200, out);
 }
 
 const struct route storage_routes[] = {

@@ -46,6 +46,7 @@ body_bytes(struct freq *rq, const char **p, size_t *len, char **owned)
 		}
 		got += (size_t)r;
 	}
+	buf[got] = '\0';
 	*p = *owned = buf;
 	*len = got;
 	return 0;
@@ -62,8 +63,22 @@ meta_with_name(struct freq *rq, const json_t *meta)
 	return m;
 }
 
+/* After the blank line that ends a part's headers ("\r\n\r\n", or
+ * "\n\n" as apitools writes them), or NULL. */
+static const char *
+part_body(const char *p, const char *end)
+{
+	const char *crlf = memmem(p, (size_t)(end - p), "\r\n\r\n", 4);
+	const char *lf = memmem(p, (size_t)(end - p), "\n\n", 2);
+
+	if (lf != NULL && (crlf == NULL || lf < crlf))
+		return lf + 2;
+	return crlf ? crlf + 4 : NULL;
+}
+
 /* multipart/related: "--B\r\n<headers>\r\n\r\n<JSON>\r\n--B\r\n<headers>
- * \r\n\r\n<bytes>\r\n--B--".  The boundary from the Content-Type. */
+ * \r\n\r\n<bytes>\r\n--B--" (or with bare LFs, as gcloud sends it).
+ * The boundary from the Content-Type. */
 static int
 multipart_split(const char *ct, const char *body, size_t len, json_t **meta,
                 const char **data, size_t *dlen, char **dtype)
@@ -76,19 +91,18 @@ multipart_split(const char *ct, const char *body, size_t len, json_t **meta,
 	if (b == NULL)
 		return -1;
 	b += 9;
-	if (*b == '"')
+	if (*b == '"' || *b == '\'') /* apitools quotes it with ' */
 		b++;
-	n = strcspn(b, "\";, ");
+	n = strcspn(b, "\"';, ");
 	if (n == 0 || n > 200)
 		return -1;
 	bl = (size_t)snprintf(delim, sizeof(delim), "--%.*s", (int)n, b);
 	p1 = memmem(body, len, delim, bl);
 	if (p1 == NULL)
 		return -1;
-	h1 = memmem(p1, len - (size_t)(p1 - body), "\r\n\r\n", 4);
+	h1 = part_body(p1, body + len);
 	if (h1 == NULL)
 		return -1;
-	h1 += 4;
 	p2 = memmem(h1, len - (size_t)(h1 - body), delim, bl);
 	if (p2 == NULL)
 		return -1;
@@ -98,7 +112,7 @@ multipart_split(const char *ct, const char *body, size_t len, json_t **meta,
 		*meta = NULL;
 		return -1;
 	}
-	h2 = memmem(p2, len - (size_t)(p2 - body), "\r\n\r\n", 4);
+	h2 = part_body(p2, body + len);
 	if (h2 == NULL)
 		goto bad;
 	*dtype = NULL;
@@ -107,23 +121,27 @@ multipart_split(const char *ct, const char *body, size_t len, json_t **meta,
 			q += 13;
 			while (*q == ' ')
 				q++;
-			*dtype = strndup(q, strcspn(q, "\r\n"));
+			const char *e = q;
+			while (e < h2 && *e != '\r' && *e != '\n')
+				e++;
+			*dtype = strndup(q, (size_t)(e - q));
 			break;
 		}
 	}
-	h2 += 4;
-	/* the closing delimiter, preceded by CRLF */
+	/* the closing delimiter, preceded by CRLF or LF */
 	end = NULL;
 	for (q = h2; (q = memmem(q, len - (size_t)(q - body), delim, bl)) != NULL;
 	     q += bl)
 		end = q;
-	if (end == NULL || end < h2 + 2 || end[-2] != '\r' || end[-1] != '\n') {
+	if (end == NULL || end < h2 || (end > h2 && end[-1] != '\n')) {
 		free(*dtype);
 		*dtype = NULL;
 		goto bad;
 	}
 	*data = h2;
-	*dlen = (size_t)(end - 2 - h2);
+	*dlen = end > h2 ? (size_t)(end - 1 - h2) : 0; /* "\n\n--B": empty */
+	if (*dlen > 0 && end[-2] == '\r')
+		(*dlen)--;
 	return 0;
 bad:
 	json_decref(*meta);

@@ -99,6 +99,23 @@ test_multipart(void **state)
 	                 400);
 	assert_int_equal(fu_do(f, "POST", "/upload/storage/v1/b/bkt/o?"
 	                       "uploadType=multipart", "x"), 400);
+	/* gcloud's apitools quotes the boundary with single quotes */
+	h[0] = "Content-Type: multipart/related; boundary='===7=='";
+	assert_int_equal(fu_do_on(f, "gcp", "POST", "/upload/storage/v1/b/bkt/o?"
+	                          "uploadType=multipart&name=q",
+	                          "--===7==\nContent-Type: application/json\n\n"
+	                          "{}\n--===7==\n\nq\r\n\n--===7==--\n", h), 200);
+	m = media(f, "q", NULL);
+	assert_string_equal(m, "200 q\r\n"); /* bare LFs: only the last goes */
+	free(m);
+	/* an empty object */
+	assert_int_equal(fu_do_on(f, "gcp", "POST", "/upload/storage/v1/b/bkt/o?"
+	                          "uploadType=multipart&name=e",
+	                          "--===7==\n\n{}\n--===7==\n\n--===7==--", h),
+	                 200);
+	m = media(f, "e", NULL);
+	assert_string_equal(m, "200 ");
+	free(m);
 	fake_free(f);
 }
 
@@ -251,6 +268,41 @@ test_ranges(void **state)
 	fake_free(f);
 }
 
+static void
+test_list_delimiter(void **state)
+{
+	struct fake *f = with_bucket();
+	const char *names[] = {"a.txt", "d/x", "d/y", "d/e/z", "e/w"};
+	struct fu_resp r;
+	char *t;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		t = tu_fmt("/upload/storage/v1/b/bkt/o?uploadType=media&name=%s",
+		           names[i]);
+		assert_int_equal(fu_do(f, "POST", t, "x"), 200);
+		free(t);
+	}
+	r = fu_req(f, "GET", "/storage/v1/b/bkt/o?delimiter=/", NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	assert_string_equal(json_string_value(json_array_get(
+	                            json_object_get(r.json, "prefixes"), 1)),
+	                    "e/");
+	assert_int_equal(json_array_size(json_object_get(r.json, "prefixes")), 2);
+	fu_free(&r);
+	r = fu_req(f, "GET", "/storage/v1/b/bkt/o?delimiter=/&prefix=d/", NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 2);
+	assert_string_equal(json_string_value(json_array_get(
+	                            json_object_get(r.json, "prefixes"), 0)),
+	                    "d/e/");
+	fu_free(&r);
+	r = fu_req(f, "GET", "/storage/v1/b/bkt/o?prefix=d", NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 3);
+	assert_null(json_object_get(r.json, "prefixes"));
+	fu_free(&r);
+	fake_free(f);
+}
+
 int
 main(void)
 {
@@ -259,6 +311,7 @@ main(void)
 		cmocka_unit_test(test_resumable),
 		cmocka_unit_test(test_generation_match),
 		cmocka_unit_test(test_ranges),
+		cmocka_unit_test(test_list_delimiter),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
