@@ -16,7 +16,7 @@
 enum { O_LISTEN = 1, O_READY, O_NOAUTH, O_SAKEY, O_STATE, O_FAULTS,
        O_JOURNAL, O_SEED, O_POLLS, O_OPTIME, O_THREADS, O_CTLDELAY, O_IGRACE,
        O_MAXCONN, O_HDRTIMEOUT, O_INFLIGHT, O_WHIST, O_WHISTB, O_JBYTES,
-       O_JBODIES, O_LOADSTATE, O_TLS, O_TLSSAN, O_TSPEED };
+       O_MAXUPLOAD, O_JBODIES, O_LOADSTATE, O_TLS, O_TLSSAN, O_TSPEED };
 
 static const struct cli_option fake_options[] = {
 	{.id = O_LISTEN, .lng = "listen", .arg = "HOST:PORT",
@@ -72,6 +72,10 @@ static const struct cli_option fake_options[] = {
 	 .flags = CLI_INT, .min = 65536, .max = 1LL << 40,
 	 .help = "request bodies being received, all together; past it 429 "
 	         "(default 67108864)"},
+	{.id = O_MAXUPLOAD, .lng = "max-upload-bytes", .arg = "N",
+	 .flags = CLI_INT, .min = 1, .max = 1LL << 50,
+	 .help = "one Cloud Storage upload (streamed to a temp file); past "
+	         "it 413 (default 5368709120)"},
 	{.id = O_WHIST, .lng = "watch-history", .arg = "N", .flags = CLI_INT,
 	 .min = 1, .max = 10000000,
 	 .help = "changes kept per cluster for watches (default 4096)"},
@@ -177,6 +181,7 @@ run_fake(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		case O_MAXCONN: o.max_connections = (int)p.num; break;
 		case O_HDRTIMEOUT: o.header_timeout = (int)p.num; break;
 		case O_INFLIGHT: o.max_inflight_bytes = (size_t)p.num; break;
+		case O_MAXUPLOAD: o.max_upload_bytes = (size_t)p.num; break;
 		case O_WHIST: o.watch_events = (int)p.num; break;
 		case O_WHISTB: o.watch_bytes = (size_t)p.num; break;
 		case O_JBYTES: o.journal_bytes = (size_t)p.num; break;

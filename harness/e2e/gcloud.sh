@@ -98,6 +98,17 @@ curl -sf -H 'Metadata-Flavor: Google' "$md/attributes/user-data" \
 	-o "$work/user-data.md"
 check "the metadata server serves user-data byte for byte" \
 	cmp "$work/user-data" "$work/user-data.md"
+# What the VM reports: guest attributes and its serial console.
+curl -sf -X PUT -H 'Metadata-Flavor: Google' --data-binary 'joined' \
+	"$md/guest-attributes/meshvm/phase" || fail "PUT a guest attribute"
+curl -sf -X POST --data-binary $'meshvm: join done\n' \
+	"$FAKE_URL/vm/istio-gce/serialPort/1" || fail "append to the console"
+out=$(gcloud compute instances get-guest-attributes istio-gce \
+	--zone us-central1-b --query-path meshvm/ 2>&1) || fail "get-guest-attributes: $out"
+expect_in "$out" "meshvm     phase  joined" "get-guest-attributes"
+out=$(gcloud compute instances get-serial-port-output istio-gce \
+	--zone us-central1-b 2>&1) || fail "get-serial-port-output: $out"
+expect_in "$out" "meshvm: join done" "get-serial-port-output"
 expect_eq "$(curl -sf -H 'Metadata-Flavor: Google' "$md/attributes/istio-token")" \
 	t0k3n "the metadata server has the added key"
 expect_eq "$(curl -sf -H 'Metadata-Flavor: Google' "$md/network-interfaces/0/ip")" \

@@ -64,8 +64,9 @@ route_match(const struct route *r, struct freq *rq)
 
 static const struct route *const route_tables[] = {
 	gke_routes, compute_routes, compute_inst_routes, compute_fw_routes,
-	compute_group_routes, storage_routes, metadata_routes, iam_routes,
-	sts_routes, traffic_routes,
+	compute_group_routes, compute_vm_routes, storage_routes,
+	storage_upload_routes, metadata_routes, iam_routes, sts_routes,
+	traffic_routes,
 };
 
 static const struct route *
@@ -254,7 +255,10 @@ fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 			kube_dispatch(f, rq, rs); /* answers 413 as a Status */
 		else
 			resp_gerr(rs, 413, NULL, "The request body is larger than "
-			          "the limit of %zu bytes.", FAKE_MAX_BODY);
+			          "the limit of %zu bytes.",
+			          strstr(rq->path, "upload/storage/") != NULL
+			                  ? fst(f)->opt.max_upload_bytes
+			                  : FAKE_MAX_BODY);
 	} else if (fst(f)->faults != NULL && faults_apply(f, rq, rs) &&
 	           (rs->status != 0 || rs->reset)) {
 		/* the fault answered */

@@ -70,13 +70,17 @@ struct fake_options {
 	                           * many bytes of lines */
 	int traffic_speed;        /* the traffic clock runs this many times
 	                           * as fast as the fake's (>= 1) */
+	size_t max_upload_bytes;  /* a Cloud Storage upload body (streamed to
+	                           * a temp file, not held in memory) or a
+	                           * resumable session; past it 413 */
 };
 
 /* Defaults: 127.0.0.1:0, auth on, seed 0, op_polls 2 (one read still
  * says RUNNING), op_time_ms 0, one worker thread per core (2 to 16),
  * 60 s idle timeout, controllers' delay 1000 ms, watch history 4096
  * changes and 64 MiB, 512 connections per listener, 10 s to send
- * headers, 64 MiB of bodies in flight, a 32 MiB journal in memory. */
+ * headers, 64 MiB of bodies in flight, a 32 MiB journal in memory,
+ * 5 GiB per Cloud Storage upload. */
 void fake_options_init(struct fake_options *o);
 
 struct fake;

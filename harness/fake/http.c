@@ -14,6 +14,7 @@
  * "a%2Fb" must stay one path segment.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -24,6 +25,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "harness/fake/net.h"
@@ -48,6 +50,7 @@ struct conn {
 	bool throttled;    /* past --max-inflight-bytes: 429 */
 	size_t reserved;   /* its share of the bodies in flight */
 	bool answered;     /* rs holds the answer of a delayed request */
+	int fd;            /* an upload body streamed to disk, or -1 */
 	struct conn_track *ct;
 	struct fresp rs;
 };
@@ -437,6 +440,55 @@ reset_connection(struct MHD_Connection *c)
 	return MHD_NO; /* MHD closes the socket: with linger 0, an RST */
 }
 
+/* Cloud Storage media bytes go to disk as they arrive: a resumable
+ * session's chunks (PUT) and media or multipart uploads (POST).  A
+ * resumable session's start (POST, JSON metadata) stays in memory. */
+static bool
+upload_to_file(struct MHD_Connection *c, const char *url, const char *method)
+{
+	const char *type = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+	                                               "uploadType");
+
+	if (strncmp(url, "/upload/storage/", 16) != 0 &&
+	    strncmp(url, "/resumable/upload/storage/", 26) != 0)
+		return false;
+	if (strcmp(method, "PUT") == 0)
+		return true;
+	return strcmp(method, "POST") == 0 && type != NULL &&
+	       (strcmp(type, "media") == 0 || strcmp(type, "multipart") == 0);
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* An unlinked temp file: nothing is left behind whatever happens. */
+static int
+upload_tmpfile(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/meshvm-fake-upload-XXXXXX",
+	         dir != NULL && *dir != '\0' ? dir : "/tmp");
+	fd = mkstemp(path);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
            const char *method, const char *version, const char *upload,
@@ -460,6 +512,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if (cn == NULL)
 			return MHD_NO;
 		cn->l = l;
+		cn->fd = -1;
 		*con_cls = cn;
 		/* the headers are in: busy, and the normal idle timeout */
 		cn->ct = ci ? ci->socket_context : NULL;
@@ -468,7 +521,15 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		                          (unsigned)fst(l->f)->opt.idle_timeout);
 		/* Refuse an announced oversized body before reading it, and
 		 * one that does not fit in what may be in flight. */
-		if (cl != NULL && want > FAKE_MAX_BODY)
+		if (upload_to_file(c, url, method)) {
+			/* on disk: no 8 MiB cap, nothing held in memory */
+			if (want > fst(l->f)->opt.max_upload_bytes)
+				cn->too_large = true;
+			else if ((cn->fd = upload_tmpfile()) < 0)
+				return MHD_NO;
+			else
+				return MHD_YES;
+		} else if (cl != NULL && want > FAKE_MAX_BODY)
 			cn->too_large = true;
 		else if (want > 0 && !inflight_reserve(l->f, cn, (size_t)want))
 			cn->throttled = true;
@@ -478,6 +539,17 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (cn->answered)
 		return cn->rs.reset ? reset_connection(c)
 		                     : send_answer(l, c, &cn->rs);
+	if (*upload_size > 0 && cn->fd >= 0 && !cn->too_large) {
+		if (*upload_size > fst(l->f)->opt.max_upload_bytes - cn->len) {
+			cn->too_large = true;
+		} else if (write_all(cn->fd, upload, *upload_size) != 0) {
+			return MHD_NO; /* the disk is full: drop the connection */
+		} else {
+			cn->len += *upload_size;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
 	if (*upload_size > 0 && !cn->too_large && !cn->throttled) {
 		if (cn->len + *upload_size > FAKE_MAX_BODY) {
 			cn->too_large = true;
@@ -526,7 +598,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	rq.hdr = hv.v;
 	rq.n_hdr = hv.n;
 	rq.body = cn->body;
-	rq.body_len = cn->too_large ? 0 : cn->len;
+	rq.body_len = cn->too_large || cn->fd >= 0 ? 0 : cn->len;
+	rq.body_in_file = cn->fd >= 0 && !cn->too_large;
+	rq.body_fd = cn->fd;
+	rq.body_file_len = rq.body_in_file ? cn->len : 0;
 	rq.too_large = cn->too_large;
 	rq.throttled = cn->throttled && !cn->too_large;
 	host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
@@ -565,6 +640,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	conns_busy(((struct listener *)cls)->conns, cn->ct, false);
 	inflight_release(((struct listener *)cls)->f, cn);
 	free(cn->body);
+	if (cn->fd >= 0)
+		close(cn->fd);
 	free(cn->rs.body);
 	if (cn->rs.stream != NULL && cn->rs.stream_free != NULL)
 		cn->rs.stream_free(cn->rs.stream); /* never sent */

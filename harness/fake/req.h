@@ -34,6 +34,12 @@ struct freq {
 	size_t n_hdr;
 	const char *body;
 	size_t body_len;
+	/* A Cloud Storage upload body the transport streamed to an unlinked
+	 * temp file (body is NULL, body_len 0 then): its descriptor, read
+	 * from offset 0, and its length. */
+	bool body_in_file;
+	int body_fd;
+	size_t body_file_len;
 	char body_sha256[65];     /* hex, filled before the lock is taken */
 	bool have_digests;        /* an upload's md5 and crc32c, likewise */
 	uint8_t md5[16];

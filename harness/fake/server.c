@@ -24,6 +24,7 @@
 #include "core/pki.h"
 #include "core/sha256.h"
 #include "harness/fake/net.h"
+#include "harness/fake/storage_int.h"
 
 #define STATE_FORMAT "meshvm-fake-state/1"
 
@@ -59,6 +60,7 @@ fake_options_init(struct fake_options *o)
 	o->max_inflight_bytes = (size_t)64 << 20;
 	o->journal_bytes = (size_t)32 << 20;
 	o->traffic_speed = 1;
+	o->max_upload_bytes = (size_t)5 << 30;
 }
 
 char *
@@ -277,6 +279,8 @@ fake_new(const struct fake_options *o, struct fake **out,
 		fst(f)->opt.max_inflight_bytes = 65536;
 	if (fst(f)->opt.journal_bytes < 4096)
 		fst(f)->opt.journal_bytes = 4096;
+	if (fst(f)->opt.max_upload_bytes == 0)
+		fst(f)->opt.max_upload_bytes = (size_t)5 << 30;
 	fst(f)->seed = o->seed;
 	fst(f)->on_cluster_delete = gke_remove_cluster_now;
 	fst(f)->on_snapshot = state_save;
@@ -434,6 +438,7 @@ fake_free(struct fake *f)
 		free(fst(f)->blobs[i].data);
 	}
 	free(fst(f)->blobs);
+	storage_uploads_free(f);
 	faults_free(fst(f)->faults);
 	traffic_free(f);
 	journal_close(fst(f)->journal);

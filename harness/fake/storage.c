@@ -3,7 +3,8 @@
  * list and delete.  md5Hash and crc32c are computed as the real service
  * does (base64 of the MD5 digest and of the big-endian CRC32C).  Object
  * bytes live in fst(f)->blobs, not in the JSON tree; keys are "bucket" and
- * "bucket/object".
+ * "bucket/object".  Multipart and resumable uploads: storage_upload.c.
+ * Downloads honour Range (206).
  */
 #include <openssl/evp.h>
 #include <ctype.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "core/base64.h"
+#include "harness/fake/storage_int.h"
 #include "harness/fake/svc.h"
 
 /* ---- blobs ---- */
@@ -250,14 +252,14 @@ pct_encode(const char *s)
 	return out;
 }
 
-static void
-upload(struct fake *f, struct freq *rq, struct fresp *rs)
+void
+storage_object_put(struct fake *f, struct freq *rq, struct fresp *rs,
+                   const char *bucket, const json_t *meta,
+                   const char *want, const void *data, size_t len)
 {
-	const char *bucket = rq->cap[0];
-	const char *type = freq_arg(rq, "uploadType");
-	const char *name = freq_arg(rq, "name");
-	const char *ctype = freq_header(rq, "Content-Type");
-	json_t *seq = fake_db(f, "seq"), *cnt, *o;
+	const char *name = fake_jstr(meta, "name");
+	const char *ctype = fake_jstr(meta, "contentType");
+	json_t *seq = fake_db(f, "seq"), *cnt, *o, *old;
 	char key[1200], skey[1300], ts[48], gen[32], size[24], link[2048];
 	unsigned char md5[EVP_MAX_MD_SIZE];
 	unsigned int md5len = 0;
@@ -266,17 +268,13 @@ upload(struct fake *f, struct freq *rq, struct fresp *rs)
 	char *md5b, *crcs, *enc;
 	uint64_t n;
 
+	if (*ctype == '\0')
+		ctype = freq_header(rq, "Content-Type");
 	if (json_object_get(fake_db(f, "buckets"), bucket) == NULL) {
 		no_bucket(rs);
 		return;
 	}
-	if (type == NULL || strcmp(type, "media") != 0) {
-		resp_gerr(rs, 400, "invalid", "Upload type '%s' is not supported "
-		          "by this server; use uploadType=media.",
-		          type ? type : "");
-		return;
-	}
-	if (name == NULL || *name == '\0') {
+	if (*name == '\0') {
 		resp_gerr(rs, 400, "required", "Required parameter: name");
 		return;
 	}
@@ -290,7 +288,17 @@ upload(struct fake *f, struct freq *rq, struct fresp *rs)
 		return;
 	}
 	snprintf(key, sizeof(key), "%s/%s", bucket, name);
-	if (blob_put(f, key, rq->body, rq->body_len) != 0) {
+	old = json_object_get(fake_db(f, "objects"), key);
+	/* ifGenerationMatch=0: only when no live object has the name */
+	if (want != NULL && (strcmp(want, "0") == 0
+	                             ? old != NULL
+	                             : old == NULL || strcmp(want, fake_jstr(
+	                                       old, "generation")) != 0)) {
+		resp_gerr(rs, 412, "conditionNotMet", "At least one of the "
+		          "pre-conditions you specified did not hold.");
+		return;
+	}
+	if (blob_put(f, key, data, len) != 0) {
 		resp_gerr(rs, 500, NULL, "out of memory");
 		return;
 	}
@@ -303,16 +311,8 @@ upload(struct fake *f, struct freq *rq, struct fresp *rs)
 	                              fake_hash64("gcs-gen", bucket, name, NULL) %
 	                                      100000000000000ULL +
 	                              n));
-	/* the pipeline digests upload bodies before it takes the lock */
-	if (rq->have_digests) {
-		memcpy(md5, rq->md5, 16);
-		md5len = 16;
-		crc = rq->crc32c;
-	} else {
-		EVP_Digest(rq->body ? rq->body : "", rq->body_len, md5, &md5len,
-		           EVP_md5(), NULL);
-		crc = fake_crc32c(rq->body ? rq->body : "", rq->body_len);
-	}
+	EVP_Digest(data ? data : "", len, md5, &md5len, EVP_md5(), NULL);
+	crc = fake_crc32c(data ? data : "", len);
 	crcb[0] = (uint8_t)(crc >> 24);
 	crcb[1] = (uint8_t)(crc >> 16);
 	crcb[2] = (uint8_t)(crc >> 8);
@@ -321,7 +321,7 @@ upload(struct fake *f, struct freq *rq, struct fresp *rs)
 	crcs = mv_base64_encode(crcb, 4);
 	enc = pct_encode(name);
 	fake_now_rfc3339(ts, sizeof(ts), false);
-	snprintf(size, sizeof(size), "%zu", rq->body_len);
+	snprintf(size, sizeof(size), "%zu", len);
 	o = json_pack("{s:s, s:s++++, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
 	              "s:s, s:s, s:s, s:s, s:s}",
 	              "kind", "storage#object", "id", bucket, "/", name, "/", gen,
@@ -332,6 +332,8 @@ upload(struct fake *f, struct freq *rq, struct fresp *rs)
 	              md5b ? md5b : "", "crc32c", crcs ? crcs : "", "etag",
 	              "CAE=", "timeCreated", ts, "updated", ts,
 	              "timeStorageClassUpdated", ts);
+	if (json_is_object(json_object_get(meta, "metadata")))
+		json_object_set(o, "metadata", json_object_get(meta, "metadata"));
 	snprintf(link, sizeof(link), "%s/storage/v1/b/%s/o/%s", rq->base, bucket,
 	         enc ? enc : "");
 	json_object_set_new(o, "selfLink", json_string(link));
@@ -362,13 +364,59 @@ object_lookup(struct fake *f, struct freq *rq, struct fresp *rs, char *key,
 	return o;
 }
 
+/* "bytes=A-B", "bytes=A-" or "bytes=-N" against len: the first byte
+ * and the count; 0 with no Range, 1 on a range, -1 unsatisfiable. */
+static int
+parse_range(const char *h, size_t len, size_t *off, size_t *cnt)
+{
+	unsigned long long a, b;
+	char *end;
+
+	if (h == NULL || strncmp(h, "bytes=", 6) != 0)
+		return 0;
+	h += 6;
+	if (*h == '-') {
+		b = strtoull(h + 1, &end, 10);
+		if (*end != '\0' || end == h + 1 || b == 0)
+			return -1;
+		*cnt = b > len ? len : (size_t)b;
+		*off = len - *cnt;
+		return 1;
+	}
+	a = strtoull(h, &end, 10);
+	if (end == h || *end != '-' || a >= len)
+		return -1;
+	h = end + 1;
+	b = *h == '\0' ? len - 1 : strtoull(h, &end, 10);
+	if ((*h != '\0' && *end != '\0') || b < a)
+		return -1;
+	if (b >= len)
+		b = len - 1;
+	*off = (size_t)a;
+	*cnt = (size_t)(b - a + 1);
+	return 1;
+}
+
 static void
-object_media(struct fake *f, struct fresp *rs, const char *key, json_t *o)
+object_media(struct fake *f, struct freq *rq, struct fresp *rs,
+             const char *key, json_t *o)
 {
 	struct blob *b = blob_find(f, key);
+	const uint8_t *data = b ? b->data : (const uint8_t *)"";
+	size_t len = b ? b->len : 0, off = 0, cnt = len;
+	int r = parse_range(freq_header(rq, "Range"), len, &off, &cnt);
 
-	resp_bytes(rs, 200, fake_jstr(o, "contentType"), b ? (const void *)b->data : "",
-	           b ? b->len : 0);
+	if (r < 0) {
+		resp_gerr(rs, 416, "requestedRangeNotSatisfiable", "The requested "
+		          "range cannot be satisfied.");
+		resp_header(rs, "Content-Range", "bytes */%zu", len);
+		return;
+	}
+	resp_bytes(rs, r ? 206 : 200, fake_jstr(o, "contentType"), data + off,
+	           cnt);
+	if (r)
+		resp_header(rs, "Content-Range", "bytes %zu-%zu/%zu", off,
+		            off + cnt - 1, len);
 	resp_header(rs, "X-Goog-Generation", "%s", fake_jstr(o, "generation"));
 	resp_header(rs, "X-Goog-Hash", "crc32c=%s,md5=%s", fake_jstr(o, "crc32c"),
 	            fake_jstr(o, "md5Hash"));
@@ -386,7 +434,7 @@ object_get(struct fake *f, struct freq *rq, struct fresp *rs)
 	if (o == NULL)
 		return;
 	if (alt != NULL && strcmp(alt, "media") == 0)
-		object_media(f, rs, key, o);
+		object_media(f, rq, rs, key, o);
 	else
 		resp_json(rs, 200, json_incref(o));
 }
@@ -398,7 +446,7 @@ object_download(struct fake *f, struct freq *rq, struct fresp *rs)
 	json_t *o = object_lookup(f, rq, rs, key, sizeof(key));
 
 	if (o != NULL)
-		object_media(f, rs, key, o);
+		object_media(f, rq, rs, key, o);
 }
 
 static void
@@ -413,27 +461,51 @@ object_delete(struct fake *f, struct freq *rq, struct fresp *rs)
 	resp_bytes(rs, 204, "application/json", "", 0);
 }
 
+/* With a delimiter, names that go on past it after the prefix fold into
+ * "prefixes" (each once, sorted), as the real listing does. */
 static void
 object_list(struct fake *f, struct freq *rq, struct fresp *rs)
 {
 	const char *prefix = freq_arg(rq, "prefix");
+	const char *delim = freq_arg(rq, "delimiter");
 	char pfx[1200];
-	json_t *keys, *k, *items = json_array();
-	size_t i;
+	json_t *keys, *k, *items = json_array(), *seen = json_object();
+	json_t *prefixes = json_array(), *out;
+	size_t i, plen, blen = strlen(rq->cap[0]) + 1;
 
 	if (json_object_get(fake_db(f, "buckets"), rq->cap[0]) == NULL) {
 		json_decref(items);
+		json_decref(seen);
+		json_decref(prefixes);
 		no_bucket(rs);
 		return;
 	}
 	snprintf(pfx, sizeof(pfx), "%s/%s", rq->cap[0], prefix ? prefix : "");
+	plen = strlen(pfx);
 	keys = fake_sorted_keys(fake_db(f, "objects"), pfx);
-	json_array_foreach(keys, i, k)
-		json_array_append(items, json_object_get(fake_db(f, "objects"),
-		                                         json_string_value(k)));
+	json_array_foreach(keys, i, k) {
+		const char *key = json_string_value(k);
+		const char *cut = delim && *delim ? strstr(key + plen, delim) : NULL;
+		if (cut != NULL) {
+			char *p = strndup(key + blen, (size_t)(cut - key) - blen +
+			                                      strlen(delim));
+			if (p != NULL && json_object_get(seen, p) == NULL) {
+				json_object_set_new(seen, p, json_true());
+				json_array_append_new(prefixes, json_string(p));
+			}
+			free(p);
+			continue;
+		}
+		json_array_append(items, json_object_get(fake_db(f, "objects"), key));
+	}
 	json_decref(keys);
-	resp_json(rs, 200, json_pack("{s:s, s:o}", "kind", "storage#objects",
-	                             "items", items));
+	json_decref(seen);
+	out = json_pack("{s:s, s:o}", "kind", "storage#objects", "items", items);
+	if (json_array_size(prefixes) > 0)
+		json_object_set_new(out, "prefixes", prefixes);
+	else
+		json_decref(prefixes);
+	resp_json(rs, 200, out);
 }
 
 const struct route storage_routes[] = {
@@ -445,7 +517,6 @@ const struct route storage_routes[] = {
 	{"GET", "/storage/v1/b/{}/o", object_list, R_AUTH | R_PURE, NULL},
 	{"GET", "/storage/v1/b/{}/o/{}", object_get, R_AUTH | R_PURE, NULL},
 	{"DELETE", "/storage/v1/b/{}/o/{}", object_delete, R_AUTH, NULL},
-	{"POST", "/upload/storage/v1/b/{}/o", upload, R_AUTH, NULL},
 	{"GET", "/download/storage/v1/b/{}/o/{}", object_download, R_AUTH | R_PURE,
 	 NULL},
 	{NULL, NULL, NULL, 0, NULL},

@@ -169,6 +169,72 @@ run_get(void *arg)
 }
 
 /* One worker thread: a delayed answer must not block the next client. */
+/* Upload bodies go to a temp file: past the 8 MiB body cap and the
+ * bodies-in-flight limit, whole; and the object comes back byte-equal. */
+static void
+test_upload_streamed(void **state)
+{
+	struct fake_options o;
+	struct fake *f = NULL;
+	struct mv_err err;
+	size_t n = FAKE_MAX_BODY * 2 + 3;
+	char *big = malloc(n + 1), *u;
+	struct get g = {0};
+
+	(void)state;
+	mv_err_clear(&err);
+	fake_options_init(&o);
+	o.no_auth = true;
+	o.max_inflight_bytes = 65536;
+	o.max_upload_bytes = n;
+	assert_int_equal(fake_new(&o, &f, &err), 0);
+	assert_int_equal(fake_start(f, &err), 0);
+	for (size_t i = 0; i <= n; i++)
+		big[i] = (char)(i * 7 + i / 4096);
+	u = url(f, "/storage/v1/b?project=p");
+	g.method = "POST";
+	g.url = u;
+	g.body = "{\"name\":\"bkt\"}";
+	g.body_len = strlen(g.body);
+	http(&g);
+	assert_int_equal(g.status, 200);
+	free(g.out.p);
+	free(u);
+	memset(&g, 0, sizeof(g));
+	u = url(f, "/upload/storage/v1/b/bkt/o?uploadType=media&name=big");
+	g.method = "POST";
+	g.url = u;
+	g.body = big;
+	g.body_len = n;
+	http(&g);
+	assert_int_equal(g.status, 200);
+	free(g.out.p);
+	memset(&g, 0, sizeof(g));
+	g.method = "POST"; /* one byte over --max-upload-bytes: 413 */
+	g.url = u;
+	g.body = big;
+	g.body_len = n + 1;
+	http(&g);
+	assert_int_equal(g.status, 413);
+	free(g.out.p);
+	free(u);
+	memset(&g, 0, sizeof(g));
+	u = url(f, "/storage/v1/b/bkt/o/big?alt=media");
+	g.method = "GET";
+	g.url = u;
+	http(&g);
+	assert_int_equal(g.status, 200);
+	assert_int_equal(g.out.n, n);
+	for (size_t i = 0; i < n; i++)
+		if (g.out.p[i] != (char)(i * 7 + i / 4096))
+			fail_msg("byte %zu differs", i);
+	free(g.out.p);
+	free(u);
+	free(big);
+	fake_stop(f, NULL);
+	fake_free(f);
+}
+
 static void
 test_delay_does_not_hold_a_worker(void **state)
 {
@@ -461,6 +527,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_body_limit),
+		cmocka_unit_test(test_upload_streamed),
 		cmocka_unit_test(test_delay_does_not_hold_a_worker),
 		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_concurrent_clients),

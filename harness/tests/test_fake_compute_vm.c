@@ -1,0 +1,135 @@
+/* test_fake_compute_vm.c - guest attributes and the serial console: what
+ * the simulated VM writes (metadata server, serial port) and what
+ * Compute's getGuestAttributes / getSerialPortOutput answer. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fakeutil.h"
+
+#define ZONE "/compute/v1/projects/p1/zones/us-central1-b"
+#define GA "/vm/vm1/computeMetadata/v1/instance/guest-attributes/"
+
+static const char *const flavor[] = {"Metadata-Flavor: Google", NULL};
+
+static struct fake *
+with_vm(void)
+{
+	struct fake *f = fu_new(true, 0);
+
+	assert_int_equal(fu_do(f, "POST", ZONE "/instances",
+	                       "{\"name\":\"vm1\",\"machineType\":\"zones/"
+	                       "us-central1-b/machineTypes/n1-standard-1\"}"),
+	                 200);
+	return f;
+}
+
+static void
+test_guest_attributes(void **state)
+{
+	struct fake *f = with_vm();
+	struct fu_resp r;
+	json_t *items, *v;
+
+	(void)state;
+	/* the metadata server insists on the flavor header */
+	assert_int_equal(fu_do(f, "PUT", GA "meshvm/phase", "joined"), 403);
+	assert_int_equal(fu_do_on(f, "gcp", "PUT", GA "meshvm/phase", "joined",
+	                          flavor), 200);
+	assert_int_equal(fu_do_on(f, "gcp", "PUT", GA "meshvm/phase", "ready",
+	                          flavor), 200); /* replaced */
+	assert_int_equal(fu_do_on(f, "gcp", "PUT", GA "meshvm/ip", "10.0.0.2",
+	                          flavor), 200);
+	assert_int_equal(fu_do_on(f, "gcp", "PUT", GA "other/k", "v", flavor),
+	                 200);
+	assert_int_equal(fu_do_on(f, "gcp", "PUT", GA "bad.ns/k", "v", flavor),
+	                 400);
+	assert_int_equal(fu_do_on(f, "gcp", "PUT", "/vm/nope/computeMetadata/v1/"
+	                          "instance/guest-attributes/a/b", "v", flavor),
+	                 404);
+	r = fu_req(f, "GET", ZONE "/instances/vm1/getGuestAttributes?"
+	           "queryPath=meshvm/", NULL);
+	assert_int_equal(r.status, 200);
+	items = json_object_get(json_object_get(r.json, "queryValue"), "items");
+	assert_int_equal(json_array_size(items), 2);
+	v = json_array_get(items, 0);
+	assert_string_equal(json_string_value(json_object_get(v, "namespace")),
+	                    "meshvm");
+	assert_string_equal(json_string_value(json_object_get(v, "key")),
+	                    "phase");
+	assert_string_equal(json_string_value(json_object_get(v, "value")),
+	                    "ready");
+	fu_free(&r);
+	r = fu_req(f, "GET", ZONE "/instances/vm1/getGuestAttributes?"
+	           "variableKey=meshvm/ip", NULL);
+	assert_string_equal(json_string_value(json_object_get(r.json,
+	                                                      "variableValue")),
+	                    "10.0.0.2");
+	fu_free(&r);
+	assert_int_equal(fu_do(f, "GET", ZONE "/instances/vm1/getGuestAttributes"
+	                       "?variableKey=meshvm/nope", NULL), 404);
+	assert_int_equal(fu_do(f, "GET", ZONE "/instances/vm9/getGuestAttributes"
+	                       "?queryPath=meshvm/", NULL), 404);
+	fake_free(f);
+}
+
+static void
+test_serial_port(void **state)
+{
+	struct fake *f = with_vm();
+	struct fu_resp r;
+	char *big;
+
+	(void)state;
+	assert_int_equal(fu_do(f, "POST", "/vm/vm1/serialPort/1",
+	                       "boot: hello\n"), 200);
+	assert_int_equal(fu_do(f, "POST", "/vm/vm1/serialPort/1",
+	                       "join: done\n"), 200);
+	r = fu_req(f, "GET", ZONE "/instances/vm1/serialPort?port=1", NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(json_string_value(json_object_get(r.json,
+	                                                      "contents")),
+	                    "boot: hello\njoin: done\n");
+	assert_string_equal(json_string_value(json_object_get(r.json, "next")),
+	                    "23");
+	fu_free(&r);
+	/* from an offset: only what came after */
+	r = fu_req(f, "GET", ZONE "/instances/vm1/serialPort?start=12", NULL);
+	assert_string_equal(json_string_value(json_object_get(r.json,
+	                                                      "contents")),
+	                    "join: done\n");
+	fu_free(&r);
+	assert_int_equal(fu_do(f, "GET", ZONE "/instances/vm1/serialPort?port=9",
+	                       NULL), 400);
+	/* bounded: the oldest bytes go, start says where the kept ones are */
+	big = malloc((1 << 20) + 1);
+	memset(big, 'x', 1 << 20);
+	big[1 << 20] = '\0';
+	big[(1 << 20) - 100] = '\0';
+	assert_int_equal(fu_do(f, "POST", "/vm/vm1/serialPort/1", big), 200);
+	r = fu_req(f, "GET", ZONE "/instances/vm1/serialPort?start=0", NULL);
+	assert_string_equal(json_string_value(json_object_get(r.json, "start")),
+	                    "0");
+	fu_free(&r);
+	assert_int_equal(fu_do(f, "POST", "/vm/vm1/serialPort/1", big), 200);
+	r = fu_req(f, "GET", ZONE "/instances/vm1/serialPort?start=0", NULL);
+	assert_int_equal(strtoll(json_string_value(json_object_get(r.json,
+	                                                           "start")),
+	                         NULL, 10),
+	                 2 * ((1 << 20) - 100) + 23 - (1 << 20));
+	assert_int_equal(json_string_length(json_object_get(r.json, "contents")),
+	                 1 << 20);
+	fu_free(&r);
+	free(big);
+	fake_free(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_guest_attributes),
+		cmocka_unit_test(test_serial_port),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
