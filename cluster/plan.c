@@ -15,10 +15,20 @@
  * Registration order; plan_steps() returns them sorted by `after`. */
 extern const struct plan_step step_clusters;
 extern const struct plan_step step_firewall;
+extern const struct plan_step step_mesh_ca;
+extern const struct plan_step step_istio;
+extern const struct plan_step step_app;
+extern const struct plan_step step_vm_group;
+extern const struct plan_step step_identity;
 
 static const struct plan_step *const registered[] = {
 	&step_clusters,
 	&step_firewall,
+	&step_mesh_ca,
+	&step_istio,
+	&step_app,
+	&step_vm_group,
+	&step_identity,
 };
 #define N_STEPS (sizeof(registered) / sizeof(registered[0]))
 

@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/config_keys.h"
+#include "core/http.h"
 #include "core/util.h"
 #include "core/yaml.h"
 #include "core/xalloc.h"
@@ -394,6 +396,21 @@ parse_vm(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 		         "auto, cloud-init, startup-script", cfg->vm.boot_agent);
 		return;
 	}
+	cfg->vm.cluster = get_str(c, vm, "cluster", "vm",
+	                          cfg->n_clusters ? cfg->clusters[0].name : NULL);
+	if (c->failed)
+		return;
+	{
+		size_t j;
+		for (j = 0; j < cfg->n_clusters; j++)
+			if (!strcmp(cfg->clusters[j].name, cfg->vm.cluster))
+				break;
+		if (j == cfg->n_clusters) {
+			cfg_fail(c, vm, "cluster", "vm.cluster: \"%s\" is not one of "
+			         "the clusters", cfg->vm.cluster);
+			return;
+		}
+	}
 	if (!is_rfc1035(cfg->vm.name, 63)) {
 		cfg_fail(c, vm, "name", "vm.name: \"%s\" is not a valid instance name",
 		         cfg->vm.name);
@@ -451,7 +468,7 @@ parse_service(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 	if (check_keys(c, s, "service", "service") != 0)
 		return;
 	cfg->service.name = get_str(c, s, "name", "service",
-	                            or_required("service.name", NULL));
+	                            "productcatalogservice");
 	cfg->service.namespace_ = get_str(c, s, "namespace", "service", "default");
 	cfg->service.protocol = get_str(c, s, "protocol", "service", "grpc");
 	if (json_object_get(s, "image"))
@@ -496,6 +513,131 @@ parse_opaque(struct cfg_ctx *c, const json_t *root, const char *key,
 	*slot = json_incref(v);
 }
 
+/* mesh: and app: (issue 12), after parse_opaque checked their keys. */
+static void
+parse_mesh_app(struct cfg_ctx *c, struct mv_config *cfg)
+{
+	json_t *m = cfg->mesh, *a = cfg->app, *nets, *v;
+	const char *k;
+
+	cfg->mesh_.istio_version = get_str(c, m, "istio_version", "mesh", "1.26.2");
+	cfg->mesh_.id = get_str(c, m, "id", "mesh", "mesh1");
+	cfg->mesh_.trust_domain = get_str(c, m, "trust_domain", "mesh",
+	                                  "cluster.local");
+	cfg->mesh_.istio_manifests = get_str(c, m, "istio_manifests", "mesh", NULL);
+	cfg->mesh_.ca_dir = get_str(c, m, "ca_dir", "mesh", NULL);
+	cfg->mesh_.reader_token = get_str(c, m, "reader_token", "mesh", NULL);
+	cfg->app_.manifests = get_str(c, a, "manifests", "app", NULL);
+	if (c->failed)
+		return;
+	if (cfg->mesh_.istio_version[0] < '0' || cfg->mesh_.istio_version[0] > '9')
+		cfg_fail(c, m, "istio_version", "mesh.istio_version: \"%s\" is not a "
+		         "version like 1.26.2", cfg->mesh_.istio_version);
+	v = json_object_get(a, "placement");
+	if (v != NULL) {
+		if (!json_is_object(v)) {
+			cfg_fail(c, a, "placement", "app.placement: must be a mapping "
+			         "service -> cluster, got %s", mv_json_type_name(v));
+			return;
+		}
+		json_object_foreach(v, k, nets) {
+			size_t i;
+			for (i = 0; i < cfg->n_clusters && json_is_string(nets); i++)
+				if (!strcmp(cfg->clusters[i].name, json_string_value(nets)))
+					break;
+			if (i == cfg->n_clusters || !json_is_string(nets)) {
+				key_fail(c, v, k, "app.placement.%s: not one of the clusters",
+				         k);
+				return;
+			}
+		}
+		cfg->app_.placement = json_incref(v);
+	}
+	/* networks: defaults cluster1 -> network1, ..., VM -> vm-network;
+	 * never the VPC's name (Istio networks are routing domains). */
+	cfg->mesh_.networks = json_object();
+	for (size_t i = 0; i < cfg->n_clusters; i++) {
+		char *n = mv_xstrfmt("network%zu", i + 1);
+		json_object_set_new(cfg->mesh_.networks, cfg->clusters[i].name,
+		                    json_string(n));
+		free(n);
+	}
+	json_object_set_new(cfg->mesh_.networks, "VM", json_string("vm-network"));
+	nets = json_object_get(m, "networks");
+	if (nets == NULL)
+		return;
+	if (!json_is_object(nets)) {
+		cfg_fail(c, m, "networks", "mesh.networks: must be a mapping "
+		         "(cluster or VM -> network), got %s", mv_json_type_name(nets));
+		return;
+	}
+	json_object_foreach(nets, k, v) {
+		if (json_object_get(cfg->mesh_.networks, k) == NULL) {
+			key_fail(c, nets, k, "mesh.networks.%s: not a cluster (nor VM)", k);
+			return;
+		}
+		if (!json_is_string(v) || !is_rfc1035(json_string_value(v), 63)) {
+			key_fail(c, nets, k, "mesh.networks.%s: must be a network name "
+			         "(DNS label)", k);
+			return;
+		}
+		json_object_set(cfg->mesh_.networks, k, v);
+	}
+}
+
+/* Refuse a mesh.istio_manifests or app.manifests inside the tree of
+ * `meshvm init --example` (a .meshvm-example file in it or up to three
+ * levels above) while any endpoint is not on loopback: its stub artifacts
+ * are for `meshvm fake` only.  At load time, before any step sends
+ * anything. */
+static void
+example_guard(struct cfg_ctx *c, const struct mv_config *cfg,
+              const json_t *obj, const char *field, const char *rel,
+              const char *key)
+{
+	const struct mv_endpoints *e = &cfg->endpoints;
+	const char *const urls[][2] = {
+		{"container", e->container}, {"compute", e->compute},
+		{"storage", e->storage}, {"serviceusage", e->serviceusage},
+		{"oauth2", e->oauth2},
+		{"cloudresourcemanager", e->cloudresourcemanager},
+		{"iam", e->iam}, {"sts", e->sts},
+		{"iamcredentials", e->iamcredentials},
+	};
+	char *dir = rel[0] == '/' ? mv_xstrdup(rel) : mv_path_join(cfg->dir, rel);
+	char *d = mv_xstrdup(dir);
+	bool example = false;
+
+	for (int up = 0; up < 4 && !example; up++) {
+		char *m = mv_xstrfmt("%s/.meshvm-example", d), *parent;
+		example = access(m, F_OK) == 0;
+		free(m);
+		parent = mv_dirname(d);
+		free(d);
+		d = parent;
+	}
+	free(d);
+	if (!example) {
+		free(dir);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++)
+		if (urls[i][1] != NULL && !mv_http_is_loopback_url(urls[i][1])) {
+			cfg_fail(c, obj, field, "%s: %s is meshvm's offline example (stub "
+			         "sidecar and image, a cut-down control plane): it runs "
+			         "only against `meshvm fake` on loopback, and endpoints.%s "
+			         "is %s", key, dir, urls[i][0], urls[i][1]);
+			break;
+		}
+	free(dir);
+}
+
+const char *
+mv_config_network(const struct mv_config *cfg, const char *who)
+{
+	return json_string_value(json_object_get(cfg->mesh_.networks, who));
+}
+
 void
 mv_config_free(struct mv_config *cfg)
 {
@@ -526,6 +668,16 @@ mv_config_free(struct mv_config *cfg)
 	free(cfg->service.protocol);
 	free(cfg->service.image);
 	free(cfg->service.sidecar);
+	free(cfg->vm.cluster);
+	free(cfg->mesh_.istio_version);
+	free(cfg->mesh_.id);
+	free(cfg->mesh_.trust_domain);
+	json_decref(cfg->mesh_.networks);
+	free(cfg->mesh_.istio_manifests);
+	free(cfg->mesh_.ca_dir);
+	free(cfg->mesh_.reader_token);
+	free(cfg->app_.manifests);
+	json_decref(cfg->app_.placement);
 	json_decref(cfg->mesh);
 	json_decref(cfg->app);
 	json_decref(cfg->migration);
@@ -584,6 +736,14 @@ mv_config_parse(const char *name, const char *buf, size_t len,
 		parse_opaque(&c, root, "mesh", &cfg->mesh);
 	if (!c.failed)
 		parse_opaque(&c, root, "app", &cfg->app);
+	if (!c.failed)
+		parse_mesh_app(&c, cfg);
+	if (!c.failed && cfg->mesh_.istio_manifests != NULL)
+		example_guard(&c, cfg, cfg->mesh, "istio_manifests",
+		              cfg->mesh_.istio_manifests, "mesh.istio_manifests");
+	if (!c.failed && cfg->app_.manifests != NULL)
+		example_guard(&c, cfg, cfg->app, "manifests", cfg->app_.manifests,
+		              "app.manifests");
 	if (!c.failed)
 		parse_opaque(&c, root, "migration", &cfg->migration);
 	mv_yaml_free(y);

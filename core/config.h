@@ -61,6 +61,7 @@ struct mv_config {
 		int count;
 		char *network;
 		char *boot_agent; /* auto|cloud-init|startup-script */
+		char *cluster; /* the home cluster (vm.cluster; default the first) */
 	} vm;
 	struct {
 		char *name;
@@ -70,8 +71,24 @@ struct mv_config {
 		char *image;   /* path, relative to the config's directory */
 		char *sidecar; /* path */
 	} service;
-	json_t *mesh, *app, *migration; /* opaque until later steps define them */
+	struct {
+		char *istio_version;
+		char *id;
+		char *trust_domain;
+		json_t *networks;        /* every cluster and "VM" -> network */
+		char *istio_manifests;   /* as written (relative: to dir), or NULL */
+		char *ca_dir;            /* NULL: dir/.meshvm/ca, made by meshvm */
+		char *reader_token;      /* NULL: a reader token Secret */
+	} mesh_;
+	struct {
+		char *manifests;   /* as written, or NULL */
+		json_t *placement; /* NULL: placement.yaml next to manifests */
+	} app_;
+	json_t *mesh, *app, *migration; /* the mappings as written */
 };
+
+/* The Istio network of a cluster name or "VM" (borrowed). */
+const char *mv_config_network(const struct mv_config *cfg, const char *who);
 
 /* Load and validate; endpoint defaults are the real Google APIs, then
  * `endpoints:` from the file, then MESHVM_GOOGLE_ENDPOINT (one base for

@@ -4,7 +4,9 @@
 #   2. turn it into GCE user-data (the VM fetches the bundle, pins its digest)
 #      and check that user-data offline
 #   3. against the embedded fake Google Cloud + Kubernetes: init the seed's
-#      topology, plan, up (clusters, firewall), status, then down
+#      topology with the offline example (init --example), plan, up through
+#      identity (clusters, firewall, mesh-ca, istio, app, vm-group,
+#      identity), the identity files' paths, status, a rerun, then down
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -48,19 +50,24 @@ export PROJECT_ID=meshvm-demo MESHVM_TIMING=fast
 
 cd "$out"
 echo
-echo "== init + plan"
-"$bin" init
+echo "== init --example + plan"
+"$bin" init --example
 "$bin" plan
 echo
-echo "== up --until firewall"
-"$bin" up --until firewall
+echo "== up --until identity"
+"$bin" up --until identity
+echo
+echo "== the VM's identity files (from the home cluster; no token)"
+for f in cluster.env mesh.yaml hosts root-cert.pem; do
+	echo "$out/.meshvm/identity/$f"
+done
 echo
 echo "== status"
 "$bin" status
 echo
 echo "== rerun: nothing to do, no mutating request"
 before=$(grep -c '"mutating":true' journal.jsonl)
-"$bin" up --until firewall >/dev/null 2>&1
+"$bin" up --until identity >/dev/null 2>&1
 after=$(grep -c '"mutating":true' journal.jsonl)
 echo "mutating requests during the rerun: $((after - before))"
 echo

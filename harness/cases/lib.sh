@@ -48,3 +48,15 @@ kill9_after_requests() {
 	kill -9 "$1" 2>/dev/null || true
 	wait "$1" 2>/dev/null || true
 }
+
+# mesh_config: point meshvm.yaml at the fixture Istio control plane and
+# app (the mesh steps: mesh-ca, istio, app, vm-group, identity).
+mesh_config() {
+	cat >>meshvm.yaml <<MESH
+mesh:
+  istio_manifests: $MESHVM_SRC/fixtures/istio
+app:
+  manifests: $MESHVM_SRC/fixtures/app/manifests
+MESH
+}
+
