@@ -68,6 +68,22 @@ expect_in "$(kubectl config view --raw -o jsonpath='{.clusters[0].cluster.server
 out=$(kubectl version 2>&1)
 expect_in "$out" "Server Version: v1.32.4-gke" "kubectl version"
 
+# ---- Istio's CRDs: their kinds exist once these are applied ----
+crds=$here/../../fixtures/istio/crds
+# (the wording is kubectl's, after its openapi lookups: only refusal is
+# checked)
+if kubectl apply -f "$app" >/dev/null 2>&1; then
+	fail "Istio kinds are not served before their CRDs"
+else
+	ok "Istio kinds are not served before their CRDs"
+fi
+out=$(kubectl apply -f "$crds" 2>&1)
+expect_in "$out" "customresourcedefinition.apiextensions.k8s.io/virtualservices.networking.istio.io created" \
+	"apply creates the Istio CRDs"
+check "the CRDs are Established" quiet kubectl wait --for condition=established \
+	--timeout=10s -f "$crds"
+kubectl delete namespace demo --wait=true >/dev/null 2>&1 || true
+
 # ---- client-side apply ----
 out=$(kubectl apply -f "$app" 2>&1)
 expect_in "$out" "namespace/demo created" "apply creates the namespace"

@@ -9,7 +9,10 @@
  *     203.0.113.0/24 (documentation range: data only), both by name;
  *   - service-account token Secrets get their token, ca.crt, namespace;
  *   - a Deployment reports its replicas available --controller-delay-ms after
- *     it was created or its spec changed (computed on read).
+ *     it was created or its spec changed (computed on read);
+ *   - a CustomResourceDefinition gets status.acceptedNames, storedVersions
+ *     and conditions NamesAccepted and Established (True, stamped with the
+ *     fake's clock), as the apiextensions controllers set them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,6 +264,73 @@ sa_token_secret(struct fake *f, struct kcluster *kc, const char *ns,
 	free(nsb);
 }
 
+/* A condition of a CRD's status: its lastTransitionTime stays while its
+ * status does not change, as the real controllers keep it. */
+static json_t *
+crd_condition(const json_t *old, const char *type, const char *reason,
+              const char *msg, const char *now)
+{
+	json_t *c;
+	size_t i;
+	const char *ts = now;
+
+	json_array_foreach(json_object_get(old, "conditions"), i, c)
+		if (!strcmp(fake_jstr(c, "type"), type) &&
+		    !strcmp(fake_jstr(c, "status"), "True") &&
+		    *fake_jstr(c, "lastTransitionTime"))
+			ts = fake_jstr(c, "lastTransitionTime");
+	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", type, "status",
+	                 "True", "lastTransitionTime", ts, "reason", reason,
+	                 "message", msg);
+}
+
+/* What the apiextensions controllers write into a CRD's status. */
+static void
+crd_controller(json_t *obj)
+{
+	json_t *spec = json_object_get(obj, "spec"), *ver, *st, *stored;
+	json_t *old = json_object_get(obj, "status");
+	json_t *names = json_deep_copy(json_object_get(spec, "names"));
+	char now[48], lk[300];
+	size_t i;
+
+	if (!json_is_object(names))
+		return;
+	fake_now_rfc3339(now, sizeof(now), false);
+	if (!json_is_string(json_object_get(names, "listKind"))) {
+		snprintf(lk, sizeof(lk), "%sList", fake_jstr(names, "kind"));
+		json_object_set_new(names, "listKind", json_string(lk));
+	}
+	if (!json_is_string(json_object_get(names, "singular")))
+		json_object_set_new(names, "singular",
+		                    json_string(fake_jstr(names, "plural")));
+	stored = json_is_array(json_object_get(old, "storedVersions"))
+	                 ? json_deep_copy(json_object_get(old, "storedVersions"))
+	                 : json_array();
+	json_array_foreach(json_object_get(spec, "versions"), i, ver) {
+		bool have = false;
+		json_t *x;
+		size_t j;
+		if (!json_is_true(json_object_get(ver, "storage")))
+			continue;
+		json_array_foreach(stored, j, x)
+			have = have || !strcmp(json_string_value(x) ? json_string_value(x)
+			                                             : "",
+			                       fake_jstr(ver, "name"));
+		if (!have)
+			json_array_append_new(stored,
+			                      json_string(fake_jstr(ver, "name")));
+	}
+	st = json_pack("{s:o, s:[o, o], s:o}", "acceptedNames", names,
+	               "conditions",
+	               crd_condition(old, "NamesAccepted", "NoConflicts",
+	                             "no conflicts found", now),
+	               crd_condition(old, "Established", "InitialNamesAccepted",
+	                             "the initial names have been accepted", now),
+	               "storedVersions", stored);
+	json_object_set_new(obj, "status", st);
+}
+
 void
 kctl_after_write(struct fake *f, struct kcluster *kc, const struct kkind *k,
                  json_t *obj, bool created)
@@ -298,6 +368,9 @@ kctl_after_write(struct fake *f, struct kcluster *kc, const struct kkind *k,
 				free(pem);
 			}
 		}
+	} else if (!strcmp(k->group, "apiextensions.k8s.io") &&
+	           !strcmp(k->plural, "customresourcedefinitions")) {
+		crd_controller(obj);
 	} else if (!strcmp(k->group, "apps") &&
 	           !strcmp(k->plural, "deployments")) {
 		json_t *prog = json_object_get(kstore(f, kc), "progress"), *p;
