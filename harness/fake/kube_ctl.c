@@ -333,7 +333,7 @@ crd_controller(json_t *obj)
 
 void
 kctl_after_write(struct fake *f, struct kcluster *kc, const struct kkind *k,
-                 json_t *obj, bool created)
+                 json_t *obj, bool created, bool dry_run)
 {
 	json_t *meta = json_object_get(obj, "metadata");
 	const char *ns = fake_jstr(meta, "namespace");
@@ -344,11 +344,13 @@ kctl_after_write(struct fake *f, struct kcluster *kc, const struct kkind *k,
 		if (json_object_get(obj, "status") == NULL)
 			json_object_set_new(obj, "status",
 			                    json_pack("{s:s}", "phase", "Active"));
-		if (created)
+		if (created && !dry_run)
 			kctl_namespace_defaults(f, kc, name);
 	} else if (!strcmp(k->group, "") && !strcmp(k->plural, "services")) {
 		service_controller(f, kc, ns, obj);
-	} else if (!strcmp(k->group, "") && !strcmp(k->plural, "secrets")) {
+	} else if (!strcmp(k->group, "") && !strcmp(k->plural, "secrets") &&
+	           !dry_run) {
+		/* a dry run changes nothing: no token, no istio-ca-root-cert */
 		sa_token_secret(f, kc, ns, obj);
 		if (!strcmp(ns, "istio-system") && !strcmp(name, "cacerts")) {
 			/* every namespace, this write included */
@@ -372,7 +374,7 @@ kctl_after_write(struct fake *f, struct kcluster *kc, const struct kkind *k,
 	           !strcmp(k->plural, "customresourcedefinitions")) {
 		crd_controller(obj);
 	} else if (!strcmp(k->group, "apps") &&
-	           !strcmp(k->plural, "deployments")) {
+	           !strcmp(k->plural, "deployments") && !dry_run) {
 		json_t *prog = json_object_get(kstore(f, kc), "progress"), *p;
 		json_int_t gen = json_integer_value(json_object_get(meta,
 		                                                    "generation"));

@@ -421,7 +421,7 @@ ka_store(struct fake *f, struct freq *rq, const struct kreq *kr, json_t *obj,
 {
 	json_t *m = ka_meta_of(obj);
 
-	kctl_after_write(f, rq->kc, &kr->k, obj, created);
+	kctl_after_write(f, rq->kc, &kr->k, obj, created, false);
 	kstore_put(f, rq->kc, &kr->k, kr->k.namespaced ? fake_jstr(m,
 	                                                           "namespace")
 	                                               : NULL,

@@ -163,9 +163,12 @@ json_t *kube_object_decode(const uint8_t *buf, size_t len,
                            const char *api_version);
 
 /* ---- simulated controllers (kube_ctl.c) ---- */
-/* After an object was written (created or changed). */
+/* After an object was written (created or changed): what the controllers
+ * fill into obj; with dry_run only that, no other object and no state
+ * changes (dryRun=All). */
 void kctl_after_write(struct fake *f, struct kcluster *kc,
-                      const struct kkind *k, json_t *obj, bool created);
+                      const struct kkind *k, json_t *obj, bool created,
+                      bool dry_run);
 /* A Deployment (or a list item) as the controllers would show it now:
  * a new reference with its status filled in. */
 json_t *kctl_view(struct fake *f, struct kcluster *kc, const struct kkind *k,

@@ -726,6 +726,98 @@ test_crd_established_and_schema(void **state)
 	fake_free(f);
 }
 
+/* dryRun=All: the answer as if written, and nothing else changes. */
+static void
+test_dry_run_no_side_effects(void **state)
+{
+	struct fake *f = kube_fake(true, 0);
+	struct fu_resp r;
+	char rv[32], target[256];
+	static const char cacerts[] =
+	        "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":"
+	        "{\"name\":\"cacerts\",\"namespace\":\"istio-system\"},"
+	        "\"data\":{\"root-cert.pem\":\"LS0tLS1CRUdJTiBST09U\"}}";
+
+	(void)state;
+	assert_int_equal(kdo(f, "POST", "/api/v1/namespaces",
+	                     "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
+	                     "\"metadata\":{\"name\":\"istio-system\"}}"), 201);
+	assert_int_equal(kdo(f, "POST", "/api/v1/namespaces/default/"
+	                     "serviceaccounts", "{\"apiVersion\":\"v1\",\"kind\":"
+	                     "\"ServiceAccount\",\"metadata\":{\"name\":\"r\"}}"),
+	                 201);
+	r = k(f, "GET", CM, NULL);
+	snprintf(rv, sizeof(rv), "%s", fu_str(&r, "metadata.resourceVersion"));
+	fu_free(&r);
+	/* create and server-side apply of cacerts */
+	r = k(f, "POST", "/api/v1/namespaces/istio-system/secrets?dryRun=All",
+	      cacerts);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(fu_str(&r, "metadata.name"), "cacerts");
+	fu_free(&r);
+	r = kt(f, "PATCH", "/api/v1/namespaces/istio-system/secrets/cacerts?"
+	       "dryRun=All&fieldManager=t", cacerts,
+	       "application/apply-patch+yaml");
+	assert_int_equal(r.status, 201);
+	fu_free(&r);
+	assert_int_equal(kdo(f, "GET", "/api/v1/namespaces/istio-system/secrets/"
+	                     "cacerts", NULL), 404);
+	assert_int_equal(kdo(f, "GET", CM "/istio-ca-root-cert", NULL), 404);
+	assert_int_equal(kdo(f, "GET", "/api/v1/namespaces/istio-system/"
+	                     "configmaps/istio-ca-root-cert", NULL), 404);
+	/* a service-account token Secret is not filled */
+	r = k(f, "POST", "/api/v1/namespaces/default/secrets?dryRun=All",
+	      "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":"
+	      "{\"name\":\"tok\",\"annotations\":{\"kubernetes.io/"
+	      "service-account.name\":\"r\"}},\"type\":\"kubernetes.io/"
+	      "service-account-token\"}");
+	assert_int_equal(r.status, 201);
+	assert_null(strstr(r.raw.body, "\"token\""));
+	fu_free(&r);
+	/* a CRD does not define its kind */
+	r = k(f, "POST", CRDS "?dryRun=All",
+	      "{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":"
+	      "\"CustomResourceDefinition\",\"metadata\":{\"name\":"
+	      "\"widgets.example.com\"},\"spec\":{\"group\":\"example.com\","
+	      "\"names\":{\"plural\":\"widgets\",\"kind\":\"Widget\"},"
+	      "\"scope\":\"Namespaced\",\"versions\":[{\"name\":\"v1\","
+	      "\"served\":true,\"storage\":true,\"schema\":{"
+	      "\"openAPIV3Schema\":{\"type\":\"object\"}}}]}}");
+	assert_int_equal(r.status, 201);
+	assert_string_equal(fu_str(&r, "status.conditions.1.type"),
+	                    "Established");
+	fu_free(&r);
+	assert_int_equal(kdo(f, "GET", "/apis/example.com/v1", NULL), 404);
+	assert_int_equal(kdo(f, "GET", CRDS "/widgets.example.com", NULL), 404);
+	/* status and scale subresources */
+	assert_int_equal(kdo(f, "POST", DEP, DEP_BODY("")), 201);
+	r = k(f, "GET", CM, NULL);
+	snprintf(rv, sizeof(rv), "%s", fu_str(&r, "metadata.resourceVersion"));
+	fu_free(&r);
+	r = kt(f, "PATCH", DEP "/web/scale?dryRun=All",
+	       "{\"spec\":{\"replicas\":7}}", "application/merge-patch+json");
+	assert_int_equal(r.status, 200);
+	assert_int_equal(fu_int(&r, "spec.replicas"), 7);
+	fu_free(&r);
+	r = kt(f, "PATCH", DEP "/web/status?dryRun=All",
+	       "{\"status\":{\"replicas\":9}}", "application/merge-patch+json");
+	assert_int_equal(r.status, 200);
+	fu_free(&r);
+	r = k(f, "GET", DEP "/web", NULL);
+	assert_int_equal(fu_int(&r, "spec.replicas"), 2);
+	fu_free(&r);
+	/* no resourceVersion was used, no watch event written */
+	r = k(f, "GET", CM, NULL);
+	assert_string_equal(fu_str(&r, "metadata.resourceVersion"), rv);
+	fu_free(&r);
+	snprintf(target, sizeof(target), CM "?watch=1&resourceVersion=%s", rv);
+	r = k(f, "GET", target, NULL);
+	assert_int_equal(r.status, 200);
+	assert_null(strstr(r.raw.body, "\"type\""));
+	fu_free(&r);
+	fake_free(f);
+}
+
 static void
 test_controllers(void **state)
 {
@@ -1023,6 +1115,7 @@ main(void)
 		cmocka_unit_test(test_server_side_apply),
 		cmocka_unit_test(test_namespaces_and_crds),
 		cmocka_unit_test(test_crd_established_and_schema),
+		cmocka_unit_test(test_dry_run_no_side_effects),
 		cmocka_unit_test(test_controllers),
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_auth_and_isolation),
