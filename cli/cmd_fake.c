@@ -16,7 +16,7 @@
 enum { O_LISTEN = 1, O_READY, O_NOAUTH, O_SAKEY, O_STATE, O_FAULTS,
        O_JOURNAL, O_SEED, O_POLLS, O_OPTIME, O_THREADS, O_CTLDELAY,
        O_MAXCONN, O_HDRTIMEOUT, O_INFLIGHT, O_WHIST, O_WHISTB, O_JBYTES,
-       O_JBODIES, O_LOADSTATE, O_TLS, O_TLSSAN };
+       O_JBODIES, O_LOADSTATE, O_TLS, O_TLSSAN, O_LBRANGE };
 
 static const struct cli_option fake_options[] = {
 	{.id = O_LISTEN, .lng = "listen", .arg = "HOST:PORT",
@@ -85,6 +85,9 @@ static const struct cli_option fake_options[] = {
 	 .flags = CLI_INT, .min = 0, .max = 3600000,
 	 .help = "simulated controllers' delay: Deployments become available, "
 	         "namespaces finish terminating (default 1000)"},
+	{.id = O_LBRANGE, .lng = "lb-range", .arg = "CIDR",
+	 .help = "IPv4 range LoadBalancer Services' addresses come from, one "
+	         "per Service, none shared (default 203.0.113.0/24)"},
 	CLI_OPT_VERBOSE,
 	CLI_OPT_HELP,
 	{0}};
@@ -165,6 +168,7 @@ run_fake(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		case O_OPTIME: o.op_time_ms = (int)p.num; break;
 		case O_THREADS: o.threads = (int)p.num; break;
 		case O_CTLDELAY: o.controller_delay_ms = (int)p.num; break;
+		case O_LBRANGE: o.lb_range = p.arg; break;
 		case O_MAXCONN: o.max_connections = (int)p.num; break;
 		case O_HDRTIMEOUT: o.header_timeout = (int)p.num; break;
 		case O_INFLIGHT: o.max_inflight_bytes = (size_t)p.num; break;

@@ -4,9 +4,10 @@
  *     "kube-root-ca.crt" (the cluster CA); once Secret istio-system/cacerts
  *     exists, every namespace also has ConfigMap "istio-ca-root-cert" with
  *     its root-cert.pem, as istiod publishes it;
- *   - Services get a clusterIP from the cluster's services range, and
- *     LoadBalancer Services status.loadBalancer.ingress[0].ip from
- *     203.0.113.0/24 (documentation range: data only), both by name;
+ *   - Services get a clusterIP from the cluster's services range, by name,
+ *     and LoadBalancer Services status.loadBalancer.ingress[0].ip from
+ *     --lb-range (default 203.0.113.0/24), deterministic and never one in
+ *     use by another Service of any cluster;
  *   - service-account token Secrets get their token, ca.crt, namespace;
  *   - a Deployment reports its replicas available --controller-delay-ms after
  *     it was created or its spec changed (computed on read);
@@ -172,6 +173,66 @@ cluster_ip(struct fake *f, struct kcluster *kc, const char *ns,
 	         host % 256);
 }
 
+/* The LoadBalancer addresses of every Service in any cluster (but ns/name
+ * of kc, which is being given one), as the keys of a new object. */
+static json_t *
+lb_used(struct fake *f, struct kcluster *kc, const char *ns,
+        const char *name)
+{
+	const char *ck, *key;
+	json_t *st, *obj, *in, *used = json_object();
+	size_t i;
+
+	json_object_foreach(fake_db(f, "kube"), ck, st) {
+		json_object_foreach(json_object_get(st, "objects"), key, obj) {
+			json_t *meta = json_object_get(obj, "metadata");
+			if (strncmp(key, "core/services/", 14) != 0)
+				continue;
+			if (!strcmp(ck, kc->key) &&
+			    !strcmp(fake_jstr(meta, "namespace"), ns) &&
+			    !strcmp(fake_jstr(meta, "name"), name))
+				continue;
+			json_array_foreach(json_object_get(json_object_get(
+			        json_object_get(obj, "status"), "loadBalancer"),
+			                                   "ingress"), i, in)
+				if (*fake_jstr(in, "ip"))
+					json_object_set_new(used, fake_jstr(in, "ip"),
+					                    json_true());
+		}
+	}
+	return used;
+}
+
+/* A LoadBalancer address from --lb-range: the first free one from a
+ * place picked by a hash of the Service's name (deterministic), never
+ * one in use; false when the range is used up (the Service stays
+ * pending, as on a real cluster). */
+static bool
+lb_address(struct fake *f, struct kcluster *kc, const char *ns,
+           const char *name, char *out, size_t len)
+{
+	unsigned bits = fst(f)->lb_bits;
+	uint64_t size = (uint64_t)1 << (32 - bits), first = 0, n = size, i;
+	uint64_t h = fake_hash64("lb-ip", kc->key, ns, name);
+	json_t *used = lb_used(f, kc, ns, name);
+	bool found = false;
+
+	if (bits <= 30) { /* not the network nor the broadcast address */
+		first = 1;
+		n = size - 2;
+	}
+	if (n > 65536) /* bounded work: the scan looks at this many at most */
+		n = 65536;
+	for (i = 0; i < n && !found; i++) {
+		uint32_t a = fst(f)->lb_net + (uint32_t)(first + (h + i) % n);
+		snprintf(out, len, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255,
+		         (a >> 8) & 255, a & 255);
+		found = json_object_get(used, out) == NULL;
+	}
+	json_decref(used);
+	return found;
+}
+
 static void
 service_controller(struct fake *f, struct kcluster *kc, const char *ns,
                    json_t *obj)
@@ -204,15 +265,12 @@ service_controller(struct fake *f, struct kcluster *kc, const char *ns,
 	if (strcmp(fake_jstr(spec, "type"), "LoadBalancer") == 0) {
 		json_t *lb = json_object_get(json_object_get(obj, "status"),
 		                             "loadBalancer");
-		if (json_array_size(json_object_get(lb, "ingress")) == 0) {
-			uint64_t h = fake_hash64("lb-ip", kc->key, ns, name);
-			snprintf(ip, sizeof(ip), "203.0.113.%u",
-			         1 + (unsigned)(h % 254));
+		if (json_array_size(json_object_get(lb, "ingress")) == 0 &&
+		    lb_address(f, kc, ns, name, ip, sizeof(ip)))
 			json_object_set_new(obj, "status",
 			                    json_pack("{s:{s:[{s:s, s:s}]}}",
 			                              "loadBalancer", "ingress", "ip", ip,
 			                              "ipMode", "VIP"));
-		}
 	} else if (json_object_get(obj, "status") == NULL) {
 		json_object_set_new(obj, "status",
 		                    json_pack("{s:{}}", "loadBalancer"));

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+
 #include "core/sha256.h"
 #include "harness/fake/req.h"
 
@@ -356,4 +358,29 @@ fake_project_number(const char *project, char *buf, size_t len)
 	                        fake_hash64("project", project, NULL, NULL) %
 	                                900000000000ULL,
 	                buf, len);
+}
+
+int
+fake_cidr4(const char *s, uint32_t *net, unsigned *bits)
+{
+	char ip[16], *end;
+	const char *slash = strchr(s, '/');
+	struct in_addr a;
+	unsigned long n;
+	uint32_t v;
+
+	if (slash == NULL || (size_t)(slash - s) >= sizeof(ip) ||
+	    !isdigit((unsigned char)slash[1]))
+		return -1;
+	memcpy(ip, s, (size_t)(slash - s));
+	ip[slash - s] = '\0';
+	n = strtoul(slash + 1, &end, 10);
+	if (*end != '\0' || n > 32 || inet_pton(AF_INET, ip, &a) != 1)
+		return -1;
+	v = ntohl(a.s_addr);
+	if (n < 32 && (v & (0xffffffffu >> n)) != 0)
+		return -1;
+	*net = v;
+	*bits = (unsigned)n;
+	return 0;
 }

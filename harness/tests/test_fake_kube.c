@@ -818,6 +818,77 @@ test_dry_run_no_side_effects(void **state)
 	fake_free(f);
 }
 
+static json_t *
+lb_service(struct fake *f, const char *name, int *status)
+{
+	char *body = tu_fmt("{\"apiVersion\":\"v1\",\"kind\":\"Service\","
+	                    "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"type\":"
+	                    "\"LoadBalancer\",\"ports\":[{\"port\":80}]}}", name);
+	struct fu_resp r = k(f, "POST", "/api/v1/namespaces/default/services",
+	                     body);
+	json_t *ing = json_incref(json_object_get(json_object_get(
+	        json_object_get(r.json, "status"), "loadBalancer"), "ingress"));
+
+	*status = r.status;
+	fu_free(&r);
+	free(body);
+	return ing;
+}
+
+/* --lb-range: addresses from the range, one per Service, reused only
+ * once free; a bad range is refused. */
+static void
+test_lb_range(void **state)
+{
+	struct fake_options o;
+	struct fake *f = NULL;
+	struct mv_err err;
+	json_t *a, *b, *c, *d;
+	char ipa[32], ipb[32];
+	int st;
+
+	(void)state;
+	fake_options_init(&o);
+	o.lb_range = "10.1.2.3/24";
+	mv_err_clear(&err);
+	assert_int_equal(fake_new(&o, &f, &err), -1);
+	assert_contains(err.msg, "--lb-range 10.1.2.3/24: not an IPv4 CIDR");
+	o.lb_range = "198.51.100.8/30"; /* two usable: .9 and .10 */
+	o.no_auth = true;
+	o.op_polls = 0;
+	o.controller_delay_ms = 0;
+	assert_int_equal(fake_new(&o, &f, &err), 0);
+	assert_int_equal(fu_do_on(f, "gcp", "POST", CLUSTERS,
+	                          "{\"cluster\":{\"name\":\"c1\","
+	                          "\"initialNodeCount\":1}}", NULL), 200);
+	a = lb_service(f, "a", &st);
+	assert_int_equal(st, 201);
+	b = lb_service(f, "b", &st);
+	assert_int_equal(st, 201);
+	snprintf(ipa, sizeof(ipa), "%s",
+	         json_string_value(json_object_get(json_array_get(a, 0), "ip")));
+	snprintf(ipb, sizeof(ipb), "%s",
+	         json_string_value(json_object_get(json_array_get(b, 0), "ip")));
+	assert_true(!strcmp(ipa, "198.51.100.9") || !strcmp(ipa, "198.51.100.10"));
+	assert_true(!strcmp(ipb, "198.51.100.9") || !strcmp(ipb, "198.51.100.10"));
+	assert_string_not_equal(ipa, ipb);
+	/* used up: the third stays pending */
+	c = lb_service(f, "c", &st);
+	assert_int_equal(st, 201);
+	assert_int_equal(json_array_size(c), 0);
+	/* a freed address goes to the next Service */
+	assert_int_equal(kdo(f, "DELETE", "/api/v1/namespaces/default/services/a",
+	                     NULL), 200);
+	d = lb_service(f, "d", &st);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(d, 0),
+	                                                      "ip")), ipa);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+	json_decref(d);
+	fake_free(f);
+}
+
 static void
 test_controllers(void **state)
 {
@@ -1116,6 +1187,7 @@ main(void)
 		cmocka_unit_test(test_namespaces_and_crds),
 		cmocka_unit_test(test_crd_established_and_schema),
 		cmocka_unit_test(test_dry_run_no_side_effects),
+		cmocka_unit_test(test_lb_range),
 		cmocka_unit_test(test_controllers),
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_auth_and_isolation),
