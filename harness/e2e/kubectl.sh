@@ -94,6 +94,40 @@ expect_in "$out" "virtualservice.networking.istio.io/web created" \
 expect_in "$out" "workloadgroup.networking.istio.io/productcatalogservice created" \
 	"apply creates the WorkloadGroup"
 
+# ---- a CRD's schema: explain, strict refusal, pruning ----
+out=$(kubectl explain virtualservices.spec.http.route 2>&1)
+echo "$out" | head -n 12
+expect_in "$out" "VirtualService" "kubectl explain finds the CRD's kind"
+expect_in "$out" "destination" "kubectl explain shows the CRD's schema"
+cat >"$work/vs-extra.yaml" <<'YAML'
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: extra
+  namespace: demo
+spec:
+  hosts: [web]
+  bogus: 1
+YAML
+if out=$(kubectl apply --validate=strict -f "$work/vs-extra.yaml" 2>&1); then
+	fail "apply --validate=strict refuses an unknown field"
+fi
+echo "$out"
+expect_in "$out" 'strict decoding error: unknown field "spec.bogus"' \
+	"apply --validate=strict refuses an unknown field"
+out=$(kubectl apply --validate=warn -f "$work/vs-extra.yaml" 2>&1)
+expect_in "$out" 'unknown field "spec.bogus"' "apply --validate=warn warns"
+expect_in "$out" "virtualservice.networking.istio.io/extra created" \
+	"apply --validate=warn creates"
+# (.spec only: the last-applied annotation keeps what was sent, as on a
+# real server)
+out=$(kubectl get virtualservice extra -n demo -o jsonpath='{.spec}')
+expect_in "$out" '"hosts":["web"]' "the VirtualService is stored"
+if [[ $out == *bogus* ]]; then
+	fail "the unknown field is pruned"
+fi
+ok "the unknown field is pruned"
+
 seq=$(last_seq)
 out=$(kubectl apply -f "$app" 2>&1)
 expect_in "$out" "deployment.apps/web unchanged" "apply again: unchanged"

@@ -660,6 +660,24 @@ test_crd_established_and_schema(void **state)
 	                    "GatewayList");
 	assert_string_equal(fu_str(&r, "status.storedVersions.0"), "v1");
 	fu_free(&r);
+	/* its schema in /openapi/v3, for kubectl explain */
+	r = k(f, "GET", "/openapi/v3/apis/networking.istio.io/v1", NULL);
+	{
+		json_t *sc = json_object_get(json_object_get(json_object_get(
+		        r.json, "components"), "schemas"),
+		                             "io.istio.networking.v1.Gateway");
+		assert_non_null(sc);
+		assert_string_equal(json_string_value(json_object_get(json_array_get(
+		        json_object_get(sc, "x-kubernetes-group-version-kind"), 0),
+		                                                       "kind")),
+		                    "Gateway");
+		assert_non_null(json_object_get(json_object_get(json_object_get(
+		        json_object_get(sc, "properties"), "spec"), "properties"),
+		                                "servers"));
+		assert_non_null(json_object_get(json_object_get(sc, "properties"),
+		                                "metadata"));
+	}
+	fu_free(&r);
 	/* types, enums and required fields: 422 Invalid with causes */
 	r = k(f, "POST", GW,
 	      "{\"apiVersion\":\"networking.istio.io/v1\",\"kind\":\"Gateway\","
