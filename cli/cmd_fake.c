@@ -16,7 +16,8 @@
 enum { O_LISTEN = 1, O_READY, O_NOAUTH, O_SAKEY, O_STATE, O_FAULTS,
        O_JOURNAL, O_SEED, O_POLLS, O_OPTIME, O_THREADS, O_CTLDELAY, O_IGRACE,
        O_MAXCONN, O_HDRTIMEOUT, O_INFLIGHT, O_WHIST, O_WHISTB, O_JBYTES,
-       O_MAXUPLOAD, O_JBODIES, O_LOADSTATE, O_TLS, O_TLSSAN, O_TSPEED };
+       O_MAXUPLOAD, O_JBODIES, O_LOADSTATE, O_TLS, O_TLSSAN, O_TSPEED,
+       O_LBRANGE };
 
 static const struct cli_option fake_options[] = {
 	{.id = O_LISTEN, .lng = "listen", .arg = "HOST:PORT",
@@ -97,6 +98,9 @@ static const struct cli_option fake_options[] = {
 	 .flags = CLI_INT, .min = 0, .max = 86400000,
 	 .help = "the simulated istiod deletes a disconnected VM's "
 	         "WorkloadEntry after N ms on the fake's clock (default 10000)"},
+	{.id = O_LBRANGE, .lng = "lb-range", .arg = "CIDR",
+	 .help = "IPv4 range LoadBalancer Services' addresses come from, one "
+	         "per Service, none shared (default 203.0.113.0/24)"},
 	CLI_OPT_VERBOSE,
 	CLI_OPT_HELP,
 	{0}};
@@ -178,6 +182,7 @@ run_fake(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		case O_THREADS: o.threads = (int)p.num; break;
 		case O_CTLDELAY: o.controller_delay_ms = (int)p.num; break;
 		case O_IGRACE: o.istiod_grace_ms = (int)p.num; break;
+		case O_LBRANGE: o.lb_range = p.arg; break;
 		case O_MAXCONN: o.max_connections = (int)p.num; break;
 		case O_HDRTIMEOUT: o.header_timeout = (int)p.num; break;
 		case O_INFLIGHT: o.max_inflight_bytes = (size_t)p.num; break;

@@ -68,6 +68,22 @@ expect_in "$(kubectl config view --raw -o jsonpath='{.clusters[0].cluster.server
 out=$(kubectl version 2>&1)
 expect_in "$out" "Server Version: v1.32.4-gke" "kubectl version"
 
+# ---- Istio's CRDs: their kinds exist once these are applied ----
+crds=$here/../../fixtures/istio/crds
+# (the wording is kubectl's, after its openapi lookups: only refusal is
+# checked)
+if kubectl apply -f "$app" >/dev/null 2>&1; then
+	fail "Istio kinds are not served before their CRDs"
+else
+	ok "Istio kinds are not served before their CRDs"
+fi
+out=$(kubectl apply -f "$crds" 2>&1)
+expect_in "$out" "customresourcedefinition.apiextensions.k8s.io/virtualservices.networking.istio.io created" \
+	"apply creates the Istio CRDs"
+check "the CRDs are Established" quiet kubectl wait --for condition=established \
+	--timeout=10s -f "$crds"
+kubectl delete namespace demo --wait=true >/dev/null 2>&1 || true
+
 # ---- client-side apply ----
 out=$(kubectl apply -f "$app" 2>&1)
 expect_in "$out" "namespace/demo created" "apply creates the namespace"
@@ -77,6 +93,40 @@ expect_in "$out" "virtualservice.networking.istio.io/web created" \
 	"apply creates the VirtualService"
 expect_in "$out" "workloadgroup.networking.istio.io/productcatalogservice created" \
 	"apply creates the WorkloadGroup"
+
+# ---- a CRD's schema: explain, strict refusal, pruning ----
+out=$(kubectl explain virtualservices.spec.http.route 2>&1)
+echo "$out" | head -n 12
+expect_in "$out" "VirtualService" "kubectl explain finds the CRD's kind"
+expect_in "$out" "destination" "kubectl explain shows the CRD's schema"
+cat >"$work/vs-extra.yaml" <<'YAML'
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: extra
+  namespace: demo
+spec:
+  hosts: [web]
+  bogus: 1
+YAML
+if out=$(kubectl apply --validate=strict -f "$work/vs-extra.yaml" 2>&1); then
+	fail "apply --validate=strict refuses an unknown field"
+fi
+echo "$out"
+expect_in "$out" 'strict decoding error: unknown field "spec.bogus"' \
+	"apply --validate=strict refuses an unknown field"
+out=$(kubectl apply --validate=warn -f "$work/vs-extra.yaml" 2>&1)
+expect_in "$out" 'unknown field "spec.bogus"' "apply --validate=warn warns"
+expect_in "$out" "virtualservice.networking.istio.io/extra created" \
+	"apply --validate=warn creates"
+# (.spec only: the last-applied annotation keeps what was sent, as on a
+# real server)
+out=$(kubectl get virtualservice extra -n demo -o jsonpath='{.spec}')
+expect_in "$out" '"hosts":["web"]' "the VirtualService is stored"
+if [[ $out == *bogus* ]]; then
+	fail "the unknown field is pruned"
+fi
+ok "the unknown field is pruned"
 
 seq=$(last_seq)
 out=$(kubectl apply -f "$app" 2>&1)

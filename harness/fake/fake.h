@@ -57,6 +57,8 @@ struct fake_options {
 	                           * terminating */
 	int istiod_grace_ms;      /* the simulated istiod deletes a
 	                           * disconnected WorkloadEntry after this */
+	const char *lb_range;     /* IPv4 CIDR LoadBalancer Services' addresses
+	                           * come from (need not outlive fake_new) */
 	int watch_events;         /* watch history per cluster: at most this
 	                           * many changes ... */
 	size_t watch_bytes;       /* ... and about this many bytes */
@@ -77,7 +79,8 @@ struct fake_options {
 
 /* Defaults: 127.0.0.1:0, auth on, seed 0, op_polls 2 (one read still
  * says RUNNING), op_time_ms 0, one worker thread per core (2 to 16),
- * 60 s idle timeout, controllers' delay 1000 ms, watch history 4096
+ * 60 s idle timeout, controllers' delay 1000 ms, LoadBalancer addresses
+ * from 203.0.113.0/24 (documentation range), watch history 4096
  * changes and 64 MiB, 512 connections per listener, 10 s to send
  * headers, 64 MiB of bodies in flight, a 32 MiB journal in memory,
  * 5 GiB per Cloud Storage upload. */

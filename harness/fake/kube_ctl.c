@@ -4,12 +4,16 @@
  *     "kube-root-ca.crt" (the cluster CA); once Secret istio-system/cacerts
  *     exists, every namespace also has ConfigMap "istio-ca-root-cert" with
  *     its root-cert.pem, as istiod publishes it;
- *   - Services get a clusterIP from the cluster's services range, and
- *     LoadBalancer Services status.loadBalancer.ingress[0].ip from
- *     203.0.113.0/24 (documentation range: data only), both by name;
+ *   - Services get a clusterIP from the cluster's services range, by name,
+ *     and LoadBalancer Services status.loadBalancer.ingress[0].ip from
+ *     --lb-range (default 203.0.113.0/24), deterministic and never one in
+ *     use by another Service of any cluster;
  *   - service-account token Secrets get their token, ca.crt, namespace;
  *   - a Deployment reports its replicas available --controller-delay-ms after
- *     it was created or its spec changed (computed on read).
+ *     it was created or its spec changed (computed on read);
+ *   - a CustomResourceDefinition gets status.acceptedNames, storedVersions
+ *     and conditions NamesAccepted and Established (True, stamped with the
+ *     fake's clock), as the apiextensions controllers set them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +173,66 @@ cluster_ip(struct fake *f, struct kcluster *kc, const char *ns,
 	         host % 256);
 }
 
+/* The LoadBalancer addresses of every Service in any cluster (but ns/name
+ * of kc, which is being given one), as the keys of a new object. */
+static json_t *
+lb_used(struct fake *f, struct kcluster *kc, const char *ns,
+        const char *name)
+{
+	const char *ck, *key;
+	json_t *st, *obj, *in, *used = json_object();
+	size_t i;
+
+	json_object_foreach(fake_db(f, "kube"), ck, st) {
+		json_object_foreach(json_object_get(st, "objects"), key, obj) {
+			json_t *meta = json_object_get(obj, "metadata");
+			if (strncmp(key, "core/services/", 14) != 0)
+				continue;
+			if (!strcmp(ck, kc->key) &&
+			    !strcmp(fake_jstr(meta, "namespace"), ns) &&
+			    !strcmp(fake_jstr(meta, "name"), name))
+				continue;
+			json_array_foreach(json_object_get(json_object_get(
+			        json_object_get(obj, "status"), "loadBalancer"),
+			                                   "ingress"), i, in)
+				if (*fake_jstr(in, "ip"))
+					json_object_set_new(used, fake_jstr(in, "ip"),
+					                    json_true());
+		}
+	}
+	return used;
+}
+
+/* A LoadBalancer address from --lb-range: the first free one from a
+ * place picked by a hash of the Service's name (deterministic), never
+ * one in use; false when the range is used up (the Service stays
+ * pending, as on a real cluster). */
+static bool
+lb_address(struct fake *f, struct kcluster *kc, const char *ns,
+           const char *name, char *out, size_t len)
+{
+	unsigned bits = fst(f)->lb_bits;
+	uint64_t size = (uint64_t)1 << (32 - bits), first = 0, n = size, i;
+	uint64_t h = fake_hash64("lb-ip", kc->key, ns, name);
+	json_t *used = lb_used(f, kc, ns, name);
+	bool found = false;
+
+	if (bits <= 30) { /* not the network nor the broadcast address */
+		first = 1;
+		n = size - 2;
+	}
+	if (n > 65536) /* bounded work: the scan looks at this many at most */
+		n = 65536;
+	for (i = 0; i < n && !found; i++) {
+		uint32_t a = fst(f)->lb_net + (uint32_t)(first + (h + i) % n);
+		snprintf(out, len, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255,
+		         (a >> 8) & 255, a & 255);
+		found = json_object_get(used, out) == NULL;
+	}
+	json_decref(used);
+	return found;
+}
+
 static void
 service_controller(struct fake *f, struct kcluster *kc, const char *ns,
                    json_t *obj)
@@ -201,15 +265,12 @@ service_controller(struct fake *f, struct kcluster *kc, const char *ns,
 	if (strcmp(fake_jstr(spec, "type"), "LoadBalancer") == 0) {
 		json_t *lb = json_object_get(json_object_get(obj, "status"),
 		                             "loadBalancer");
-		if (json_array_size(json_object_get(lb, "ingress")) == 0) {
-			uint64_t h = fake_hash64("lb-ip", kc->key, ns, name);
-			snprintf(ip, sizeof(ip), "203.0.113.%u",
-			         1 + (unsigned)(h % 254));
+		if (json_array_size(json_object_get(lb, "ingress")) == 0 &&
+		    lb_address(f, kc, ns, name, ip, sizeof(ip)))
 			json_object_set_new(obj, "status",
 			                    json_pack("{s:{s:[{s:s, s:s}]}}",
 			                              "loadBalancer", "ingress", "ip", ip,
 			                              "ipMode", "VIP"));
-		}
 	} else if (json_object_get(obj, "status") == NULL) {
 		json_object_set_new(obj, "status",
 		                    json_pack("{s:{}}", "loadBalancer"));
@@ -261,9 +322,76 @@ sa_token_secret(struct fake *f, struct kcluster *kc, const char *ns,
 	free(nsb);
 }
 
+/* A condition of a CRD's status: its lastTransitionTime stays while its
+ * status does not change, as the real controllers keep it. */
+static json_t *
+crd_condition(const json_t *old, const char *type, const char *reason,
+              const char *msg, const char *now)
+{
+	json_t *c;
+	size_t i;
+	const char *ts = now;
+
+	json_array_foreach(json_object_get(old, "conditions"), i, c)
+		if (!strcmp(fake_jstr(c, "type"), type) &&
+		    !strcmp(fake_jstr(c, "status"), "True") &&
+		    *fake_jstr(c, "lastTransitionTime"))
+			ts = fake_jstr(c, "lastTransitionTime");
+	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", type, "status",
+	                 "True", "lastTransitionTime", ts, "reason", reason,
+	                 "message", msg);
+}
+
+/* What the apiextensions controllers write into a CRD's status. */
+static void
+crd_controller(json_t *obj)
+{
+	json_t *spec = json_object_get(obj, "spec"), *ver, *st, *stored;
+	json_t *old = json_object_get(obj, "status");
+	json_t *names = json_deep_copy(json_object_get(spec, "names"));
+	char now[48], lk[300];
+	size_t i;
+
+	if (!json_is_object(names))
+		return;
+	fake_now_rfc3339(now, sizeof(now), false);
+	if (!json_is_string(json_object_get(names, "listKind"))) {
+		snprintf(lk, sizeof(lk), "%sList", fake_jstr(names, "kind"));
+		json_object_set_new(names, "listKind", json_string(lk));
+	}
+	if (!json_is_string(json_object_get(names, "singular")))
+		json_object_set_new(names, "singular",
+		                    json_string(fake_jstr(names, "plural")));
+	stored = json_is_array(json_object_get(old, "storedVersions"))
+	                 ? json_deep_copy(json_object_get(old, "storedVersions"))
+	                 : json_array();
+	json_array_foreach(json_object_get(spec, "versions"), i, ver) {
+		bool have = false;
+		json_t *x;
+		size_t j;
+		if (!json_is_true(json_object_get(ver, "storage")))
+			continue;
+		json_array_foreach(stored, j, x)
+			have = have || !strcmp(json_string_value(x) ? json_string_value(x)
+			                                             : "",
+			                       fake_jstr(ver, "name"));
+		if (!have)
+			json_array_append_new(stored,
+			                      json_string(fake_jstr(ver, "name")));
+	}
+	st = json_pack("{s:o, s:[o, o], s:o}", "acceptedNames", names,
+	               "conditions",
+	               crd_condition(old, "NamesAccepted", "NoConflicts",
+	                             "no conflicts found", now),
+	               crd_condition(old, "Established", "InitialNamesAccepted",
+	                             "the initial names have been accepted", now),
+	               "storedVersions", stored);
+	json_object_set_new(obj, "status", st);
+}
+
 void
 kctl_after_write(struct fake *f, struct kcluster *kc, const struct kkind *k,
-                 json_t *obj, bool created)
+                 json_t *obj, bool created, bool dry_run)
 {
 	json_t *meta = json_object_get(obj, "metadata");
 	const char *ns = fake_jstr(meta, "namespace");
@@ -274,11 +402,13 @@ kctl_after_write(struct fake *f, struct kcluster *kc, const struct kkind *k,
 		if (json_object_get(obj, "status") == NULL)
 			json_object_set_new(obj, "status",
 			                    json_pack("{s:s}", "phase", "Active"));
-		if (created)
+		if (created && !dry_run)
 			kctl_namespace_defaults(f, kc, name);
 	} else if (!strcmp(k->group, "") && !strcmp(k->plural, "services")) {
 		service_controller(f, kc, ns, obj);
-	} else if (!strcmp(k->group, "") && !strcmp(k->plural, "secrets")) {
+	} else if (!strcmp(k->group, "") && !strcmp(k->plural, "secrets") &&
+	           !dry_run) {
+		/* a dry run changes nothing: no token, no istio-ca-root-cert */
 		sa_token_secret(f, kc, ns, obj);
 		if (!strcmp(ns, "istio-system") && !strcmp(name, "cacerts")) {
 			/* every namespace, this write included */
@@ -298,8 +428,11 @@ kctl_after_write(struct fake *f, struct kcluster *kc, const struct kkind *k,
 				free(pem);
 			}
 		}
+	} else if (!strcmp(k->group, "apiextensions.k8s.io") &&
+	           !strcmp(k->plural, "customresourcedefinitions")) {
+		crd_controller(obj);
 	} else if (!strcmp(k->group, "apps") &&
-	           !strcmp(k->plural, "deployments")) {
+	           !strcmp(k->plural, "deployments") && !dry_run) {
 		json_t *prog = json_object_get(kstore(f, kc), "progress"), *p;
 		json_int_t gen = json_integer_value(json_object_get(meta,
 		                                                    "generation"));

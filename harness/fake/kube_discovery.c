@@ -199,11 +199,63 @@ op(const struct kkind *k, const char *action, bool with_validation)
 	return o;
 }
 
+/* A custom resource's schema as the API server publishes it: the CRD's
+ * openAPIV3Schema with apiVersion, kind and metadata, tagged with its
+ * group-version-kind (what `kubectl explain` looks up), named like
+ * io.istio.networking.v1.VirtualService. */
+static void
+crd_component(const struct kkind *k, json_t *schemas)
+{
+	json_t *sc = json_deep_copy(k->crd_schema), *props;
+	char name[512], *dot;
+	size_t o = 0;
+	char g[256];
+
+	if (!json_is_object(sc)) {
+		json_decref(sc);
+		return;
+	}
+	snprintf(g, sizeof(g), "%s", k->group);
+	/* the group's labels reversed */
+	while ((dot = strrchr(g, '.')) != NULL) {
+		o += (size_t)snprintf(name + o, sizeof(name) - o, "%s.", dot + 1);
+		*dot = '\0';
+		if (o >= sizeof(name))
+			break;
+	}
+	if (o < sizeof(name))
+		snprintf(name + o, sizeof(name) - o, "%s.%s.%s", g, k->version,
+		         k->kind);
+	props = json_object_get(sc, "properties");
+	if (!json_is_object(props)) {
+		props = json_object();
+		json_object_set_new(sc, "properties", props);
+	}
+	json_object_set_new(props, "apiVersion",
+	                    json_pack("{s:s, s:s}", "type", "string",
+	                              "description", "APIVersion defines the "
+	                              "versioned schema of this representation "
+	                              "of an object."));
+	json_object_set_new(props, "kind",
+	                    json_pack("{s:s, s:s}", "type", "string",
+	                              "description", "Kind is a string value "
+	                              "representing the REST resource this "
+	                              "object represents."));
+	json_object_set_new(props, "metadata",
+	                    json_pack("{s:s, s:s}", "type", "object",
+	                              "description", "Standard object's "
+	                              "metadata."));
+	json_object_set_new(sc, "x-kubernetes-group-version-kind",
+	                    json_pack("[{s:s, s:s, s:s}]", "group", k->group,
+	                              "version", k->version, "kind", k->kind));
+	json_object_set_new(schemas, name, sc);
+}
+
 static json_t *
 openapi_doc(struct kkind *k, size_t n, const char *group,
             const char *version)
 {
-	json_t *paths = json_object();
+	json_t *paths = json_object(), *schemas = json_object();
 	char prefix[256], p[512];
 
 	if (group[0])
@@ -214,6 +266,8 @@ openapi_doc(struct kkind *k, size_t n, const char *group,
 		json_t *item, *coll;
 		if (strcmp(k[i].group, group) || strcmp(k[i].version, version))
 			continue;
+		if (k[i].crd_schema != NULL)
+			crd_component(&k[i], schemas);
 		if (k[i].namespaced)
 			snprintf(p, sizeof(p), "%s/namespaces/{namespace}/%s", prefix,
 			         k[i].plural);
@@ -234,10 +288,10 @@ openapi_doc(struct kkind *k, size_t n, const char *group,
 		                 op(&k[i], "delete", false));
 		json_object_set_new(paths, p, item);
 	}
-	return json_pack("{s:s, s:{s:s, s:s}, s:o, s:{s:{}}}", "openapi", "3.0.0",
-	                 "info", "title", "Kubernetes", "version",
+	return json_pack("{s:s, s:{s:s, s:s}, s:o, s:{s:o}}", "openapi",
+	                 "3.0.0", "info", "title", "Kubernetes", "version",
 	                 KUBE_GIT_VERSION, "paths", paths, "components",
-	                 "schemas");
+	                 "schemas", schemas);
 }
 
 static char *

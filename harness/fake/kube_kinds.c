@@ -1,7 +1,8 @@
 /* harness/fake/kube_kinds.c - the kinds a cluster serves: the built-in
  * ones below, plus every served version of every CustomResourceDefinition
  * in the cluster's store (applying a CRD makes its kind servable at
- * once; deleting it takes the kind away). */
+ * once; deleting it takes the kind away).  Istio's kinds are not built
+ * in: like on a real cluster they exist once their CRDs are applied. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,25 +52,6 @@ static const struct kkind builtin[] = {
 	 KK_STATUS, NULL},
 	{"authentication.k8s.io", "v1", "TokenReview", "tokenreviews",
 	 "tokenreview", NULL, CLUSTER, KK_CREATE_ONLY, NULL},
-	{"networking.istio.io", "v1", "VirtualService", "virtualservices",
-	 "virtualservice", "vs", NS, KK_CR | KK_STATUS, NULL},
-	{"networking.istio.io", "v1", "DestinationRule", "destinationrules",
-	 "destinationrule", "dr", NS, KK_CR | KK_STATUS, NULL},
-	{"networking.istio.io", "v1", "Gateway", "gateways", "gateway", "gw", NS,
-	 KK_CR | KK_STATUS, NULL},
-	{"networking.istio.io", "v1", "ServiceEntry", "serviceentries",
-	 "serviceentry", "se", NS, KK_CR | KK_STATUS, NULL},
-	{"networking.istio.io", "v1", "WorkloadEntry", "workloadentries",
-	 "workloadentry", "we", NS, KK_CR | KK_STATUS, NULL},
-	{"networking.istio.io", "v1", "WorkloadGroup", "workloadgroups",
-	 "workloadgroup", "wg", NS, KK_CR | KK_STATUS, NULL},
-	{"networking.istio.io", "v1", "Sidecar", "sidecars", "sidecar", NULL, NS,
-	 KK_CR | KK_STATUS, NULL},
-	{"security.istio.io", "v1", "PeerAuthentication", "peerauthentications",
-	 "peerauthentication", "pa", NS, KK_CR | KK_STATUS, NULL},
-	{"security.istio.io", "v1", "AuthorizationPolicy",
-	 "authorizationpolicies", "authorizationpolicy", "ap", NS,
-	 KK_CR | KK_STATUS, NULL},
 };
 
 #define N_BUILTIN (sizeof(builtin) / sizeof(builtin[0]))

@@ -251,27 +251,51 @@ ka_invalid(struct fresp *rs, const struct kreq *kr, const char *name,
 	         "value: \"%s\": %s", kr->k.kind, name, field, value, why);
 }
 
+/* A 422 Invalid with causes (stolen), worded as the API server words its
+ * validation errors: `Kind.group "name" is invalid: field: message`, a
+ * bracketed list when there are several. */
+static void
+invalid_causes(struct fresp *rs, const struct kreq *kr, const json_t *obj,
+               json_t *causes)
+{
+	const char *name = fake_jstr(json_object_get(obj, "metadata"), "name");
+	json_t *d = json_pack("{s:s, s:s}", "name", name, "kind", kr->k.kind);
+	json_t *c;
+	char msg[1900];
+	size_t i, o = 0, n = json_array_size(causes);
+
+	if (kr->k.group[0])
+		json_object_set_new(d, "group", json_string(kr->k.group));
+	json_array_foreach(causes, i, c)
+		if (o < sizeof(msg))
+			o += (size_t)snprintf(msg + o, sizeof(msg) - o, "%s%s: %s",
+			                      i ? ", " : "", fake_jstr(c, "field"),
+			                      fake_jstr(c, "message"));
+	json_object_set_new(d, "causes", causes);
+	kube_err(rs, 422, "Invalid", d, "%s%s%s \"%s\" is invalid: %s%s%s",
+	         kr->k.kind, kr->k.group[0] ? "." : "", kr->k.group, name,
+	         n > 1 ? "[" : "", msg, n > 1 ? "]" : "");
+}
+
 /* Field validation of a written object: 0 ok (warnings added to the
  * answer's headers), -1 answered. */
 int
 ka_validate(const struct freq *rq, const struct kreq *kr, json_t *obj,
          struct fresp *rs, bool apply)
 {
-	json_t *warn = json_array(), *w;
+	json_t *warn = json_array(), *causes = json_array(), *w;
 	enum kvalidation v;
 	char err[1024];
 	size_t i;
+	int rc = -1;
 
-	if (validation_of(rq, rs, &v) != 0) {
-		json_decref(warn);
-		return -1;
-	}
-	if (kschema_check(&kr->k, obj, warn, err, sizeof(err)) != 0) {
+	if (validation_of(rq, rs, &v) != 0)
+		goto out;
+	if (kschema_check(&kr->k, obj, warn, causes, err, sizeof(err)) != 0) {
 		kube_err(rs, 400, "BadRequest", NULL, "%s in version \"%s\" cannot "
 		         "be handled as a %s: %s", kr->k.kind, kr->k.version,
 		         kr->k.kind, err);
-		json_decref(warn);
-		return -1;
+		goto out;
 	}
 	if (json_array_size(warn) > 0 && v == KV_STRICT) {
 		char msg[2048];
@@ -303,8 +327,12 @@ ka_validate(const struct freq *rq, const struct kreq *kr, json_t *obj,
 			kube_err(rs, 400, "BadRequest", NULL, "%s in version \"%s\" "
 			         "cannot be handled as a %s: strict decoding error: %s",
 			         kr->k.kind, kr->k.version, kr->k.kind, msg);
-		json_decref(warn);
-		return -1;
+		goto out;
+	}
+	if (json_array_size(causes) > 0) {
+		invalid_causes(rs, kr, obj, causes);
+		causes = NULL;
+		goto out;
 	}
 	if (v == KV_WARN)
 		json_array_foreach(warn, i, w) {
@@ -320,8 +348,11 @@ ka_validate(const struct freq *rq, const struct kreq *kr, json_t *obj,
 			q[o] = '\0';
 			resp_header(rs, "Warning", "299 - \"%s\"", q);
 		}
+	rc = 0;
+out:
 	json_decref(warn);
-	return 0;
+	json_decref(causes);
+	return rc;
 }
 
 static bool
@@ -390,7 +421,7 @@ ka_store(struct fake *f, struct freq *rq, const struct kreq *kr, json_t *obj,
 {
 	json_t *m = ka_meta_of(obj);
 
-	kctl_after_write(f, rq->kc, &kr->k, obj, created);
+	kctl_after_write(f, rq->kc, &kr->k, obj, created, false);
 	kistiod_lb_sync(f, rq->kc, &kr->k, obj);
 	kstore_put(f, rq->kc, &kr->k, kr->k.namespaced ? fake_jstr(m,
 	                                                           "namespace")

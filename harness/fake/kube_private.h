@@ -156,10 +156,14 @@ void kmanaged_update(const json_t *old, json_t *new_obj, const char *manager,
 /* ---- strict field validation (kube_schema.c) ---- */
 enum kvalidation { KV_IGNORE, KV_WARN, KV_STRICT };
 /* Unknown fields are pruned from obj and reported (into warnings, an
- * array of strings like "unknown field \"spec.foo\""); type errors make
- * it return -1 with a message.  crd_schema may be NULL. */
+ * array of strings like "unknown field \"spec.foo\""); a built-in kind's
+ * type errors make it return -1 with a message; a custom resource's type,
+ * enum and required failures go into causes (an array of {reason,
+ * message, field}, at most KSCHEMA_MAX_CAUSES) for a 422 Invalid.
+ * crd_schema may be NULL. */
+#define KSCHEMA_MAX_CAUSES 32
 int kschema_check(const struct kkind *k, json_t *obj, json_t *warnings,
-                  char *err, size_t errlen);
+                  json_t *causes, char *err, size_t errlen);
 
 /* ---- tokens (kube_token.c) ---- */
 void fake_kube_token_request(struct fake *f, struct freq *rq, struct fresp *rs,
@@ -189,9 +193,12 @@ json_t *kube_object_decode(const uint8_t *buf, size_t len,
                            const char *api_version);
 
 /* ---- simulated controllers (kube_ctl.c) ---- */
-/* After an object was written (created or changed). */
+/* After an object was written (created or changed): what the controllers
+ * fill into obj; with dry_run only that, no other object and no state
+ * changes (dryRun=All). */
 void kctl_after_write(struct fake *f, struct kcluster *kc,
-                      const struct kkind *k, json_t *obj, bool created);
+                      const struct kkind *k, json_t *obj, bool created,
+                      bool dry_run);
 /* A Deployment (or a list item) as the controllers would show it now:
  * a new reference with its status filled in. */
 json_t *kctl_view(struct fake *f, struct kcluster *kc, const struct kkind *k,

@@ -4,8 +4,11 @@
  * (compiled in), custom resources against their CRD's openAPIV3Schema.
  * Unknown fields are pruned, as the API server's typed decoding drops
  * them, and reported so the caller can refuse (Strict), warn (Warn) or
- * say nothing (Ignore).  A value of the wrong JSON type is always an
- * error, worded like the API server's decoder.
+ * say nothing (Ignore).  A value of the wrong JSON type in a built-in kind
+ * is a decoding error, worded like the API server's decoder; in a custom
+ * resource it, a missing required field and a value outside an enum are
+ * validation causes (the 422 Invalid answer), worded like the API
+ * server's OpenAPI validation.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -35,6 +38,7 @@ struct vstate {
 	size_t errlen;
 	int rc;
 	const char *kind;
+	json_t *causes;
 };
 
 static const char *
@@ -167,7 +171,74 @@ check_type(struct vstate *st, const json_t *type, json_t *v, const char *path)
 	}
 }
 
-/* A CRD's structural schema: properties, items, preserve-unknown. */
+static const char *
+openapi_type_word(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "object";
+	case JSON_ARRAY: return "array";
+	case JSON_STRING: return "string";
+	case JSON_INTEGER: return "integer";
+	case JSON_REAL: return "number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "boolean";
+	default: return "null";
+	}
+}
+
+static void
+cause(struct vstate *st, const char *reason, const char *field,
+      const char *msg)
+{
+	if (json_array_size(st->causes) >= KSCHEMA_MAX_CAUSES)
+		return;
+	json_array_append_new(st->causes,
+	                      json_pack("{s:s, s:s, s:s}", "reason", reason,
+	                                "message", msg, "field", field));
+}
+
+static void
+cr_type_error(struct vstate *st, const char *path, const json_t *v,
+              const char *want)
+{
+	char m[1400];
+
+	snprintf(m, sizeof(m), "Invalid value: \"%s\": %s in body must be of "
+	         "type %s: \"%s\"", openapi_type_word(v), path, want,
+	         openapi_type_word(v));
+	cause(st, "FieldValueInvalid", path, m);
+}
+
+/* A value outside the schema's enum: FieldValueNotSupported. */
+static void
+check_enum(struct vstate *st, const json_t *s, const json_t *v,
+           const char *path)
+{
+	json_t *e = json_object_get(s, "enum"), *x;
+	char m[1400], *val;
+	size_t i, o;
+
+	if (!json_is_array(e))
+		return;
+	json_array_foreach(e, i, x)
+		if (json_equal(x, v))
+			return;
+	val = json_dumps(v, JSON_ENCODE_ANY);
+	o = (size_t)snprintf(m, sizeof(m), "Unsupported value: %s: supported "
+	                     "values: ", val ? val : "null");
+	free(val);
+	json_array_foreach(e, i, x) {
+		char *d = json_dumps(x, JSON_ENCODE_ANY);
+		if (o < sizeof(m))
+			o += (size_t)snprintf(m + o, sizeof(m) - o, "%s%s",
+			                      i ? ", " : "", d ? d : "null");
+		free(d);
+	}
+	cause(st, "FieldValueNotSupported", path, m);
+}
+
+/* A CRD's structural schema: properties, items, preserve-unknown, types,
+ * enums and required fields. */
 static void
 check_openapi(struct vstate *st, const json_t *s, json_t *v, const char *path)
 {
@@ -178,9 +249,10 @@ check_openapi(struct vstate *st, const json_t *s, json_t *v, const char *path)
 		return;
 	if (json_is_true(json_object_get(s, "x-kubernetes-int-or-string"))) {
 		if (!json_is_integer(v) && !json_is_string(v))
-			type_error(st, path, v, "intstr.IntOrString");
+			cr_type_error(st, path, v, "integer,string");
 		return;
 	}
+	check_enum(st, s, v, path);
 	if (!strcmp(t, "object")) {
 		json_t *props = json_object_get(s, "properties");
 		json_t *addl = json_object_get(s, "additionalProperties"), *x;
@@ -188,9 +260,19 @@ check_openapi(struct vstate *st, const json_t *s, json_t *v, const char *path)
 		        s, "x-kubernetes-preserve-unknown-fields"));
 		const char *k;
 		void *tmp;
+		json_t *req = json_object_get(s, "required");
+		size_t i;
 		if (!json_is_object(v)) {
-			type_error(st, path, v, "object");
+			cr_type_error(st, path, v, "object");
 			return;
+		}
+		json_array_foreach(req, i, x) {
+			const char *rk = json_string_value(x);
+			if (rk == NULL || json_object_get(v, rk) != NULL)
+				continue;
+			snprintf(sub, sizeof(sub), "%s%s%s", path, path[0] ? "." : "",
+			         rk);
+			cause(st, "FieldValueRequired", sub, "Required value");
 		}
 		json_object_foreach_safe(v, tmp, k, x) {
 			json_t *ps = json_object_get(props, k);
@@ -213,7 +295,7 @@ check_openapi(struct vstate *st, const json_t *s, json_t *v, const char *path)
 		json_t *x;
 		size_t i;
 		if (!json_is_array(v)) {
-			type_error(st, path, v, "array");
+			cr_type_error(st, path, v, "array");
 			return;
 		}
 		json_array_foreach(v, i, x) {
@@ -221,28 +303,29 @@ check_openapi(struct vstate *st, const json_t *s, json_t *v, const char *path)
 			check_openapi(st, json_object_get(s, "items"), x, sub);
 		}
 	} else if (!strcmp(t, "string") && !json_is_string(v)) {
-		type_error(st, path, v, "string");
+		cr_type_error(st, path, v, "string");
 	} else if (!strcmp(t, "integer") && !json_is_integer(v)) {
-		type_error(st, path, v, "int64");
+		cr_type_error(st, path, v, "integer");
 	} else if (!strcmp(t, "number") && !json_is_number(v)) {
-		type_error(st, path, v, "float64");
+		cr_type_error(st, path, v, "number");
 	} else if (!strcmp(t, "boolean") && !json_is_boolean(v)) {
-		type_error(st, path, v, "bool");
+		cr_type_error(st, path, v, "boolean");
 	}
 }
 
 int
 kschema_check(const struct kkind *k, json_t *obj, json_t *warnings,
-              char *err, size_t errlen)
+              json_t *causes, char *err, size_t errlen)
 {
-	struct vstate st = {warnings, err, errlen, 0, k->kind};
+	struct vstate st = {warnings, err, errlen, 0, k->kind, causes};
 	char key[256];
 	json_t *type;
 
 	pthread_once(&once, load);
 	snprintf(key, sizeof(key), "%s%s%s/%s", k->group,
 	         k->group[0] ? "/" : "", k->version, k->kind);
-	type = json_object_get(kinds, key);
+	/* a custom resource is its CRD's, even in a group the table knows */
+	type = k->flags & KK_CR ? NULL : json_object_get(kinds, key);
 	if (type != NULL) {
 		check_type(&st, json_object_get(types, json_string_value(type)),
 		           obj, "");

@@ -80,7 +80,7 @@ ka_create(struct fake *f, struct freq *rq, const struct kreq *kr,
 	ka_manager_of(rq, "unknown", manager, sizeof(manager));
 	kmanaged_update(NULL, obj, manager, kr->gv, kr->builtin);
 	if (ka_dry_run(rq)) {
-		kctl_after_write(f, rq->kc, &kr->k, obj, false);
+		kctl_after_write(f, rq->kc, &kr->k, obj, true, true);
 		kube_json(rs, 201, obj);
 		return;
 	}
@@ -138,6 +138,7 @@ finish_update(struct fake *f, struct freq *rq, const struct kreq *kr,
 	ka_manager_of(rq, "unknown", manager, sizeof(manager));
 	kmanaged_update(live, obj, manager, kr->gv, kr->builtin);
 	if (ka_dry_run(rq)) {
+		kctl_after_write(f, rq->kc, &kr->k, obj, false, true);
 		kube_json(rs, status, json_incref(obj));
 		return;
 	}
@@ -258,6 +259,7 @@ apply_patch(struct fake *f, struct freq *rq, const struct kreq *kr,
 		ka_keep_server_fields(live, out, kr);
 	}
 	if (ka_dry_run(rq)) {
+		kctl_after_write(f, rq->kc, &kr->k, out, live == NULL, true);
 		kube_json(rs, live ? 200 : 201, json_incref(out));
 		goto out;
 	}
@@ -529,7 +531,10 @@ ka_status(struct fake *f, struct freq *rq, const struct kreq *kr,
 		/* only status changes through this subresource */
 		json_t *next = json_deep_copy(live);
 		json_object_set(next, "status", json_object_get(obj, "status"));
-		ka_store(f, rq, kr, json_incref(next), false);
+		if (ka_dry_run(rq))
+			kctl_after_write(f, rq->kc, &kr->k, next, false, true);
+		else
+			ka_store(f, rq, kr, json_incref(next), false);
 		kube_json(rs, 200, ka_view(f, rq, kr, next));
 		json_decref(next);
 		json_decref(obj);
@@ -542,7 +547,7 @@ ka_scale(struct fake *f, struct freq *rq, const struct kreq *kr,
          struct fresp *rs)
 {
 	json_t *live = kstore_get(f, rq->kc, &kr->k, kr->ns, kr->name);
-	json_t *spec, *body, *scale, *sel;
+	json_t *spec, *body, *scale, *sel, *dry = NULL;
 	json_int_t replicas;
 
 	if (live == NULL) {
@@ -571,7 +576,10 @@ ka_scale(struct fake *f, struct freq *rq, const struct kreq *kr,
 		                    json_integer(replicas));
 		ka_keep_server_fields(live, next, kr);
 		kmanaged_update(live, next, "kubectl", kr->gv, kr->builtin);
-		ka_store(f, rq, kr, next, false);
+		if (ka_dry_run(rq))
+			dry = next; /* answered from, stored nowhere */
+		else
+			ka_store(f, rq, kr, next, false);
 		live = next;
 		spec = json_object_get(live, "spec");
 	}
@@ -604,5 +612,6 @@ ka_scale(struct fake *f, struct freq *rq, const struct kreq *kr,
 		                    json_string(buf));
 	}
 	kube_json(rs, 200, scale);
+	json_decref(dry);
 }
 

@@ -53,6 +53,7 @@ fake_options_init(struct fake_options *o)
 	o->idle_timeout = 60;
 	o->controller_delay_ms = 1000;
 	o->istiod_grace_ms = 10000;
+	o->lb_range = "203.0.113.0/24";
 	o->watch_events = 4096;
 	o->watch_bytes = (size_t)64 << 20;
 	o->max_connections = 512;
@@ -289,6 +290,15 @@ fake_new(const struct fake_options *o, struct fake **out,
 	/* the caller's array need not outlive fake_new */
 	fst(f)->opt.tls_san = NULL;
 	fst(f)->opt.n_tls_san = 0;
+	if (fake_cidr4(o->lb_range ? o->lb_range : "203.0.113.0/24",
+	               &fst(f)->lb_net, &fst(f)->lb_bits) != 0) {
+		mv_err_set(err, MV_EXIT_USAGE, "--lb-range %s: not an IPv4 CIDR "
+		           "with its host bits zero (like 203.0.113.0/24)",
+		           o->lb_range);
+		free(f);
+		return -1;
+	}
+	fst(f)->opt.lb_range = NULL;
 	fst(f)->pki.san = json_array();
 	for (size_t i = 0; i < o->n_tls_san; i++)
 		json_array_append_new(fst(f)->pki.san,

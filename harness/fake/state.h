@@ -108,6 +108,8 @@ struct fake_net {
 
 struct fstate {
 	struct fake_options opt;
+	uint32_t lb_net;          /* --lb-range, parsed: network address */
+	unsigned lb_bits;         /* and prefix length */
 	char url[96];
 	char host[64];            /* the address every listener binds (--listen) */
 	pthread_mutex_t lock;
@@ -185,6 +187,8 @@ const char *fake_resource_path(const char *s);
 const char *fake_basename(const char *s);
 const char *fake_region_of(const char *zone, char *buf, size_t len);
 bool fake_zone_ok(const char *zone);
+/* An IPv4 CIDR "A.B.C.D/N" (host bits zero): 0, or -1. */
+int fake_cidr4(const char *s, uint32_t *net, unsigned *bits);
 /* Write a decimal uint64 into buf. */
 const char *fake_u64(uint64_t v, char *buf, size_t len);
 /* CRC32C (Castagnoli), as Cloud Storage computes it. */

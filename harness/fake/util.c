@@ -9,6 +9,8 @@
 #include <pthread.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+
 #include "core/sha256.h"
 #include "harness/fake/req.h"
 
@@ -387,3 +389,27 @@ fake_crc32c(const void *data, size_t len)
 	return c ^ 0xffffffffu;
 }
 
+int
+fake_cidr4(const char *s, uint32_t *net, unsigned *bits)
+{
+	char ip[16], *end;
+	const char *slash = strchr(s, '/');
+	struct in_addr a;
+	unsigned long n;
+	uint32_t v;
+
+	if (slash == NULL || (size_t)(slash - s) >= sizeof(ip) ||
+	    !isdigit((unsigned char)slash[1]))
+		return -1;
+	memcpy(ip, s, (size_t)(slash - s));
+	ip[slash - s] = '\0';
+	n = strtoul(slash + 1, &end, 10);
+	if (*end != '\0' || n > 32 || inet_pton(AF_INET, ip, &a) != 1)
+		return -1;
+	v = ntohl(a.s_addr);
+	if (n < 32 && (v & (0xffffffffu >> n)) != 0)
+		return -1;
+	*net = v;
+	*bits = (unsigned)n;
+	return 0;
+}

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/jwt.h"
+#include "core/yaml.h"
 #include "fakeutil.h"
 
 #define CLUSTERS "/v1/projects/p/locations/us-west1-b/clusters"
@@ -81,6 +82,35 @@ kdo(struct fake *f, const char *method, const char *target, const char *body)
 	} while (0)
 
 #define CM "/api/v1/namespaces/default/configmaps"
+#define CRDS "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+
+/* Create the Istio CRDs of fixtures/istio/crds/ (Istio's kinds are not
+ * built into the fake: they exist once their CRDs are applied). */
+static void
+istio_crds(struct fake *f)
+{
+	static const char *const files[] = {"gateways", "virtualservices",
+	                                    "workloadentries", "workloadgroups"};
+	struct mv_err err;
+
+	for (size_t i = 0; i < 4; i++) {
+		char *path = tu_fmt("%s/fixtures/istio/crds/%s.yaml", tu_src(),
+		                    files[i]);
+		struct mv_yaml *y = NULL;
+		mv_err_clear(&err);
+		assert_int_equal(mv_yaml_load_file(path, &y, &err), 0);
+		for (size_t d = 0; d < mv_yaml_count(y); d++) {
+			char *body;
+			if (!json_is_object(mv_yaml_doc(y, d)))
+				continue;
+			body = json_dumps(mv_yaml_doc(y, d), 0);
+			assert_int_equal(kdo(f, "POST", CRDS, body), 201);
+			free(body);
+		}
+		mv_yaml_free(y);
+		free(path);
+	}
+}
 
 static void
 test_discovery_and_openapi(void **state)
@@ -111,6 +141,13 @@ test_discovery_and_openapi(void **state)
 			                "TokenRequest");
 	assert_true(token);
 	fu_free(&r);
+	/* Istio's group is not served until its CRDs are applied */
+	r = k(f, "GET", "/apis", NULL);
+	assert_null(strstr(r.raw.body, "networking.istio.io"));
+	fu_free(&r);
+	assert_int_equal(kdo(f, "GET", "/apis/networking.istio.io/v1", NULL),
+	                 404);
+	istio_crds(f);
 	r = k(f, "GET", "/apis", NULL);
 	json_array_foreach(json_object_get(r.json, "groups"), i, x) {
 		const char *g = json_string_value(json_object_get(x, "name"));
@@ -387,7 +424,8 @@ test_field_validation(void **state)
 	assert_contains(fu_str(&r, "message"), "cannot unmarshal string into Go "
 	                "struct field Deployment.spec.replicas of type int32");
 	fu_free(&r);
-	/* Istio kinds: spec is free, the top level is not */
+	/* Istio kinds: the top level is checked too */
+	istio_crds(f);
 	r = k(f, "POST", "/apis/networking.istio.io/v1/namespaces/default/"
 	      "virtualservices?fieldValidation=Strict",
 	      "{\"apiVersion\":\"networking.istio.io/v1\",\"kind\":"
@@ -443,6 +481,7 @@ test_generation_and_patches(void **state)
 	assert_status(r, 422, "Invalid");
 	fu_free(&r);
 	/* custom resources have no strategic merge patch */
+	istio_crds(f);
 	assert_int_equal(kdo(f, "POST", "/apis/networking.istio.io/v1/namespaces/"
 	                     "default/virtualservices",
 	                     "{\"apiVersion\":\"networking.istio.io/v1\",\"kind\":"
@@ -590,6 +629,281 @@ test_namespaces_and_crds(void **state)
 	r = k(f, "GET", "/apis", NULL);
 	assert_null(strstr(r.raw.body, "example.com"));
 	fu_free(&r);
+	fake_free(f);
+}
+
+#define GW "/apis/networking.istio.io/v1/namespaces/default/gateways"
+
+static void
+test_crd_established_and_schema(void **state)
+{
+	struct fake *f = kube_fake(true, 0);
+	struct fu_resp r;
+	const char *t;
+
+	(void)state;
+	istio_crds(f);
+	/* the apiextensions controllers' status, on the fake's clock */
+	r = k(f, "GET", CRDS "/gateways.networking.istio.io", NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(fu_str(&r, "status.conditions.0.type"),
+	                    "NamesAccepted");
+	assert_string_equal(fu_str(&r, "status.conditions.1.type"),
+	                    "Established");
+	assert_string_equal(fu_str(&r, "status.conditions.1.status"), "True");
+	assert_string_equal(fu_str(&r, "status.conditions.1.reason"),
+	                    "InitialNamesAccepted");
+	t = fu_str(&r, "status.conditions.1.lastTransitionTime");
+	assert_int_equal(strlen(t), 20); /* 2026-01-01T00:00:00Z */
+	assert_string_equal(fu_str(&r, "status.acceptedNames.kind"), "Gateway");
+	assert_string_equal(fu_str(&r, "status.acceptedNames.listKind"),
+	                    "GatewayList");
+	assert_string_equal(fu_str(&r, "status.storedVersions.0"), "v1");
+	fu_free(&r);
+	/* its schema in /openapi/v3, for kubectl explain */
+	r = k(f, "GET", "/openapi/v3/apis/networking.istio.io/v1", NULL);
+	{
+		json_t *sc = json_object_get(json_object_get(json_object_get(
+		        r.json, "components"), "schemas"),
+		                             "io.istio.networking.v1.Gateway");
+		assert_non_null(sc);
+		assert_string_equal(json_string_value(json_object_get(json_array_get(
+		        json_object_get(sc, "x-kubernetes-group-version-kind"), 0),
+		                                                       "kind")),
+		                    "Gateway");
+		assert_non_null(json_object_get(json_object_get(json_object_get(
+		        json_object_get(sc, "properties"), "spec"), "properties"),
+		                                "servers"));
+		assert_non_null(json_object_get(json_object_get(sc, "properties"),
+		                                "metadata"));
+	}
+	fu_free(&r);
+	/* types, enums and required fields: 422 Invalid with causes */
+	r = k(f, "POST", GW,
+	      "{\"apiVersion\":\"networking.istio.io/v1\",\"kind\":\"Gateway\","
+	      "\"metadata\":{\"name\":\"g\"},\"spec\":{\"servers\":[{\"port\":"
+	      "{\"number\":\"x\",\"protocol\":\"TLS\"},\"tls\":{\"mode\":"
+	      "\"BOGUS\"}}]}}");
+	assert_status(r, 422, "Invalid");
+	assert_string_equal(fu_str(&r, "details.kind"), "Gateway");
+	assert_string_equal(fu_str(&r, "details.group"), "networking.istio.io");
+	assert_string_equal(fu_str(&r, "details.name"), "g");
+	assert_contains(fu_str(&r, "message"), "Gateway.networking.istio.io "
+	                "\"g\" is invalid: [");
+	assert_contains(fu_str(&r, "message"), "spec.servers[0].hosts: "
+	                "Required value");
+	assert_contains(fu_str(&r, "message"), "spec.servers[0].port.name: "
+	                "Required value");
+	assert_contains(fu_str(&r, "message"), "spec.servers[0].port.number: "
+	                "Invalid value: \"string\": spec.servers[0].port.number "
+	                "in body must be of type integer: \"string\"");
+	assert_contains(fu_str(&r, "message"), "spec.servers[0].tls.mode: "
+	                "Unsupported value: \"BOGUS\": supported values: "
+	                "\"PASSTHROUGH\", \"SIMPLE\"");
+	assert_int_equal(json_array_size(json_object_get(json_object_get(
+	        r.json, "details"), "causes")), 4);
+	assert_string_equal(fu_str(&r, "details.causes.0.reason"),
+	                    "FieldValueRequired");
+	assert_string_equal(fu_str(&r, "details.causes.0.field"),
+	                    "spec.servers[0].hosts");
+	fu_free(&r);
+	assert_int_equal(kdo(f, "GET", GW "/g", NULL), 404);
+	/* a valid one; an unknown field without Strict is pruned */
+	r = k(f, "POST", GW,
+	      "{\"apiVersion\":\"networking.istio.io/v1\",\"kind\":\"Gateway\","
+	      "\"metadata\":{\"name\":\"g\"},\"spec\":{\"bogus\":1,\"servers\":"
+	      "[{\"hosts\":[\"*\"],\"port\":{\"name\":\"tls\",\"number\":15443,"
+	      "\"protocol\":\"TLS\"},\"tls\":{\"mode\":\"AUTO_PASSTHROUGH\"}}]}}");
+	assert_int_equal(r.status, 201);
+	assert_null(strstr(r.raw.body, "bogus"));
+	fu_free(&r);
+	/* the same checks on a merge patch */
+	r = kt(f, "PATCH", GW "/g", "{\"spec\":{\"servers\":[{\"hosts\":[\"*\"],"
+	       "\"port\":{\"name\":\"tls\",\"number\":1,\"protocol\":\"TLS\"},"
+	       "\"tls\":{\"mode\":\"NOPE\"}}]}}", "application/merge-patch+json");
+	assert_status(r, 422, "Invalid");
+	assert_string_equal(fu_str(&r, "message"), "Gateway.networking.istio.io "
+	                    "\"g\" is invalid: spec.servers[0].tls.mode: "
+	                    "Unsupported value: \"NOPE\": supported values: "
+	                    "\"PASSTHROUGH\", \"SIMPLE\", \"MUTUAL\", "
+	                    "\"AUTO_PASSTHROUGH\", \"ISTIO_MUTUAL\", "
+	                    "\"OPTIONAL_MUTUAL\"");
+	fu_free(&r);
+	/* deleting the CRD deletes its objects, then the kind is gone */
+	assert_int_equal(kdo(f, "DELETE", CRDS "/gateways.networking.istio.io",
+	                     NULL), 200);
+	r = k(f, "GET", GW "/g", NULL);
+	assert_status(r, 404, "NotFound");
+	fu_free(&r);
+	r = k(f, "GET", "/apis/networking.istio.io/v1", NULL);
+	assert_null(strstr(r.raw.body, "\"gateways\""));
+	fu_free(&r);
+	r = fu_req(f, "GET", "/_fake/state", NULL);
+	assert_null(strstr(r.raw.body, "networking.istio.io/gateways/"));
+	fu_free(&r);
+	fake_free(f);
+}
+
+/* dryRun=All: the answer as if written, and nothing else changes. */
+static void
+test_dry_run_no_side_effects(void **state)
+{
+	struct fake *f = kube_fake(true, 0);
+	struct fu_resp r;
+	char rv[32], target[256];
+	static const char cacerts[] =
+	        "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":"
+	        "{\"name\":\"cacerts\",\"namespace\":\"istio-system\"},"
+	        "\"data\":{\"root-cert.pem\":\"LS0tLS1CRUdJTiBST09U\"}}";
+
+	(void)state;
+	assert_int_equal(kdo(f, "POST", "/api/v1/namespaces",
+	                     "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
+	                     "\"metadata\":{\"name\":\"istio-system\"}}"), 201);
+	assert_int_equal(kdo(f, "POST", "/api/v1/namespaces/default/"
+	                     "serviceaccounts", "{\"apiVersion\":\"v1\",\"kind\":"
+	                     "\"ServiceAccount\",\"metadata\":{\"name\":\"r\"}}"),
+	                 201);
+	r = k(f, "GET", CM, NULL);
+	snprintf(rv, sizeof(rv), "%s", fu_str(&r, "metadata.resourceVersion"));
+	fu_free(&r);
+	/* create and server-side apply of cacerts */
+	r = k(f, "POST", "/api/v1/namespaces/istio-system/secrets?dryRun=All",
+	      cacerts);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(fu_str(&r, "metadata.name"), "cacerts");
+	fu_free(&r);
+	r = kt(f, "PATCH", "/api/v1/namespaces/istio-system/secrets/cacerts?"
+	       "dryRun=All&fieldManager=t", cacerts,
+	       "application/apply-patch+yaml");
+	assert_int_equal(r.status, 201);
+	fu_free(&r);
+	assert_int_equal(kdo(f, "GET", "/api/v1/namespaces/istio-system/secrets/"
+	                     "cacerts", NULL), 404);
+	assert_int_equal(kdo(f, "GET", CM "/istio-ca-root-cert", NULL), 404);
+	assert_int_equal(kdo(f, "GET", "/api/v1/namespaces/istio-system/"
+	                     "configmaps/istio-ca-root-cert", NULL), 404);
+	/* a service-account token Secret is not filled */
+	r = k(f, "POST", "/api/v1/namespaces/default/secrets?dryRun=All",
+	      "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":"
+	      "{\"name\":\"tok\",\"annotations\":{\"kubernetes.io/"
+	      "service-account.name\":\"r\"}},\"type\":\"kubernetes.io/"
+	      "service-account-token\"}");
+	assert_int_equal(r.status, 201);
+	assert_null(strstr(r.raw.body, "\"token\""));
+	fu_free(&r);
+	/* a CRD does not define its kind */
+	r = k(f, "POST", CRDS "?dryRun=All",
+	      "{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":"
+	      "\"CustomResourceDefinition\",\"metadata\":{\"name\":"
+	      "\"widgets.example.com\"},\"spec\":{\"group\":\"example.com\","
+	      "\"names\":{\"plural\":\"widgets\",\"kind\":\"Widget\"},"
+	      "\"scope\":\"Namespaced\",\"versions\":[{\"name\":\"v1\","
+	      "\"served\":true,\"storage\":true,\"schema\":{"
+	      "\"openAPIV3Schema\":{\"type\":\"object\"}}}]}}");
+	assert_int_equal(r.status, 201);
+	assert_string_equal(fu_str(&r, "status.conditions.1.type"),
+	                    "Established");
+	fu_free(&r);
+	assert_int_equal(kdo(f, "GET", "/apis/example.com/v1", NULL), 404);
+	assert_int_equal(kdo(f, "GET", CRDS "/widgets.example.com", NULL), 404);
+	/* status and scale subresources */
+	assert_int_equal(kdo(f, "POST", DEP, DEP_BODY("")), 201);
+	r = k(f, "GET", CM, NULL);
+	snprintf(rv, sizeof(rv), "%s", fu_str(&r, "metadata.resourceVersion"));
+	fu_free(&r);
+	r = kt(f, "PATCH", DEP "/web/scale?dryRun=All",
+	       "{\"spec\":{\"replicas\":7}}", "application/merge-patch+json");
+	assert_int_equal(r.status, 200);
+	assert_int_equal(fu_int(&r, "spec.replicas"), 7);
+	fu_free(&r);
+	r = kt(f, "PATCH", DEP "/web/status?dryRun=All",
+	       "{\"status\":{\"replicas\":9}}", "application/merge-patch+json");
+	assert_int_equal(r.status, 200);
+	fu_free(&r);
+	r = k(f, "GET", DEP "/web", NULL);
+	assert_int_equal(fu_int(&r, "spec.replicas"), 2);
+	fu_free(&r);
+	/* no resourceVersion was used, no watch event written */
+	r = k(f, "GET", CM, NULL);
+	assert_string_equal(fu_str(&r, "metadata.resourceVersion"), rv);
+	fu_free(&r);
+	snprintf(target, sizeof(target), CM "?watch=1&resourceVersion=%s", rv);
+	r = k(f, "GET", target, NULL);
+	assert_int_equal(r.status, 200);
+	assert_null(strstr(r.raw.body, "\"type\""));
+	fu_free(&r);
+	fake_free(f);
+}
+
+static json_t *
+lb_service(struct fake *f, const char *name, int *status)
+{
+	char *body = tu_fmt("{\"apiVersion\":\"v1\",\"kind\":\"Service\","
+	                    "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"type\":"
+	                    "\"LoadBalancer\",\"ports\":[{\"port\":80}]}}", name);
+	struct fu_resp r = k(f, "POST", "/api/v1/namespaces/default/services",
+	                     body);
+	json_t *ing = json_incref(json_object_get(json_object_get(
+	        json_object_get(r.json, "status"), "loadBalancer"), "ingress"));
+
+	*status = r.status;
+	fu_free(&r);
+	free(body);
+	return ing;
+}
+
+/* --lb-range: addresses from the range, one per Service, reused only
+ * once free; a bad range is refused. */
+static void
+test_lb_range(void **state)
+{
+	struct fake_options o;
+	struct fake *f = NULL;
+	struct mv_err err;
+	json_t *a, *b, *c, *d;
+	char ipa[32], ipb[32];
+	int st;
+
+	(void)state;
+	fake_options_init(&o);
+	o.lb_range = "10.1.2.3/24";
+	mv_err_clear(&err);
+	assert_int_equal(fake_new(&o, &f, &err), -1);
+	assert_contains(err.msg, "--lb-range 10.1.2.3/24: not an IPv4 CIDR");
+	o.lb_range = "198.51.100.8/30"; /* two usable: .9 and .10 */
+	o.no_auth = true;
+	o.op_polls = 0;
+	o.controller_delay_ms = 0;
+	assert_int_equal(fake_new(&o, &f, &err), 0);
+	assert_int_equal(fu_do_on(f, "gcp", "POST", CLUSTERS,
+	                          "{\"cluster\":{\"name\":\"c1\","
+	                          "\"initialNodeCount\":1}}", NULL), 200);
+	a = lb_service(f, "a", &st);
+	assert_int_equal(st, 201);
+	b = lb_service(f, "b", &st);
+	assert_int_equal(st, 201);
+	snprintf(ipa, sizeof(ipa), "%s",
+	         json_string_value(json_object_get(json_array_get(a, 0), "ip")));
+	snprintf(ipb, sizeof(ipb), "%s",
+	         json_string_value(json_object_get(json_array_get(b, 0), "ip")));
+	assert_true(!strcmp(ipa, "198.51.100.9") || !strcmp(ipa, "198.51.100.10"));
+	assert_true(!strcmp(ipb, "198.51.100.9") || !strcmp(ipb, "198.51.100.10"));
+	assert_string_not_equal(ipa, ipb);
+	/* used up: the third stays pending */
+	c = lb_service(f, "c", &st);
+	assert_int_equal(st, 201);
+	assert_int_equal(json_array_size(c), 0);
+	/* a freed address goes to the next Service */
+	assert_int_equal(kdo(f, "DELETE", "/api/v1/namespaces/default/services/a",
+	                     NULL), 200);
+	d = lb_service(f, "d", &st);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(d, 0),
+	                                                      "ip")), ipa);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+	json_decref(d);
 	fake_free(f);
 }
 
@@ -889,6 +1203,9 @@ main(void)
 		cmocka_unit_test(test_generation_and_patches),
 		cmocka_unit_test(test_server_side_apply),
 		cmocka_unit_test(test_namespaces_and_crds),
+		cmocka_unit_test(test_crd_established_and_schema),
+		cmocka_unit_test(test_dry_run_no_side_effects),
+		cmocka_unit_test(test_lb_range),
 		cmocka_unit_test(test_controllers),
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_auth_and_isolation),
