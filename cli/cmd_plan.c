@@ -163,7 +163,8 @@ cmd_plan(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	rc = cli_session_open_readonly(ctx, o.token_file, &s, &err);
 	if (rc == 0)
 		cli_note_busy(&s); /* before any cloud call, which may fail */
-	if (rc != 0 || (!o.no_preflight && cli_preflight(ctx, &s, &err) != 0) ||
+	if (rc != 0 || plan_preflight(&s.plan, &err) != 0 ||
+	    (!o.no_preflight && cli_preflight(ctx, &s, &err) != 0) ||
 	    plan_check_all(&s.plan, o.until, &report, &err) != 0) {
 		json_decref(report);
 		cli_session_close(&s);
@@ -198,6 +199,7 @@ cmd_up(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	/* Ctrl-C: finish the state write in hand, then exit 130. */
 	mv_signals_install(true);
 	if (cli_session_open(ctx, o.token_file, true, &s, &err) != 0 ||
+	    plan_preflight(&s.plan, &err) != 0 ||
 	    (!o.no_preflight && cli_preflight(ctx, &s, &err) != 0)) {
 		cli_session_close(&s);
 		return cli_fail(&err);

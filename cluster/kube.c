@@ -457,10 +457,15 @@ kube_resource(struct kube *k, const char *api_version, const char *kind,
 			return -1;
 		m = lookup(k, api_version, kind);
 	}
-	if (m == NULL)
-		return mv_err_set(err, MV_EXIT_CLOUD,
-		                  "the cluster serves no %s in %s (is its CRD "
-		                  "installed?)", kind, api_version);
+	if (m == NULL) {
+		mv_err_set(err, MV_EXIT_CLOUD, "the cluster serves no %s in %s (is "
+		           "its CRD installed?)", kind, api_version);
+		/* as the API server answers for an unknown resource: readers
+		 * (kube_get, kube_list) take it as "nothing there" */
+		if (err != NULL)
+			err->http_status = 404;
+		return -1;
+	}
 	*resource = m->resource;
 	*namespaced = m->namespaced;
 	return 0;
@@ -498,8 +503,16 @@ kube_get(struct kube *k, const char *api_version, const char *kind,
 	int rc;
 
 	*out = NULL;
-	if (kube_path(k, api_version, kind, ns, name, &path, err) != 0)
+	if (kube_path(k, api_version, kind, ns, name, &path, err) != 0) {
+		/* a kind the cluster does not serve (its CRD not applied yet)
+		 * has no objects */
+		if (err != NULL && err->http_status == 404) {
+			mv_err_free(err);
+			mv_err_clear(err);
+			return 1;
+		}
 		return -1;
+	}
 	rc = kube_call(k, "GET", path, NULL, NULL, 0, true, out, err);
 	free(path);
 	return rc;
@@ -514,8 +527,15 @@ kube_list(struct kube *k, const char *api_version, const char *kind,
 	int rc = 0;
 
 	*items = NULL;
-	if (kube_path(k, api_version, kind, ns, NULL, &base, err) != 0)
+	if (kube_path(k, api_version, kind, ns, NULL, &base, err) != 0) {
+		if (err != NULL && err->http_status == 404) { /* kind not served */
+			mv_err_free(err);
+			mv_err_clear(err);
+			*items = json_array();
+			return 0;
+		}
 		return -1;
+	}
 	*items = json_array();
 	do {
 		char *path = NULL, *sel = label_selector
@@ -559,8 +579,15 @@ kube_delete(struct kube *k, const char *api_version, const char *kind,
 	char *path;
 	int rc;
 
-	if (kube_path(k, api_version, kind, ns, name, &path, err) != 0)
+	if (kube_path(k, api_version, kind, ns, name, &path, err) != 0) {
+		/* its CRD (and with it every object) is gone already */
+		if (err != NULL && err->http_status == 404) {
+			mv_err_free(err);
+			mv_err_clear(err);
+			return 1;
+		}
 		return -1;
+	}
 	rc = kube_call(k, "DELETE", path, NULL, NULL, 0, true, NULL, err);
 	free(path);
 	return rc;

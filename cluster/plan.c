@@ -188,31 +188,16 @@ has_step(const struct plan_step *const *steps, size_t n, const char *name)
 int
 plan_preflight(struct plan_ctx *ctx, struct mv_err *err)
 {
-	static const char *const apis[] = {"container.googleapis.com",
-	                                   "compute.googleapis.com"};
 	enum image_agent agent;
 	char warn[512];
 
-	/* The image first: offline, and a refused image (COS) is no use
-	 * whatever the APIs say. */
+	/* Offline, and a refused image (COS) is no use whatever the project
+	 * holds: before any API call (the doctor's checks come after). */
 	if (images_choose_agent(ctx->cfg->vm.image, ctx->cfg->vm.boot_agent,
 	                        &agent, warn, sizeof(warn), err) != 0)
 		return mv_err_prefix(err, "preflight");
 	if (warn[0] != '\0')
 		mv_log(MV_LOG_WARN, "%s", warn);
-
-	for (size_t i = 0; i < 2; i++) {
-		bool on = false;
-		if (gcp_service_enabled(ctx->gcp, apis[i], &on, err) != 0)
-			return mv_err_prefix(err, "preflight");
-		if (!on)
-			return mv_err_set(err, MV_EXIT_CLOUD,
-			                  "preflight: %s is not enabled in project %s; "
-			                  "enable it with `gcloud services enable %s "
-			                  "--project %s` (or in the Cloud Console under "
-			                  "APIs & Services)", apis[i], ctx->cfg->project,
-			                  apis[i], ctx->cfg->project);
-	}
 	return 0;
 }
 

@@ -83,7 +83,10 @@ const struct plan_step *plan_find(const char *name);
 int plan_sort(const struct plan_step *const *in, size_t n,
               const struct plan_step **out, struct mv_err *err);
 
-/* Both Google APIs the steps need are enabled (serviceusage). */
+/* The offline checks before any API call: the VM image (the image table:
+ * COS refused, an unknown image warned about). plan and up always run it;
+ * the doctor's checks (APIs, quota, permissions) follow unless
+ * --no-preflight. */
 int plan_preflight(struct plan_ctx *ctx, struct mv_err *err);
 
 /* Check every step (up to `until`, NULL = all): a JSON report

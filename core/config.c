@@ -821,6 +821,7 @@ mv_config_example(const char *project)
 		"  # An image family from the README's table; its boot agent (cloud-init\n"
 		"  # or the guest agent's startup-script) runs the join.\n"
 		"  image: " MV_CONFIG_DEFAULT_IMAGE "\n"
+		"  boot_agent: auto\n"
 		"  tags: [istio-gce]\n"
 		"  network: default\n"
 		"\n"

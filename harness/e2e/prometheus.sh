@@ -31,17 +31,24 @@ cleanup() {
 trap cleanup EXIT
 
 window=5
-cat >"$work/fixture.json" <<'JSON'
-{"clusters": [{"project": "p", "location": "us-west1-b", "name": "c1"}],
- "kube": {"c1": [
-  {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
-   "metadata": {"name": "productcatalog-migration"},
-   "spec": {"hosts": ["productcatalogservice"], "http": [{"route": [
-     {"destination": {"host": "productcatalogservice", "subset": "vm"},
-      "weight": 50},
-     {"destination": {"host": "productcatalogservice", "subset": "gke"},
-      "weight": 50}]}]}}]}}
-JSON
+# Istio's kinds exist once their CRDs are applied (as on a real cluster):
+# the fixture starts with the VirtualService CRD (Debian's python3 has
+# PyYAML, cloud-init needs it).
+/usr/bin/python3 - "$here/../../fixtures/istio/crds/virtualservices.yaml" \
+	>"$work/fixture.json" <<'PY'
+import json, sys, yaml
+crds = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+vs = {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+      "metadata": {"name": "productcatalog-migration"},
+      "spec": {"hosts": ["productcatalogservice"], "http": [{"route": [
+          {"destination": {"host": "productcatalogservice", "subset": "vm"},
+           "weight": 50},
+          {"destination": {"host": "productcatalogservice", "subset": "gke"},
+           "weight": 50}]}]}}
+json.dump({"clusters": [{"project": "p", "location": "us-west1-b",
+                         "name": "c1"}],
+           "kube": {"c1": crds + [vs]}}, sys.stdout)
+PY
 healthy='traffic:
   rps: 40
   rules:

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "core/yaml.h"
 #include "harness/fake/fake.h"
 #include "testutil.h"
 
@@ -130,5 +131,37 @@ fu_int(const struct fu_resp *r, const char *path)
 		assert_true(strlen(fu_str(&(r), "error.message")) > 0);        \
 		assert_true(strlen(fu_str(&(r), "error.errors.0.reason")) > 0); \
 	} while (0)
+
+/* Create the Istio CRDs of fixtures/istio/crds/ on a cluster's listener:
+ * Istio's kinds are not built into the fake, they exist once their CRDs
+ * are applied (as on a real cluster). */
+static inline void
+fu_istio_crds(struct fake *f, const char *cluster)
+{
+	static const char *const files[] = {"gateways", "virtualservices",
+	                                    "workloadentries", "workloadgroups"};
+	struct mv_err err;
+
+	for (size_t i = 0; i < 4; i++) {
+		char *path = tu_fmt("%s/fixtures/istio/crds/%s.yaml", tu_src(),
+		                    files[i]);
+		struct mv_yaml *y = NULL;
+		mv_err_clear(&err);
+		assert_int_equal(mv_yaml_load_file(path, &y, &err), 0);
+		for (size_t d = 0; d < mv_yaml_count(y); d++) {
+			char *body;
+			if (!json_is_object(mv_yaml_doc(y, d)))
+				continue;
+			body = json_dumps(mv_yaml_doc(y, d), 0);
+			assert_int_equal(fu_do_on(f, cluster, "POST",
+			                          "/apis/apiextensions.k8s.io/v1/"
+			                          "customresourcedefinitions", body,
+			                          NULL), 201);
+			free(body);
+		}
+		mv_yaml_free(y);
+		free(path);
+	}
+}
 
 #endif

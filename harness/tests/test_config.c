@@ -242,8 +242,8 @@ test_mesh_keys(void **state)
 static void
 test_every_key_problem_reported(void **state)
 {
-	const char *text = OKP OKC "vm: {name: vm, zone: z, image: i, bogus: 1, "
-	                   "cluster: c1}\n" OKS;
+	const char *text = OKP OKC "vm: {name: vm, zone: z, machineType: m, "
+	                   "bogus: 1, cluster: c1}\n" OKS;
 	struct mv_config *c = NULL;
 	struct mv_err err;
 	char *all;
@@ -255,7 +255,7 @@ test_every_key_problem_reported(void **state)
 	assert_int_equal(mv_err_count(&err), 3);
 	all = mv_err_join(&err);
 	assert_contains(all, "vm.zone: not supported yet");
-	assert_contains(all, "vm.image: not supported yet");
+	assert_contains(all, "vm.machineType: not supported yet");
 	assert_contains(all, "vm.bogus: unknown key");
 	free(all);
 	mv_err_free(&err);

@@ -35,6 +35,7 @@ istiod_fake(void)
 	assert_int_equal(fake_new(&o, &f, &err), 0);
 	assert_int_equal(fu_do(f, "POST", CLUSTERS, "{\"cluster\":{\"name\":"
 	                       "\"c1\",\"initialNodeCount\":1}}"), 200);
+	fu_istio_crds(f, "c1");
 	return f;
 }
 

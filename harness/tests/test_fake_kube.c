@@ -84,34 +84,6 @@ kdo(struct fake *f, const char *method, const char *target, const char *body)
 #define CM "/api/v1/namespaces/default/configmaps"
 #define CRDS "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
-/* Create the Istio CRDs of fixtures/istio/crds/ (Istio's kinds are not
- * built into the fake: they exist once their CRDs are applied). */
-static void
-istio_crds(struct fake *f)
-{
-	static const char *const files[] = {"gateways", "virtualservices",
-	                                    "workloadentries", "workloadgroups"};
-	struct mv_err err;
-
-	for (size_t i = 0; i < 4; i++) {
-		char *path = tu_fmt("%s/fixtures/istio/crds/%s.yaml", tu_src(),
-		                    files[i]);
-		struct mv_yaml *y = NULL;
-		mv_err_clear(&err);
-		assert_int_equal(mv_yaml_load_file(path, &y, &err), 0);
-		for (size_t d = 0; d < mv_yaml_count(y); d++) {
-			char *body;
-			if (!json_is_object(mv_yaml_doc(y, d)))
-				continue;
-			body = json_dumps(mv_yaml_doc(y, d), 0);
-			assert_int_equal(kdo(f, "POST", CRDS, body), 201);
-			free(body);
-		}
-		mv_yaml_free(y);
-		free(path);
-	}
-}
-
 static void
 test_discovery_and_openapi(void **state)
 {
@@ -147,7 +119,7 @@ test_discovery_and_openapi(void **state)
 	fu_free(&r);
 	assert_int_equal(kdo(f, "GET", "/apis/networking.istio.io/v1", NULL),
 	                 404);
-	istio_crds(f);
+	fu_istio_crds(f, "c1");
 	r = k(f, "GET", "/apis", NULL);
 	json_array_foreach(json_object_get(r.json, "groups"), i, x) {
 		const char *g = json_string_value(json_object_get(x, "name"));
@@ -425,7 +397,7 @@ test_field_validation(void **state)
 	                "struct field Deployment.spec.replicas of type int32");
 	fu_free(&r);
 	/* Istio kinds: the top level is checked too */
-	istio_crds(f);
+	fu_istio_crds(f, "c1");
 	r = k(f, "POST", "/apis/networking.istio.io/v1/namespaces/default/"
 	      "virtualservices?fieldValidation=Strict",
 	      "{\"apiVersion\":\"networking.istio.io/v1\",\"kind\":"
@@ -481,7 +453,7 @@ test_generation_and_patches(void **state)
 	assert_status(r, 422, "Invalid");
 	fu_free(&r);
 	/* custom resources have no strategic merge patch */
-	istio_crds(f);
+	fu_istio_crds(f, "c1");
 	assert_int_equal(kdo(f, "POST", "/apis/networking.istio.io/v1/namespaces/"
 	                     "default/virtualservices",
 	                     "{\"apiVersion\":\"networking.istio.io/v1\",\"kind\":"
@@ -642,7 +614,7 @@ test_crd_established_and_schema(void **state)
 	const char *t;
 
 	(void)state;
-	istio_crds(f);
+	fu_istio_crds(f, "c1");
 	/* the apiextensions controllers' status, on the fake's clock */
 	r = k(f, "GET", CRDS "/gateways.networking.istio.io", NULL);
 	assert_int_equal(r.status, 200);

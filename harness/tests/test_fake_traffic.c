@@ -30,6 +30,7 @@ traffic_fake(const char *profile)
 	assert_int_equal(fu_do(f, "POST", CLUSTERS,
 	                       "{\"cluster\":{\"name\":\"c1\","
 	                       "\"initialNodeCount\":1}}"), 200);
+	fu_istio_crds(f, "c1");
 	if (profile) {
 		struct fu_resp r = fu_req(f, "PUT", "/_fake/faults", profile);
 
@@ -332,6 +333,7 @@ test_traffic_speed(void **state)
 	assert_int_equal(fu_do(f, "POST", CLUSTERS,
 	                       "{\"cluster\":{\"name\":\"c1\","
 	                       "\"initialNodeCount\":1}}"), 200);
+	fu_istio_crds(f, "c1");
 	put_split(f, 100, 0, true);
 	advance(f, 3); /* 30 traffic-seconds */
 	r = query(f, "sum(increase(istio_requests_total[25s]))");

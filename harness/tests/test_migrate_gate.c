@@ -219,6 +219,7 @@ test_evaluate_against_fake(void **state)
 	assert_int_equal(fu_do(f, "POST", "/v1/projects/p/locations/us-west1-b/"
 	                       "clusters", "{\"cluster\":{\"name\":\"c1\","
 	                       "\"initialNodeCount\":1}}"), 200);
+	fu_istio_crds(f, "c1");
 	assert_int_equal(fu_do_on(f, "c1", "POST", "/apis/networking.istio.io/"
 	                          "v1/namespaces/default/virtualservices",
 	                          "{\"apiVersion\":\"networking.istio.io/v1\","
