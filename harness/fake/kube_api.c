@@ -297,8 +297,11 @@ kube_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 		         "deleted");
 		return;
 	}
-	/* Controllers' work that fell due since the last request. */
-	if (kctl_tick(f, rq->kc) | kistiod_tick(f, rq->kc))
+	/* Controllers' work that fell due since the last request (both
+	 * run, whatever the first did). */
+	bool ctl = kctl_tick(f, rq->kc);
+	bool reg = kistiod_tick(f, rq->kc);
+	if (ctl || reg)
 		fst(f)->gen++;
 	/* the simulated istiod reviews its own tokens */
 	if (kistiod_is_request(rq)) {

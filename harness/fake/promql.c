@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "harness/fake/promql.h"
 
 struct pq_fam {
@@ -152,6 +153,8 @@ struct sbuf {
 	size_t len, cap;
 };
 
+static void sb_printf(struct sbuf *b, const char *fmt, ...) MV_PRINTF(2, 3);
+
 static void
 sb_printf(struct sbuf *b, const char *fmt, ...)
 {
@@ -254,6 +257,8 @@ struct lex {
 	size_t whylen;
 	bool failed;
 };
+
+static void fail(struct lex *lx, const char *fmt, ...) MV_PRINTF(2, 3);
 
 static void
 fail(struct lex *lx, const char *fmt, ...)
