@@ -215,7 +215,14 @@ test_upload_streamed(void **state)
 	g.body = big;
 	g.body_len = n + 1;
 	http(&g);
-	assert_int_equal(g.status, 413);
+	/* 413 as soon as the announced length is over the cap; a slow client
+	 * (valgrind, TSan) may still be sending when the server closes, and
+	 * sees the connection reset instead (status 0), as with a real
+	 * server.  Either way nothing is stored: the GET below still reads
+	 * the first object. */
+	if (g.status != 413 && g.status != 0)
+		fail_msg("over the upload cap: %d, expected 413 or a reset",
+		         g.status);
 	free(g.out.p);
 	free(u);
 	memset(&g, 0, sizeof(g));
