@@ -221,7 +221,7 @@ test_upload_streamed(void **state)
 	 * server.  Either way nothing is stored: the GET below still reads
 	 * the first object. */
 	if (g.status != 413 && g.status != 0)
-		fail_msg("over the upload cap: %d, expected 413 or a reset",
+		fail_msg("over the upload cap: %ld, expected 413 or a reset",
 		         g.status);
 	free(g.out.p);
 	free(u);
