@@ -350,28 +350,40 @@ mv_atomic_abort(struct mv_atomic_file *af)
 	af->path = NULL;
 }
 
-int
-mv_write_file_atomic(const char *path, const void *data, size_t len,
-                     mode_t mode, struct mv_err *err)
+/* Open `path` atomically and write the whole buffer (the temp is dropped
+ * on failure); the caller commits. */
+static int
+open_and_write(struct mv_atomic_file *af, const char *path, const void *data,
+               size_t len, mode_t mode, struct mv_err *err)
 {
-	struct mv_atomic_file af;
 	const char *p = data;
 
-	if (mv_atomic_open(&af, path, mode, err) != 0)
+	if (mv_atomic_open(af, path, mode, err) != 0)
 		return -1;
 	while (len > 0) {
-		ssize_t n = write(af.fd, p, len);
+		ssize_t n = write(af->fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			int e = errno;
 			mv_err_sys(err, e, "%s: write", path);
-			mv_atomic_abort(&af);
+			mv_atomic_abort(af);
 			return -1;
 		}
 		p += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+int
+mv_write_file_atomic(const char *path, const void *data, size_t len,
+                     mode_t mode, struct mv_err *err)
+{
+	struct mv_atomic_file af;
+
+	if (open_and_write(&af, path, data, len, mode, err) != 0)
+		return -1;
 	return mv_atomic_commit(&af, err);
 }
 
@@ -585,22 +597,8 @@ mv_write_file_new(const char *path, const void *data, size_t len,
                   mode_t mode, struct mv_err *err)
 {
 	struct mv_atomic_file af;
-	const char *p = data;
 
-	if (mv_atomic_open(&af, path, mode, err) != 0)
+	if (open_and_write(&af, path, data, len, mode, err) != 0)
 		return -1;
-	while (len > 0) {
-		ssize_t n = write(af.fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			mv_err_sys(err, e, "%s: write", path);
-			mv_atomic_abort(&af);
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
 	return mv_atomic_commit_new(&af, err);
 }
