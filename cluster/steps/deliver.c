@@ -162,6 +162,15 @@ ensure_bucket(struct plan_ctx *ctx, const struct target *t,
 	if (r < 0)
 		return -1;
 	rec = step_record_get(ctx, "bucket", NULL, t->bucket);
+	if (r == 0 && rec == NULL && ctx->cfg->vm.bundle_bucket == NULL &&
+	    storage_bucket_id(b) != NULL && !step_ours(ctx, storage_bucket_id(b))) {
+		/* the default name is this deployment's; a bucket by it with
+		 * another id is not ours to fill (vm.bundle_bucket shares one) */
+		int rc = step_not_ours(ctx, "bucket", t->bucket,
+		                       storage_bucket_id(b), err);
+		json_decref(b);
+		return rc;
+	}
 	if (r == 0) {
 		/* made by an earlier run that died before recording it */
 		if (rec != NULL && step_ours(ctx, storage_bucket_id(b)))
