@@ -478,6 +478,15 @@ resumable(struct up *s, struct mv_err *err)
 		r = send_req(s, &req, &resp, err);
 		a = answer(s, &req, r, &resp, &off, err);
 		mv_http_resp_free(&resp);
+		if (a == 0 && n > 0 && off <= before) {
+			/* 308 without progress: the server kept none of it */
+			mv_err_set(err, MV_EXIT_CLOUD, "gs://%s/%s: the session kept "
+			           "none of the chunk at %" PRIu64, s->u->bucket,
+			           s->u->name, before);
+			if (failed_once(s, "a chunk", err) != 0)
+				goto out;
+			continue;
+		}
 		if (a == 0 || a == 1) {
 			s->res->sent += n;
 			if (a == 0 && off > before)
