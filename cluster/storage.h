@@ -96,6 +96,13 @@ int storage_upload_file(struct gcp *g, const struct storage_upload *u,
                         struct storage_upload_result *res, struct mv_err *err);
 void storage_upload_result_free(struct storage_upload_result *res);
 
+/* Cancel the resumable session kept in session_file (if any: DELETE on
+ * its URI, which the server answers 499) and remove the file.  0 done
+ * (also when there was none or the server had forgotten it), -1 error
+ * (the file is kept). */
+int storage_upload_cancel(struct gcp *g, const char *session_file,
+                          struct mv_err *err);
+
 /* The file's MD5 and CRC32C as the JSON API writes them (base64 of the
  * digest, of the big-endian CRC32C): md5 25 bytes, crc 9 bytes. */
 int storage_file_hashes(const char *path, char md5[25], char crc[9],

@@ -417,8 +417,8 @@ deliver_destroy(struct plan_ctx *ctx, struct mv_err *err)
 		bucket_remove, never_pending};
 	char *session = delivery_session_file(ctx);
 
-	if (!ctx->dry_run && unlink(session) != 0 && errno != ENOENT) {
-		mv_err_sys(err, errno, "%s", session);
+	/* a session a killed run left: its bytes go too */
+	if (!ctx->dry_run && storage_upload_cancel(ctx->gcp, session, err) != 0) {
 		free(session);
 		return -1;
 	}

@@ -367,6 +367,31 @@ test_upload_through_faults(void **state)
 	assert_int_equal(storage_upload_file(&e->g, &u, &res, &err), 0);
 	assert_true(res.resumed);
 	storage_upload_result_free(&res);
+	/* a left session is cancelled (the server drops its bytes) */
+	control(e, "PUT", "/_fake/faults",
+	        "rules:\n"
+	        "  - {name: no, method: PUT, path: /upload/storage/v1/b/bkt-f/o, "
+	        "status: 400}\n");
+	u.name = "faulty-3";
+	assert_int_equal(storage_upload_file(&e->g, &u, &res, &err), -1);
+	control(e, "PUT", "/_fake/faults", "rules: []\n");
+	assert_true(tu_exists(sess));
+	assert_int_equal(storage_upload_cancel(&e->g, sess, &err), 0);
+	assert_false(tu_exists(sess));
+	assert_int_equal(storage_upload_cancel(&e->g, sess, &err), 0);
+	{
+		char *url = tu_fmt("%s/_fake/state", fake_url(e->f));
+		struct mv_http_req req = {.method = "GET", .url = url,
+		                          .idempotent = true};
+		struct mv_http_resp resp;
+		json_t *fs;
+		assert_int_equal(mv_http_do(e->g.http, &req, &resp, &err), 0);
+		fs = json_loadb(resp.body, resp.len, 0, NULL);
+		assert_int_equal(json_object_size(json_object_get(fs, "uploads")), 0);
+		json_decref(fs);
+		mv_http_resp_free(&resp);
+		free(url);
+	}
 	free(f);
 	free(sess);
 }
