@@ -44,6 +44,11 @@ int storage_bucket_insert(struct gcp *g, const char *bucket,
 /* 0 deleted, 1 absent, 2 not empty (409: left alone), -1 error. */
 int storage_bucket_delete(struct gcp *g, const char *bucket,
                           struct mv_err *err);
+/* The project's buckets / a bucket's objects whose names start with
+ * prefix (NULL: all), every page (*out a new array). */
+int storage_bucket_list(struct gcp *g, json_t **out, struct mv_err *err);
+int storage_object_list(struct gcp *g, const char *bucket, const char *prefix,
+                        json_t **out, struct mv_err *err);
 /* The bucket's label meshvm-id (borrowed from `bucket`), or NULL. */
 const char *storage_bucket_id(const json_t *bucket);
 
