@@ -420,7 +420,11 @@ resumable(struct up *s, struct mv_err *err)
 	int rc = -1, a, restarts = 0;
 
 	if (uri != NULL) {
-		a = query(s, uri, &off, err);
+		/* a 5xx or a dropped connection is no reason to drop the
+		 * session: ask again */
+		while ((a = query(s, uri, &off, err)) == 3)
+			if (failed_once(s, "asking the upload session", err) != 0)
+				goto out;
 		if (a == 0 || a == 1) {
 			s->res->resumed = true;
 			mv_info("storage: resuming the upload of gs://%s/%s at %" PRIu64
@@ -437,7 +441,7 @@ resumable(struct up *s, struct mv_err *err)
 		}
 		if (a < 0)
 			goto out;
-		if (a != 0) { /* gone or unreachable: a new session */
+		if (a != 0) { /* gone (404, 410): a new session */
 			mv_err_clear(err);
 			free(uri);
 			uri = NULL;

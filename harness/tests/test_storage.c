@@ -305,10 +305,18 @@ test_resume_from_file(void **state)
 	              "\"o/resume\",\"size\":%zu,\"md5\":\"%s\"}", uri, len, md5);
 	tu_write(sess, text);
 	chmod(sess, 0600);
+	/* the status query answered 503 past the HTTP client's retries: the
+	 * session is asked again, not dropped */
+	control(e, "PUT", "/_fake/faults",
+	        "rules:\n"
+	        "  - {name: q503, method: PUT, path: /upload/storage/v1/b/bkt-s/o, "
+	        "nth: [1, 2, 3, 4, 5, 6, 7, 8], status: 503}\n");
 	assert_int_equal(storage_upload_file(&e->g, &u, &res, &err), 0);
+	control(e, "PUT", "/_fake/faults", "rules: []\n");
 	assert_true(res.resumed);
 	assert_int_equal(res.sent, len - STORAGE_CHUNK);
-	assert_int_equal(res.requests, 2); /* the status query, the rest */
+	/* the status query (twice: refused, then answered), the rest */
+	assert_int_equal(res.requests, 3);
 	assert_string_equal(json_string_value(json_object_get(res.object,
 	                                                      "md5Hash")), md5);
 	storage_upload_result_free(&res);
