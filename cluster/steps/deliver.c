@@ -257,13 +257,12 @@ upload(struct plan_ctx *ctx, const struct target *t, struct mv_err *err)
 	json_t *meta = json_pack("{s:s, s:s}", "meshvm-id",
 	                         mv_state_id(ctx->state), "meshvm-digest",
 	                         t->digest);
+	const char *comp = t->compression ? t->compression : "zstd";
 	struct storage_upload u = {
 		.bucket = t->bucket, .name = t->object, .path = t->file,
-		.content_type = !strcmp(t->compression ? t->compression : "",
-		                        "gzip") ? "application/gzip"
-		                : !strcmp(t->compression ? t->compression : "",
-		                          "none") ? "application/x-tar"
-		                : "application/zstd",
+		.content_type = !strcmp(comp, "gzip")   ? "application/gzip"
+		                : !strcmp(comp, "none") ? "application/x-tar"
+		                                        : "application/zstd",
 		.metadata = meta, .session_file = session,
 		.progress = ctx->progress};
 	struct storage_upload_result res;
@@ -445,13 +444,11 @@ deliver_status(struct plan_ctx *ctx, json_t *rows, struct mv_err *err)
 		        : storage_bucket_get(ctx->gcp, name, NULL, err);
 		if (r < 0)
 			return -1;
+		const char *url = obj ? mv_state_str(rec, "url") : NULL;
 		json_array_append_new(rows, json_pack(
 			"{s:s, s:s, s:s, s:s?}", "kind", obj ? "object" : "bucket",
-			"name", obj ? mv_state_str(rec, "url") ? mv_state_str(rec, "url")
-			                                       : name
-			            : name,
-			"status", r ? "ABSENT" : "PRESENT", "digest",
-			obj ? mv_state_str(rec, "digest") : NULL));
+			"name", url ? url : name, "status", r ? "ABSENT" : "PRESENT",
+			"digest", obj ? mv_state_str(rec, "digest") : NULL));
 	}
 	return 0;
 }
