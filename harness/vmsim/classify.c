@@ -301,7 +301,8 @@ multipart(const char *data, size_t len, struct vmsim_plan **out,
 	snprintf(boundary, sizeof(boundary), "%.*s", (int)(q - (b + 10)), b + 10);
 	snprintf(delim, sizeof(delim), "--%s\n", boundary);
 	p = strstr(data, delim);
-	while (p != NULL && p < end && parts < 16) {
+	while (p != NULL && p < end && parts < 16 &&
+	       !strncmp(p, delim, strlen(delim))) {
 		const char *h = p + strlen(delim), *hb, *next;
 		char pt[128], enc[64];
 		size_t blen;
