@@ -347,7 +347,8 @@ vmboot_start(struct fake *f, struct mv_err *err)
 	vb = mv_xcalloc(1, sizeof(*vb));
 	if (fst(f)->opt.boot_vms_dir != NULL) {
 		vb->dir = mv_xstrdup(fst(f)->opt.boot_vms_dir);
-		if (mkdir(vb->dir, 0700) != 0 && errno != EEXIST) {
+		if (mkdir(vb->dir, geteuid() == 0 ? 0711 : 0700) != 0 &&
+		    errno != EEXIST) {
 			mv_err_set(err, MV_EXIT_FAIL, "--boot-vms-dir %s: %s", vb->dir,
 			           strerror(errno));
 			free(vb->dir);
@@ -367,6 +368,9 @@ vmboot_start(struct fake *f, struct mv_err *err)
 		}
 		vb->own_dir = true;
 	}
+	/* run as root, VMs are nobody's (harness/vmsim): they pass through */
+	if (vb->own_dir && geteuid() == 0)
+		chmod(vb->dir, 0711);
 	pthread_mutex_init(&vb->mu, NULL);
 	pthread_cond_init(&vb->cv, NULL);
 	fst(f)->vmboot = vb;

@@ -9,11 +9,13 @@
  * A wrong or expired token is refused and meshvm/error names it; foreign
  * user-data is not run and the journal says so; the token is nowhere in
  * the sandbox but where the join puts it (0600) and in no log. */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -136,6 +138,122 @@ test_classify(void **state)
 	}
 	free(cc);
 	free(ss);
+}
+
+/* ---- the sandbox alone ---- */
+
+static int
+listen_any(int *port)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(s, 8), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return s;
+}
+
+static char *
+rd_in(const char *dir, const char *rel)
+{
+	char *p = tu_fmt("%s/%s", dir, rel), *s = tu_read(p, NULL);
+
+	free(p);
+	assert_non_null(s);
+	return s;
+}
+
+/* Its own namespaces: root inside (nobody or the caller outside), its own
+ * pids, only loopback, and outside only what is forwarded; the boot
+ * script is bounded. */
+static void
+test_sandbox(void **state)
+{
+	char *T = tu_tmpdir(), *dir = tu_fmt("%s/vm", T), *s;
+	struct vmsim_plan plan;
+	struct vmsim_boot b;
+	struct vmsim_vm *vm = NULL;
+	struct mv_err err;
+	struct stat st;
+	int host_port, in_port, ls = listen_any(&host_port), rc = -1;
+	int spare = listen_any(&in_port);
+
+	(void)state;
+	close(spare); /* a port number nobody outside listens on */
+	chmod(T, 0711);
+	memset(&plan, 0, sizeof(plan));
+	plan.kind = "test";
+	plan.files[0] = (struct vmsim_file){"/etc/motd", 0600, "hi\n", 3};
+	plan.n_files = 1;
+	plan.script = tu_fmt(
+		"#!/bin/sh\n"
+		"R=$MESHVM_ROOT\n"
+		"id -u >\"$R/uid\"\n"
+		"echo $$ >\"$R/pid\"\n"
+		"curl -s --max-time 2 http://127.0.0.1:%d/ >/dev/null; "
+		"echo $? >\"$R/fwd\"\n"
+		"curl -s --max-time 2 http://127.0.0.1:%d/ >/dev/null; "
+		"echo $? >\"$R/direct\"\n"
+		"ls /usr/local/sbin >\"$R/sbin\"\n"
+		"sleep 100\n", in_port, host_port);
+	memset(&b, 0, sizeof(b));
+	b.name = "t";
+	b.dir = dir;
+	b.metadata_url = "http://127.0.0.1:1/md";
+	b.storage_url = "http://127.0.0.1:1/st";
+	snprintf(b.fwd[0].in_ip, 16, "127.0.0.1");
+	b.fwd[0].in_port = in_port;
+	snprintf(b.fwd[0].out_ip, 16, "127.0.0.1");
+	b.fwd[0].out_port = host_port;
+	b.n_fwd = 1;
+	b.boot_timeout_s = 8;
+	b.log_cap = 4096;
+	mv_err_clear(&err);
+	if (vmsim_start(&b, &plan, &vm, &err) != 0)
+		print_error("vmsim_start: %s\n", err.msg);
+	assert_non_null(vm);
+	for (int i = 0; i < 300 && !vmsim_booted(vm, &rc); i++)
+		usleep(100 * 1000);
+	/* timeout(1) ended the script after 8 s */
+	assert_int_equal(rc, 124);
+	s = rd_in(dir, "root/uid");
+	assert_string_equal(s, "0\n");
+	free(s);
+	s = rd_in(dir, "root/pid"); /* pid 1 is boot.sh */
+	assert_true(atoi(s) > 1 && atoi(s) < 50);
+	free(s);
+	/* the forward reaches the host's listener (which never answers:
+	 * curl times out, 28); the host's port itself is not there (7) */
+	s = rd_in(dir, "root/fwd");
+	assert_string_equal(s, "28\n");
+	free(s);
+	s = rd_in(dir, "root/direct");
+	assert_string_equal(s, "7\n");
+	free(s);
+	/* /usr/local/sbin is the VM's */
+	s = rd_in(dir, "root/sbin");
+	assert_string_equal(s, "");
+	free(s);
+	s = tu_fmt("%s/root/etc/motd", dir);
+	assert_int_equal(stat(s, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	free(s);
+	s = tu_fmt("%s/root/uid", dir);
+	assert_int_equal(stat(s, &st), 0);
+	assert_int_equal(st.st_uid, geteuid() == 0 ? 65534u : geteuid());
+	free(s);
+	vmsim_stop(vm, 2000);
+	close(ls);
+	free(plan.script);
+	tu_rmrf(T);
+	free(T);
+	free(dir);
 }
 
 /* ---- whole boots against a started fake ---- */
@@ -272,6 +390,8 @@ world_new(void)
 
 	memset(&w, 0, sizeof(w));
 	w.T = tu_tmpdir();
+	/* run as root, the VMs are nobody's: they pass through T */
+	chmod(w.T, 0711);
 	vms = tu_fmt("%s/vms", w.T);
 	mv_err_clear(&err);
 	fake_options_init(&o);
@@ -713,6 +833,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_sandbox),
 		cmocka_unit_test(test_boot_registers),
 		cmocka_unit_test(test_token_refused),
 		cmocka_unit_test(test_foreign_refused),

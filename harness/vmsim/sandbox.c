@@ -13,6 +13,11 @@
  * A and B die with their parent (PR_SET_PDEATHSIG), and everything in the
  * pid namespace dies with B, so no VM process outlives the fake.
  *
+ * Unprivileged: the VM's root is the fake's user, mapped.  A fake running
+ * as root would make that the host's root (with its power over every
+ * root-owned file), so A first becomes nobody (VMSIM_UID) and the VM's
+ * root is nobody mapped; vmsim.c gave DIR to nobody.
+ *
  * Network: the namespace has only loopback, so the VM reaches nothing but
  * what the forwarder connects on its behalf: each listener inside is
  * joined to one fixed address outside (the fake's API, istiod's
@@ -42,6 +47,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -96,6 +102,7 @@ write_str(const char *path, const char *s)
 
 struct child_args {
 	char uid_map[32], gid_map[32];
+	bool drop;                  /* root: become VMSIM_UID first */
 	char *bind_src;
 	char *const *argv, *const *envp;
 	char *cwd;
@@ -200,12 +207,21 @@ child_a(const struct child_args *c)
 	unsigned hi = (unsigned)(c->sock < c->out_w ? c->out_w : c->sock);
 	int st;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* A waits for B and never execs: it must not keep the fake's
 	 * sockets (a connection it held open would never see its FIN) */
 	close_span(3, lo - 1);
 	close_span(lo + 1, hi - 1);
 	close_span(hi + 1, ~0U);
+	if (c->drop) {
+		if (setgroups(0, NULL) != 0 ||
+		    setresgid(VMSIM_UID, VMSIM_UID, VMSIM_UID) != 0 ||
+		    setresuid(VMSIM_UID, VMSIM_UID, VMSIM_UID) != 0)
+			child_die(c->out_w, "becoming nobody");
+		/* a changed uid makes /proc/self root's: the maps need it ours */
+		prctl(PR_SET_DUMPABLE, 1);
+	}
+	/* after the uid change, which clears it */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID)
 	    != 0)
 		child_die(c->out_w, "unshare(user, mount, net, pid)");
@@ -418,8 +434,11 @@ args_make(struct child_args *c, const struct vmsim_boot *b, char ***argv,
 	char **e = mv_xcalloc(12, sizeof(char *));
 	size_t k = 0;
 
-	snprintf(c->uid_map, sizeof(c->uid_map), "0 %u 1", (unsigned)geteuid());
-	snprintf(c->gid_map, sizeof(c->gid_map), "0 %u 1", (unsigned)getegid());
+	c->drop = geteuid() == 0;
+	snprintf(c->uid_map, sizeof(c->uid_map), "0 %u 1",
+	         c->drop ? VMSIM_UID : (unsigned)geteuid());
+	snprintf(c->gid_map, sizeof(c->gid_map), "0 %u 1",
+	         c->drop ? VMSIM_UID : (unsigned)getegid());
 	c->bind_src = mv_xstrfmt("%s/root/usr/local/sbin", b->dir);
 	c->cwd = mv_xstrfmt("%s/root", b->dir);
 	a[0] = mv_xstrdup("/bin/sh");

@@ -180,6 +180,44 @@ base_image(const struct vmsim_boot *b, char *root, struct mv_err *err)
 	return 0;
 }
 
+static int
+chown_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return lchown(path, VMSIM_UID, VMSIM_UID);
+}
+
+/* A fake running as root runs its VMs as nobody (sandbox.c): DIR becomes
+ * theirs, and nobody must be able to reach it. */
+static int
+give_to_nobody(const struct vmsim_boot *b, struct mv_err *err)
+{
+	char *p = mv_xstrdup(b->dir), *s;
+	struct stat st;
+
+	if (geteuid() != 0) {
+		free(p);
+		return 0;
+	}
+	while ((s = strrchr(p, '/')) != NULL && s != p) {
+		*s = '\0';
+		if (stat(p, &st) != 0 || (st.st_mode & S_IXOTH) == 0) {
+			mv_err_set(err, MV_EXIT_FAIL, "vm %s: %s is not reachable by "
+			           "the sandbox's user nobody (chmod o+x it)", b->name,
+			           p);
+			free(p);
+			return -1;
+		}
+	}
+	free(p);
+	if (nftw(b->dir, chown_one, 16, FTW_PHYS) != 0)
+		return mv_err_set(err, MV_EXIT_FAIL, "vm %s: chown %s: %s", b->name,
+		                  b->dir, strerror(errno));
+	return 0;
+}
+
 int
 vmsim_start(const struct vmsim_boot *b, const struct vmsim_plan *plan,
             struct vmsim_vm **out, struct mv_err *err)
@@ -216,7 +254,8 @@ vmsim_start(const struct vmsim_boot *b, const struct vmsim_plan *plan,
 		}
 		free(p);
 	}
-	if (write_shims(b, err) != 0 || write_boot(b, plan, err) != 0)
+	if (write_shims(b, err) != 0 || write_boot(b, plan, err) != 0 ||
+	    give_to_nobody(b, err) != 0)
 		goto out;
 	rc = vmsim_spawn(b, out, err);
 out:

@@ -5,6 +5,9 @@
 
 #include "harness/vmsim/vmsim.h"
 
+/* Whom a fake running as root runs its VMs as (nobody). */
+#define VMSIM_UID 65534u
+
 /* Start A (see sandbox.c) for a prepared DIR: DIR/boot.sh, DIR/bin,
  * DIR/root with usr/local/sbin. */
 int vmsim_spawn(const struct vmsim_boot *b, struct vmsim_vm **out,
