@@ -875,6 +875,16 @@ test_failures(void **state)
 	/* a seed VM has no metadata server: no guest attributes tried */
 	assert_false(exists_in(&c, "/.shim/guest-attributes"));
 	free_case(&c);
+	/* guest attributes that cannot be written never fail the join */
+	c = new_case("gafail", bundle_zst, sha_zst, (long long)time(NULL) + 99,
+	             "MESHVM_BUNDLE_SOURCE=seed\nMESHVM_TOKEN_SOURCE=seed\n"
+	             "MESHVM_RUNTIME=none\n");
+	c.env = "SHIM_GA_FAIL=1 "
+	        "MESHVM_METADATA_URL=http://md.test/computeMetadata/v1";
+	assert_int_equal(run(&c, "run", NULL), 0);
+	assert_status(&c, "phase", "joined");
+	assert_false(exists_in(&c, "/.shim/guest-attributes"));
+	free_case(&c);
 	/* the sidecar exited for good: the join says so at once, and on GCE
 	 * the reason is the guest attribute meshvm/error */
 	c = new_case("istiofailed", bundle_zst, sha_zst,
