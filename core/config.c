@@ -144,6 +144,13 @@ get_int(struct cfg_ctx *c, const json_t *obj, const char *key,
 int
 mv_config_duration(const char *s, long *secs)
 {
+	return mv_duration_parse(s, MV_CONFIG_TOKEN_MIN_S, MV_CONFIG_TOKEN_MAX_S,
+	                         secs);
+}
+
+int
+mv_duration_parse(const char *s, long lo, long hi, long *secs)
+{
 	long total = 0;
 	bool any = false;
 
@@ -152,9 +159,9 @@ mv_config_duration(const char *s, long *secs)
 	while (*s != '\0') {
 		long n = 0, unit;
 		const char *d = s;
-		while (*s >= '0' && *s <= '9' && n <= MV_CONFIG_TOKEN_MAX_S)
+		while (*s >= '0' && *s <= '9' && n <= hi)
 			n = n * 10 + (*s++ - '0');
-		if (s == d || n > MV_CONFIG_TOKEN_MAX_S)
+		if (s == d || n > hi)
 			return -1;
 		switch (*s) {
 		case 'h': unit = 3600; s++; break;
@@ -167,10 +174,10 @@ mv_config_duration(const char *s, long *secs)
 			return -1;
 		total += n * unit;
 		any = true;
-		if (total > MV_CONFIG_TOKEN_MAX_S)
+		if (total > hi)
 			return -1;
 	}
-	if (total < MV_CONFIG_TOKEN_MIN_S)
+	if (total < lo)
 		return -1;
 	*secs = total;
 	return 0;

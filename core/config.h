@@ -114,6 +114,8 @@ void mv_config_free(struct mv_config *cfg);
 /* A duration "24h", "90m", "3600s", "1h30m" or plain seconds, within
  * MV_CONFIG_TOKEN_MIN_S..MV_CONFIG_TOKEN_MAX_S: 0 with *secs, else -1. */
 int mv_config_duration(const char *s, long *secs);
+/* The same syntax within lo..hi seconds. */
+int mv_duration_parse(const char *s, long lo, long hi, long *secs);
 
 /* The seed's topology as a commented meshvm.yaml (malloc'd). project may
  * be NULL (a placeholder is written). */
