@@ -198,6 +198,24 @@ is_rfc1035(const char *s, size_t max)
 	return true;
 }
 
+/* Cloud Storage's bucket naming rules (without dotted, domain-verified
+ * names longer than 63). */
+static bool
+is_bucket_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 3 || n > 63 || !isalnum((unsigned char)s[0]) ||
+	    !isalnum((unsigned char)s[n - 1]) || strncmp(s, "goog", 4) == 0 ||
+	    strstr(s, "google") != NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
+		      s[i] == '-' || s[i] == '_' || s[i] == '.'))
+			return false;
+	return true;
+}
+
 static bool
 is_zone(const char *s)
 {
@@ -443,6 +461,15 @@ parse_vm(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 			return;
 		}
 	}
+	cfg->vm.bundle_bucket = get_str(c, vm, "bundle_bucket", "vm", NULL);
+	if (cfg->vm.bundle_bucket != NULL &&
+	    !is_bucket_name(cfg->vm.bundle_bucket)) {
+		cfg_fail(c, vm, "bundle_bucket", "vm.bundle_bucket: \"%s\" is not a "
+		         "Cloud Storage bucket name (3-63 of a-z, 0-9, '-', '_', "
+		         "'.', starting and ending with a letter or digit, no "
+		         "\"google\")", cfg->vm.bundle_bucket);
+		return;
+	}
 	if (!is_rfc1035(cfg->vm.name, 63)) {
 		cfg_fail(c, vm, "name", "vm.name: \"%s\" is not a valid instance name",
 		         cfg->vm.name);
@@ -520,6 +547,28 @@ parse_service(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 	if (json_object_get(s, "sidecar"))
 		cfg->service.sidecar = get_str(c, s, "sidecar", "service",
 		                               MV_CFG_REQUIRED);
+	if (json_object_get(s, "units") != NULL) {
+		json_t *u = json_object_get(s, "units"), *x;
+		size_t i;
+		if (!json_is_array(u)) {
+			cfg_fail(c, s, "units", "service.units: must be a list of paths, "
+			         "got %s", mv_json_type_name(u));
+			return;
+		}
+		cfg->service.units = mv_xcalloc(json_array_size(u) + 1,
+		                                sizeof(char *));
+		json_array_foreach(u, i, x) {
+			if (!json_is_string(x) || json_string_length(x) == 0) {
+				mv_yaml_item_err(c->err, MV_EXIT_FAIL, c->y, u, i,
+				                 "service.units[%zu]: must be a non-empty "
+				                 "path", i);
+				c->failed = 1;
+				return;
+			}
+			cfg->service.units[cfg->service.n_units++] =
+				mv_xstrdup(json_string_value(x));
+		}
+	}
 	if (json_object_get(s, "port") == NULL)
 		cfg_fail(c, s, NULL, "service.port: required");
 	cfg->service.port = get_int(c, s, "port", "service", 0, 1, 65535);
@@ -711,7 +760,11 @@ mv_config_free(struct mv_config *cfg)
 	free(cfg->service.protocol);
 	free(cfg->service.image);
 	free(cfg->service.sidecar);
+	for (size_t i = 0; i < cfg->service.n_units; i++)
+		free(cfg->service.units[i]);
+	free(cfg->service.units);
 	free(cfg->vm.cluster);
+	free(cfg->vm.bundle_bucket);
 	free(cfg->mesh_.istio_version);
 	free(cfg->mesh_.id);
 	free(cfg->mesh_.trust_domain);
@@ -869,6 +922,7 @@ mv_config_example(const char *project)
 		"  network: default\n"
 		"\n"
 		"service:\n"
+		/* last: `init --example` continues this mapping */
 		"  port: 3550    # productcatalogservice, grpc\n";
 	size_t n = strlen(tmpl) + 64;
 	char *out = mv_xmalloc(n);

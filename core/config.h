@@ -6,8 +6,9 @@
  *                                     # cloudresourcemanager, iam, sts,
  *                                     # iamcredentials
  *   clusters: [{name, zone, machineType, nodes, network}]
- *   vm: {name, zone, machineType, image, tags, count, network, boot_agent}
- *   service: {name, namespace, port, protocol, image, sidecar}
+ *   vm: {name, zone, machineType, image, tags, count, network, boot_agent,
+ *        cluster, bundle_bucket}
+ *   service: {name, namespace, port, protocol, image, sidecar, units}
  *   mesh: {...}  app: {...}  migration: {...}
  *
  * core/config_keys.c lists every key (type, default, what reads it): a key
@@ -64,6 +65,7 @@ struct mv_config {
 		char *network;
 		char *boot_agent; /* auto|cloud-init|startup-script */
 		char *cluster; /* the home cluster (vm.cluster; default the first) */
+		char *bundle_bucket; /* NULL: PROJECT-meshvm-HEX (cluster/delivery.h) */
 	} vm;
 	struct {
 		char *name;
@@ -72,6 +74,8 @@ struct mv_config {
 		char *protocol;
 		char *image;   /* path, relative to the config's directory */
 		char *sidecar; /* path */
+		char **units;  /* paths (service.units) */
+		size_t n_units;
 	} service;
 	struct {
 		char *istio_version;

@@ -8,6 +8,7 @@
 
 #include "cloudinit/cloudinit.h"
 #include "cloudinit/images.h"
+#include "cluster/delivery.h"
 #include "cluster/instances.h"
 #include "cluster/kube.h"
 #include "cluster/steps/kobj.h"
@@ -22,24 +23,7 @@ int
 fleet_bundle_ref(const struct plan_ctx *ctx, char **url, char **digest,
                  struct mv_err *err)
 {
-	/* Contract 1 (the deliver step's records): the bundle's digest and
-	 * the object that carries it. */
-	json_t *bundle = step_record_get(ctx, "bundle", NULL, "bundle"), *rec;
-	const char *want = mv_state_str(bundle, "digest"), *key;
-
-	*url = *digest = NULL;
-	json_object_foreach(mv_state_resources(ctx->state), key, rec) {
-		const char *u = mv_state_str(rec, "url");
-		const char *d = mv_state_str(rec, "digest");
-		if (!step_record_is(key, rec, "object") || u == NULL || d == NULL ||
-		    (want != NULL && strcmp(want, d) != 0))
-			continue;
-		*url = mv_xstrdup(u);
-		*digest = mv_xstrdup(d);
-		return 0;
-	}
-	return mv_err_set(err, MV_EXIT_FAIL, "no bundle delivered yet: run "
-	                  "`meshvm up --until deliver` first");
+	return delivery_bundle_ref(ctx, url, digest, err);
 }
 
 char *

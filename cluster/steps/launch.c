@@ -548,7 +548,7 @@ const struct plan_step step_launch = {
 	.name = "launch",
 	.summary = "the VM (or a managed instance group) with the bundle and "
 	           "an Istio token in its metadata",
-	.after = (const char *const[]){"identity", NULL},
+	.after = (const char *const[]){"deliver", NULL},
 	.check = launch_check,
 	.apply = launch_apply,
 	.destroy = launch_destroy,

@@ -65,8 +65,8 @@ route_match(const struct route *r, struct freq *rq)
 static const struct route *const route_tables[] = {
 	gke_routes, compute_routes, compute_inst_routes, compute_fw_routes,
 	compute_group_routes, compute_vm_routes, storage_routes,
-	storage_upload_routes, metadata_routes, iam_routes, sts_routes,
-	traffic_routes,
+	storage_upload_routes, storage_iam_routes, metadata_routes, iam_routes,
+	sts_routes, traffic_routes,
 };
 
 static const struct route *
