@@ -1,6 +1,6 @@
 /* cluster/steps/launch_int.h - the launch step's parts (launch.c: one
  * VM, teardown, status; launch_group.c: the managed group), internal to
- * those two files and cluster/steps/launch_token.c. */
+ * those files and launch_res.c (the records' resources). */
 #ifndef MESHVM_CLUSTER_STEPS_LAUNCH_INT_H
 #define MESHVM_CLUSTER_STEPS_LAUNCH_INT_H
 
