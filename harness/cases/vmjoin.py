@@ -9,6 +9,9 @@ health; or, with --fail, report the refusal as the join script does
 (guest attributes meshvm/phase=failed, meshvm/error=...).
 
 usage: vmjoin.py NAME [--fail] [--advance-ms N]
+       vmjoin.py NAME --disconnect   (the VM went away: its sidecar's
+                                      connection ends; uses what the
+                                      registration saved in vmjoin-NAME.json)
 Environment: FAKE_URL, PROJECT_ID.  Prints istiod's answer; exit 0 when
 registered, 3 when istiod refused (the answer printed).
 """
@@ -85,6 +88,16 @@ def main():
     args = sys.argv[1:]
     name = args[0]
     fail = "--fail" in args
+    saved = f"vmjoin-{name}.json"
+    if "--disconnect" in args:
+        with open(saved) as f:
+            s = json.load(f)
+        istiod_url(s["env"].get("ISTIO_META_CLUSTER_ID", "cluster1"))
+        code, text = req("POST", f"{s['base']}/meshvm/v1/disconnect",
+                         {"ip": s["ip"], "env": s["env"]},
+                         {"Authorization": "Bearer " + s["token"]})
+        print(text)
+        sys.exit(0 if code == 200 else 3)
     token = metadata(name, "instance/attributes/meshvm-istio-token")
     ip = metadata(name, "instance/network-interfaces/0/ip")
     env = cluster_env()
@@ -109,6 +122,8 @@ def main():
     if code != 200:
         sys.exit(f"vmjoin: health: {code} {text}")
     guest_attr(name, "phase", "joined")
+    with open(saved, "w") as f:  # the test's scratch directory only
+        json.dump({"ip": ip, "env": env, "base": base, "token": token}, f)
 
 
 main()
