@@ -461,9 +461,9 @@ fleet_wait_joined(struct plan_ctx *ctx, const json_t *members,
 			free(msg);
 			msg = next;
 		}
-		mv_err_set(err, MV_EXIT_FAIL, "%s %s: no healthy WorkloadEntry in "
-		           "%s for %s", label, w.failed ? "join failed"
-		                                        : "timed out",
+		mv_err_set(err, MV_EXIT_FAIL, "%s: no healthy WorkloadEntry in %s "
+		           "for %s", w.failed ? "a VM reported that its join failed"
+		                              : "the VMs did not join in time",
 		           ctx->cfg->vm.cluster, msg);
 		free(msg);
 	}

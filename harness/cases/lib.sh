@@ -81,3 +81,30 @@ vm_join() {
 fleet_config() {
 	sed -i "s/^  name: istio-gce\$/  name: istio-gce\n  count: $1/" meshvm.yaml
 }
+
+# join_in_background N CMD...: run CMD (a `meshvm up` that waits for the
+# group to join) while playing the first boot of each new group member
+# as it appears, until N members joined; CMD's exit code.
+join_in_background() {
+	n=$1
+	shift
+	"$@" >bg.log 2>&1 &
+	bg=$!
+	joined=""
+	i=0
+	while kill -0 "$bg" 2>/dev/null && [ "$i" -lt 600 ]; do
+		for vm in $(vm_names istio-gce); do
+			case " $joined " in *" $vm "*) continue ;; esac
+			if [ "$(echo "$joined" | wc -w)" -lt "$n" ] &&
+				python3 "$MESHVM_SRC/harness/cases/vmjoin.py" "$vm" >/dev/null 2>&1; then
+				joined="$joined $vm"
+			fi
+		done
+		i=$((i + 1))
+		sleep 0.1
+	done
+	rc=0
+	wait "$bg" || rc=$?
+	cat bg.log
+	return "$rc"
+}
