@@ -225,8 +225,8 @@ make_template(struct plan_ctx *ctx, const char *url, const char *digest,
 	char *d;
 	int rc;
 
-	*name = fleet_template_name(ctx, digest, expires);
-	if (fleet_properties(ctx, url, digest, token, true, &props, err) != 0)
+	if (fleet_template_name(ctx, digest, name, err) != 0 ||
+	    fleet_properties(ctx, url, digest, token, true, &props, err) != 0)
 		return -1;
 	d = fleet_description(ctx, "the VM fleet's template");
 	body = json_pack("{s:s, s:s, s:o}", "name", *name, "description", d,

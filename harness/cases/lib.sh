@@ -84,18 +84,19 @@ fleet_config() {
 
 # join_in_background N CMD...: run CMD (a `meshvm up` that waits for the
 # group to join) while playing the first boot of each new group member
-# as it appears, until N members joined; CMD's exit code.
+# as it appears (members named in $JOIN_SKIP are old ones, left alone),
+# until N members joined; CMD's exit code.
 join_in_background() {
 	n=$1
 	shift
 	"$@" >bg.log 2>&1 &
 	bg=$!
-	joined=""
+	joined=" ${JOIN_SKIP:-} "
 	i=0
 	while kill -0 "$bg" 2>/dev/null && [ "$i" -lt 600 ]; do
 		for vm in $(vm_names istio-gce); do
 			case " $joined " in *" $vm "*) continue ;; esac
-			if [ "$(echo "$joined" | wc -w)" -lt "$n" ] &&
+			if [ "$(echo "$joined" | wc -w)" -lt "$((n + $(echo "${JOIN_SKIP:-}" | wc -w)))" ] &&
 				python3 "$MESHVM_SRC/harness/cases/vmjoin.py" "$vm" >/dev/null 2>&1; then
 				joined="$joined $vm"
 			fi
