@@ -69,6 +69,10 @@ join_status(struct plan_ctx *ctx, json_t *rows, struct mv_err *err)
 
 	if (fleet_members(ctx, true, true, &members, err) != 0)
 		return -1;
+	if (json_array_size(members) == 0) { /* no VM: no cluster to ask */
+		json_decref(members);
+		return 0;
+	}
 	if (fleet_joined(ctx, members, &joined, &entries, err) != 0) {
 		json_decref(members);
 		return -1;
