@@ -121,8 +121,9 @@ single_create(struct plan_ctx *ctx, const char *url, const char *digest,
 	if (rc != 0)
 		return -1;
 	json_object_set_new(body, "name", json_string(cfg->vm.name));
+	/* the requestId recorded with an earlier intent is kept: a rerun
+	 * after kill -9 resends the same insert, which Compute makes once */
 	rec = step_record_put(ctx, "instance", cfg->vm.zone, cfg->vm.name);
-	json_object_del(rec, "requestId"); /* a new instance, a new request */
 	mv_state_set_str(rec, "digest", digest);
 	launch_record_token(rec, expires);
 	coll = mv_xstrfmt("zones/%s/instances", cfg->vm.zone);
@@ -191,6 +192,9 @@ single_apply(struct plan_ctx *ctx, const char *url, const char *digest,
 			json_decref(live);
 			return -1;
 		}
+		/* a new instance, a new request */
+		json_object_del(step_record_put(ctx, "instance", cfg->vm.zone,
+		                                 cfg->vm.name), "requestId");
 		got = 1;
 	}
 	json_decref(live);

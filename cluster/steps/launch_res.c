@@ -104,6 +104,10 @@ launch_create(struct plan_ctx *ctx, json_t *rec, const char *coll_path,
 		rc = step_ours(ctx, id) ? 0
 		     : step_not_ours(ctx, kind, mv_state_str(rec, "name"), id, err);
 		free(id);
+		if (rc == 0) { /* ours: an earlier run made it */
+			step_record_created(rec);
+			rc = mv_state_save(ctx->state, err);
+		}
 		return rc;
 	}
 	if (rc != 0)
