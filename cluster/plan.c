@@ -22,6 +22,8 @@ extern const struct plan_step step_vm_group;
 extern const struct plan_step step_identity;
 extern const struct plan_step step_bundle;
 extern const struct plan_step step_deliver;
+extern const struct plan_step step_launch;
+extern const struct plan_step step_join;
 
 static const struct plan_step *const registered[] = {
 	&step_clusters,
@@ -33,6 +35,8 @@ static const struct plan_step *const registered[] = {
 	&step_identity,
 	&step_bundle,
 	&step_deliver,
+	&step_launch,
+	&step_join,
 };
 #define N_STEPS (sizeof(registered) / sizeof(registered[0]))
 

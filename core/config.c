@@ -98,16 +98,6 @@ check_keys(struct cfg_ctx *c, const json_t *obj, const char *where,
 /* get_str's default for `path`: required while its feature has landed
  * (a key whose feature has not is never required, and never present:
  * check_keys refused it), else `dflt`. */
-static const char *
-or_required(const char *path, const char *dflt)
-{
-	const struct mv_config_key *row = mv_config_key_find(path);
-
-	return row != NULL && row->issue == 0 && row->dflt == NULL
-	               ? MV_CFG_REQUIRED
-	               : dflt;
-}
-
 static char *
 get_str(struct cfg_ctx *c, const json_t *obj, const char *key,
         const char *where, const char *dflt)
@@ -149,6 +139,48 @@ get_int(struct cfg_ctx *c, const json_t *obj, const char *key,
 		return dflt;
 	}
 	return (int)json_integer_value(v);
+}
+
+int
+mv_config_duration(const char *s, long *secs)
+{
+	return mv_duration_parse(s, MV_CONFIG_TOKEN_MIN_S, MV_CONFIG_TOKEN_MAX_S,
+	                         secs);
+}
+
+int
+mv_duration_parse(const char *s, long lo, long hi, long *secs)
+{
+	long total = 0;
+	bool any = false;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	while (*s != '\0') {
+		long n = 0, unit;
+		const char *d = s;
+		while (*s >= '0' && *s <= '9' && n <= hi)
+			n = n * 10 + (*s++ - '0');
+		if (s == d || n > hi)
+			return -1;
+		switch (*s) {
+		case 'h': unit = 3600; s++; break;
+		case 'm': unit = 60; s++; break;
+		case 's': unit = 1; s++; break;
+		case '\0': unit = any ? -1 : 1; break; /* plain seconds only alone */
+		default: return -1;
+		}
+		if (unit < 0)
+			return -1;
+		total += n * unit;
+		any = true;
+		if (total > hi)
+			return -1;
+	}
+	if (total < lo)
+		return -1;
+	*secs = total;
+	return 0;
 }
 
 /* GCE/GKE resource names: RFC 1035 label, lower case. */
@@ -398,7 +430,7 @@ parse_vm(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 	if (check_keys(c, vm, "vm", "vm") != 0)
 		return;
 	cfg->vm.name = get_str(c, vm, "name", "vm", MV_CFG_REQUIRED);
-	cfg->vm.zone = get_str(c, vm, "zone", "vm", or_required("vm.zone", NULL));
+	cfg->vm.zone = get_str(c, vm, "zone", "vm", MV_CONFIG_DEFAULT_VM_ZONE);
 	cfg->vm.machine_type = get_str(c, vm, "machineType", "vm", "n1-standard-2");
 	cfg->vm.image = get_str(c, vm, "image", "vm", MV_CONFIG_DEFAULT_IMAGE);
 	cfg->vm.network = get_str(c, vm, "network", "vm", "default");
@@ -443,11 +475,22 @@ parse_vm(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 		         cfg->vm.name);
 		return;
 	}
-	if (cfg->vm.count > 1) { /* the value, not the key, is ahead */
-		cfg_fail(c, vm, "count", "vm.count: %d: not supported yet: more "
-		         "than one VM, a managed instance group (issue 14); 1 for now",
-		         cfg->vm.count);
-		return;
+	{
+		json_t *d = json_object_get(vm, "token_duration");
+		char num[32];
+		const char *ds = json_string_value(d);
+		if (json_is_integer(d)) { /* plain seconds */
+			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+			         json_integer_value(d));
+			ds = num;
+		}
+		cfg->vm.token_duration_s = MV_CONFIG_DEFAULT_TOKEN_S;
+		if (d != NULL &&
+		    mv_config_duration(ds ? ds : "", &cfg->vm.token_duration_s) != 0) {
+			cfg_fail(c, vm, "token_duration", "vm.token_duration: must be "
+			         "a duration 10m..168h (like 24h, 90m or 3600s)");
+			return;
+		}
 	}
 	if (cfg->vm.zone != NULL && !is_zone(cfg->vm.zone)) {
 		cfg_fail(c, vm, "zone", "vm.zone: \"%s\" is not a zone (like "

@@ -41,6 +41,8 @@ extern const struct route compute_routes[];
 extern const struct route compute_inst_routes[];
 extern const struct route compute_fw_routes[];
 extern const struct route compute_group_routes[];
+extern const struct route compute_hc_routes[];
+extern const struct route compute_tmpl_routes[];
 extern const struct route compute_vm_routes[];
 extern const struct route storage_routes[];
 extern const struct route storage_upload_routes[];
