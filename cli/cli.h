@@ -11,6 +11,7 @@
 
 struct cli_ctx {
 	const char *config; /* -C FILE (global) */
+	bool config_given;  /* -C was on the command line */
 	int verbose;        /* -v count */
 	bool json;          /* --json */
 	bool color;         /* stdout is a terminal and NO_COLOR unset */
@@ -35,5 +36,6 @@ extern const struct cli_command cli_cmd_down;
 extern const struct cli_command cli_cmd_status;
 extern const struct cli_command cli_cmd_adopt;
 extern const struct cli_command cli_cmd_doctor;
+extern const struct cli_command cli_cmd_rehearse;
 
 #endif

@@ -1,0 +1,76 @@
+/* cli/rh_faults.c - see rh_faults.h. */
+#include "cli/rh_faults.h"
+
+#include <string.h>
+
+/* Three independent coins of 3.5% each: about 10% of requests fail. */
+static const char flaky_yaml[] =
+	"# rehearse --faults flaky: about 10% of requests on every API fail\n"
+	"rules:\n"
+	"  - name: flaky-429\n"
+	"    path: /**\n"
+	"    probability: 0.035\n"
+	"    status: 429\n"
+	"    reason: rateLimitExceeded\n"
+	"  - name: flaky-503\n"
+	"    path: /**\n"
+	"    probability: 0.035\n"
+	"    status: 503\n"
+	"  - name: flaky-reset\n"
+	"    path: /**\n"
+	"    probability: 0.035\n"
+	"    reset: true\n";
+
+static const char slow_yaml[] =
+	"# rehearse --faults slow-ops: operations take several polls; one\n"
+	"# request in five answers 30 ms late\n"
+	"rules:\n"
+	"  - name: slow-answer\n"
+	"    path: /**\n"
+	"    probability: 0.2\n"
+	"    delay_ms: 30\n";
+
+/* Per-minute quotas as Google answers them (429 RESOURCE_EXHAUSTED), on
+ * the first two creates of each kind. */
+static const char quota_yaml[] =
+	"# rehearse --faults quota: the first two creates of each kind hit a\n"
+	"# per-minute quota (429 RESOURCE_EXHAUSTED)\n"
+	"rules:\n"
+	"  - name: quota-create\n"
+	"    listener: gcp\n"
+	"    method: POST\n"
+	"    path: /**\n"
+	"    nth: [1, 2]\n"
+	"    status: 429\n"
+	"    reason: rateLimitExceeded\n"
+	"    error_status: RESOURCE_EXHAUSTED\n"
+	"    message: \"Quota exceeded for quota metric 'Mutate requests' and "
+	"limit 'Mutate requests per minute'\"\n";
+
+static const struct rh_profile profiles[] = {
+	{"flaky", "10% of requests on every API: 429, 503 or a connection "
+	 "reset", flaky_yaml, 1, 0},
+	{"slow-ops", "operations DONE at the 4th poll and 50 ms after they "
+	 "start; 20% of answers 30 ms late", slow_yaml, 4, 50},
+	{"quota", "the first two creates of each kind: 429 quota exceeded",
+	 quota_yaml, 1, 0},
+	{NULL, NULL, NULL, 0, 0}};
+
+const struct rh_profile *
+rh_profile_find(const char *name)
+{
+	for (const struct rh_profile *p = profiles; p->name != NULL; p++)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+size_t
+rh_profile_names(const char **out, size_t cap)
+{
+	size_t n = 0;
+
+	for (const struct rh_profile *p = profiles; p->name && n < cap; p++)
+		out[n++] = p->name;
+	return n;
+}

@@ -1,0 +1,20 @@
+/* cli/rh_faults.h - the fault profiles `meshvm rehearse --faults` knows
+ * by name (anything else is a profile file, docs/fake.md "Faults"). */
+#ifndef MESHVM_CLI_RH_FAULTS_H
+#define MESHVM_CLI_RH_FAULTS_H
+
+#include <stddef.h>
+
+struct rh_profile {
+	const char *name, *summary;
+	const char *yaml;  /* the fake's profile format */
+	int op_polls;      /* an operation is DONE at this read at the earliest */
+	int op_time_ms;    /* ... and this long after it started */
+};
+
+/* The built-in profile called name, or NULL. */
+const struct rh_profile *rh_profile_find(const char *name);
+/* Their names (for help and messages). */
+size_t rh_profile_names(const char **out, size_t cap);
+
+#endif
