@@ -27,6 +27,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/poll.h"
+#include "core/util.h"
 #include "core/xalloc.h"
 #include "harness/fake/fake.h"
 
@@ -492,6 +493,29 @@ explain(const struct rh *r, const json_t *rep)
 		         json_string_value(v));
 }
 
+/* A failed rehearsal's working directory goes away (it may be in
+ * memory, /dev/shm): the end of the commands' output says why. */
+static void
+show_log_tail(const char *log)
+{
+	struct mv_err err;
+	size_t len;
+	char *text, *p;
+	int lines = 0;
+
+	mv_err_clear(&err);
+	if ((text = mv_read_file(log, (size_t)64 << 20, &len, &err)) == NULL) {
+		mv_err_free(&err);
+		return;
+	}
+	for (p = text + len; p > text && lines <= 20; p--)
+		if (p[-1] == '\n')
+			lines++;
+	fprintf(stderr, "meshvm: the commands' last output (--keep keeps it "
+	        "all):\n%s", p == text ? p : p + 1);
+	free(text);
+}
+
 static int
 run_rehearse(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
              char **argv)
@@ -544,7 +568,9 @@ run_rehearse(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	json_decref(rep);
 	if (r.logfd >= 0)
 		close(r.logfd);
-	if (ro.keep || (rc != 0 && r.dir != NULL))
+	if (rc != 0 && r.log != NULL && !ro.keep)
+		show_log_tail(r.log);
+	if (ro.keep && r.dir != NULL)
 		mv_info("rehearse: working directory %s", r.dir);
 	else
 		rh_work_remove(r.dir);

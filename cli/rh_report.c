@@ -115,11 +115,14 @@ kube_objects(const json_t *store, json_t *row, json_t *split)
 			json_array_foreach(json_object_get(http, "route"), i, r) {
 				json_t *d = json_object_get(r, "destination");
 				json_t *w = json_object_get(r, "weight");
-				json_array_append_new(
-					split, json_pack("{s:s,s:I}", "destination",
-					                 jstr(d, "subset")[0] ? jstr(d, "subset")
-					                                      : jstr(d, "host"),
-					                 w ? json_integer_value(w) : 100));
+				const char *dest = jstr(d, "subset");
+				json_int_t weight = w ? json_integer_value(w) : 100;
+				json_t *e = json_object();
+				json_object_set_new(e, "destination",
+				                    json_string(dest[0] ? dest
+				                                        : jstr(d, "host")));
+				json_object_set_new(e, "weight", json_integer(weight));
+				json_array_append_new(split, e);
 			}
 		}
 	}

@@ -68,7 +68,7 @@ rh_svg_topology(const json_t *topo)
 	json_t *vms = json_object_get(topo, "vms");
 	json_t *split = json_object_get(topo, "split");
 	size_t nc = json_array_size(clusters), i, j, maxh = 0;
-	double cw = 330, gap = 30, W, H, vy;
+	double cw = 370, gap = 30, W, H, vy;
 	struct ring r = {0};
 	char *buf = NULL, line[256];
 	size_t len = 0;
