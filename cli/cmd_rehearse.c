@@ -63,8 +63,8 @@ const struct cli_command cli_cmd_rehearse = {
 	.summary = "the whole pipeline offline against the embedded fake",
 	.description =
 		"Rehearse the deployment offline: start the fake Google Cloud + "
-		"Kubernetes in this process, run `up` (every step), `status` and "
-		"`down` against it, and print per step the wall time, requests, "
+		"Kubernetes in this process, run `up` (every step), `up` again "
+		"(it must change nothing), `status` and `down` against it, and print per step the wall time, requests, "
 		"mutating requests, retries and injected faults (from the fake's "
 		"journal). Needs no config: without -C it uses `init --example`'s "
 		"config and artifacts in a temporary directory; with -C it uses "
@@ -72,8 +72,9 @@ const struct cli_command cli_cmd_rehearse = {
 		"its state. Operations finish at once and the traffic clock runs "
 		"fast.",
 	.options = rehearse_options,
-	.epilog = "Exit codes: 0 everything converged, no resource was created "
-	          "twice and `down` left the fake empty; 1 otherwise (the "
+	.epilog = "Exit codes: 0 everything converged (the second `up` sent "
+	          "no mutating request), no resource was created twice and "
+	          "`down` left the fake empty; 1 otherwise (the "
 	          "message says which); 2 usage.",
 	.run = run_rehearse,
 };
@@ -409,7 +410,8 @@ rehearse(struct rh *r, const struct run_opts *ro, json_t **out,
 	json_t *before = NULL, *after = NULL, *creates, *dups, *left, *rep;
 	json_t *topo, *mig;
 	long t0 = mv_now_ms();
-	int rc_up, rc_status = -1, rc_down = -1;
+	int rc_up, rc_rerun = -1, rc_status = -1, rc_down = -1;
+	long rerun_mutating = -1;
 
 	if (start_fake(r, ro, &f, err) != 0) {
 		fake_free(f);
@@ -425,6 +427,12 @@ rehearse(struct rh *r, const struct run_opts *ro, json_t **out,
 	}
 	plan_set_observer(&obs);
 	rc_up = run_cmd(r, &cli_cmd_up, "preflight", 1, up);
+	/* converged: a second `up` finds every step done and mutates nothing */
+	if (rc_up == 0) {
+		plan_set_observer(NULL);
+		rc_rerun = run_cmd(r, &cli_cmd_up, "up again (no change)", 1, up);
+		plan_set_observer(&obs);
+	}
 	if (rc_up == 0)
 		rc_status = run_cmd(r, &cli_cmd_status, "status", 1, status);
 	before = fake_state(f);
@@ -453,14 +461,25 @@ rehearse(struct rh *r, const struct run_opts *ro, json_t **out,
 	                              (json_int_t)json_object_size(creates),
 	                              "duplicates", dups));
 	json_object_set_new(rep, "fake_left", left);
+	for (size_t i = 0; i < r->n_rows; i++) {
+		struct rh_counts c;
+		if (strcmp(r->rows[i].name, "up again (no change)") != 0)
+			continue;
+		rh_journal_count(j, r->rows[i].from, r->rows[i].to, &c);
+		rerun_mutating = c.mutating;
+	}
+	json_object_set_new(rep, "rerun_mutating",
+	                    json_integer(rerun_mutating));
 	json_object_set_new(rep, "commands",
-	                    json_pack("{s:i,s:i,s:i}", "up", rc_up, "status",
-	                              rc_status, "down", rc_down));
+	                    json_pack("{s:i,s:i,s:i,s:i}", "up", rc_up,
+	                              "up again", rc_rerun, "status", rc_status,
+	                              "down", rc_down));
 	json_object_set_new(rep, "topology", topo);
 	json_object_set_new(rep, "migration", mig);
 	json_object_set_new(
 		rep, "converged",
-		json_boolean(rc_up == 0 && rc_status == 0 && rc_down == 0 &&
+		json_boolean(rc_up == 0 && rc_rerun == 0 && rerun_mutating == 0 &&
+		             rc_status == 0 && rc_down == 0 &&
 		             json_array_size(dups) == 0 && after != NULL &&
 		             json_array_size(left) == 0));
 	json_decref(creates);
@@ -488,6 +507,10 @@ explain(const struct rh *r, const json_t *rep)
 	                                   "duplicates"), i, v)
 		mv_error("rehearse: created more than once: %s",
 		         json_string_value(v));
+	if (json_integer_value(json_object_get(rep, "rerun_mutating")) > 0)
+		mv_error("rehearse: a second `up` sent %lld mutating requests "
+		         "(it should find every step done)",
+		         json_integer_value(json_object_get(rep, "rerun_mutating")));
 	json_array_foreach(json_object_get(rep, "fake_left"), i, v)
 		mv_error("rehearse: left in the fake after down: %s",
 		         json_string_value(v));

@@ -75,8 +75,10 @@ d = sys.argv[1]
 r = json.load(open(d + "/report.json"))
 assert r["converged"] is True, r
 assert r["creates"]["duplicates"] == [] and r["fake_left"] == [], r
+assert r["rerun_mutating"] == 0, r
 names = [s["name"] for s in r["steps"]]
-for step in ("preflight", "clusters", "firewall", "mesh-ca", "istio", "app", "status", "down"):
+for step in ("preflight", "clusters", "firewall", "mesh-ca", "istio", "app",
+             "up again (no change)", "status", "down"):
     assert step in names, (step, names)
 total = sum(s["requests"] for s in r["steps"])
 assert total == r["total"]["requests"] and total > 0
@@ -119,6 +121,7 @@ check_flaky() {
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["converged"] and not r["creates"]["duplicates"] and not r["fake_left"], r
+assert r["rerun_mutating"] == 0, r
 assert r["total"]["faults"] > 0, "flaky injected nothing"
 print(r["total"]["retries"])' "$work/r.json")))
 		echo "seed $seed: converged"
