@@ -4,6 +4,8 @@
 #                             green; the SVGs hold the expected labels and
 #                             a real headless browser (Debian's chromium)
 #                             renders each to a screenshot that is not blank
+#                             and with -C a user's config is rehearsed
+#                             without touching its directory's state
 #   rehearse.sh flaky N [S]   --faults flaky with seeds S..S+N-1 (S default
 #                             1): every run converges, no resource created
 #                             twice (rehearse checks the journal), the
@@ -107,6 +109,15 @@ PY
 		[ -s "$work/$f.png" ] || fail "$f.png is empty"
 		png_not_blank "$work/$f.png"
 	done
+	# -C: the user's config (relative paths kept), never its state
+	mkdir "$work/user"
+	(cd "$work/user" && PROJECT_ID=my-project "$bin" init --example >/dev/null)
+	"$bin" -C "$work/user/meshvm.yaml" --json rehearse >"$work/user.json" ||
+		fail "rehearse -C failed"
+	[ ! -e "$work/user/.meshvm" ] || fail "rehearse -C wrote $work/user/.meshvm"
+	python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["converged"]' \
+		"$work/user.json"
+	echo "-C: converged, the config's directory untouched"
 }
 
 check_flaky() {
