@@ -53,7 +53,14 @@ const struct cli_command cli_cmd_init = {
 
 #define EXAMPLE_MARKER ".meshvm-example"
 
+/* Appended to mv_config_example's text, which ends inside `service:`:
+ * the first lines continue that mapping. */
 static const char example_keys[] =
+	"  # What the VM runs (the bundle step bakes them with .meshvm/identity):\n"
+	"  # the example's stub sidecar package, tiny image and extra unit.\n"
+	"  image: example/bundle/artifacts/productcatalogservice.tar\n"
+	"  sidecar: example/bundle/artifacts/istio-sidecar.deb\n"
+	"  units: [example/bundle/units/productcatalog.service]\n"
 	"\n"
 	"# The offline example (example/, from `meshvm init --example`): a\n"
 	"# rendered Istio control plane per cluster and the app.  Its stub\n"

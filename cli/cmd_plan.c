@@ -9,7 +9,8 @@
 #include "core/log.h"
 #include "core/signal.h"
 
-enum { O_TOKEN = 1, O_UNTIL, O_DRY, O_YES, O_NO_PREFLIGHT };
+enum { O_TOKEN = 1, O_UNTIL, O_DRY, O_YES, O_NO_PREFLIGHT, O_TOKEN_DURATION,
+       O_JOIN_TIMEOUT };
 
 /* --until's closed set: the names of the registered steps, in order. */
 static size_t
@@ -50,6 +51,8 @@ static const struct cli_option up_options[] = {
 	/* `plan` is the dry run; the old spelling says so */
 	{.id = O_DRY, .lng = "dry-run", .flags = CLI_HIDDEN,
 	 .help = "gone: use `meshvm plan`"},
+	CLI_OPT_TOKEN_DURATION(O_TOKEN_DURATION),
+	CLI_OPT_JOIN_TIMEOUT(O_JOIN_TIMEOUT),
 	OPT_NO_PREFLIGHT, OPT_COMMON};
 static const struct cli_option down_options[] = {
 	{.id = O_YES, .lng = "yes", .help = "do not ask"}, OPT_COMMON};
@@ -108,6 +111,8 @@ const struct cli_command cli_cmd_status = {
 struct opts {
 	const char *token_file;
 	const char *until;
+	long token_duration_s; /* 0: vm.token_duration */
+	long join_timeout_s;   /* 0: the join step's default */
 	bool yes;
 	bool no_preflight;
 };
@@ -141,6 +146,16 @@ parse(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 			break;
 		case O_NO_PREFLIGHT:
 			o->no_preflight = true;
+			break;
+		case O_TOKEN_DURATION:
+			if (cli_parse_token_duration(p.path, p.arg,
+			                             &o->token_duration_s) != 0)
+				return MV_EXIT_USAGE;
+			break;
+		case O_JOIN_TIMEOUT:
+			if (cli_parse_join_timeout(p.path, p.arg,
+			                           &o->join_timeout_s) != 0)
+				return MV_EXIT_USAGE;
 			break;
 		}
 	}
@@ -204,6 +219,7 @@ cmd_up(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		cli_session_close(&s);
 		return cli_fail(&err);
 	}
+	cli_session_launch_options(&s, o.token_duration_s, o.join_timeout_s);
 	rc = plan_up(&s.plan, o.until, &report, &err);
 	if (rc == 0)
 		rc = cli_refresh_kubeconfig(&s, &err);

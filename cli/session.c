@@ -183,3 +183,32 @@ cli_refresh_kubeconfig(struct cli_session *s, struct mv_err *err)
 	free(path);
 	return rc < 0 ? -1 : 0;
 }
+
+int
+cli_parse_token_duration(const char *cmd, const char *arg, long *secs)
+{
+	if (mv_config_duration(arg, secs) == 0)
+		return 0;
+	cli_usage_error(cmd, "--token-duration: \"%s\" is not a duration "
+	                "10m..168h (like 24h, 90m or 3600s)", arg);
+	return -1;
+}
+
+int
+cli_parse_join_timeout(const char *cmd, const char *arg, long *secs)
+{
+	if (mv_duration_parse(arg, 1, 24L * 3600, secs) == 0)
+		return 0;
+	cli_usage_error(cmd, "--join-timeout: \"%s\" is not a duration "
+	                "1s..24h (like 10m or 90s)", arg);
+	return -1;
+}
+
+void
+cli_session_launch_options(struct cli_session *s, long token_s, long join_s)
+{
+	if (token_s > 0)
+		s->cfg->vm.token_duration_s = token_s;
+	if (join_s > 0)
+		s->cfg->vm.join_timeout_s = join_s;
+}

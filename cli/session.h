@@ -40,6 +40,22 @@ int cli_refresh_kubeconfig(struct cli_session *s, struct mv_err *err);
 int cli_preflight(struct cli_ctx *cli, struct cli_session *s,
                   struct mv_err *err);
 
+/* --token-duration and --join-timeout (up, launch). */
+#define CLI_OPT_TOKEN_DURATION(id_)                                          \
+	{.id = (id_), .lng = "token-duration", .arg = "D",                   \
+	 .help = "lifetime of the Istio token the VMs get (10m..168h, e.g. "  \
+	         "24h; default vm.token_duration)"}
+#define CLI_OPT_JOIN_TIMEOUT(id_)                                            \
+	{.id = (id_), .lng = "join-timeout", .arg = "D",                     \
+	 .help = "how long to wait for the VMs to join (1s..24h, e.g. 10m; "  \
+	         "default 15m)"}
+/* Parse them: 0, or the usage error printed and -1. */
+int cli_parse_token_duration(const char *cmd, const char *arg, long *secs);
+int cli_parse_join_timeout(const char *cmd, const char *arg, long *secs);
+/* Apply them (0: keep the config's) to the session's config. */
+void cli_session_launch_options(struct cli_session *s, long token_s,
+                                long join_s);
+
 /* Print a plan report (steps, states, actions, drift) for humans. */
 void cli_print_plan(const struct cli_ctx *cli, const json_t *report);
 

@@ -20,6 +20,10 @@ extern const struct plan_step step_istio;
 extern const struct plan_step step_app;
 extern const struct plan_step step_vm_group;
 extern const struct plan_step step_identity;
+extern const struct plan_step step_bundle;
+extern const struct plan_step step_deliver;
+extern const struct plan_step step_launch;
+extern const struct plan_step step_join;
 
 static const struct plan_step *const registered[] = {
 	&step_clusters,
@@ -29,6 +33,10 @@ static const struct plan_step *const registered[] = {
 	&step_app,
 	&step_vm_group,
 	&step_identity,
+	&step_bundle,
+	&step_deliver,
+	&step_launch,
+	&step_join,
 };
 #define N_STEPS (sizeof(registered) / sizeof(registered[0]))
 

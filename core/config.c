@@ -98,16 +98,6 @@ check_keys(struct cfg_ctx *c, const json_t *obj, const char *where,
 /* get_str's default for `path`: required while its feature has landed
  * (a key whose feature has not is never required, and never present:
  * check_keys refused it), else `dflt`. */
-static const char *
-or_required(const char *path, const char *dflt)
-{
-	const struct mv_config_key *row = mv_config_key_find(path);
-
-	return row != NULL && row->issue == 0 && row->dflt == NULL
-	               ? MV_CFG_REQUIRED
-	               : dflt;
-}
-
 static char *
 get_str(struct cfg_ctx *c, const json_t *obj, const char *key,
         const char *where, const char *dflt)
@@ -151,6 +141,48 @@ get_int(struct cfg_ctx *c, const json_t *obj, const char *key,
 	return (int)json_integer_value(v);
 }
 
+int
+mv_config_duration(const char *s, long *secs)
+{
+	return mv_duration_parse(s, MV_CONFIG_TOKEN_MIN_S, MV_CONFIG_TOKEN_MAX_S,
+	                         secs);
+}
+
+int
+mv_duration_parse(const char *s, long lo, long hi, long *secs)
+{
+	long total = 0;
+	bool any = false;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	while (*s != '\0') {
+		long n = 0, unit;
+		const char *d = s;
+		while (*s >= '0' && *s <= '9' && n <= hi)
+			n = n * 10 + (*s++ - '0');
+		if (s == d || n > hi)
+			return -1;
+		switch (*s) {
+		case 'h': unit = 3600; s++; break;
+		case 'm': unit = 60; s++; break;
+		case 's': unit = 1; s++; break;
+		case '\0': unit = any ? -1 : 1; break; /* plain seconds only alone */
+		default: return -1;
+		}
+		if (unit < 0)
+			return -1;
+		total += n * unit;
+		any = true;
+		if (total > hi)
+			return -1;
+	}
+	if (total < lo)
+		return -1;
+	*secs = total;
+	return 0;
+}
+
 /* GCE/GKE resource names: RFC 1035 label, lower case. */
 static bool
 is_rfc1035(const char *s, size_t max)
@@ -162,6 +194,24 @@ is_rfc1035(const char *s, size_t max)
 	for (size_t i = 0; i < n; i++)
 		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
 		      s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* Cloud Storage's bucket naming rules (without dotted, domain-verified
+ * names longer than 63). */
+static bool
+is_bucket_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 3 || n > 63 || !isalnum((unsigned char)s[0]) ||
+	    !isalnum((unsigned char)s[n - 1]) || strncmp(s, "goog", 4) == 0 ||
+	    strstr(s, "google") != NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
+		      s[i] == '-' || s[i] == '_' || s[i] == '.'))
 			return false;
 	return true;
 }
@@ -380,7 +430,7 @@ parse_vm(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 	if (check_keys(c, vm, "vm", "vm") != 0)
 		return;
 	cfg->vm.name = get_str(c, vm, "name", "vm", MV_CFG_REQUIRED);
-	cfg->vm.zone = get_str(c, vm, "zone", "vm", or_required("vm.zone", NULL));
+	cfg->vm.zone = get_str(c, vm, "zone", "vm", MV_CONFIG_DEFAULT_VM_ZONE);
 	cfg->vm.machine_type = get_str(c, vm, "machineType", "vm", "n1-standard-2");
 	cfg->vm.image = get_str(c, vm, "image", "vm", MV_CONFIG_DEFAULT_IMAGE);
 	cfg->vm.network = get_str(c, vm, "network", "vm", "default");
@@ -411,16 +461,36 @@ parse_vm(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 			return;
 		}
 	}
+	cfg->vm.bundle_bucket = get_str(c, vm, "bundle_bucket", "vm", NULL);
+	if (cfg->vm.bundle_bucket != NULL &&
+	    !is_bucket_name(cfg->vm.bundle_bucket)) {
+		cfg_fail(c, vm, "bundle_bucket", "vm.bundle_bucket: \"%s\" is not a "
+		         "Cloud Storage bucket name (3-63 of a-z, 0-9, '-', '_', "
+		         "'.', starting and ending with a letter or digit, no "
+		         "\"google\")", cfg->vm.bundle_bucket);
+		return;
+	}
 	if (!is_rfc1035(cfg->vm.name, 63)) {
 		cfg_fail(c, vm, "name", "vm.name: \"%s\" is not a valid instance name",
 		         cfg->vm.name);
 		return;
 	}
-	if (cfg->vm.count > 1) { /* the value, not the key, is ahead */
-		cfg_fail(c, vm, "count", "vm.count: %d: not supported yet: more "
-		         "than one VM, a managed instance group (issue 14); 1 for now",
-		         cfg->vm.count);
-		return;
+	{
+		json_t *d = json_object_get(vm, "token_duration");
+		char num[32];
+		const char *ds = json_string_value(d);
+		if (json_is_integer(d)) { /* plain seconds */
+			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+			         json_integer_value(d));
+			ds = num;
+		}
+		cfg->vm.token_duration_s = MV_CONFIG_DEFAULT_TOKEN_S;
+		if (d != NULL &&
+		    mv_config_duration(ds ? ds : "", &cfg->vm.token_duration_s) != 0) {
+			cfg_fail(c, vm, "token_duration", "vm.token_duration: must be "
+			         "a duration 10m..168h (like 24h, 90m or 3600s)");
+			return;
+		}
 	}
 	if (cfg->vm.zone != NULL && !is_zone(cfg->vm.zone)) {
 		cfg_fail(c, vm, "zone", "vm.zone: \"%s\" is not a zone (like "
@@ -477,6 +547,28 @@ parse_service(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 	if (json_object_get(s, "sidecar"))
 		cfg->service.sidecar = get_str(c, s, "sidecar", "service",
 		                               MV_CFG_REQUIRED);
+	if (json_object_get(s, "units") != NULL) {
+		json_t *u = json_object_get(s, "units"), *x;
+		size_t i;
+		if (!json_is_array(u)) {
+			cfg_fail(c, s, "units", "service.units: must be a list of paths, "
+			         "got %s", mv_json_type_name(u));
+			return;
+		}
+		cfg->service.units = mv_xcalloc(json_array_size(u) + 1,
+		                                sizeof(char *));
+		json_array_foreach(u, i, x) {
+			if (!json_is_string(x) || json_string_length(x) == 0) {
+				mv_yaml_item_err(c->err, MV_EXIT_FAIL, c->y, u, i,
+				                 "service.units[%zu]: must be a non-empty "
+				                 "path", i);
+				c->failed = 1;
+				return;
+			}
+			cfg->service.units[cfg->service.n_units++] =
+				mv_xstrdup(json_string_value(x));
+		}
+	}
 	if (json_object_get(s, "port") == NULL)
 		cfg_fail(c, s, NULL, "service.port: required");
 	cfg->service.port = get_int(c, s, "port", "service", 0, 1, 65535);
@@ -668,7 +760,11 @@ mv_config_free(struct mv_config *cfg)
 	free(cfg->service.protocol);
 	free(cfg->service.image);
 	free(cfg->service.sidecar);
+	for (size_t i = 0; i < cfg->service.n_units; i++)
+		free(cfg->service.units[i]);
+	free(cfg->service.units);
 	free(cfg->vm.cluster);
+	free(cfg->vm.bundle_bucket);
 	free(cfg->mesh_.istio_version);
 	free(cfg->mesh_.id);
 	free(cfg->mesh_.trust_domain);
@@ -826,6 +922,7 @@ mv_config_example(const char *project)
 		"  network: default\n"
 		"\n"
 		"service:\n"
+		/* last: `init --example` continues this mapping */
 		"  port: 3550    # productcatalogservice, grpc\n";
 	size_t n = strlen(tmpl) + 64;
 	char *out = mv_xmalloc(n);

@@ -6,8 +6,9 @@
  *                                     # cloudresourcemanager, iam, sts,
  *                                     # iamcredentials
  *   clusters: [{name, zone, machineType, nodes, network}]
- *   vm: {name, zone, machineType, image, tags, count, network, boot_agent}
- *   service: {name, namespace, port, protocol, image, sidecar}
+ *   vm: {name, zone, machineType, image, tags, count, network, boot_agent,
+ *        cluster, bundle_bucket}
+ *   service: {name, namespace, port, protocol, image, sidecar, units}
  *   mesh: {...}  app: {...}  migration: {...}
  *
  * core/config_keys.c lists every key (type, default, what reads it): a key
@@ -59,9 +60,12 @@ struct mv_config {
 		char **tags;
 		size_t n_tags;
 		int count;
+		long token_duration_s; /* vm.token_duration (--token-duration) */
+		long join_timeout_s;   /* --join-timeout; 0: the step's default */
 		char *network;
 		char *boot_agent; /* auto|cloud-init|startup-script */
 		char *cluster; /* the home cluster (vm.cluster; default the first) */
+		char *bundle_bucket; /* NULL: PROJECT-meshvm-HEX (cluster/delivery.h) */
 	} vm;
 	struct {
 		char *name;
@@ -70,6 +74,8 @@ struct mv_config {
 		char *protocol;
 		char *image;   /* path, relative to the config's directory */
 		char *sidecar; /* path */
+		char **units;  /* paths (service.units) */
+		size_t n_units;
 	} service;
 	struct {
 		char *istio_version;
@@ -102,6 +108,18 @@ void mv_config_free(struct mv_config *cfg);
 /* An Ubuntu LTS family, as in the seed: cloud-init reads user-data. */
 #define MV_CONFIG_DEFAULT_IMAGE \
 	"projects/ubuntu-os-cloud/global/images/family/ubuntu-2204-lts"
+
+/* The seed's VM zone, and the Istio token's default lifetime (24h). */
+#define MV_CONFIG_DEFAULT_VM_ZONE "us-central1-b"
+#define MV_CONFIG_DEFAULT_TOKEN_S (24L * 3600)
+#define MV_CONFIG_TOKEN_MIN_S 600L        /* Kubernetes' TokenRequest floor */
+#define MV_CONFIG_TOKEN_MAX_S (168L * 3600)
+
+/* A duration "24h", "90m", "3600s", "1h30m" or plain seconds, within
+ * MV_CONFIG_TOKEN_MIN_S..MV_CONFIG_TOKEN_MAX_S: 0 with *secs, else -1. */
+int mv_config_duration(const char *s, long *secs);
+/* The same syntax within lo..hi seconds. */
+int mv_duration_parse(const char *s, long lo, long hi, long *secs);
 
 /* The seed's topology as a commented meshvm.yaml (malloc'd). project may
  * be NULL (a placeholder is written). */

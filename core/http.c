@@ -102,13 +102,38 @@ mv_http_resp_free(struct mv_http_resp *r)
 	free(r->body);
 	r->body = NULL;
 	r->len = 0;
+	free(r->headers);
+	r->headers = NULL;
+}
+
+char *
+mv_http_resp_header(const struct mv_http_resp *r, const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (const char *p = r->headers; p != NULL && *p;) {
+		size_t n = strcspn(p, "\r\n");
+		if (n > nl && p[nl] == ':' && strncasecmp(p, name, nl) == 0) {
+			const char *v = p + nl + 1, *e = p + n;
+			while (v < e && (*v == ' ' || *v == '\t'))
+				v++;
+			while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+				e--;
+			return strndup(v, (size_t)(e - v));
+		}
+		p += n;
+		p += strspn(p, "\r\n");
+	}
+	return NULL;
 }
 
 /*--- helpers -------------------------------------------------------------*/
 
 static const char *const secret_params[] = {
 	"access_token", "token", "key", "client_secret", "refresh_token",
-	"assertion", "signature", "X-Goog-Signature", NULL};
+	"assertion", "signature", "X-Goog-Signature",
+	"upload_id", /* a resumable upload's session: a bearer secret */
+	NULL};
 
 void
 mv_http_redact_url(const char *url, char *out, size_t len)
@@ -285,6 +310,35 @@ body_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* Response headers: only the last response's (a status line starts
+ * over), at most HTTP_HEADERS_MAX bytes. */
+#define HTTP_HEADERS_MAX (64u << 10)
+
+static size_t
+header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct sink *s = ud;
+	size_t n = size * nmemb;
+
+	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0)
+		s->len = 0;
+	if (s->len + n + 1 > HTTP_HEADERS_MAX) {
+		s->overflow = true;
+		return n; /* kept what fits; the body still arrives */
+	}
+	if (s->len + n + 1 > s->cap) {
+		char *nd = realloc(s->data, HTTP_HEADERS_MAX);
+		if (nd == NULL)
+			return 0;
+		s->data = nd;
+		s->cap = HTTP_HEADERS_MAX;
+	}
+	memcpy(s->data + s->len, ptr, n);
+	s->len += n;
+	s->data[s->len] = '\0';
+	return n;
+}
+
 static bool
 retryable_status(long status)
 {
@@ -304,7 +358,7 @@ now_ms(void)
 /* One attempt. Returns the curl code; fills status/body. */
 static CURLcode
 attempt(struct mv_http *h, const struct mv_http_req *req, struct sink *body,
-        long *status, char *ctype, size_t ctype_len, long *retry_after_ms,
+        struct sink *head, long *status, char *ctype, size_t ctype_len, long *retry_after_ms,
         bool *request_sent)
 {
 	CURL *c = h->curl;
@@ -327,6 +381,8 @@ attempt(struct mv_http *h, const struct mv_http_req *req, struct sink *body,
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "meshvm/" MESHVM_VERSION);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, head);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	/* libcurl silently resends a request whose reused connection died;
@@ -418,13 +474,13 @@ mv_http_do(struct mv_http *h, const struct mv_http_req *req,
 	if (check_url(req->url, safe_url, err) != 0)
 		return -1;
 	for (int n = 1;; n++) {
-		struct sink body = {0};
+		struct sink body = {0}, head = {0};
 		long status = 0, retry_after = 0, t0 = now_ms();
 		bool sent = true, retry;
 		char ctype[128];
 		CURLcode rc;
 
-		rc = attempt(h, req, &body, &status, ctype, sizeof(ctype),
+		rc = attempt(h, req, &body, &head, &status, ctype, sizeof(ctype),
 		             &retry_after, &sent);
 		resp->attempts = n;
 		if (rc == CURLE_OK)
@@ -435,12 +491,14 @@ mv_http_do(struct mv_http *h, const struct mv_http_req *req,
 			         safe_url, curl_easy_strerror(rc), now_ms() - t0, n);
 		if (rc == CURLE_ABORTED_BY_CALLBACK) {
 			free(body.data);
+			free(head.data);
 			resp->outcome_unknown = !req->idempotent && (sent || maybe_acted);
 			return mv_err_set(err, MV_EXIT_INTERRUPTED, "%s %s: interrupted",
 			                  req->method, safe_url);
 		}
 		if (body.overflow) {
 			free(body.data);
+			free(head.data);
 			return mv_err_set(err, MV_EXIT_CLOUD,
 			                  "%s %s: response larger than %u MiB",
 			                  req->method, safe_url, HTTP_BODY_MAX >> 20);
@@ -455,6 +513,7 @@ mv_http_do(struct mv_http *h, const struct mv_http_req *req,
 				resp->status = status;
 				resp->body = body.data ? body.data : strdup("");
 				resp->len = body.len;
+				resp->headers = head.data;
 				snprintf(resp->content_type, sizeof(resp->content_type),
 				         "%s", ctype);
 				resp->outcome_unknown = !req->idempotent &&
@@ -478,6 +537,7 @@ mv_http_do(struct mv_http *h, const struct mv_http_req *req,
 			if (!retry || n >= t->max_attempts ||
 			    now_ms() - start >= t->max_total_ms || mv_interrupted()) {
 				free(body.data);
+				free(head.data);
 				resp->outcome_unknown = !req->idempotent && maybe_acted;
 				return mv_err_set(err, MV_EXIT_CLOUD,
 				                  "%s %s: %s (after %d attempt%s)",
@@ -487,6 +547,7 @@ mv_http_do(struct mv_http *h, const struct mv_http_req *req,
 			}
 		}
 		free(body.data);
+		free(head.data);
 		{
 			long wait = mv_http_backoff_ms(t, n, retry_after, &h->seed);
 			long left = t->max_total_ms - (now_ms() - start);

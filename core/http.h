@@ -60,6 +60,7 @@ struct mv_http_resp {
 	char content_type[128];
 	int attempts;
 	bool outcome_unknown; /* a non-idempotent request may have acted */
+	char *headers;       /* the last response's header lines, or NULL */
 };
 
 struct mv_http;
@@ -77,6 +78,9 @@ const struct mv_http_timing *mv_http_get_timing(const struct mv_http *h);
 int mv_http_do(struct mv_http *h, const struct mv_http_req *req,
                struct mv_http_resp *resp, struct mv_err *err);
 void mv_http_resp_free(struct mv_http_resp *resp);
+/* The value of response header `name` (case-insensitive, the first one,
+ * trimmed; malloc'd), or NULL when absent. */
+char *mv_http_resp_header(const struct mv_http_resp *resp, const char *name);
 
 /* Describe a failed response as "METHOD URL → STATUS REASON: message",
  * reading Google ({"error":{...}}) and Kubernetes (kind: Status) error

@@ -60,3 +60,24 @@ app:
 MESH
 }
 
+
+# vm_names PREFIX: the fake's instances whose name starts with PREFIX-
+# (a managed group's members), one per line, sorted.
+vm_names() {
+	curl -sf -H 'Authorization: Bearer test-token' \
+		"$FAKE_URL/compute/v1/projects/$PROJECT_ID/zones/us-central1-b/instances" |
+		python3 -c 'import json,sys; print("\n".join(sorted(i["name"] for i in json.load(sys.stdin).get("items", []) if i["name"].startswith(sys.argv[1] + "-"))))' "$1"
+}
+
+# vm_join NAME...: each VM's first boot as its sidecar would do it
+# (harness/cases/vmjoin.py), for cases run without --boot-vms.
+vm_join() {
+	for vm in "$@"; do
+		python3 "$MESHVM_SRC/harness/cases/vmjoin.py" "$vm" >/dev/null
+	done
+}
+
+# fleet_config N: the offline example with vm.count N.
+fleet_config() {
+	sed -i "s/^  name: istio-gce\$/  name: istio-gce\n  count: $1/" meshvm.yaml
+}

@@ -1,4 +1,8 @@
-/* harness/fake/compute_group.c - Compute Engine v1: instance templates, managed instance groups and the instance groups that show their members. */
+/* harness/fake/compute_group.c - Compute Engine v1: managed instance
+ * groups (insert, get, list, delete, resize, patch with a rolling
+ * replace, setInstanceTemplate, listManagedInstances, autohealing
+ * policies) and the instance groups that show their members.  Instance
+ * templates are compute_tmpl.c's. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
@@ -6,123 +10,6 @@
 #include <string.h>
 
 #include "harness/fake/compute_int.h"
-
-/* ---- instance templates ---- */
-
-static void
-tmpl_insert(struct fake *f, struct freq *rq, struct fresp *rs)
-{
-	const char *p = rq->cap[0];
-	json_t *t = json_deep_copy(rq->json), *props, *nic;
-	json_t *table = fake_db(f, "instance_templates");
-	const char *name, *mt;
-	char key[512], path[512], ts[48], idb[24], field[80];
-	size_t i;
-
-	if (!c_name_check(rs, t))
-		goto fail;
-	name = json_string_value(json_object_get(t, "name"));
-	props = json_object_get(t, "properties");
-	mt = json_string_value(json_object_get(props, "machineType"));
-	if (!json_is_object(props) || mt == NULL || *mt == '\0') {
-		resp_gerr(rs, 400, "required", "Required field 'resource."
-		          "properties.machineType' not specified");
-		goto fail;
-	}
-	if (!fake_name_ok(fake_basename(mt), 63)) {
-		c_invalid(rs, "resource.properties.machineType", mt,
-		          "Unknown machine type.");
-		goto fail;
-	}
-	json_object_set_new(props, "machineType",
-	                    json_string(fake_basename(mt)));
-	if (c_metadata_check(rs, json_object_get(props, "metadata"),
-	                   "resource.properties.metadata"))
-		goto fail;
-	json_array_foreach(json_object_get(props, "networkInterfaces"), i, nic) {
-		snprintf(field, sizeof(field), "resource.properties."
-		         "networkInterfaces[%zu].network", i);
-		if (c_network_ref(rq, rs, p, nic, field) != 0)
-			goto fail;
-	}
-	snprintf(key, sizeof(key), "%s/%s", p, name);
-	snprintf(path, sizeof(path), "projects/%s/global/instanceTemplates/%s",
-	         p, name);
-	if (json_object_get(table, key) != NULL) {
-		resp_gerr(rs, 409, "alreadyExists", "The resource '%s' already "
-		          "exists", path);
-		goto fail;
-	}
-	c_metadata_finish(props);
-	c_now(ts, sizeof(ts));
-	json_object_set_new(t, "kind", json_string("compute#instanceTemplate"));
-	json_object_set_new(t, "id", json_string(c_id_of("template", p, NULL,
-	                                               name, idb, sizeof(idb))));
-	json_object_set_new(t, "creationTimestamp", json_string(ts));
-	c_set_str(t, "selfLink", c_url(rq, "%s", path));
-	json_object_set_new(table, key, t);
-	resp_json(rs, 200,
-	          compute_op(f, rq, p, NULL, "insert", fake_jstr(t, "selfLink"),
-	                     fake_jstr(t, "id"),
-	                     json_pack("{s:[], s:[{s:s, s:s, s:b}]}", "ok",
-	                               "error", "table", "instance_templates",
-	                               "key", key, "delete", 1)));
-	return;
-fail:
-	json_decref(t);
-}
-
-static void
-tmpl_get(struct fake *f, struct freq *rq, struct fresp *rs)
-{
-	char key[512];
-	json_t *t = c_global_lookup(f, rq, rs, "instance_templates",
-	                          "instanceTemplates", key, sizeof(key));
-
-	if (t != NULL)
-		resp_json_cached(f, rs, t);
-}
-
-static void
-tmpl_delete(struct fake *f, struct freq *rq, struct fresp *rs)
-{
-	char key[512];
-	json_t *t = c_global_lookup(f, rq, rs, "instance_templates",
-	                          "instanceTemplates", key, sizeof(key)), *m;
-	const char *mk;
-
-	if (t == NULL)
-		return;
-	json_object_foreach(fake_db(f, "instance_group_managers"), mk, m) {
-		if (strcmp(fake_resource_path(fake_jstr(m, "instanceTemplate")),
-		           fake_resource_path(fake_jstr(t, "selfLink"))) == 0) {
-			resp_gerr(rs, 400, "resourceInUseByAnotherResource", "The "
-			          "instance_template resource '%s' is already being "
-			          "used by '%s'",
-			          fake_resource_path(fake_jstr(t, "selfLink")),
-			          fake_resource_path(fake_jstr(m, "selfLink")));
-			return;
-		}
-	}
-	resp_json(rs, 200,
-	          compute_op(f, rq, rq->cap[0], NULL, "delete",
-	                     fake_jstr(t, "selfLink"), fake_jstr(t, "id"),
-	                     json_pack("[{s:s, s:s, s:b}]", "table",
-	                               "instance_templates", "key", key,
-	                               "delete", 1)));
-}
-
-static void
-tmpl_list(struct fake *f, struct freq *rq, struct fresp *rs)
-{
-	char prefix[300], *self = c_url(rq, "projects/%s/global/"
-	                                  "instanceTemplates", rq->cap[0]);
-
-	snprintf(prefix, sizeof(prefix), "%s/", rq->cap[0]);
-	c_list_answer(rq, rs, fake_db(f, "instance_templates"), prefix,
-	            "compute#instanceTemplateList", self ? self : "");
-	free(self);
-}
 
 /* ---- managed instance groups ---- */
 
@@ -194,22 +81,64 @@ mig_add_member(struct fake *f, struct freq *rq, struct fresp *rs,
 	return 0;
 }
 
+/* currentActions and status from the change in progress: members
+ * changed by the last insert/resize/update are "creating" (or
+ * "recreating") until the group has been read _settle more times (the
+ * fake's op_polls), as the real group reaches its target over a few
+ * polls; isStable is false until then. */
 static void
 mig_refresh(json_t *mig)
 {
 	json_t *members = json_object_get(mig, "_members");
 	json_int_t n = (json_int_t)json_array_size(members);
+	json_int_t settle = json_integer_value(json_object_get(mig, "_settle"));
+	json_int_t changing = settle > 0 ? json_integer_value(json_object_get(
+	        mig, "_changing")) : 0;
+	bool re = json_is_true(json_object_get(mig, "_recreate"));
+	json_t *st = json_object_get(mig, "status");
 
+	if (changing > n)
+		changing = n;
 	json_object_set_new(mig, "targetSize", json_integer(n));
 	json_object_set_new(mig, "currentActions",
-	                    json_pack("{s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:i, "
+	                    json_pack("{s:I, s:I, s:i, s:i, s:I, s:i, s:i, s:i, "
 	                              "s:i, s:i, s:i}",
-	                              "none", n, "creating", 0,
+	                              "none", n - changing, "creating",
+	                              re ? 0 : changing,
 	                              "creatingWithoutRetries", 0, "verifying", 0,
-	                              "recreating", 0, "deleting", 0,
-	                              "abandoning", 0, "restarting", 0,
-	                              "refreshing", 0, "suspending", 0,
-	                              "resuming", 0));
+	                              "recreating", re ? changing : 0,
+	                              "deleting", 0, "abandoning", 0,
+	                              "restarting", 0, "refreshing", 0,
+	                              "suspending", 0, "resuming", 0));
+	if (json_is_object(st)) {
+		json_object_set_new(st, "isStable", json_boolean(settle <= 0));
+		json_object_set_new(json_object_get(st, "versionTarget"),
+		                    "isReached", json_boolean(settle <= 0));
+	}
+}
+
+/* A change: the group settles over the next op_polls reads. */
+static void
+mig_changed(struct fake *f, json_t *mig, json_int_t changing, bool recreate)
+{
+	json_object_set_new(mig, "_settle",
+	                    json_integer(fst(f)->opt.op_polls));
+	json_object_set_new(mig, "_changing", json_integer(changing));
+	json_object_set_new(mig, "_recreate", json_boolean(recreate));
+	mig_refresh(mig);
+}
+
+/* A read of the group: one poll nearer to stable. */
+static void
+mig_tick(struct freq *rq, json_t *mig)
+{
+	json_int_t settle = json_integer_value(json_object_get(mig, "_settle"));
+
+	if (settle > 0) {
+		json_object_set_new(mig, "_settle", json_integer(settle - 1));
+		rq->pure = false;
+	}
+	mig_refresh(mig);
 }
 
 /* The group as clients see it: without the fake's own fields. */
@@ -220,6 +149,9 @@ mig_public(json_t *mig)
 
 	json_object_del(o, "_members");
 	json_object_del(o, "_next");
+	json_object_del(o, "_settle");
+	json_object_del(o, "_changing");
+	json_object_del(o, "_recreate");
 	return o;
 }
 
@@ -246,6 +178,7 @@ mig_resize_to(struct fake *f, struct freq *rq, struct fresp *rs,
               json_t *mig, long long size, json_t *ok)
 {
 	json_t *members = json_object_get(mig, "_members");
+	json_int_t before = (json_int_t)json_array_size(members);
 	char tkey[512];
 	json_t *tmpl;
 
@@ -275,7 +208,51 @@ mig_resize_to(struct fake *f, struct freq *rq, struct fresp *rs,
 		                                    "delete", 1));
 		json_array_remove(members, last);
 	}
-	mig_refresh(mig);
+	mig_changed(f, mig, size > before ? size - before : 0, false);
+	return 0;
+}
+
+/* autoHealingPolicies: each names an existing health check (404
+ * otherwise, as Compute answers), made a full link; initialDelaySec
+ * 0..3600, default 300.  At most one policy. */
+static int
+mig_autohealing(struct fake *f, struct freq *rq, struct fresp *rs,
+                json_t *mig)
+{
+	json_t *pols = json_object_get(mig, "autoHealingPolicies"), *pol, *hc;
+	json_int_t delay;
+	size_t i;
+
+	if (pols == NULL)
+		return 0;
+	if (!json_is_array(pols) || json_array_size(pols) > 1) {
+		resp_gerr(rs, 400, "invalid", "Invalid value for field "
+		          "'resource.autoHealingPolicies': at most one policy.");
+		return -1;
+	}
+	json_array_foreach(pols, i, pol) {
+		const char *link = fake_jstr(pol, "healthCheck");
+		hc = *link ? c_health_check_find(f, rq->cap[0], link) : NULL;
+		if (hc == NULL) {
+			char miss[512];
+			snprintf(miss, sizeof(miss), "projects/%s/global/healthChecks/"
+			         "%s", rq->cap[0], fake_basename(link));
+			c_not_found(rs, miss);
+			return -1;
+		}
+		json_object_set_new(pol, "healthCheck",
+		                    json_string(fake_jstr(hc, "selfLink")));
+		delay = json_is_integer(json_object_get(pol, "initialDelaySec"))
+		                ? json_integer_value(json_object_get(
+		                          pol, "initialDelaySec")) : 300;
+		if (delay < 0 || delay > 3600) {
+			resp_gerr(rs, 400, "invalid", "Invalid value for field "
+			          "'resource.autoHealingPolicies[0].initialDelaySec': "
+			          "'%lld'. Must be between 0 and 3600.", (long long)delay);
+			return -1;
+		}
+		json_object_set_new(pol, "initialDelaySec", json_integer(delay));
+	}
 	return 0;
 }
 
@@ -327,6 +304,8 @@ mig_insert(struct fake *f, struct freq *rq, struct fresp *rs)
 		          "Must be between 0 and 1000.");
 		goto fail;
 	}
+	if (mig_autohealing(f, rq, rs, mig) != 0)
+		goto fail;
 	if (!json_is_string(json_object_get(mig, "baseInstanceName")))
 		json_object_set_new(mig, "baseInstanceName", json_string(name));
 	c_now(ts, sizeof(ts));
@@ -391,8 +370,10 @@ mig_get(struct fake *f, struct freq *rq, struct fresp *rs)
 	char key[512];
 	json_t *mig = mig_lookup(f, rq, rs, key, sizeof(key));
 
-	if (mig != NULL)
+	if (mig != NULL) {
+		mig_tick(rq, mig);
 		resp_json(rs, 200, mig_public(mig));
+	}
 }
 
 static void
@@ -467,6 +448,145 @@ mig_resize(struct fake *f, struct freq *rq, struct fresp *rs)
 	                     "instanceGroupManagers.resize",
 	                     fake_jstr(mig, "selfLink"), fake_jstr(mig, "id"),
 	                     ok));
+}
+
+/* A template by link, or NULL with a 404 answered. */
+static json_t *
+template_ref(struct fake *f, struct freq *rq, struct fresp *rs,
+             const char *link)
+{
+	char tkey[512], miss[512];
+	json_t *t;
+
+	snprintf(tkey, sizeof(tkey), "%s/%s", rq->cap[0], fake_basename(link));
+	t = *link ? json_object_get(fake_db(f, "instance_templates"), tkey)
+	          : NULL;
+	if (t == NULL) {
+		snprintf(miss, sizeof(miss), "projects/%s/global/instanceTemplates/"
+		         "%s", rq->cap[0], fake_basename(link));
+		c_not_found(rs, miss);
+	}
+	return t;
+}
+
+static void
+mig_use_template(struct freq *rq, json_t *mig, json_t *tmpl)
+{
+	c_set_str(mig, "instanceTemplate",
+	          c_url(rq, "%s", fake_resource_path(fake_jstr(tmpl,
+	                                                       "selfLink"))));
+	json_object_set_new(mig, "versions",
+	                    json_pack("[{s:s}]", "instanceTemplate",
+	                              fake_jstr(mig, "instanceTemplate")));
+}
+
+/* Replace every member by one made from the group's template (the
+ * rolling replace of an updatePolicy PROACTIVE/REPLACE): old ones
+ * deleted, new ones (new names) created, in one operation. */
+static int
+mig_replace_all(struct fake *f, struct freq *rq, struct fresp *rs,
+                json_t *mig, json_t *tmpl, json_t *ok)
+{
+	json_t *members = json_object_get(mig, "_members");
+	json_t *old = json_deep_copy(members), *m;
+	size_t i, n = json_array_size(old);
+
+	json_array_clear(members);
+	json_array_foreach(old, i, m) {
+		char key[512];
+		snprintf(key, sizeof(key), "%s/%s/%s", rq->cap[0], rq->cap[1],
+		         json_string_value(m));
+		json_array_append_new(ok, json_pack("{s:s, s:s, s:b}", "table",
+		                                    "instances", "key", key,
+		                                    "delete", 1));
+	}
+	json_decref(old);
+	for (i = 0; i < n; i++)
+		if (mig_add_member(f, rq, rs, mig, tmpl, members, ok) != 0)
+			return -1;
+	mig_changed(f, mig, (json_int_t)n, true);
+	return 0;
+}
+
+/* PATCH: versions (the template), updatePolicy, targetSize,
+ * autoHealingPolicies.  A new template with updatePolicy type PROACTIVE
+ * replaces every member (what `gcloud compute instance-groups managed
+ * rolling-action start-update` asks); OPPORTUNISTIC only records it for
+ * members made from then on. */
+static void
+mig_patch(struct fake *f, struct freq *rq, struct fresp *rs)
+{
+	char key[512];
+	json_t *mig = mig_lookup(f, rq, rs, key, sizeof(key)), *ok, *tmpl = NULL;
+	json_t *body = rq->json, *pol = json_object_get(body, "updatePolicy");
+	const char *link = fake_jstr(json_array_get(json_object_get(
+	        body, "versions"), 0), "instanceTemplate");
+	bool changed;
+
+	if (mig == NULL)
+		return;
+	if (!*link)
+		link = fake_jstr(body, "instanceTemplate");
+	if (*link && (tmpl = template_ref(f, rq, rs, link)) == NULL)
+		return;
+	if (json_object_get(body, "autoHealingPolicies") != NULL) {
+		json_t *copy = json_pack("{s:O}", "autoHealingPolicies",
+		                         json_object_get(body,
+		                                         "autoHealingPolicies"));
+		if (mig_autohealing(f, rq, rs, copy) != 0) {
+			json_decref(copy);
+			return;
+		}
+		json_object_set(mig, "autoHealingPolicies",
+		                json_object_get(copy, "autoHealingPolicies"));
+		json_decref(copy);
+	}
+	if (json_is_object(pol))
+		json_object_update(json_object_get(mig, "updatePolicy"), pol);
+	ok = json_array();
+	changed = tmpl != NULL &&
+	          strcmp(fake_resource_path(fake_jstr(mig, "instanceTemplate")),
+	                 fake_resource_path(fake_jstr(tmpl, "selfLink"))) != 0;
+	if (tmpl != NULL)
+		mig_use_template(rq, mig, tmpl);
+	if (changed && !strcmp(fake_jstr(json_object_get(mig, "updatePolicy"),
+	                                 "type"), "PROACTIVE") &&
+	    mig_replace_all(f, rq, rs, mig, tmpl, ok) != 0) {
+		json_decref(ok);
+		return;
+	}
+	if (json_object_get(body, "targetSize") != NULL &&
+	    mig_resize_to(f, rq, rs, mig, json_integer_value(json_object_get(
+	                          body, "targetSize")), ok) != 0) {
+		json_decref(ok);
+		return;
+	}
+	resp_json(rs, 200,
+	          compute_op(f, rq, rq->cap[0], rq->cap[1], "compute."
+	                     "instanceGroupManagers.patch",
+	                     fake_jstr(mig, "selfLink"), fake_jstr(mig, "id"),
+	                     ok));
+}
+
+/* setInstanceTemplate: the template for members made from now on; the
+ * running ones are left as they are. */
+static void
+mig_set_template(struct fake *f, struct freq *rq, struct fresp *rs)
+{
+	char key[512];
+	json_t *mig = mig_lookup(f, rq, rs, key, sizeof(key)), *tmpl;
+
+	if (mig == NULL)
+		return;
+	tmpl = template_ref(f, rq, rs, fake_jstr(rq->json, "instanceTemplate"));
+	if (tmpl == NULL)
+		return;
+	mig_use_template(rq, mig, tmpl);
+	resp_json(rs, 200,
+	          compute_op(f, rq, rq->cap[0], rq->cap[1], "compute."
+	                     "instanceGroupManagers.setInstanceTemplate",
+	                     fake_jstr(mig, "selfLink"), fake_jstr(mig, "id"),
+	                     json_array()));
 }
 
 static void
@@ -570,17 +690,16 @@ group_list(struct fake *f, struct freq *rq, struct fresp *rs)
 const struct route compute_group_routes[] = {
 	{"GET", Z "/instanceGroups", group_list, R_AUTH | R_PURE, NULL},
 	{"GET", Z "/instanceGroups/{}", group_get, R_AUTH | R_PURE, NULL},
-	{"GET", P "/global/instanceTemplates", tmpl_list, R_AUTH | R_PURE, NULL},
-	{"POST", P "/global/instanceTemplates", tmpl_insert, R_AUTH | R_REQID,
-	 "compute.instanceTemplates.insert"},
-	{"GET", P "/global/instanceTemplates/{}", tmpl_get, R_AUTH | R_PURE, NULL},
-	{"DELETE", P "/global/instanceTemplates/{}", tmpl_delete, R_AUTH | R_REQID, NULL},
 	{"GET", Z "/instanceGroupManagers", mig_list, R_AUTH | R_PURE, NULL},
 	{"POST", Z "/instanceGroupManagers", mig_insert, R_AUTH | R_REQID,
 	 "compute.instanceGroupManagers.insert"},
 	{"GET", Z "/instanceGroupManagers/{}", mig_get, R_AUTH | R_PURE, NULL},
 	{"DELETE", Z "/instanceGroupManagers/{}", mig_delete, R_AUTH | R_REQID, NULL},
 	{"POST", Z "/instanceGroupManagers/{}/resize", mig_resize, R_AUTH | R_REQID, NULL},
+	{"PATCH", Z "/instanceGroupManagers/{}", mig_patch, R_AUTH | R_REQID,
+	 "compute.instanceGroupManagers.update"},
+	{"POST", Z "/instanceGroupManagers/{}/setInstanceTemplate",
+	 mig_set_template, R_AUTH | R_REQID, "compute.instanceGroupManagers.update"},
 	{"POST", Z "/instanceGroupManagers/{}/listManagedInstances",
 	 mig_list_instances, R_AUTH | R_READONLY, NULL},
 	{NULL, NULL, NULL, 0, NULL},

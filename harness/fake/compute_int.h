@@ -46,6 +46,9 @@ json_t *compute_op(struct fake *f, struct freq *rq, const char *p,
  * nothing.  A malformed requestId is a 400 (true as well). */
 bool c_request_replayed(struct fake *f, struct freq *rq, struct fresp *rs);
 
+/* compute_hc.c: the health check a link names (autohealing), or NULL. */
+json_t *c_health_check_find(struct fake *f, const char *p, const char *link);
+
 /* compute_inst.c, for templates and group members */
 int c_metadata_check(struct fresp *rs, json_t *md, const char *field);
 void c_metadata_finish(json_t *parent);

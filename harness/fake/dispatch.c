@@ -6,7 +6,7 @@
  * The resource tree fst(f)->db holds one object per table; keys name the
  * resource ("project/location/name" and the like):
  *   clusters, operations, instances, firewalls, instance_templates,
- *   instance_group_managers, buckets, objects, tokens, kube (per cluster),
+ *   instance_group_managers, health_checks, buckets, objects, tokens, kube (per cluster),
  *   seq (per-target counters that make operation names deterministic).
  */
 #include <ctype.h>
@@ -64,9 +64,9 @@ route_match(const struct route *r, struct freq *rq)
 
 static const struct route *const route_tables[] = {
 	gke_routes, compute_routes, compute_inst_routes, compute_fw_routes,
-	compute_group_routes, compute_vm_routes, storage_routes,
-	storage_upload_routes, metadata_routes, iam_routes, sts_routes,
-	traffic_routes,
+	compute_group_routes, compute_hc_routes, compute_tmpl_routes, compute_vm_routes, storage_routes,
+	storage_upload_routes, storage_iam_routes, metadata_routes, iam_routes,
+	sts_routes, traffic_routes,
 };
 
 static const struct route *

@@ -164,6 +164,7 @@ bucket_insert(struct fake *f, struct freq *rq, struct fresp *rs)
 	json_object_set_new(b, "updated", json_string(ts));
 	free(loc);
 	json_object_set_new(table, name, json_incref(b));
+	json_object_del(fake_db(f, "bucket_iam"), name); /* a fresh policy */
 	resp_json(rs, 200, b);
 }
 
@@ -223,6 +224,7 @@ bucket_delete(struct fake *f, struct freq *rq, struct fresp *rs)
 	}
 	json_decref(keys);
 	json_object_del(fake_db(f, "buckets"), rq->cap[0]);
+	json_object_del(fake_db(f, "bucket_iam"), rq->cap[0]);
 	resp_bytes(rs, 204, "application/json", "", 0);
 }
 

@@ -37,9 +37,12 @@ extern const struct route compute_routes[];
 extern const struct route compute_inst_routes[];
 extern const struct route compute_fw_routes[];
 extern const struct route compute_group_routes[];
+extern const struct route compute_hc_routes[];
+extern const struct route compute_tmpl_routes[];
 extern const struct route compute_vm_routes[];
 extern const struct route storage_routes[];
 extern const struct route storage_upload_routes[];
+extern const struct route storage_iam_routes[];
 extern const struct route metadata_routes[];
 /* iam.c: Resource Manager, IAM, quotas; /_fake/iam and /_fake/quotas */
 extern const struct route iam_routes[];

@@ -89,6 +89,9 @@ test_endpoints(void **state)
 	/* defaults when absent */
 	c = parse_ok(base);
 	assert_int_equal(c->vm.count, 1);
+	assert_string_equal(c->vm.zone, "us-central1-b");
+	assert_string_equal(c->vm.machine_type, "n1-standard-2");
+	assert_int_equal(c->vm.token_duration_s, 24 * 3600);
 	assert_string_equal(c->vm.tags[0], "vm");
 	assert_string_equal(c->service.namespace_, "default");
 	assert_true(json_is_object(c->mesh));
@@ -132,10 +135,16 @@ static const struct bad bad[] = {
 	 "meshvm.yaml:4:17: service.port: must be an integer 1..65535, got 70000"},
 	{OKP OKC OKV "service: {}\n", "service.port: required"},
 	/* known keys whose feature has not landed: refused, never ignored */
-	{OKP OKC "vm: {name: vm, zone: us-central1-b}\n" OKS,
-	 "meshvm.yaml:3:16: vm.zone: not supported yet: the VM launch (issue 14)"},
-	{OKP OKC "vm: {name: vm, count: 2}\n" OKS,
-	 "meshvm.yaml:3:23: vm.count: 2: not supported yet: more than one VM"},
+	{OKP OKC "vm: {name: vm, zone: us-central1}\n" OKS,
+	 "meshvm.yaml:3:22: vm.zone: \"us-central1\" is not a zone"},
+	{OKP OKC "vm: {name: vm, count: 1001}\n" OKS,
+	 "vm.count: must be an integer 1..1000, got 1001"},
+	{OKP OKC "vm: {name: vm, token_duration: 5m}\n" OKS,
+	 "meshvm.yaml:3:32: vm.token_duration: must be a duration 10m..168h"},
+	{OKP OKC "vm: {name: vm, token_duration: 1h30}\n" OKS,
+	 "vm.token_duration: must be a duration"},
+	{OKP OKC "vm: {name: vm, token_duration: 200h}\n" OKS,
+	 "vm.token_duration: must be a duration"},
 	{OKP OKC OKV "service: {port: 80, protocol: udp}\n",
 	 "meshvm.yaml:4:31: service.protocol: \"udp\" is not one of grpc"},
 	{OKP OKC OKV OKS "mesh: {networks: {c9: n9}}\n",
@@ -238,11 +247,36 @@ test_mesh_keys(void **state)
 	mv_config_free(c);
 }
 
+/* Durations: units h/m/s combined, plain seconds alone, 10m..168h. */
+static void
+test_duration(void **state)
+{
+	static const struct {
+		const char *s;
+		long want; /* -1: refused */
+	} cases[] = {{"24h", 86400}, {"90m", 5400}, {"1h30m", 5400},
+	             {"3600s", 3600}, {"600", 600}, {"168h", 604800},
+	             {"599s", -1}, {"169h", -1}, {"1h30", -1}, {"", -1},
+	             {"h", -1}, {"-1h", -1}, {"1d", -1},
+	             {"99999999999999999999h", -1}};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		long got = -1;
+		int rc = mv_config_duration(cases[i].s, &got);
+		if (cases[i].want < 0) {
+			assert_int_equal(rc, -1);
+		} else {
+			assert_int_equal(rc, 0);
+			assert_int_equal(got, cases[i].want);
+		}
+	}
+}
+
 /* Key problems in one mapping are all reported, one item each. */
 static void
 test_every_key_problem_reported(void **state)
 {
-	const char *text = OKP OKC "vm: {name: vm, zone: z, machineType: m, "
+	const char *text = OKP OKC "vm: {name: vm, zonez: z, machinetype: m, "
 	                   "bogus: 1, cluster: c1}\n" OKS;
 	struct mv_config *c = NULL;
 	struct mv_err err;
@@ -254,8 +288,8 @@ test_every_key_problem_reported(void **state)
 	                                 &err), -1);
 	assert_int_equal(mv_err_count(&err), 3);
 	all = mv_err_join(&err);
-	assert_contains(all, "vm.zone: not supported yet");
-	assert_contains(all, "vm.machineType: not supported yet");
+	assert_contains(all, "vm.zonez: unknown key");
+	assert_contains(all, "vm.machinetype: unknown key");
 	assert_contains(all, "vm.bogus: unknown key");
 	free(all);
 	mv_err_free(&err);
@@ -381,6 +415,7 @@ main(void)
 		cmocka_unit_test(test_every_key_problem_reported),
 		cmocka_unit_test(test_example_only_landed_keys),
 		cmocka_unit_test(test_readme_key_table),
+		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_mesh_keys),
 		cmocka_unit_test(test_init_command),
 	};
