@@ -17,7 +17,7 @@ enum { O_LISTEN = 1, O_READY, O_NOAUTH, O_SAKEY, O_STATE, O_FAULTS,
        O_JOURNAL, O_SEED, O_POLLS, O_OPTIME, O_THREADS, O_CTLDELAY, O_IGRACE,
        O_MAXCONN, O_HDRTIMEOUT, O_INFLIGHT, O_WHIST, O_WHISTB, O_JBYTES,
        O_MAXUPLOAD, O_JBODIES, O_LOADSTATE, O_TLS, O_TLSSAN, O_TSPEED,
-       O_LBRANGE };
+       O_LBRANGE, O_BOOTVMS, O_BOOTDIR, O_BOOTMAX, O_BOOTTIME };
 
 static const struct cli_option fake_options[] = {
 	{.id = O_LISTEN, .lng = "listen", .arg = "HOST:PORT",
@@ -101,6 +101,20 @@ static const struct cli_option fake_options[] = {
 	{.id = O_LBRANGE, .lng = "lb-range", .arg = "CIDR",
 	 .help = "IPv4 range LoadBalancer Services' addresses come from, one "
 	         "per Service, none shared (default 203.0.113.0/24)"},
+	{.id = O_BOOTVMS, .lng = "boot-vms",
+	 .help = "boot every RUNNING instance whose boot metadata is meshvm's "
+	         "as a simulated VM running the real join script in an "
+	         "unprivileged sandbox (docs/fake.md)"},
+	{.id = O_BOOTDIR, .lng = "boot-vms-dir", .arg = "DIR",
+	 .help = "keep the simulated VMs' directories in DIR (default: a "
+	         "temporary directory removed at exit)"},
+	{.id = O_BOOTMAX, .lng = "boot-vms-max", .arg = "N", .flags = CLI_INT,
+	 .min = 1, .max = 64,
+	 .help = "simulated VMs running at once; more wait (default 4)"},
+	{.id = O_BOOTTIME, .lng = "boot-timeout", .arg = "S", .flags = CLI_INT,
+	 .min = 1, .max = 86400,
+	 .help = "a simulated VM's boot script is killed after S seconds "
+	         "(default 600)"},
 	CLI_OPT_VERBOSE,
 	CLI_OPT_HELP,
 	{0}};
@@ -191,6 +205,10 @@ run_fake(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		case O_WHISTB: o.watch_bytes = (size_t)p.num; break;
 		case O_JBYTES: o.journal_bytes = (size_t)p.num; break;
 		case O_TSPEED: o.traffic_speed = (int)p.num; break;
+		case O_BOOTVMS: o.boot_vms = true; break;
+		case O_BOOTDIR: o.boot_vms_dir = p.arg; break;
+		case O_BOOTMAX: o.boot_vms_max = (int)p.num; break;
+		case O_BOOTTIME: o.boot_timeout_s = (int)p.num; break;
 		}
 	}
 	if (id < 0) {

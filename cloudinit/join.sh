@@ -15,7 +15,9 @@
 # Phases: fetching, verifying, installing, starting, waiting, joined, or
 # failed <reason>.  Each goes to /var/log/meshvm-join.log, to
 # /var/lib/meshvm/status.json and as one line "meshvm-join: <phase>
-# <detail>" to /dev/console and /dev/ttyS0.  Every step checks before it
+# <detail>" to /dev/console and /dev/ttyS0; on GCE (bundle or token from
+# the metadata server) also to the guest attribute meshvm/phase, and a
+# failure's reason to meshvm/error (best effort: never fails the join).  Every step checks before it
 # acts, so a second run changes nothing.  The token is never printed,
 # logged or passed on a command line.
 #
@@ -62,6 +64,7 @@ TOKEN_EXPIRED=false
 STARTED_AT=
 JOINED_AT=
 TMPD=
+GA=off
 CHANGED=0
 UNITS=
 GEN_UNIT=
@@ -139,17 +142,44 @@ write_status() {
     mv -f "$st_tmp" "$STATE/status.json"
 }
 
-# report PHASE [DETAIL]: log, status.json and the console.
+# The python3 fallback of guest_attr: PUT stdin to argv[1].
+PY_PUT='import sys, urllib.request
+req = urllib.request.Request(sys.argv[1], data=sys.stdin.buffer.read(),
+                             method="PUT", headers={"Metadata-Flavor": "Google"})
+urllib.request.urlopen(req, timeout=5).read()'
+
+# guest_attr KEY VALUE: PUT guest attribute meshvm/KEY (at most 1000
+# bytes) for `gcloud compute instances get-guest-attributes` and meshvm's
+# join step.  Best effort and bounded: the first failure (no metadata
+# server, guest attributes disabled) turns it off for this run.
+guest_attr() {
+    [ "$GA" = on ] || return 0
+    ga_url=$METADATA_URL/instance/guest-attributes/meshvm/$1
+    if command -v curl >/dev/null 2>&1; then
+        printf '%.1000s' "$2" | curl -fsS --connect-timeout 2 --max-time 5 \
+            -X PUT -H 'Metadata-Flavor: Google' --data-binary @- \
+            -o /dev/null "$ga_url" 2>/dev/null || GA=off
+    elif command -v python3 >/dev/null 2>&1; then
+        printf '%.1000s' "$2" | python3 -c "$PY_PUT" "$ga_url" 2>/dev/null ||
+            GA=off
+    else
+        GA=off
+    fi
+}
+
+# report PHASE [DETAIL]: log, status.json, the console and meshvm/phase.
 report() {
     PHASE=$1
     DETAIL=${2:-}
     log "$PHASE${DETAIL:+ $DETAIL}"
     write_status
     console "$PHASE${DETAIL:+ $DETAIL}"
+    guest_attr phase "$PHASE"
 }
 
 fail() {
     ERROR=$*
+    guest_attr error "$ERROR"
     report failed "$*"
     exit 1
 }
@@ -162,7 +192,13 @@ on_exit() {
         ERROR="unexpected error (exit $rc) while $PHASE"
         PHASE=failed
         DETAIL=$ERROR
-        { log "failed $ERROR"; write_status; console "failed $ERROR"; } || true
+        {
+            log "failed $ERROR"
+            write_status
+            console "failed $ERROR"
+            guest_attr error "$ERROR"
+            guest_attr phase failed
+        } || true
     fi
     exit "$rc"
 }
@@ -304,6 +340,12 @@ load_conf() {
     case $READY_TIMEOUT in
     '' | *[!0-9]*) fail "join.conf: MESHVM_READY_TIMEOUT must be a number of seconds" ;;
     esac
+    # Guest attributes exist on GCE: where the bundle or the token comes
+    # from the metadata server (or a test names one).
+    if [ "$BUNDLE_SOURCE" = url ] || [ "$TOKEN_SOURCE" = metadata ] ||
+        [ -n "${MESHVM_METADATA_URL:-}" ]; then
+        GA=on
+    fi
     [ -f "$PIN_FILE" ] || fail "no pinned digest: /etc/meshvm/bundle.sha256 is missing"
     PINNED=$(cut -c1-64 "$PIN_FILE")
     is_hex64 "$PINNED" || fail "/etc/meshvm/bundle.sha256 does not hold a sha256"
@@ -912,12 +954,25 @@ probe_ready() {
     fi
 }
 
+# istio_said: the sidecar's last log line (why it is not ready), or "".
+istio_said() {
+    journalctl -u istio.service -n 1 -o cat --no-pager 2>/dev/null |
+        tail -n 1 | tr -d '\000-\037' | cut -c1-400 || true
+}
+
 wait_ready() {
     report waiting "$READY_URL (up to ${READY_TIMEOUT}s)"
     t0=$(date +%s)
     until probe_ready; do
+        # a sidecar that exited for good (say istiod refused its token)
+        # will not become ready: say why now
+        if systemctl is-failed --quiet istio.service 2>/dev/null; then
+            said=$(istio_said)
+            fail "istio.service failed${said:+: $said}"
+        fi
         if [ $(($(date +%s) - t0)) -ge "$READY_TIMEOUT" ]; then
-            fail "istio not ready after ${READY_TIMEOUT}s ($READY_URL)"
+            said=$(istio_said)
+            fail "istio not ready after ${READY_TIMEOUT}s ($READY_URL)${said:+; istio.service said: $said}"
         fi
         sleep 1
     done

@@ -75,6 +75,12 @@ struct fake_options {
 	size_t max_upload_bytes;  /* a Cloud Storage upload body (streamed to
 	                           * a temp file, not held in memory) or a
 	                           * resumable session; past it 413 */
+	bool boot_vms;            /* RUNNING instances with our boot metadata
+	                           * boot as simulated VMs (harness/vmsim) */
+	const char *boot_vms_dir; /* their directories (kept); NULL = a temp
+	                           * directory removed at stop */
+	int boot_vms_max;         /* VMs running at once (more wait) */
+	int boot_timeout_s;       /* a VM's boot script runs at most this */
 };
 
 /* Defaults: 127.0.0.1:0, auth on, seed 0, op_polls 2 (one read still

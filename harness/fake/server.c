@@ -62,6 +62,8 @@ fake_options_init(struct fake_options *o)
 	o->journal_bytes = (size_t)32 << 20;
 	o->traffic_speed = 1;
 	o->max_upload_bytes = (size_t)5 << 30;
+	o->boot_vms_max = 4;
+	o->boot_timeout_s = 600;
 }
 
 char *
@@ -395,6 +397,10 @@ fake_start(struct fake *f, struct mv_err *err)
 		json_object_set_new(cl, "endpoint", json_string(ep));
 	}
 	pthread_mutex_unlock(&fst(f)->lock);
+	if (vmboot_start(f, err) != 0) {
+		fake_stop(f, NULL);
+		return -1;
+	}
 	return 0;
 }
 
@@ -405,6 +411,9 @@ fake_stop(struct fake *f, struct mv_err *err)
 
 	if (f == NULL || fst(f)->stopped)
 		return 0;
+	/* VMs shut down while the fake still answers: their sidecars
+	 * disconnect from istiod */
+	vmboot_stop(f);
 	/* open watches see it and end */
 	pthread_mutex_lock(&fst(f)->lock);
 	fst(f)->stopped = true;

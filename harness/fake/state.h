@@ -4,7 +4,9 @@
  *   1. base      util, schema, journal, req, pki, kube_merge, kube_proto,
  *                kube_schema
  *   2. stores    kube_store, auth, ops
- *   3. services  compute*, storage, gke, metadata, faults, control, kube*
+ *   3. services  compute*, storage, gke, metadata, faults, control, kube*,
+ *                vmboot (--boot-vms; runs harness/vmsim, which knows no
+ *                fake)
  *   4. router    dispatch
  *   5. transport http, server
  *
@@ -43,6 +45,7 @@ struct delayer;
 struct freq;
 struct fresp;
 struct traffic;
+struct vmboot;
 
 /* ---- service-account keys accepted by /token ---- */
 
@@ -120,6 +123,7 @@ struct fstate {
 	uint64_t seed;
 	struct faults *faults;
 	struct traffic *traffic;   /* simulated traffic (traffic.c) */
+	struct vmboot *vmboot;     /* --boot-vms (vmboot.c), or NULL */
 	struct journal *journal;
 	struct sa_key *sa_keys;
 	size_t n_sa_keys;

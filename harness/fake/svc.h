@@ -31,6 +31,10 @@ struct route {
 	const char *schema;    /* request body method id, or NULL */
 };
 
+/* ---- vmboot.c: --boot-vms (call without the lock) ---- */
+int vmboot_start(struct fake *f, struct mv_err *err);
+void vmboot_stop(struct fake *f);
+
 /* ---- gke.c, compute*.c, storage*.c, metadata.c ---- */
 extern const struct route gke_routes[];
 extern const struct route compute_routes[];

@@ -780,6 +780,12 @@ test_gcs_and_metadata(void **state)
 	free(s);
 	assert_status(&c, "token_exp", "4102444800");
 	assert_status(&c, "token_source", "metadata");
+	/* every phase went to the guest attribute meshvm/phase */
+	s = rd(&c, "/.shim/guest-attributes");
+	assert_string_equal(s, "meshvm/phase=fetching\nmeshvm/phase=verifying\n"
+	                       "meshvm/phase=installing\nmeshvm/phase=starting\n"
+	                       "meshvm/phase=waiting\nmeshvm/phase=joined\n");
+	free(s);
 	/* the access token never reaches a log, stderr or argv; its header
 	 * file is gone */
 	s = rd(&c, "/var/log/meshvm-join.log");
@@ -865,6 +871,25 @@ test_failures(void **state)
 	assert_int_not_equal(run(&c, "run", NULL), 0);
 	s = status(&c, "error");
 	assert_contains(s, "istio not ready after 2s");
+	free(s);
+	/* a seed VM has no metadata server: no guest attributes tried */
+	assert_false(exists_in(&c, "/.shim/guest-attributes"));
+	free_case(&c);
+	/* the sidecar exited for good: the join says so at once, and on GCE
+	 * the reason is the guest attribute meshvm/error */
+	c = new_case("istiofailed", bundle_zst, sha_zst,
+	             (long long)time(NULL) + 99,
+	             "MESHVM_BUNDLE_SOURCE=seed\nMESHVM_TOKEN_SOURCE=seed\n"
+	             "MESHVM_RUNTIME=none\nMESHVM_READY_TIMEOUT=600\n");
+	c.env = "SHIM_READY_AFTER=1000 SHIM_FAILED_UNIT=istio.service "
+	        "MESHVM_METADATA_URL=http://md.test/computeMetadata/v1";
+	assert_int_not_equal(run(&c, "run", NULL), 0);
+	s = status(&c, "error");
+	assert_string_equal(s, "istio.service failed");
+	free(s);
+	s = rd(&c, "/.shim/guest-attributes");
+	assert_contains(s, "meshvm/phase=waiting\nmeshvm/error=istio.service "
+	                   "failed\nmeshvm/phase=failed\n");
 	free(s);
 	free_case(&c);
 	/* no seed and nothing stored */
