@@ -35,5 +35,6 @@ extern const struct cli_command cli_cmd_down;
 extern const struct cli_command cli_cmd_status;
 extern const struct cli_command cli_cmd_adopt;
 extern const struct cli_command cli_cmd_doctor;
+extern const struct cli_command cli_cmd_migrate;
 
 #endif
