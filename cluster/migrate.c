@@ -335,11 +335,17 @@ gate(struct run *r, struct migrate_weights w, bool *pass, char **reason,
 			*pass = false;
 			*reason = mv_xstrfmt("%s%s%s", cl[0] ? cl : "",
 			                     cl[0] ? ": " : "", g.reason);
+		} else if (*pass) { /* the values that passed, every Prometheus */
+			char *more = mv_xstrfmt("%s%s%s%s%s", *reason ? *reason : "",
+			                        *reason ? " " : "", cl[0] ? cl : "",
+			                        cl[0] ? ": " : "", g.reason);
+			free(*reason);
+			*reason = more;
 		}
 	}
 	json_object_set_new(r->doc, "gate", json_pack(
 		"{s:b,s:s,s:o,s:f,s:f,s:I}", "pass", *pass, "reason",
-		*reason ? *reason : "all destinations within the thresholds",
+		*reason ? *reason : "",
 		"destinations", rows, "min_success_rate", lim.min_success_rate,
 		"max_p99_ms", lim.max_p99_ms, "window_s", (json_int_t)lim.window_s));
 	return 0;

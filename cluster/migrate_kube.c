@@ -22,6 +22,20 @@ migrate_svc_of(const struct plan_ctx *ctx, struct migrate_svc *s)
 	s->id = mv_state_id(ctx->state);
 }
 
+/* Is the cluster's VirtualService recorded as created? */
+static bool
+recorded(const struct plan_ctx *ctx, const struct mv_cluster_config *c,
+         const struct migrate_svc *s)
+{
+	char *name = mv_xstrfmt(MIGRATE_ISTIO_API "|VirtualService|%s|"
+	                        MIGRATE_VS_NAME, s->ns);
+	json_t *rec = step_record_get(ctx, "k8s", c->name, name);
+	const char *phase = mv_state_str(rec, "phase");
+
+	free(name);
+	return phase != NULL && !strcmp(phase, "created");
+}
+
 bool
 migrate_recorded(const struct plan_ctx *ctx)
 {
@@ -64,11 +78,12 @@ migrate_set_weights(struct plan_ctx *ctx, struct migrate_weights w,
 		struct kube *k;
 		int rc;
 
-		/* records the intent first; applies when absent or unrecorded */
+		/* the first time, kobj records the intent and applies; then a
+		 * server-side apply by the same manager changes the weights */
 		rc = ready(ctx, c, err);
-		if (rc == 0)
+		if (rc == 0 && !recorded(ctx, c, &s))
 			rc = kobj_ensure(ctx, MIGRATE_STEP, c, vs, NULL, err);
-		if (rc == 0 && !ctx->dry_run)
+		else if (rc == 0 && !ctx->dry_run)
 			rc = step_kube(ctx, c, &k, err) ||
 			     kube_apply(k, vs, KOBJ_MANAGER, false, NULL, err);
 		json_decref(vs);

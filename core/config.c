@@ -931,7 +931,18 @@ mv_config_example(const char *project)
 		"  network: default\n"
 		"\n"
 		"service:\n"
-		"  port: 3550    # productcatalogservice, grpc\n";
+		"  port: 3550    # productcatalogservice, grpc\n"
+		"\n"
+		"# `meshvm migrate` moves the service from the VM to GKE in steps (the\n"
+		"# GKE share), each held `interval` seconds and gated on the callers'\n"
+		"# success rate and p99 in Prometheus (required by migrate; one URL,\n"
+		"# or one per cluster: {cluster1: URL, cluster2: URL}).\n"
+		"# migration:\n"
+		"#   prometheus_url: http://prometheus.example:9090\n"
+		"#   steps: [10, 50, 100]\n"
+		"#   interval: 60\n"
+		"#   min_success_rate: 0.99\n"
+		"#   max_p99_ms: 1000\n";
 	size_t n = strlen(tmpl) + 64;
 	char *out = mv_xmalloc(n);
 
