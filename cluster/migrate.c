@@ -509,6 +509,10 @@ begin(struct run *r, const struct migrate_opts *o, struct mv_err *err)
 					return usage(err, d, "--steps differs from the "
 					             "recorded plan: resume without it");
 		}
+		/* re-send the step's weights (idempotent): whatever changed the
+		 * VirtualService meanwhile, the gate judges the plan's */
+		if (!strcmp(ph, "waiting"))
+			set_phase(r, "applying", step_of(d), wof(d, "target"));
 		return 0;
 	case MIGRATE_ABORT:
 		if (d == NULL || !strcmp(ph, "finished") || !strcmp(ph, "retiring"))
