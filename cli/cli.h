@@ -37,6 +37,7 @@ extern const struct cli_command cli_cmd_status;
 extern const struct cli_command cli_cmd_adopt;
 extern const struct cli_command cli_cmd_doctor;
 extern const struct cli_command cli_cmd_launch;
+extern const struct cli_command cli_cmd_migrate;
 extern const struct cli_command cli_cmd_rehearse;
 
 #endif
