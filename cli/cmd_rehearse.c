@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/example.h"
 #include "cli/rh_faults.h"
 #include "cli/rh_journal.h"
 #include "cli/rh_report.h"
@@ -78,6 +79,9 @@ const struct cli_command cli_cmd_rehearse = {
 	          "message says which); 2 usage.",
 	.run = run_rehearse,
 };
+
+/* Each migration step is held this long on the traffic clock. */
+#define MIGRATE_INTERVAL_S 30
 
 struct rh_row {
 	char name[48];
@@ -192,34 +196,46 @@ run_cmd(struct rh *r, const struct cli_command *cmd, const char *row,
  * the rehearsal's CA is thrown away).  A config with mesh.ca_dir keeps
  * its own. */
 static int
-quick_ca(const char *config, struct mv_err *err)
+quick_ca(const struct mv_config *cfg, const char *const *names,
+         struct mv_err *err)
 {
-	struct mv_config *cfg = NULL;
 	struct mesh_ca *ca = NULL;
 	struct mesh_ca_opts o = {true, 2048, NULL};
-	const char **names;
 	char *state, *dir;
 	int rc = 0;
 
-	if (mv_config_load(config, &cfg, err) != 0)
-		return -1;
-	if (cfg->mesh_.ca_dir != NULL) {
-		mv_config_free(cfg);
+	if (cfg->mesh_.ca_dir != NULL)
 		return 0;
-	}
 	state = mv_xstrfmt("%s/.meshvm", cfg->dir);
 	dir = mv_xstrfmt("%s/ca", state);
 	if (mkdir(state, 0700) != 0 && errno != EEXIST)
 		rc = mv_err_sys(err, errno, "%s", state);
-	names = mv_xcalloc(cfg->n_clusters + 1, sizeof(*names));
-	for (size_t i = 0; i < cfg->n_clusters; i++)
-		names[i] = cfg->clusters[i].name;
 	if (rc == 0)
 		rc = mesh_ca_open(dir, names, cfg->n_clusters, &o, &ca, err);
 	mesh_ca_free(ca);
-	free(names);
 	free(dir);
 	free(state);
+	return rc;
+}
+
+/* Once the fake listens: `migration:` at its Prometheus, then the CA. */
+static int
+configure(const char *config, const char *url, struct mv_err *err)
+{
+	struct mv_config *cfg = NULL;
+	const char **names;
+	int rc;
+
+	if (mv_config_load(config, &cfg, err) != 0)
+		return -1;
+	names = mv_xcalloc(cfg->n_clusters + 1, sizeof(*names));
+	for (size_t i = 0; i < cfg->n_clusters; i++)
+		names[i] = cfg->clusters[i].name;
+	rc = rh_work_set_migration(config, url, names, cfg->n_clusters,
+	                           MIGRATE_INTERVAL_S, err);
+	if (rc == 0)
+		rc = quick_ca(cfg, names, err);
+	free(names);
 	mv_config_free(cfg);
 	return rc;
 }
@@ -251,6 +267,9 @@ start_fake(struct rh *r, const struct run_opts *ro, struct fake **f,
 	o.op_time_ms = prof ? prof->op_time_ms : 0;
 	o.controller_delay_ms = 0;
 	o.traffic_speed = ro->traffic_speed;
+	o.boot_vms = true; /* launched VMs run the real join script */
+	/* LoadBalancer addresses the simulated VMs can reach (istiod's) */
+	o.lb_range = "127.77.0.0/24";
 	if (prof != NULL) {
 		pfile = mv_xstrfmt("%s/faults.yaml", r->dir);
 		if (mv_write_file_atomic(pfile, prof->yaml, strlen(prof->yaml), 0644,
@@ -281,6 +300,34 @@ fake_state(struct fake *f)
 	return doc;
 }
 
+/* The simulated VMs (harness/vmsim) run a stub sidecar that registers
+ * with the fake's istiod; a real Istio package cannot run there.  It is
+ * part of the embedded example tree. */
+#define SIM_SIDECAR "bundle/artifacts/istio-sidecar-vmsim.deb"
+
+static int
+sim_sidecar(struct rh *r, struct mv_err *err)
+{
+	char *path = mv_xstrfmt("%s/rehearse-sidecar.deb", r->dir);
+	int rc = -1;
+
+	for (size_t i = 0; i < example_n_files; i++) {
+		if (strcmp(example_files[i].path, SIM_SIDECAR) != 0)
+			continue;
+		rc = mv_write_file_atomic(path, example_files[i].data,
+		                          example_files[i].len, 0644, err) == 0 &&
+		             rh_work_set(r->config, "service", "sidecar", path,
+		                         err) == 0
+		     ? 0 : -1;
+		break;
+	}
+	if (rc != 0 && err->msg[0] == '\0')
+		mv_err_set(err, MV_EXIT_FAIL, "the simulated VMs' sidecar is not "
+		           "in this build (%s)", SIM_SIDECAR);
+	free(path);
+	return rc;
+}
+
 static int
 prepare(struct rh *r, const struct cli_ctx *ctx, const struct run_opts *ro,
         struct mv_err *err)
@@ -307,9 +354,13 @@ prepare(struct rh *r, const struct cli_ctx *ctx, const struct run_opts *ro,
 			                  "(see %s)", r->log);
 	}
 	r->cli.config = r->config;
-	if (ro->count > 0 && rh_work_set_count(r->config, ro->count, err) != 0)
-		return -1;
-	return 0;
+	if (ro->count > 0) {
+		char n[24];
+		snprintf(n, sizeof(n), "%ld", ro->count);
+		if (rh_work_set(r->config, "vm", "count", n, err) != 0)
+			return -1;
+	}
+	return sim_sidecar(r, err);
 }
 
 static void
@@ -318,10 +369,10 @@ print_table(const json_t *report)
 	json_t *rows = json_object_get(report, "steps"), *row, *t;
 	size_t i;
 
-	printf("%-22s %9s %9s %9s %8s %7s\n", "step", "wall", "requests",
-	       "mutating", "retries", "faults");
+	printf("%-22s %9s %9s %9s %8s %7s %9s\n", "step", "wall", "requests",
+	       "mutating", "retries", "faults", "from VMs");
 	json_array_foreach(rows, i, row)
-		printf("%-22s %8.2fs %9lld %9lld %8lld %7lld%s\n",
+		printf("%-22s %8.2fs %9lld %9lld %8lld %7lld %9lld%s\n",
 		       json_string_value(json_object_get(row, "name")),
 		       (double)json_integer_value(json_object_get(row, "wall_ms")) /
 		               1000,
@@ -329,15 +380,17 @@ print_table(const json_t *report)
 		       json_integer_value(json_object_get(row, "mutating")),
 		       json_integer_value(json_object_get(row, "retries")),
 		       json_integer_value(json_object_get(row, "faults")),
+		       json_integer_value(json_object_get(row, "vm_requests")),
 		       json_integer_value(json_object_get(row, "exit")) ? "  FAILED"
 		                                                         : "");
 	t = json_object_get(report, "total");
-	printf("%-22s %8.2fs %9lld %9lld %8lld %7lld\n", "total",
+	printf("%-22s %8.2fs %9lld %9lld %8lld %7lld %9lld\n", "total",
 	       (double)json_integer_value(json_object_get(t, "wall_ms")) / 1000,
 	       json_integer_value(json_object_get(t, "requests")),
 	       json_integer_value(json_object_get(t, "mutating")),
 	       json_integer_value(json_object_get(t, "retries")),
-	       json_integer_value(json_object_get(t, "faults")));
+	       json_integer_value(json_object_get(t, "faults")),
+	       json_integer_value(json_object_get(t, "vm_requests")));
 }
 
 /* The rows, totals and verdict (new reference). */
@@ -355,32 +408,42 @@ build_report(const struct rh *r, const struct run_opts *ro,
 		tot.mutating += c.mutating;
 		tot.retries += c.retries;
 		tot.faults += c.faults;
+		tot.others += c.others;
 		json_array_append_new(
-			rows, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:i}", "name", w->name,
-			                "wall_ms", (json_int_t)(w->end - w->start),
+			rows, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:i}", "name",
+			                w->name, "wall_ms", (json_int_t)(w->end - w->start),
 			                "requests", (json_int_t)c.requests, "mutating",
 			                (json_int_t)c.mutating, "retries",
 			                (json_int_t)c.retries, "faults",
-			                (json_int_t)c.faults, "exit", w->rc));
+			                (json_int_t)c.faults, "vm_requests",
+			                (json_int_t)c.others, "exit", w->rc));
 	}
-	rep = json_pack("{s:i,s:s?,s:I,s:I,s:o,s:{s:I,s:I,s:I,s:I,s:I}}",
+	rep = json_pack("{s:i,s:s?,s:I,s:I,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
 	                "version", 1, "faults", ro->faults, "seed",
 	                (json_int_t)ro->seed, "count", (json_int_t)ro->count,
 	                "steps", rows, "total", "wall_ms", (json_int_t)wall_ms,
 	                "requests", (json_int_t)tot.requests, "mutating",
 	                (json_int_t)tot.mutating, "retries",
-	                (json_int_t)tot.retries, "faults", (json_int_t)tot.faults);
+	                (json_int_t)tot.retries, "faults", (json_int_t)tot.faults,
+	                "vm_requests", (json_int_t)tot.others);
 	return rep;
 }
 
-/* Wall time of the `migrate` row, 0 when none ran. */
-static long
-migrate_ms(const struct rh *r)
+/* The migration on the fake's traffic clock: from one interval before
+ * `migrate` began to when it ended (none ran: no chart). */
+static json_t *
+migration(const struct rh *r, struct fake *f, const json_t *topo,
+          int speed)
 {
+	long now = mv_now_ms();
+
 	for (size_t i = 0; i < r->n_rows; i++)
-		if (!strcmp(r->rows[i].name, "migrate"))
-			return r->rows[i].end - r->rows[i].start;
-	return 0;
+		if (!strcmp(r->rows[i].name, "migrate") && r->rows[i].rc == 0)
+			return rh_report_migration(
+				f, topo, (now - r->rows[i].start) * speed / 1000 +
+				                 MIGRATE_INTERVAL_S,
+				(now - r->rows[i].end) * speed / 1000);
+	return rh_report_migration(f, topo, 0, 0);
 }
 
 /* Creates that succeeded more than once, as a list (new reference). */
@@ -410,9 +473,12 @@ rehearse(struct rh *r, const struct run_opts *ro, json_t **out,
 	json_t *before = NULL, *after = NULL, *creates, *dups, *left, *rep;
 	json_t *topo, *mig;
 	long t0 = mv_now_ms();
-	int rc_up, rc_rerun = -1, rc_status = -1, rc_down = -1;
+	int rc_up, rc_rerun = -1, rc_migrate = -1, rc_status = -1, rc_down = -1;
+	char speed[16], a_migrate[] = "migrate", a_speed[] = "--traffic-speed";
+	char *migrate[] = {a_migrate, a_speed, speed, NULL};
 	long rerun_mutating = -1;
 
+	snprintf(speed, sizeof(speed), "%d", ro->traffic_speed);
 	if (start_fake(r, ro, &f, err) != 0) {
 		fake_free(f);
 		return -1;
@@ -420,7 +486,7 @@ rehearse(struct rh *r, const struct run_opts *ro, json_t **out,
 	setenv("MESHVM_GOOGLE_ENDPOINT", fake_url(f), 1);
 	setenv("GOOGLE_OAUTH_ACCESS_TOKEN", "rehearsal-token", 1);
 	setenv("MESHVM_TIMING", "fast", 1);
-	if (quick_ca(r->config, err) != 0) {
+	if (configure(r->config, fake_url(f), err) != 0) {
 		fake_stop(f, NULL);
 		fake_free(f);
 		return -1;
@@ -434,12 +500,12 @@ rehearse(struct rh *r, const struct run_opts *ro, json_t **out,
 		plan_set_observer(&obs);
 	}
 	if (rc_up == 0)
+		rc_migrate = run_cmd(r, &cli_cmd_migrate, "migrate", 3, migrate);
+	if (rc_up == 0)
 		rc_status = run_cmd(r, &cli_cmd_status, "status", 1, status);
 	before = fake_state(f);
 	topo = rh_report_topology(before);
-	/* the migration's span on the traffic clock (none: no chart) */
-	mig = rh_report_migration(f, topo, migrate_ms(r) * ro->traffic_speed /
-	                                            1000);
+	mig = migration(r, f, topo, ro->traffic_speed);
 	rc_down = run_cmd(r, &cli_cmd_down, "down", 2, down);
 	plan_set_observer(NULL);
 	after = fake_state(f);
@@ -471,15 +537,15 @@ rehearse(struct rh *r, const struct run_opts *ro, json_t **out,
 	json_object_set_new(rep, "rerun_mutating",
 	                    json_integer(rerun_mutating));
 	json_object_set_new(rep, "commands",
-	                    json_pack("{s:i,s:i,s:i,s:i}", "up", rc_up,
-	                              "up again", rc_rerun, "status", rc_status,
-	                              "down", rc_down));
+	                    json_pack("{s:i,s:i,s:i,s:i,s:i}", "up", rc_up,
+	                              "up again", rc_rerun, "migrate", rc_migrate,
+	                              "status", rc_status, "down", rc_down));
 	json_object_set_new(rep, "topology", topo);
 	json_object_set_new(rep, "migration", mig);
 	json_object_set_new(
 		rep, "converged",
 		json_boolean(rc_up == 0 && rc_rerun == 0 && rerun_mutating == 0 &&
-		             rc_status == 0 && rc_down == 0 &&
+		             rc_migrate == 0 && rc_status == 0 && rc_down == 0 &&
 		             json_array_size(dups) == 0 && after != NULL &&
 		             json_array_size(left) == 0));
 	json_decref(creates);

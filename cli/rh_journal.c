@@ -13,7 +13,7 @@
 
 struct rh_line {
 	long off;
-	bool mutating, retry, fault;
+	bool ours, mutating, retry, fault;
 };
 
 struct rh_journal {
@@ -133,6 +133,8 @@ rh_journal_load(const char *path, struct rh_journal **out,
 		key = request_key(e);
 		j->lines[j->n] = (struct rh_line){
 			.off = off,
+			.ours = strncmp(jstr(json_object_get(e, "headers"), "user-agent"),
+			                "meshvm/", 7) == 0,
 			.mutating = json_is_true(json_object_get(e, "mutating")),
 			.fault = json_object_get(e, "fault") != NULL,
 			.retry = json_object_get(pending, key) != NULL};
@@ -176,6 +178,10 @@ rh_journal_count(const struct rh_journal *j, long from, long to,
 		const struct rh_line *l = &j->lines[i];
 		if (l->off < from || (to >= 0 && l->off >= to))
 			continue;
+		if (!l->ours) {
+			out->others++;
+			continue;
+		}
 		out->requests++;
 		out->mutating += l->mutating;
 		out->retries += l->retry;

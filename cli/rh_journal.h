@@ -9,8 +9,10 @@
 
 #include "core/err.h"
 
+/* requests .. faults: meshvm's own requests (User-Agent meshvm/...);
+ * others: everything else, e.g. what the simulated VMs sent. */
 struct rh_counts {
-	long requests, mutating, retries, faults;
+	long requests, mutating, retries, faults, others;
 };
 
 struct rh_journal;

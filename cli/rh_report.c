@@ -226,8 +226,10 @@ add_range(json_t *acc, const json_t *result, size_t n, double start,
 }
 
 json_t *
-rh_report_migration(struct fake *f, const json_t *topology, long span_s)
+rh_report_migration(struct fake *f, const json_t *topology, long from_ago_s,
+                    long to_ago_s)
 {
+	long span_s = from_ago_s - to_ago_s;
 	json_t *t = json_array(), *dests = json_object(), *tot = json_object();
 	json_t *bad = json_object(), *c, *doc, *res, *v;
 	double now = 0, step, start;
@@ -248,6 +250,7 @@ rh_report_migration(struct fake *f, const json_t *topology, long span_s)
 	if (now <= 0 || span_s <= 0)
 		return json_pack("{s:o,s:o}", "t", t, "destinations", dests);
 	step = (double)span_s / MIG_POINTS < 1 ? 1 : (double)span_s / MIG_POINTS;
+	now -= (double)to_ago_s;
 	start = now - step * MIG_POINTS;
 	for (i = 0; i <= MIG_POINTS; i++)
 		json_array_append_new(t, json_real(step * (double)i));
@@ -276,7 +279,9 @@ rh_report_migration(struct fake *f, const json_t *topology, long span_s)
 			json_t *v2;
 			json_object_foreach(tot, k2, v2)
 				all += json_real_value(json_array_get(v2, j));
-			json_array_append_new(share, json_real(all > 0 ? n / all : 0));
+			/* no request at all: a gap, not 0% */
+			json_array_append_new(share, all > 0 ? json_real(n / all)
+			                                     : json_null());
 			json_array_append_new(ok, n > 0 ? json_real(1 - e / n)
 			                                : json_null());
 		}

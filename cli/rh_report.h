@@ -22,11 +22,12 @@ json_t *rh_report_leftovers(const json_t *state);
 json_t *rh_report_topology(const json_t *state);
 
 /* The migration over the traffic clock, from the fake's Prometheus of
- * each cluster (new reference): {"t":[seconds],"destinations":{SUBSET:
- * {"share":[0..1],"success":[0..1 or null]}}}; empty arrays when no
- * traffic flowed. */
+ * each cluster, between from_ago_s and to_ago_s seconds before the
+ * traffic clock's now (new reference): {"t":[seconds],"destinations":
+ * {SUBSET:{"share":[0..1],"success":[0..1 or null]}}}; empty arrays when
+ * no traffic flowed. */
 json_t *rh_report_migration(struct fake *f, const json_t *topology,
-                            long span_s);
+                            long from_ago_s, long to_ago_s);
 
 /* report.json, journal.jsonl, rehearse.log, topology.svg, topology.dot,
  * migration.svg into dir (made if missing), each atomically. */

@@ -68,7 +68,7 @@ rh_svg_topology(const json_t *topo)
 	json_t *vms = json_object_get(topo, "vms");
 	json_t *split = json_object_get(topo, "split");
 	size_t nc = json_array_size(clusters), i, j, maxh = 0;
-	double cw = 370, gap = 30, W, H, vy;
+	double cw = 420, gap = 30, W, H, vy;
 	struct ring r = {0};
 	char *buf = NULL, line[256];
 	size_t len = 0;
@@ -80,7 +80,8 @@ rh_svg_topology(const json_t *topo)
 	json_array_foreach(clusters, i, c) {
 		size_t h = json_array_size(json_object_get(c, "gateways")) +
 		           (json_array_size(json_object_get(c, "services")) + 1) / 2 +
-		           json_array_size(json_object_get(c, "workload_entries")) + 4;
+		           2 * json_array_size(json_object_get(c, "workload_entries")) +
+		           4;
 		if (h > maxh)
 			maxh = h;
 	}
@@ -115,13 +116,16 @@ rh_svg_topology(const json_t *topo)
 			text(fp, &r, x + 12, y, 12, "bold", "#e8710a", line);
 			y += 18;
 		}
+		/* a WorkloadEntry's name is long: the address on a line of its
+		 * own */
 		json_array_foreach(json_object_get(c, "workload_entries"), j, v) {
-			snprintf(line, sizeof(line), "WorkloadEntry %s %s%s",
-			         jstr(v, "name"), jstr(v, "address"),
+			snprintf(line, sizeof(line), "WorkloadEntry %s", jstr(v, "name"));
+			text(fp, &r, x + 12, y, 11, "bold", "#188038", line);
+			snprintf(line, sizeof(line), "%s%s", jstr(v, "address"),
 			         json_is_true(json_object_get(v, "healthy")) ? " healthy"
 			                                                      : "");
-			text(fp, &r, x + 12, y, 12, "bold", "#188038", line);
-			y += 18;
+			text(fp, &r, x + 24, y + 16, 11, "normal", "#188038", line);
+			y += 34;
 		}
 		json_array_foreach(json_object_get(c, "services"), j, v) {
 			text(fp, &r, x + 12 + (double)(j % 2) * (cw / 2),
@@ -269,6 +273,7 @@ rh_svg_migration(const json_t *mig)
 	json_t *t = json_object_get(mig, "t"), *d;
 	json_t *dests = json_object_get(mig, "destinations");
 	size_t n = json_array_size(t), i, k = 0;
+	double height = CY + CH + 60 + 18 * (double)json_object_size(dests);
 	double tmax = n > 0 ? json_number_value(json_array_get(t, n - 1)) : 0;
 	const char *name;
 	struct ring r = {0};
@@ -279,13 +284,15 @@ rh_svg_migration(const json_t *mig)
 	if (fp == NULL)
 		abort();
 	fprintf(fp, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" "
-	        "height=\"400\" viewBox=\"0 0 760 400\">\n"
+	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"720\" "
+	        "height=\"%.0f\" viewBox=\"0 0 720 %.0f\">\n"
 	        "<title>meshvm rehearsal: migration</title>\n"
-	        "<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n");
-	text(fp, &r, CX, 32, 18, "bold", "#202124",
-	     "migration of productcatalogservice: weight and success rate per "
-	     "destination");
+	        "<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n",
+	        height, height);
+	text(fp, &r, CX, 28, 18, "bold", "#202124",
+	     "migration of productcatalogservice");
+	text(fp, &r, CX, 46, 12, "normal", "#5f6368",
+	     "share of requests (weight) and success rate per destination");
 	for (i = 0; i <= 4; i++) {
 		double y = CY + CH - CH * (double)i / 4;
 		fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
@@ -331,10 +338,10 @@ rh_svg_migration(const json_t *mig)
 			fprintf(fp, "\"/>\n");
 		}
 		fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"4\" "
-		        "fill=\"%s\"/>\n", CX + (double)k * 240, CY + CH + 52, col);
+		        "fill=\"%s\"/>\n", CX, CY + CH + 48 + 18 * (double)k, col);
 		snprintf(line, sizeof(line), "%s: weight (solid), success rate "
 		         "(dashed)", name);
-		text(fp, &r, CX + (double)k * 240 + 20, CY + CH + 57, 11, "normal",
+		text(fp, &r, CX + 20, CY + CH + 53 + 18 * (double)k, 11, "normal",
 		     "#3c4043", line);
 		k++;
 	}

@@ -153,7 +153,8 @@ test_leftovers_and_topology(void **state)
 	/* every label, escaped; nothing raw */
 	assert_non_null(strstr(svg, "cluster c&lt;1&gt; (us-west1-b)"));
 	assert_non_null(strstr(svg, "istio-eastwestgateway 203.0.113.1"));
-	assert_non_null(strstr(svg, "WorkloadEntry we-1 10.128.0.2 healthy"));
+	assert_non_null(strstr(svg, ">WorkloadEntry we-1<"));
+	assert_non_null(strstr(svg, ">10.128.0.2 healthy<"));
 	assert_non_null(strstr(svg, "VM vm&amp;1 (us-central1-b) 10.128.0.2"));
 	assert_non_null(strstr(svg, "vm 80% / gke 20%"));
 	assert_non_null(strstr(svg, ">frontend<"));
@@ -204,15 +205,35 @@ test_set_count_and_profiles(void **state)
 
 	(void)state;
 	mv_err_clear(&err);
-	tu_write(p, "project: x\nvm:\n  name: a\nservice:\n  port: 1\n");
-	assert_int_equal(rh_work_set_count(p, 3, &err), 0);
+	tu_write(p, "project: x\nvm:\n  name: a\n  count: 1\nvm_x:\n  count: 2\n"
+	            "service:\n  port: 1\n  sidecar: a.deb\n");
+	assert_int_equal(rh_work_set(p, "vm", "count", "3", &err), 0);
+	assert_int_equal(rh_work_set(p, "service", "sidecar", "/w/s.deb", &err), 0);
 	text = tu_read(p, NULL);
 	assert_string_equal(text, "project: x\nvm:\n  count: 3\n  name: a\n"
-	                          "service:\n  port: 1\n");
+	                          "vm_x:\n  count: 2\nservice:\n"
+	                          "  sidecar: /w/s.deb\n  port: 1\n");
 	free(text);
 	tu_write(p, "project: x\n");
-	assert_int_equal(rh_work_set_count(p, 3, &err), -1);
+	assert_int_equal(rh_work_set(p, "vm", "count", "3", &err), -1);
 	assert_non_null(strstr(err.msg, "no `vm:` mapping"));
+	mv_err_free(&err);
+	/* migration: replaced, the rest kept */
+	tu_write(p, "project: x\nmigration:\n  interval: 5\n  steps: [50, 100]\n"
+	            "service:\n  port: 1\n");
+	{
+		const char *cl[] = {"c1", "c2"};
+		assert_int_equal(rh_work_set_migration(p, "http://127.0.0.1:9", cl, 2,
+		                                       30, &err), 0);
+	}
+	text = tu_read(p, NULL);
+	assert_non_null(strstr(text, "project: x\nservice:\n  port: 1\n"));
+	assert_non_null(strstr(text, "migration:\n  prometheus_url:\n"
+	                             "    c1: http://127.0.0.1:9/prom/c1\n"
+	                             "    c2: http://127.0.0.1:9/prom/c2\n"
+	                             "  interval: 30\n"));
+	assert_null(strstr(text, "steps"));
+	free(text);
 	mv_err_free(&err);
 	assert_int_equal(rh_profile_names(names, 8), 3);
 	assert_non_null(rh_profile_find("flaky"));
