@@ -52,14 +52,17 @@ test_journal_counts_and_creates(void **state)
 	/* a create reset, its retry answered, a 503 read retried, a
 	 * server-side apply creating (201) then updating (200), and a second
 	 * create of the same firewall that succeeded (the defect to catch) */
-	const char *l1 = "{\"listener\":\"gcp\",\"method\":\"POST\",\"path\":\"/compute/v1/projects/p/global/firewalls\",\"query\":\"\",\"body_sha256\":\"aa\",\"status\":0,\"mutating\":true,\"fault\":\"flaky-reset\",\"body\":{\"name\":\"fw1\"}}\n";
-	const char *l2 = "{\"listener\":\"gcp\",\"method\":\"POST\",\"path\":\"/compute/v1/projects/p/global/firewalls\",\"query\":\"\",\"body_sha256\":\"aa\",\"status\":200,\"mutating\":true,\"body\":{\"name\":\"fw1\"}}\n";
-	const char *l3 = "{\"listener\":\"cluster1\",\"method\":\"GET\",\"path\":\"/api/v1/namespaces/x\",\"query\":\"\",\"body_sha256\":\"e3\",\"status\":503,\"mutating\":false,\"fault\":\"flaky-503\"}\n";
-	const char *l4 = "{\"listener\":\"cluster1\",\"method\":\"GET\",\"path\":\"/api/v1/namespaces/x\",\"query\":\"\",\"body_sha256\":\"e3\",\"status\":200,\"mutating\":false}\n";
-	const char *l5 = "{\"listener\":\"cluster1\",\"method\":\"PATCH\",\"path\":\"/api/v1/namespaces/x\",\"query\":\"fieldManager=meshvm\",\"body_sha256\":\"bb\",\"status\":201,\"mutating\":true}\n";
-	const char *l6 = "{\"listener\":\"cluster1\",\"method\":\"PATCH\",\"path\":\"/api/v1/namespaces/x\",\"query\":\"fieldManager=meshvm\",\"body_sha256\":\"bb\",\"status\":200,\"mutating\":true}\n";
-	const char *l7 = "{\"listener\":\"gcp\",\"method\":\"POST\",\"path\":\"/upload/storage/v1/b/bk/o\",\"query\":\"uploadType=media&name=obj\",\"body_sha256\":\"cc\",\"status\":200,\"mutating\":true}\n";
-	char *all = tu_fmt("%s%s%s%s%s%s%s%s", l1, l2, l3, l4, l5, l6, l7, l2);
+	const char *l1 = "{\"headers\":{\"user-agent\":\"meshvm/0.1.0\"},\"listener\":\"gcp\",\"method\":\"POST\",\"path\":\"/compute/v1/projects/p/global/firewalls\",\"query\":\"\",\"body_sha256\":\"aa\",\"status\":0,\"mutating\":true,\"fault\":\"flaky-reset\",\"body\":{\"name\":\"fw1\"}}\n";
+	const char *l2 = "{\"headers\":{\"user-agent\":\"meshvm/0.1.0\"},\"listener\":\"gcp\",\"method\":\"POST\",\"path\":\"/compute/v1/projects/p/global/firewalls\",\"query\":\"\",\"body_sha256\":\"aa\",\"status\":200,\"mutating\":true,\"body\":{\"name\":\"fw1\"}}\n";
+	const char *l3 = "{\"headers\":{\"user-agent\":\"meshvm/0.1.0\"},\"listener\":\"cluster1\",\"method\":\"GET\",\"path\":\"/api/v1/namespaces/x\",\"query\":\"\",\"body_sha256\":\"e3\",\"status\":503,\"mutating\":false,\"fault\":\"flaky-503\"}\n";
+	const char *l4 = "{\"headers\":{\"user-agent\":\"meshvm/0.1.0\"},\"listener\":\"cluster1\",\"method\":\"GET\",\"path\":\"/api/v1/namespaces/x\",\"query\":\"\",\"body_sha256\":\"e3\",\"status\":200,\"mutating\":false}\n";
+	const char *l5 = "{\"headers\":{\"user-agent\":\"meshvm/0.1.0\"},\"listener\":\"cluster1\",\"method\":\"PATCH\",\"path\":\"/api/v1/namespaces/x\",\"query\":\"fieldManager=meshvm\",\"body_sha256\":\"bb\",\"status\":201,\"mutating\":true}\n";
+	const char *l6 = "{\"headers\":{\"user-agent\":\"meshvm/0.1.0\"},\"listener\":\"cluster1\",\"method\":\"PATCH\",\"path\":\"/api/v1/namespaces/x\",\"query\":\"fieldManager=meshvm\",\"body_sha256\":\"bb\",\"status\":200,\"mutating\":true}\n";
+	const char *l7 = "{\"headers\":{\"user-agent\":\"meshvm/0.1.0\"},\"listener\":\"gcp\",\"method\":\"POST\",\"path\":\"/upload/storage/v1/b/bk/o\",\"query\":\"uploadType=media&name=obj\",\"body_sha256\":\"cc\",\"status\":200,\"mutating\":true}\n";
+	/* a simulated VM's request: not meshvm's (no meshvm/ agent) */
+	const char *l8 = "{\"headers\":{\"user-agent\":\"curl/7.88.1\"},\"listener\":\"gcp\",\"method\":\"PUT\",\"path\":\"/vm/x/computeMetadata/v1/instance/guest-attributes/meshvm/phase\",\"query\":\"\",\"body_sha256\":\"dd\",\"status\":200,\"mutating\":true}\n";
+	char *all = tu_fmt("%s%s%s%s%s%s%s%s%s", l1, l2, l3, l4, l5, l6, l7, l2,
+	                   l8);
 
 	(void)state;
 	mv_err_clear(&err);
@@ -70,6 +73,7 @@ test_journal_counts_and_creates(void **state)
 	assert_int_equal(c.mutating, 6);
 	assert_int_equal(c.retries, 2); /* l2 after the reset, l4 after 503 */
 	assert_int_equal(c.faults, 2);
+	assert_int_equal(c.others, 1);
 	/* a span: the lines starting in [from, to) */
 	mid = (long)(strlen(l1) + strlen(l2));
 	rh_journal_count(j, 0, mid, &c);
