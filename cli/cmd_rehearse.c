@@ -218,23 +218,49 @@ quick_ca(const struct mv_config *cfg, const char *const *names,
 	return rc;
 }
 
-/* Once the fake listens: `migration:` at its Prometheus, then the CA. */
+/* A built-in fault profile into the fake (and beside the journal). */
 static int
-configure(const char *config, const char *url, struct mv_err *err)
+set_faults(const struct rh *r, struct fake *f, const struct rh_profile *prof,
+           const char *const *names, size_t n, struct mv_err *err)
 {
+	char *yaml = rh_profile_yaml(prof, names, n);
+	char *path = mv_xstrfmt("%s/faults.yaml", r->dir);
+	struct fake_response rs;
+	int rc = mv_write_file_atomic(path, yaml, strlen(yaml), 0644, err);
+
+	if (rc == 0 && (fake_handle(f, "gcp", "PUT", "/_fake/faults", NULL, 0,
+	                            yaml, strlen(yaml), &rs) != 0 ||
+	                rs.status != 200))
+		rc = mv_err_set(err, MV_EXIT_FAIL, "--faults %s: the fake refused "
+		                "it: %s", prof->name, rs.body ? rs.body : "");
+	fake_response_free(&rs);
+	free(path);
+	free(yaml);
+	return rc;
+}
+
+/* Once the fake listens: `migration:` at its Prometheus, the CA, the
+ * built-in fault profile. */
+static int
+configure(const struct rh *r, struct fake *f, const char *faults,
+          struct mv_err *err)
+{
+	const struct rh_profile *prof = faults ? rh_profile_find(faults) : NULL;
 	struct mv_config *cfg = NULL;
 	const char **names;
 	int rc;
 
-	if (mv_config_load(config, &cfg, err) != 0)
+	if (mv_config_load(r->config, &cfg, err) != 0)
 		return -1;
 	names = mv_xcalloc(cfg->n_clusters + 1, sizeof(*names));
 	for (size_t i = 0; i < cfg->n_clusters; i++)
 		names[i] = cfg->clusters[i].name;
-	rc = rh_work_set_migration(config, url, names, cfg->n_clusters,
-	                           MIGRATE_INTERVAL_S, err);
+	rc = rh_work_set_migration(r->config, fake_url(f), names,
+	                           cfg->n_clusters, MIGRATE_INTERVAL_S, err);
 	if (rc == 0)
 		rc = quick_ca(cfg, names, err);
+	if (rc == 0 && prof != NULL)
+		rc = set_faults(r, f, prof, names, cfg->n_clusters, err);
 	free(names);
 	mv_config_free(cfg);
 	return rc;
@@ -255,8 +281,6 @@ start_fake(struct rh *r, const struct run_opts *ro, struct fake **f,
 	const struct rh_profile *prof = ro->faults ? rh_profile_find(ro->faults)
 	                                           : NULL;
 	struct fake_options o;
-	char *pfile = NULL;
-	int rc;
 
 	fake_options_init(&o);
 	o.no_auth = true;
@@ -270,20 +294,9 @@ start_fake(struct rh *r, const struct run_opts *ro, struct fake **f,
 	o.boot_vms = true; /* launched VMs run the real join script */
 	/* LoadBalancer addresses the simulated VMs can reach (istiod's) */
 	o.lb_range = "127.77.0.0/24";
-	if (prof != NULL) {
-		pfile = mv_xstrfmt("%s/faults.yaml", r->dir);
-		if (mv_write_file_atomic(pfile, prof->yaml, strlen(prof->yaml), 0644,
-		                         err) != 0) {
-			free(pfile);
-			return -1;
-		}
-		o.faults_file = pfile;
-	} else {
-		o.faults_file = ro->faults;
-	}
-	rc = fake_new(&o, f, err) == 0 && fake_start(*f, err) == 0 ? 0 : -1;
-	free(pfile);
-	return rc;
+	/* a built-in profile names the clusters: set once they are known */
+	o.faults_file = prof == NULL ? ro->faults : NULL;
+	return fake_new(&o, f, err) == 0 && fake_start(*f, err) == 0 ? 0 : -1;
 }
 
 /* The fake's whole state (new reference), through the control API. */
@@ -486,7 +499,7 @@ rehearse(struct rh *r, const struct run_opts *ro, json_t **out,
 	setenv("MESHVM_GOOGLE_ENDPOINT", fake_url(f), 1);
 	setenv("GOOGLE_OAUTH_ACCESS_TOKEN", "rehearsal-token", 1);
 	setenv("MESHVM_TIMING", "fast", 1);
-	if (configure(r->config, fake_url(f), err) != 0) {
+	if (configure(r, f, ro->faults, err) != 0) {
 		fake_stop(f, NULL);
 		fake_free(f);
 		return -1;

@@ -1,25 +1,39 @@
 /* cli/rh_faults.c - see rh_faults.h. */
 #include "cli/rh_faults.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-/* Three independent coins of 3.5% each: about 10% of requests fail. */
-static const char flaky_yaml[] =
-	"# rehearse --faults flaky: about 10% of requests on every API fail\n"
-	"rules:\n"
-	"  - name: flaky-429\n"
-	"    path: /**\n"
-	"    probability: 0.035\n"
-	"    status: 429\n"
-	"    reason: rateLimitExceeded\n"
-	"  - name: flaky-503\n"
-	"    path: /**\n"
-	"    probability: 0.035\n"
-	"    status: 503\n"
-	"  - name: flaky-reset\n"
-	"    path: /**\n"
-	"    probability: 0.035\n"
-	"    reset: true\n";
+#include "core/xalloc.h"
+
+/* flaky: for each listener meshvm talks to (the Google APIs and each
+ * cluster's Kubernetes API), three independent coins of 3.5% each, so
+ * about 10% of requests fail.  The simulated istiod's own listener (the
+ * VMs' sidecar stub, not meshvm) is left alone. */
+static char *
+flaky_yaml(const char *const *clusters, size_t n)
+{
+	static const char rules[] =
+		"  - name: flaky-429-%s\n    listener: %s\n    path: /**\n"
+		"    probability: 0.035\n    status: 429\n"
+		"    reason: rateLimitExceeded\n"
+		"  - name: flaky-503-%s\n    listener: %s\n    path: /**\n"
+		"    probability: 0.035\n    status: 503\n"
+		"  - name: flaky-reset-%s\n    listener: %s\n    path: /**\n"
+		"    probability: 0.035\n    reset: true\n";
+	char *out = mv_xstrfmt("# rehearse --faults flaky: about 10%% of "
+	                       "requests on every API fail\nrules:\n");
+
+	for (size_t i = 0; i <= n; i++) {
+		const char *l = i == 0 ? "gcp" : clusters[i - 1];
+		char *more = mv_xstrfmt(rules, l, l, l, l, l, l), *t;
+		t = mv_xstrfmt("%s%s", out, more);
+		free(out);
+		free(more);
+		out = t;
+	}
+	return out;
+}
 
 static const char slow_yaml[] =
 	"# rehearse --faults slow-ops: operations take several polls; one\n"
@@ -49,7 +63,7 @@ static const char quota_yaml[] =
 
 static const struct rh_profile profiles[] = {
 	{"flaky", "10% of requests on every API: 429, 503 or a connection "
-	 "reset", flaky_yaml, 1, 0},
+	 "reset", NULL, 1, 0},
 	{"slow-ops", "operations DONE at the 4th poll and 50 ms after they "
 	 "start; 20% of answers 30 ms late", slow_yaml, 4, 50},
 	{"quota", "the first two creates of each kind: 429 quota exceeded",
@@ -63,6 +77,15 @@ rh_profile_find(const char *name)
 		if (strcmp(p->name, name) == 0)
 			return p;
 	return NULL;
+}
+
+char *
+rh_profile_yaml(const struct rh_profile *p, const char *const *clusters,
+                size_t n)
+{
+	if (p->yaml == NULL)
+		return flaky_yaml(clusters, n);
+	return mv_xstrdup(p->yaml);
 }
 
 size_t

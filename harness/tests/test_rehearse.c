@@ -241,7 +241,19 @@ test_set_count_and_profiles(void **state)
 	mv_err_free(&err);
 	assert_int_equal(rh_profile_names(names, 8), 3);
 	assert_non_null(rh_profile_find("flaky"));
-	assert_non_null(strstr(rh_profile_find("flaky")->yaml, "reset: true"));
+	{
+		/* flaky: every listener meshvm talks to, not the sim's istiod */
+		const char *cl[] = {"c1", "c2"};
+		char *y = rh_profile_yaml(rh_profile_find("flaky"), cl, 2);
+		assert_non_null(strstr(y, "listener: gcp\n"));
+		assert_non_null(strstr(y, "name: flaky-reset-c2\n    listener: c2\n"));
+		assert_non_null(strstr(y, "reset: true"));
+		assert_null(strstr(y, "istiod"));
+		free(y);
+		y = rh_profile_yaml(rh_profile_find("quota"), cl, 2);
+		assert_non_null(strstr(y, "RESOURCE_EXHAUSTED"));
+		free(y);
+	}
 	assert_int_equal(rh_profile_find("slow-ops")->op_polls, 4);
 	assert_null(rh_profile_find("flaky.yaml"));
 	free(p);
