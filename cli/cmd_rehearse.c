@@ -41,7 +41,7 @@ static const struct cli_option rehearse_options[] = {
 	{.id = O_SEED, .lng = "seed", .arg = "N", .flags = CLI_INT, .min = 0,
 	 .max = INT64_MAX, .help = "seed of the fault decisions (default 0)"},
 	{.id = O_COUNT, .lng = "count", .arg = "N", .flags = CLI_INT, .min = 1,
-	 .max = 1000, .help = "VMs in the fleet (vm.count; default the config's)"},
+	 .max = 64, .help = "VMs in the fleet (vm.count; default the config's)"},
 	{.id = O_REPORT, .lng = "report", .arg = "DIR",
 	 .help = "write report.json, journal.jsonl, rehearse.log, topology.svg "
 	         "+ .dot and migration.svg there"},
@@ -292,6 +292,9 @@ start_fake(struct rh *r, const struct run_opts *ro, struct fake **f,
 	o.controller_delay_ms = 0;
 	o.traffic_speed = ro->traffic_speed;
 	o.boot_vms = true; /* launched VMs run the real join script */
+	/* a VM keeps its slot while its sidecar runs: one per VM */
+	o.boot_vms_max = ro->count > 4 ? (int)(ro->count < 64 ? ro->count : 64)
+	                               : 4;
 	/* LoadBalancer addresses the simulated VMs can reach (istiod's) */
 	o.lb_range = "127.77.0.0/24";
 	/* a built-in profile names the clusters: set once they are known */
