@@ -64,8 +64,10 @@ const struct cli_command cli_cmd_rehearse = {
 	.summary = "the whole pipeline offline against the embedded fake",
 	.description =
 		"Rehearse the deployment offline: start the fake Google Cloud + "
-		"Kubernetes in this process, run `up` (every step), `up` again "
-		"(it must change nothing), `status` and `down` against it, and print per step the wall time, requests, "
+		"Kubernetes in this process (launched VMs simulated: they run the "
+		"real join script), run `up` (every step), `up` again (it must "
+		"change nothing), `migrate` (every step), `status` and `down` "
+		"against it, and print per step the wall time, requests, "
 		"mutating requests, retries and injected faults (from the fake's "
 		"journal). Needs no config: without -C it uses `init --example`'s "
 		"config and artifacts in a temporary directory; with -C it uses "
