@@ -56,8 +56,6 @@ const struct cli_command cli_cmd_init = {
 /* Appended to mv_config_example's text, which ends inside `service:`:
  * the first lines continue that mapping. */
 static const char example_keys[] =
-	"  # What the VM runs (the bundle step bakes them with .meshvm/identity):\n"
-	"  # the example's stub sidecar package, tiny image and extra unit.\n"
 	"  image: example/bundle/artifacts/productcatalogservice.tar\n"
 	"  sidecar: example/bundle/artifacts/istio-sidecar.deb\n"
 	"  units: [example/bundle/units/productcatalog.service]\n"

@@ -107,6 +107,72 @@ storage_bucket_delete(struct gcp *g, const char *bucket, struct mv_err *err)
 	return rc;
 }
 
+/* GET every page of a list (url has a '?'): the items in *out. */
+static int
+list_all(struct gcp *g, const char *url, json_t **out, struct mv_err *err)
+{
+	char *token = NULL; /* curl_easy_escape's, or NULL */
+
+	*out = json_array();
+	for (int page = 0; page < 10000; page++) {
+		char *u = token ? mv_xstrfmt("%s&pageToken=%s", url, token)
+		                : mv_xstrdup(url);
+		struct gcp_result r;
+		int rc = gcp_call(g, "GET", u, NULL, true, &r, err);
+		json_t *items = json_object_get(r.body, "items");
+		const char *next;
+
+		free(u);
+		curl_free(token);
+		token = NULL;
+		if (rc != 0) {
+			json_decref(*out);
+			*out = NULL;
+			return -1;
+		}
+		if (json_is_array(items))
+			json_array_extend(*out, items);
+		next = json_string_value(json_object_get(r.body, "nextPageToken"));
+		if (next != NULL && *next != '\0')
+			token = curl_easy_escape(NULL, next, 0);
+		json_decref(r.body);
+		if (token == NULL)
+			return 0;
+	}
+	curl_free(token);
+	json_decref(*out);
+	*out = NULL;
+	return mv_err_set(err, MV_EXIT_CLOUD, "GET %s: more than 10000 pages",
+	                  url);
+}
+
+int
+storage_bucket_list(struct gcp *g, json_t **out, struct mv_err *err)
+{
+	char *p = curl_easy_escape(NULL, g->project, 0);
+	char *url = mv_xstrfmt("%sstorage/v1/b?project=%s", g->ep->storage, p);
+	int rc = list_all(g, url, out, err);
+
+	curl_free(p);
+	free(url);
+	return rc;
+}
+
+int
+storage_object_list(struct gcp *g, const char *bucket, const char *prefix,
+                    json_t **out, struct mv_err *err)
+{
+	char *pe = prefix ? curl_easy_escape(NULL, prefix, 0) : NULL;
+	char *tail = mv_xstrfmt("/o?prefix=%s", pe ? pe : "");
+	char *url = res_url(g, bucket, NULL, tail);
+	int rc = list_all(g, url, out, err);
+
+	curl_free(pe);
+	free(tail);
+	free(url);
+	return rc;
+}
+
 const char *
 storage_bucket_id(const json_t *bucket)
 {

@@ -44,6 +44,11 @@ int storage_bucket_insert(struct gcp *g, const char *bucket,
 /* 0 deleted, 1 absent, 2 not empty (409: left alone), -1 error. */
 int storage_bucket_delete(struct gcp *g, const char *bucket,
                           struct mv_err *err);
+/* The project's buckets / a bucket's objects whose names start with
+ * prefix (NULL: all), every page (*out a new array). */
+int storage_bucket_list(struct gcp *g, json_t **out, struct mv_err *err);
+int storage_object_list(struct gcp *g, const char *bucket, const char *prefix,
+                        json_t **out, struct mv_err *err);
 /* The bucket's label meshvm-id (borrowed from `bucket`), or NULL. */
 const char *storage_bucket_id(const json_t *bucket);
 
@@ -95,6 +100,13 @@ struct storage_upload_result {
 int storage_upload_file(struct gcp *g, const struct storage_upload *u,
                         struct storage_upload_result *res, struct mv_err *err);
 void storage_upload_result_free(struct storage_upload_result *res);
+
+/* Cancel the resumable session kept in session_file (if any: DELETE on
+ * its URI, which the server answers 499) and remove the file.  0 done
+ * (also when there was none or the server had forgotten it), -1 error
+ * (the file is kept). */
+int storage_upload_cancel(struct gcp *g, const char *session_file,
+                          struct mv_err *err);
 
 /* The file's MD5 and CRC32C as the JSON API writes them (base64 of the
  * digest, of the big-endian CRC32C): md5 25 bytes, crc 9 bytes. */

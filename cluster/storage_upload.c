@@ -478,6 +478,15 @@ resumable(struct up *s, struct mv_err *err)
 		r = send_req(s, &req, &resp, err);
 		a = answer(s, &req, r, &resp, &off, err);
 		mv_http_resp_free(&resp);
+		if (a == 0 && n > 0 && off <= before) {
+			/* 308 without progress: the server kept none of it */
+			mv_err_set(err, MV_EXIT_CLOUD, "gs://%s/%s: the session kept "
+			           "none of the chunk at %" PRIu64, s->u->bucket,
+			           s->u->name, before);
+			if (failed_once(s, "a chunk", err) != 0)
+				goto out;
+			continue;
+		}
 		if (a == 0 || a == 1) {
 			s->res->sent += n;
 			if (a == 0 && off > before)
@@ -575,4 +584,34 @@ storage_upload_result_free(struct storage_upload_result *res)
 		return;
 	json_decref(res->object);
 	res->object = NULL;
+}
+
+int
+storage_upload_cancel(struct gcp *g, const char *session_file,
+                      struct mv_err *err)
+{
+	json_t *j = json_load_file(session_file, 0, NULL);
+	const char *uri = json_string_value(json_object_get(j, "uri"));
+	struct storage_upload_result res = {0};
+	struct storage_upload u = {.bucket = "", .name = ""};
+	struct up s = {.g = g, .u = &u, .res = &res};
+	int rc = 0;
+
+	if (uri != NULL) {
+		struct mv_http_req req = {.method = "DELETE", .url = uri,
+		                          .idempotent = true};
+		struct mv_http_resp resp;
+		if (send_req(&s, &req, &resp, err) != 0) {
+			rc = -1;
+		} else if (resp.status != 499 && resp.status != 404 &&
+		           resp.status != 410 &&
+		           (resp.status < 200 || resp.status > 299)) {
+			rc = mv_http_fail(err, &req, &resp);
+		}
+		mv_http_resp_free(&resp);
+	}
+	json_decref(j);
+	if (rc == 0 && unlink(session_file) != 0 && errno != ENOENT)
+		rc = mv_err_sys(err, errno, "%s", session_file);
+	return rc;
 }

@@ -1039,7 +1039,12 @@ mv_config_example(const char *project)
 		"\n"
 		"service:\n"
 		/* last: `init --example` continues this mapping */
-		"  port: 3550    # productcatalogservice, grpc\n";
+		"  port: 3550    # productcatalogservice, grpc\n"
+		"  # What the VM runs, baked with the identity files into the bundle\n"
+		"  # the bundle step delivers (`meshvm init --example` fills these in):\n"
+		"  # image: productcatalogservice.tar   # docker save or OCI archive\n"
+		"  # sidecar: istio-sidecar.deb         # Istio's VM sidecar package\n"
+		"  # units: [productcatalog.service]\n";
 	size_t n = strlen(tmpl) + 64;
 	char *out = mv_xmalloc(n);
 

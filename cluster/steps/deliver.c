@@ -162,6 +162,15 @@ ensure_bucket(struct plan_ctx *ctx, const struct target *t,
 	if (r < 0)
 		return -1;
 	rec = step_record_get(ctx, "bucket", NULL, t->bucket);
+	if (r == 0 && rec == NULL && ctx->cfg->vm.bundle_bucket == NULL &&
+	    storage_bucket_id(b) != NULL && !step_ours(ctx, storage_bucket_id(b))) {
+		/* the default name is this deployment's; a bucket by it with
+		 * another id is not ours to fill (vm.bundle_bucket shares one) */
+		int rc = step_not_ours(ctx, "bucket", t->bucket,
+		                       storage_bucket_id(b), err);
+		json_decref(b);
+		return rc;
+	}
 	if (r == 0) {
 		/* made by an earlier run that died before recording it */
 		if (rec != NULL && step_ours(ctx, storage_bucket_id(b)))
@@ -408,8 +417,8 @@ deliver_destroy(struct plan_ctx *ctx, struct mv_err *err)
 		bucket_remove, never_pending};
 	char *session = delivery_session_file(ctx);
 
-	if (!ctx->dry_run && unlink(session) != 0 && errno != ENOENT) {
-		mv_err_sys(err, errno, "%s", session);
+	/* a session a killed run left: its bytes go too */
+	if (!ctx->dry_run && storage_upload_cancel(ctx->gcp, session, err) != 0) {
 		free(session);
 		return -1;
 	}
@@ -447,6 +456,62 @@ deliver_status(struct plan_ctx *ctx, json_t *rows, struct mv_err *err)
 	return 0;
 }
 
+/* For adopt: buckets labelled with a meshvm-id (meshvm made them), and in
+ * every bucket of the project the objects under meshvm/ that carry one. */
+static int
+deliver_discover(struct plan_ctx *ctx, json_t *found, struct mv_err *err)
+{
+	json_t *buckets = NULL, *b;
+	size_t i;
+
+	if (storage_bucket_list(ctx->gcp, &buckets, err) != 0)
+		return -1;
+	json_array_foreach(buckets, i, b) {
+		const char *name = json_string_value(json_object_get(b, "name"));
+		const char *id = storage_bucket_id(b);
+		json_t *objs = NULL, *o;
+		size_t k;
+		if (name == NULL)
+			continue;
+		if (id != NULL) {
+			char *key = step_record_key("bucket", NULL, name);
+			json_array_append_new(found, json_pack(
+				"{s:s, s:s, s:{s:s, s:s, s:s}}", "id", id, "key", key,
+				"record", "kind", "bucket", "name", name, "phase",
+				"created"));
+			free(key);
+		}
+		if (storage_object_list(ctx->gcp, name, "meshvm/", &objs, err) != 0) {
+			json_decref(buckets);
+			return -1;
+		}
+		json_array_foreach(objs, k, o) {
+			const char *on = json_string_value(json_object_get(o, "name"));
+			const char *oid = meta_str(o, "meshvm-id");
+			const char *dg = meta_str(o, "meshvm-digest");
+			const char *gen = json_string_value(json_object_get(o,
+			                                                    "generation"));
+			char *rname, *key, *url;
+			if (on == NULL || oid == NULL || dg == NULL)
+				continue;
+			rname = mv_xstrfmt("%s/%s", name, on);
+			key = step_record_key("object", NULL, rname);
+			url = mv_xstrfmt("gs://%s", rname);
+			json_array_append_new(found, json_pack(
+				"{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?}}",
+				"id", oid, "key", key, "record", "kind", "object", "name",
+				rname, "phase", "created", "url", url, "digest", dg,
+				"bucket", name, "object", on, "generation", gen));
+			free(rname);
+			free(key);
+			free(url);
+		}
+		json_decref(objs);
+	}
+	json_decref(buckets);
+	return 0;
+}
+
 const struct plan_step step_deliver = {
 	.name = "deliver",
 	.summary = "upload the VM bundle to Cloud Storage (bucket, IAM, "
@@ -456,4 +521,5 @@ const struct plan_step step_deliver = {
 	.apply = deliver_apply,
 	.destroy = deliver_destroy,
 	.status = deliver_status,
+	.discover = deliver_discover,
 };

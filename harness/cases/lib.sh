@@ -125,3 +125,34 @@ if bad:
     sys.exit(1)
 PY
 }
+
+# big_image FILE MIB: a docker-save archive of one layer holding MIB MiB of
+# random bytes (/app/blob) and a shell: a bundle over the 8 MiB multipart
+# limit, so the deliver step takes the resumable path.
+big_image() {
+	bi=$(mktemp -d)
+	mkdir -p "$bi/layer/app" "$bi/img"
+	head -c $(($2 << 20)) /dev/urandom >"$bi/layer/app/blob"
+	printf '#!/bin/sh\nexec sleep 3600\n' >"$bi/layer/app/run"
+	chmod 0755 "$bi/layer/app/run"
+	tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+		--format=ustar -C "$bi/layer" -cf "$bi/layer.tar" .
+	id=$(sha256sum "$bi/layer.tar" | cut -d' ' -f1)
+	mkdir -p "$bi/img/$id"
+	mv "$bi/layer.tar" "$bi/img/$id/layer.tar"
+	printf '{"architecture":"amd64","os":"linux","config":{"Entrypoint":["/app/run"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+		"$id" >"$bi/config.json"
+	cid=$(sha256sum "$bi/config.json" | cut -d' ' -f1)
+	mv "$bi/config.json" "$bi/img/$cid.json"
+	printf '[{"Config":"%s.json","RepoTags":["big:1"],"Layers":["%s/layer.tar"]}]\n' \
+		"$cid" "$id" >"$bi/img/manifest.json"
+	tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+		--format=ustar -C "$bi/img" -cf "$1" .
+	rm -rf "$bi"
+}
+
+# journal_since N: the journal's lines after the first N.
+journal_since() {
+	journal_flush
+	tail -n "+$(($1 + 1))" "$JOURNAL"
+}

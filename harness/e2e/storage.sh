@@ -3,7 +3,9 @@
 # inside a private network namespace: buckets create/describe/delete, and
 # `gcloud storage cp` of a 100 MiB file up (a resumable upload through
 # gcloud's /resumable/upload/ path) and down, byte-equal; a small file
-# goes up as one request.
+# goes up as one request.  The bucket IAM policy meshvm's deliver step
+# writes (roles/storage.objectViewer for the VM's service account) is the
+# one gcloud reads and changes.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,6 +32,16 @@ expect_in "$out" "Creating gs://mesh-bkt" "buckets create"
 out=$(gcloud storage buckets describe gs://mesh-bkt \
 	--format='value(name,location)' 2>&1)
 expect_in "$out" "mesh-bkt" "buckets describe finds the new bucket"
+
+sa=serviceAccount:123-compute@developer.gserviceaccount.com
+out=$(gcloud storage buckets add-iam-policy-binding gs://mesh-bkt \
+	--member="$sa" --role=roles/storage.objectViewer 2>&1) ||
+	fail "add-iam-policy-binding: $out"
+out=$(gcloud storage buckets get-iam-policy gs://mesh-bkt --format=json 2>&1) ||
+	fail "get-iam-policy: $out"
+expect_in "$out" "roles/storage.objectViewer" "the binding gcloud added"
+expect_in "$out" "$sa" "the member gcloud added"
+expect_in "$out" "roles/storage.legacyBucketOwner" "the project's roles stay"
 
 head -c $((100 << 20)) /dev/urandom >"$work/big.bin"
 echo "small object" >"$work/small.txt"

@@ -291,7 +291,9 @@ journal_record(struct journal *j, const struct freq *rq,
 	              "seq", (json_int_t)(j->seq + 1), "time", ts, "listener",
 	              rq->listener, "method", rq->method, "path", rq->path,
 	              "query", rq->query, "headers", journal_headers(rq),
-	              "body_size", (json_int_t)rq->body_len, "body_sha256",
+	              "body_size", (json_int_t)(rq->body_in_file
+	                                        ? rq->body_file_len
+	                                        : rq->body_len), "body_sha256",
 	              digest, "status", rs->reset ? 0 : rs->status, "mutating",
 	              rq->mutating, "ms", (double)(long long)(ms * 1000) / 1000);
 	if (o == NULL)

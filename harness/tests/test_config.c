@@ -175,6 +175,18 @@ static const struct bad bad[] = {
 	{OKP OKC OKV OKS "migration: {stepz: 1}\n",
 	 "migration.stepz: unknown key"},
 	{OKP OKC OKV OKS "app: {idd: 1}\n", "meshvm.yaml:5:7: app.idd: unknown key"},
+	/* the bundle and deliver steps' keys */
+	{OKP OKC "vm: {name: vm, bundle_bucket: My_Bucket}\n" OKS,
+	 "meshvm.yaml:3:31: vm.bundle_bucket: \"My_Bucket\" is not a Cloud "
+	 "Storage bucket name"},
+	{OKP OKC "vm: {name: vm, bundle_bucket: my-google-bkt}\n" OKS,
+	 "vm.bundle_bucket: \"my-google-bkt\" is not a Cloud Storage bucket"},
+	{OKP OKC OKV "service: {port: 80, units: a.service}\n",
+	 "meshvm.yaml:4:28: service.units: must be a list of paths, got a string"},
+	{OKP OKC OKV "service: {port: 80, units: [a.service, 7]}\n",
+	 "service.units[1]: must be a non-empty path"},
+	{OKP OKC OKV "service: {port: 80, image: \"\"}\n",
+	 "service.image: must be a non-empty string"},
 	{"project: my-gcp-project\n" OKC OKV OKS,
 	 "meshvm.yaml:1:10: project: still the placeholder"},
 	{"project: X\n" OKC OKV OKS, "project: \"X\" is not a GCP project id"},
@@ -203,6 +215,31 @@ test_bad_configs(void **state)
 		assert_contains(err.msg, bad[i].expect);
 		mv_err_free(&err);
 	}
+}
+
+/* service.image, service.sidecar, service.units and vm.bundle_bucket: as
+ * written (the bundle step resolves paths against the config's
+ * directory); no bucket means the deliver step's default name. */
+static void
+test_bundle_keys(void **state)
+{
+	struct mv_config *c = parse_ok(
+		OKP OKC "vm: {name: vm, bundle_bucket: team.bundles-1}\n"
+		"service: {port: 80, image: img/app.tar, sidecar: /s/istio.deb, "
+		"units: [u/a.service, u/b.service]}\n");
+
+	(void)state;
+	assert_string_equal(c->vm.bundle_bucket, "team.bundles-1");
+	assert_string_equal(c->service.image, "img/app.tar");
+	assert_string_equal(c->service.sidecar, "/s/istio.deb");
+	assert_int_equal(c->service.n_units, 2);
+	assert_string_equal(c->service.units[1], "u/b.service");
+	mv_config_free(c);
+	c = parse_ok(OKP OKC OKV OKS);
+	assert_null(c->vm.bundle_bucket);
+	assert_null(c->service.image);
+	assert_int_equal(c->service.n_units, 0);
+	mv_config_free(c);
 }
 
 /* The mesh keys (issue 12): defaults, overrides, relative paths kept as
@@ -476,6 +513,7 @@ main(void)
 		cmocka_unit_test(test_example_only_landed_keys),
 		cmocka_unit_test(test_readme_key_table),
 		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_bundle_keys),
 		cmocka_unit_test(test_mesh_keys),
 		cmocka_unit_test(test_migration_keys),
 		cmocka_unit_test(test_init_command),

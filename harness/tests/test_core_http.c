@@ -327,6 +327,11 @@ test_redaction_and_trace(void **state)
 	assert_string_equal(out, "https://x/y?alt=json&access_token=***&b=2");
 	mv_http_redact_url("https://x/y", out, sizeof(out));
 	assert_string_equal(out, "https://x/y");
+	/* a resumable upload's session URI is a bearer secret */
+	mv_http_redact_url("https://x/upload/o?uploadType=resumable&upload_id=S",
+	                   out, sizeof(out));
+	assert_string_equal(out, "https://x/upload/o?uploadType=resumable&"
+	                         "upload_id=***");
 	snprintf(url, sizeof(url), "%s&token=SECRET2", base);
 	struct mv_http_req req = {.method = "GET", .url = url, .idempotent = true,
 	                          .bearer = "SECRET3"};
