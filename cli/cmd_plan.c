@@ -318,18 +318,21 @@ cmd_down(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	return MV_EXIT_OK;
 }
 
-/* One status row for humans: kind, name, [zone], status, [endpoint]. */
+/* One status row for humans: kind, name, [zone], status, [endpoint],
+ * [detail]. */
 static void
 print_status_row(const json_t *v)
 {
 	const char *zone = json_string_value(json_object_get(v, "zone"));
 	const char *ep = json_string_value(json_object_get(v, "endpoint"));
+	const char *detail = json_string_value(json_object_get(v, "detail"));
 	bool elsewhere = json_is_false(json_object_get(v, "configured"));
 
-	printf("%-9s %-28s %-12s %-12s %s%s\n",
+	printf("%-9s %-28s %-12s %-12s %s%s%s\n",
 	       json_string_value(json_object_get(v, "kind")),
 	       json_string_value(json_object_get(v, "name")), zone ? zone : "-",
 	       json_string_value(json_object_get(v, "status")), ep ? ep : "",
+	       detail ? detail : "",
 	       elsewhere ? " (recorded, no longer in the config)" : "");
 }
 

@@ -26,14 +26,19 @@ fleet_bundle_ref(const struct plan_ctx *ctx, char **url, char **digest,
 	return delivery_bundle_ref(ctx, url, digest, err);
 }
 
-char *
+int
 fleet_template_name(const struct plan_ctx *ctx, const char *digest,
-                    time_t token_expires)
+                    char **name, struct mv_err *err)
 {
 	const char *hex = strncmp(digest, "sha256:", 7) ? digest : digest + 7;
+	char uuid[37];
 
-	return mv_xstrfmt("%.40s-%.10s-%lx", ctx->cfg->vm.name, hex,
-	                  (unsigned long)token_expires);
+	/* each token its own template, even two minted in one second */
+	*name = NULL;
+	if (step_uuid(uuid, err) != 0)
+		return -1;
+	*name = mv_xstrfmt("%.40s-%.10s-%.8s", ctx->cfg->vm.name, hex, uuid);
+	return 0;
 }
 
 char *
@@ -461,9 +466,9 @@ fleet_wait_joined(struct plan_ctx *ctx, const json_t *members,
 			free(msg);
 			msg = next;
 		}
-		mv_err_set(err, MV_EXIT_FAIL, "%s %s: no healthy WorkloadEntry in "
-		           "%s for %s", label, w.failed ? "join failed"
-		                                        : "timed out",
+		mv_err_set(err, MV_EXIT_FAIL, "%s: no healthy WorkloadEntry in %s "
+		           "for %s", w.failed ? "a VM reported that its join failed"
+		                              : "the VMs did not join in time",
 		           ctx->cfg->vm.cluster, msg);
 		free(msg);
 	}

@@ -4,7 +4,7 @@
  *
  * Names: the single instance and the group are vm.name; the group's
  * members are vm.name-xxxx (Compute names them from baseInstanceName);
- * templates are vm.name-<10 hex of the bundle digest>-<token expiry, hex>
+ * templates are vm.name-<10 hex of the bundle digest>-<8 random hex>
  * (immutable: a new bundle or a new token is a new template).
  *
  * Records (the token itself is never recorded, only its expiry):
@@ -32,9 +32,11 @@
 int fleet_bundle_ref(const struct plan_ctx *ctx, char **url, char **digest,
                      struct mv_err *err);
 
+/* A new template's name: vm.name-<10 hex of the digest>-<8 random hex>
+ * (each token gets its own template); *name malloc'd. */
+int fleet_template_name(const struct plan_ctx *ctx, const char *digest,
+                        char **name, struct mv_err *err);
 /* Resource names (malloc'd). */
-char *fleet_template_name(const struct plan_ctx *ctx, const char *digest,
-                          time_t token_expires);
 char *fleet_hc_name(const struct plan_ctx *ctx);
 char *fleet_hc_rule_name(const struct plan_ctx *ctx);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cluster/steps/fleet.h"
+#include "core/xalloc.h"
 
 static int
 join_check(struct plan_ctx *ctx, struct step_check *out, struct mv_err *err)
@@ -68,6 +69,10 @@ join_status(struct plan_ctx *ctx, json_t *rows, struct mv_err *err)
 
 	if (fleet_members(ctx, true, true, &members, err) != 0)
 		return -1;
+	if (json_array_size(members) == 0) { /* no VM: no cluster to ask */
+		json_decref(members);
+		return 0;
+	}
 	if (fleet_joined(ctx, members, &joined, &entries, err) != 0) {
 		json_decref(members);
 		return -1;
@@ -82,13 +87,22 @@ join_status(struct plan_ctx *ctx, json_t *rows, struct mv_err *err)
 			                    ? json_string_value(json_object_get(c, "type"))
 			                    : "", "Healthy"))
 				health = json_string_value(json_object_get(c, "status"));
+		const char *addr = json_string_value(json_object_get(
+		        json_object_get(we, "spec"), "address"));
+		char *detail = mv_xstrfmt("%s in %s, address %s, Healthy=%s",
+		                          json_string_value(json_object_get(
+		                                  m, "namespace")),
+		                          ctx->cfg->vm.cluster, addr ? addr : "-",
+		                          health ? health : "Unknown");
 		json_array_append_new(rows, json_pack(
-		        "{s:s, s:O, s:O, s:O, s:s, s:s}", "kind", "workloadentry",
-		        "name", json_object_get(m, "name"), "namespace",
-		        json_object_get(m, "namespace"), "address",
-		        json_object_get(json_object_get(we, "spec"), "address"),
+		        "{s:s, s:O, s:O, s:s, s:s, s:s, s:s, s:s}", "kind",
+		        "workloadentry", "name", json_object_get(m, "name"),
+		        "namespace", json_object_get(m, "namespace"), "cluster",
+		        ctx->cfg->vm.cluster, "address", addr ? addr : "",
 		        "healthy", health ? health : "Unknown", "status",
-		        health && !strcmp(health, "True") ? "HEALTHY" : "NOT HEALTHY"));
+		        health && !strcmp(health, "True") ? "HEALTHY" : "NOT HEALTHY",
+		        "detail", detail));
+		free(detail);
 	}
 	json_decref(entries);
 	json_decref(members);

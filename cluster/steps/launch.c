@@ -296,12 +296,16 @@ launch_status(struct plan_ctx *ctx, json_t *rows, struct mv_err *err)
 			return -1;
 		}
 		phase = json_string_value(json_object_get(ga, "phase"));
+		char *detail = mv_xstrfmt("IP %s, phase %s",
+		                          json_string_value(json_object_get(m, "ip")),
+		                          phase ? phase : "-");
 		json_array_append_new(rows, json_pack(
-		        "{s:s, s:O, s:O, s:O, s:O, s:s}", "kind", "vm", "name",
+		        "{s:s, s:O, s:O, s:O, s:O, s:s, s:s}", "kind", "vm", "name",
 		        json_object_get(m, "name"), "zone", json_object_get(m, "zone"),
 		        "ip", json_object_get(m, "ip"), "status",
 		        json_object_get(m, "status"), "phase",
-		        phase ? phase : "-"));
+		        phase ? phase : "-", "detail", detail));
+		free(detail);
 		json_decref(ga);
 	}
 	json_decref(members);

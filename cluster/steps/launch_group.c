@@ -225,8 +225,8 @@ make_template(struct plan_ctx *ctx, const char *url, const char *digest,
 	char *d;
 	int rc;
 
-	*name = fleet_template_name(ctx, digest, expires);
-	if (fleet_properties(ctx, url, digest, token, true, &props, err) != 0)
+	if (fleet_template_name(ctx, digest, name, err) != 0 ||
+	    fleet_properties(ctx, url, digest, token, true, &props, err) != 0)
 		return -1;
 	d = fleet_description(ctx, "the VM fleet's template");
 	body = json_pack("{s:s, s:s, s:o}", "name", *name, "description", d,
@@ -474,7 +474,7 @@ int
 launch_group_status(struct plan_ctx *ctx, json_t *rows, struct mv_err *err)
 {
 	json_t *rec = group_record(ctx), *live = NULL;
-	char *path;
+	char *path, *detail;
 	int got;
 
 	if (rec == NULL)
@@ -484,14 +484,22 @@ launch_group_status(struct plan_ctx *ctx, json_t *rows, struct mv_err *err)
 	free(path);
 	if (got < 0)
 		return -1;
+	json_int_t target = json_integer_value(json_object_get(live,
+	                                                       "targetSize"));
+	json_int_t current = json_integer_value(json_object_get(json_object_get(
+	        live, "currentActions"), "none"));
+	const char *tmpl = gcp_basename(str_or_empty(json_string_value(
+	        json_object_get(live, "instanceTemplate"))));
+
+	detail = mv_xstrfmt("target size %" JSON_INTEGER_FORMAT ", current %"
+	                    JSON_INTEGER_FORMAT ", template %s", target, current,
+	                    tmpl);
 	json_array_append_new(rows, json_pack(
-	        "{s:s, s:s, s:s, s:I, s:I, s:s}", "kind", "group", "name",
-	        ctx->cfg->vm.name, "status", got ? "ABSENT" : "PRESENT",
-	        "target", json_integer_value(json_object_get(live, "targetSize")),
-	        "current", json_integer_value(json_object_get(json_object_get(
-	                live, "currentActions"), "none")),
-	        "template", gcp_basename(str_or_empty(json_string_value(
-	                json_object_get(live, "instanceTemplate"))))));
+	        "{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "kind", "group",
+	        "name", ctx->cfg->vm.name, "zone", ctx->cfg->vm.zone, "status",
+	        got ? "ABSENT" : "PRESENT", "target", target, "current", current,
+	        "template", tmpl, "detail", detail));
+	free(detail);
 	json_decref(live);
 	return 0;
 }

@@ -66,7 +66,7 @@ MESH
 vm_names() {
 	curl -sf -H 'Authorization: Bearer test-token' \
 		"$FAKE_URL/compute/v1/projects/$PROJECT_ID/zones/us-central1-b/instances" |
-		python3 -c 'import json,sys; print("\n".join(sorted(i["name"] for i in json.load(sys.stdin).get("items", []) if i["name"].startswith(sys.argv[1] + "-"))))' "$1"
+		python3 -c 'import json,sys; n=sorted(i["name"] for i in json.load(sys.stdin).get("items", []) if i["name"].startswith(sys.argv[1] + "-")); n and print("\n".join(n))' "$1"
 }
 
 # vm_join NAME...: each VM's first boot as its sidecar would do it
@@ -155,4 +155,33 @@ big_image() {
 journal_since() {
 	journal_flush
 	tail -n "+$(($1 + 1))" "$JOURNAL"
+}
+
+# join_in_background N CMD...: run CMD (a `meshvm up` that waits for the
+# group to join) while playing the first boot of each new group member
+# as it appears (members named in $JOIN_SKIP are old ones, left alone;
+# $JOIN_NAMES_CMD lists the names, default `vm_names istio-gce`),
+# until N members joined; CMD's exit code.
+join_in_background() {
+	n=$1
+	shift
+	"$@" >bg.log 2>&1 &
+	bg=$!
+	joined=" ${JOIN_SKIP:-} "
+	i=0
+	while kill -0 "$bg" 2>/dev/null && [ "$i" -lt 600 ]; do
+		for vm in $(${JOIN_NAMES_CMD:-vm_names istio-gce}); do
+			case " $joined " in *" $vm "*) continue ;; esac
+			if [ "$(echo "$joined" | wc -w)" -lt "$((n + $(echo "${JOIN_SKIP:-}" | wc -w)))" ] &&
+				python3 "$MESHVM_SRC/harness/cases/vmjoin.py" "$vm" >/dev/null 2>&1; then
+				joined="$joined $vm"
+			fi
+		done
+		i=$((i + 1))
+		sleep 0.1
+	done
+	rc=0
+	wait "$bg" || rc=$?
+	cat bg.log
+	return "$rc"
 }
