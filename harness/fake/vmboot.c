@@ -113,9 +113,19 @@ snaps_free(struct snap *s, size_t n)
 	free(s);
 }
 
-/* RUNNING instances and the forwards a VM needs, under the lock. */
+static struct vmrec *
+rec_find(struct vmboot *vb, const char *id)
+{
+	for (size_t i = 0; i < vb->n; i++)
+		if (!strcmp(vb->v[i].id, id))
+			return &vb->v[i];
+	return NULL;
+}
+
+/* RUNNING instances and the forwards a VM needs, under the lock; the
+ * boot metadata only of those not seen yet. */
 static struct snap *
-snapshot(struct fake *f, size_t *n, struct vmsim_boot *tmpl)
+snapshot(struct fake *f, struct vmboot *vb, size_t *n, struct vmsim_boot *tmpl)
 {
 	json_t *insts, *inst;
 	const char *key;
@@ -134,6 +144,8 @@ snapshot(struct fake *f, size_t *n, struct vmsim_boot *tmpl)
 		size_t i, len = 0;
 		if (strcmp(fake_jstr(inst, "status"), "RUNNING") != 0)
 			continue;
+		if (rec_find(vb, fake_jstr(inst, "id")) != NULL)
+			items = NULL;
 		json_array_foreach(items, i, it) {
 			const char *ik = fake_jstr(it, "key");
 			json_t *v = json_object_get(it, "value");
@@ -176,15 +188,6 @@ snapshot(struct fake *f, size_t *n, struct vmsim_boot *tmpl)
 	pthread_mutex_unlock(&fst(f)->lock);
 	*n = k;
 	return s;
-}
-
-static struct vmrec *
-rec_find(struct vmboot *vb, const char *id)
-{
-	for (size_t i = 0; i < vb->n; i++)
-		if (!strcmp(vb->v[i].id, id))
-			return &vb->v[i];
-	return NULL;
 }
 
 static size_t
@@ -244,7 +247,9 @@ boot_one(struct fake *f, struct vmboot *vb, struct snap *s,
 		free(q);
 		return;
 	}
-	dir = mv_xstrfmt("%s/%s-%s", vb->dir, s->name, s->id);
+	/* a fresh disk per boot: an instance started again after a stop
+	 * boots anew (reboots with the same disk are not simulated) */
+	dir = mv_xstrfmt("%s/%s-%s-%u", vb->dir, s->name, s->id, ++vb->seq);
 	md = mv_xstrfmt("http://127.0.0.1:%d/vm/%s/computeMetadata/v1", port,
 	                s->name);
 	st = mv_xstrfmt("http://127.0.0.1:%d/storage/v1", port);
@@ -280,7 +285,7 @@ tick(struct fake *f, struct vmboot *vb)
 	memset(&tmpl, 0, sizeof(tmpl));
 	tmpl.boot_timeout_s = fst(f)->opt.boot_timeout_s;
 	tmpl.log_cap = VMBOOT_LOG_CAP;
-	s = snapshot(f, &n, &tmpl);
+	s = snapshot(f, vb, &n, &tmpl);
 	for (i = 0; i < vb->n; i++)
 		vb->v[i].seen = false;
 	for (i = 0; i < n; i++) {

@@ -134,6 +134,7 @@ startup_script(const char *data, size_t len, struct vmsim_plan **out,
 	free(conf);
 	free(pin);
 	free(want);
+	mv_err_free(&e2);
 	return rc;
 }
 
@@ -207,6 +208,7 @@ cloud_config(const char *data, size_t len, struct vmsim_plan **out,
 	if (mv_yaml_load_buf("user-data", data, len, &y, &e2) != 0 ||
 	    mv_yaml_count(y) != 1) {
 		mv_yaml_free(y);
+		mv_err_free(&e2);
 		return mv_err_set(err, MV_EXIT_FAIL, "a cloud-config that does "
 		                  "not parse as one YAML document");
 	}
@@ -256,6 +258,7 @@ cloud_config(const char *data, size_t len, struct vmsim_plan **out,
 	}
 	free(want);
 	mv_yaml_free(y);
+	mv_err_free(&e2);
 	return rc;
 }
 
@@ -341,10 +344,13 @@ multipart(const char *data, size_t len, struct vmsim_plan **out,
 		}
 		p = next + 1;
 	}
-	if (ours == NULL)
-		return mv_err_set(err, MV_EXIT_FAIL, "a multipart with no "
-		                  "cloud-config part of meshvm's%s%s",
-		                  why.msg[0] ? ": " : "", why.msg);
+	if (ours == NULL) {
+		mv_err_set(err, MV_EXIT_FAIL, "a multipart with no cloud-config "
+		           "part of meshvm's%s%s", why.msg[0] ? ": " : "", why.msg);
+		mv_err_free(&why);
+		return -1;
+	}
+	mv_err_free(&why);
 	ours->kind = "multipart";
 	ours->n_skipped = parts - 1;
 	*out = ours;

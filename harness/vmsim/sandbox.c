@@ -46,6 +46,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <grp.h>
 #include <time.h>
@@ -301,22 +302,50 @@ recv_listeners(struct vmsim_vm *vm, int sock, struct mv_err *err)
 	return 0;
 }
 
+/* One thread serves every connection of a VM: nothing may block it for
+ * long.  Writes give up after this (the pair is closed), and so does a
+ * connect. */
+#define IO_TIMEOUT_MS 5000
+
+static void
+io_timeout(int s)
+{
+	struct timeval tv = {IO_TIMEOUT_MS / 1000, 0};
+
+	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
 static int
 connect_out(const struct vmsim_fwd *f)
 {
 	struct sockaddr_in a;
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct pollfd p;
+	int e = 0;
+	socklen_t el = sizeof(e);
 
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
 	a.sin_port = htons((uint16_t)f->out_port);
-	if (s < 0 || inet_pton(AF_INET, f->out_ip, &a.sin_addr) != 1 ||
-	    connect(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		if (s >= 0)
-			close(s);
-		return -1;
+	if (s < 0 || inet_pton(AF_INET, f->out_ip, &a.sin_addr) != 1)
+		goto fail;
+	if (connect(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		if (errno != EINPROGRESS)
+			goto fail;
+		p = (struct pollfd){s, POLLOUT, 0};
+		if (poll(&p, 1, IO_TIMEOUT_MS) != 1 ||
+		    getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &el) != 0 || e != 0)
+			goto fail;
 	}
+	/* back to blocking, with a bound on writes */
+	if (fcntl(s, F_SETFL, fcntl(s, F_GETFL) & ~O_NONBLOCK) != 0)
+		goto fail;
+	io_timeout(s);
 	return s;
+fail:
+	if (s >= 0)
+		close(s);
+	return -1;
 }
 
 static void
@@ -409,6 +438,7 @@ vm_thread(void *arg)
 				close(c);
 				continue;
 			}
+			io_timeout(c);
 			vm->conns[vm->n_conns++] = (struct conn){c, o};
 		}
 		/* back to front: conn_close moves the last pair into i */
