@@ -12,7 +12,7 @@
 
 enum {
 	O_TOKEN = 1, O_STEPS, O_INTERVAL, O_MINSR, O_P99, O_SPEED, O_ABORT,
-	O_RESUME, O_FINISH,
+	O_RESUME, O_FINISH, O_PROM,
 };
 
 static const struct cli_option migrate_options[] = {
@@ -32,6 +32,10 @@ static const struct cli_option migrate_options[] = {
 	 .min = 1, .max = 3600000, .config_key = "migration.max_p99_ms",
 	 .help = "the highest p99 latency a destination may show (default "
 	         "1000)"},
+	{.id = O_PROM, .lng = "prometheus-url", .arg = "URL",
+	 .config_key = "migration.prometheus_url",
+	 .help = "the Prometheus HTTP API the gate queries (e.g. "
+	         "http://FAKE/prom/cluster1)"},
 	{.id = O_SPEED, .lng = "traffic-speed", .arg = "N", .flags = CLI_INT,
 	 .min = 1, .max = 10000,
 	 .help = "against `meshvm fake --traffic-speed N`: the interval is on "
@@ -115,6 +119,7 @@ parse(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		case O_MINSR: *rate = p.arg; break;
 		case O_P99: o->max_p99_ms = (double)p.num; break;
 		case O_SPEED: o->traffic_speed = (int)p.num; break;
+		case O_PROM: o->prometheus_url = p.arg; break;
 		case O_RESUME: o->mode = MIGRATE_RESUME; modes++; break;
 		case O_ABORT: o->mode = MIGRATE_ABORT; modes++; break;
 		case O_FINISH: o->mode = MIGRATE_FINISH; modes++; break;
@@ -198,6 +203,13 @@ cmd_migrate(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		o.max_p99_ms = given.max_p99_ms;
 	if (given.traffic_speed)
 		o.traffic_speed = given.traffic_speed;
+	o.prometheus_url = given.prometheus_url;
+	if (o.prometheus_url && strncmp(o.prometheus_url, "http://", 7) &&
+	    strncmp(o.prometheus_url, "https://", 8)) {
+		cli_session_close(&s);
+		return cli_usage_error(path, "--prometheus-url: '%s' is not an "
+		                       "http(s) URL", o.prometheus_url);
+	}
 	rc = rate ? parse_rate(path, rate, &o.min_success_rate) : 0;
 	if (rc == 0 && steps != NULL) {
 		o.steps_given = true;

@@ -105,8 +105,10 @@ const struct cli_command cli_cmd_down = {
 const struct cli_command cli_cmd_status = {
 	.name = "status",
 	.summary = "this deployment's resources, live",
-	.description = "Clusters and firewall rules of this deployment, live. "
-	               "Takes no lock, so it can run while `up` does.",
+	.description = "This deployment's resources, live, step by step; then "
+	               "the traffic migration's weights, step and last gate "
+	               "(`meshvm migrate`). Takes no lock, so it can run while "
+	               "`up` or `migrate` does.",
 	.options = status_options, .epilog = EXIT_CODES, .run = cmd_status};
 
 struct opts {

@@ -55,6 +55,7 @@ struct run {
 	struct plan_ctx *ctx;
 	char *path;
 	json_t *doc;
+	json_t *proms; /* "" or cluster -> Prometheus URL */
 };
 
 static json_t *
@@ -295,7 +296,7 @@ static int
 gate(struct run *r, struct migrate_weights w, bool *pass, char **reason,
      struct mv_err *err)
 {
-	const json_t *proms = r->ctx->cfg->migration_.prometheus;
+	const json_t *proms = r->proms;
 	const char *dests[2], *cl, *url;
 	struct gate_limits lim = {
 		json_number_value(json_object_get(r->doc, "min_success_rate")),
@@ -554,12 +555,16 @@ int
 migrate_run(struct plan_ctx *ctx, const struct migrate_opts *o,
             json_t **report, struct mv_err *err)
 {
-	struct run r = {ctx, NULL, NULL};
+	struct run r = {ctx, NULL, NULL, NULL};
 	json_t *retired = json_array();
 	int rc;
 
 	*report = NULL;
-	if (o->mode != MIGRATE_ABORT && ctx->cfg->migration_.prometheus == NULL) {
+	if (o->prometheus_url != NULL)
+		r.proms = json_pack("{s:s}", "", o->prometheus_url);
+	else
+		r.proms = json_incref(ctx->cfg->migration_.prometheus);
+	if (o->mode != MIGRATE_ABORT && r.proms == NULL) {
 		json_decref(retired);
 		return mv_err_set(err, MV_EXIT_USAGE, "migrate: migration."
 		                  "prometheus_url is not set: the gate reads the "
@@ -568,11 +573,13 @@ migrate_run(struct plan_ctx *ctx, const struct migrate_opts *o,
 	}
 	if (!mv_state_persistent(ctx->state)) {
 		json_decref(retired);
+		json_decref(r.proms);
 		return mv_err_set(err, MV_EXIT_USAGE, "migrate: no deployment "
 		                  "here (no state): run `meshvm up` first");
 	}
 	if (o->n_steps == 0 || o->interval_s < 1 || o->traffic_speed < 1) {
 		json_decref(retired);
+		json_decref(r.proms);
 		return mv_err_set(err, MV_EXIT_USAGE, "migrate: no steps, or an "
 		                  "interval or traffic speed below 1");
 	}
@@ -591,6 +598,7 @@ migrate_run(struct plan_ctx *ctx, const struct migrate_opts *o,
 	}
 	json_decref(retired);
 	json_decref(r.doc);
+	json_decref(r.proms);
 	free(r.path);
 	return rc ? -1 : 0;
 }

@@ -50,6 +50,9 @@ struct migrate_opts {
 	/* A rehearsal against `meshvm fake --traffic-speed N`: the interval
 	 * is on its traffic clock, so a wait lasts interval / N real time. */
 	int traffic_speed;
+	/* One Prometheus for the gate instead of migration.prometheus_url
+	 * (NULL: the config's). */
+	const char *prometheus_url;
 };
 
 /* The options from the config's migration.* (mode START). */
