@@ -1,37 +1,56 @@
 /* cli/rh_faults.c - see rh_faults.h. */
 #include "cli/rh_faults.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/xalloc.h"
 
-/* flaky: for each listener meshvm talks to (the Google APIs and each
+/* flaky: for each API meshvm calls (the Google APIs by path, each
  * cluster's Kubernetes API), three independent coins of 3.5% each, so
- * about 10% of requests fail.  The simulated istiod's own listener (the
- * VMs' sidecar stub, not meshvm) is left alone. */
+ * about 10% of requests fail.  What the simulated VMs call (the metadata
+ * server under /vm/, the simulated istiod's listener) is not meshvm's
+ * and is left alone. */
+static const char *const google_paths[] = {
+	"/compute/**", "/v1/**", "/v3/**", "/storage/**", "/upload/**",
+	"/prom/**", "/token", NULL};
+
+static char *
+append_rules(char *out, const char *name, const char *listener,
+             const char *path)
+{
+	static const char rules[] =
+		"  - name: flaky-429-%s\n    listener: %s\n    path: %s\n"
+		"    probability: 0.035\n    status: 429\n"
+		"    reason: rateLimitExceeded\n"
+		"  - name: flaky-503-%s\n    listener: %s\n    path: %s\n"
+		"    probability: 0.035\n    status: 503\n"
+		"  - name: flaky-reset-%s\n    listener: %s\n    path: %s\n"
+		"    probability: 0.035\n    reset: true\n";
+	char *more = mv_xstrfmt(rules, name, listener, path, name, listener, path,
+	                        name, listener, path);
+	char *t = mv_xstrfmt("%s%s", out, more);
+
+	free(out);
+	free(more);
+	return t;
+}
+
 static char *
 flaky_yaml(const char *const *clusters, size_t n)
 {
-	static const char rules[] =
-		"  - name: flaky-429-%s\n    listener: %s\n    path: /**\n"
-		"    probability: 0.035\n    status: 429\n"
-		"    reason: rateLimitExceeded\n"
-		"  - name: flaky-503-%s\n    listener: %s\n    path: /**\n"
-		"    probability: 0.035\n    status: 503\n"
-		"  - name: flaky-reset-%s\n    listener: %s\n    path: /**\n"
-		"    probability: 0.035\n    reset: true\n";
 	char *out = mv_xstrfmt("# rehearse --faults flaky: about 10%% of "
-	                       "requests on every API fail\nrules:\n");
+	                       "requests on every API meshvm calls fail\n"
+	                       "rules:\n");
+	char name[32];
 
-	for (size_t i = 0; i <= n; i++) {
-		const char *l = i == 0 ? "gcp" : clusters[i - 1];
-		char *more = mv_xstrfmt(rules, l, l, l, l, l, l), *t;
-		t = mv_xstrfmt("%s%s", out, more);
-		free(out);
-		free(more);
-		out = t;
+	for (size_t i = 0; google_paths[i] != NULL; i++) {
+		snprintf(name, sizeof(name), "gcp%zu", i);
+		out = append_rules(out, name, "gcp", google_paths[i]);
 	}
+	for (size_t i = 0; i < n; i++)
+		out = append_rules(out, clusters[i], clusters[i], "/**");
 	return out;
 }
 

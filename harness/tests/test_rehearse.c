@@ -245,7 +245,8 @@ test_set_count_and_profiles(void **state)
 		/* flaky: every listener meshvm talks to, not the sim's istiod */
 		const char *cl[] = {"c1", "c2"};
 		char *y = rh_profile_yaml(rh_profile_find("flaky"), cl, 2);
-		assert_non_null(strstr(y, "listener: gcp\n"));
+		assert_non_null(strstr(y, "listener: gcp\n    path: /compute/**\n"));
+		assert_null(strstr(y, "/vm/")); /* the VMs' metadata server */
 		assert_non_null(strstr(y, "name: flaky-reset-c2\n    listener: c2\n"));
 		assert_non_null(strstr(y, "reset: true"));
 		assert_null(strstr(y, "istiod"));
