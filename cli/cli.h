@@ -11,6 +11,7 @@
 
 struct cli_ctx {
 	const char *config; /* -C FILE (global) */
+	bool config_given;  /* -C was on the command line */
 	int verbose;        /* -v count */
 	bool json;          /* --json */
 	bool color;         /* stdout is a terminal and NO_COLOR unset */
@@ -36,5 +37,7 @@ extern const struct cli_command cli_cmd_status;
 extern const struct cli_command cli_cmd_adopt;
 extern const struct cli_command cli_cmd_doctor;
 extern const struct cli_command cli_cmd_launch;
+extern const struct cli_command cli_cmd_migrate;
+extern const struct cli_command cli_cmd_rehearse;
 
 #endif

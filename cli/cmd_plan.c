@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/session.h"
+#include "cluster/migrate.h"
 #include "core/log.h"
 #include "core/signal.h"
 
@@ -104,8 +105,10 @@ const struct cli_command cli_cmd_down = {
 const struct cli_command cli_cmd_status = {
 	.name = "status",
 	.summary = "this deployment's resources, live",
-	.description = "Clusters and firewall rules of this deployment, live. "
-	               "Takes no lock, so it can run while `up` does.",
+	.description = "This deployment's resources, live, step by step; then "
+	               "the traffic migration's weights, step and last gate "
+	               "(`meshvm migrate`). Takes no lock, so it can run while "
+	               "`up` or `migrate` does.",
 	.options = status_options, .epilog = EXIT_CODES, .run = cmd_status};
 
 struct opts {
@@ -335,6 +338,36 @@ print_status_row(const json_t *v)
 	       elsewhere ? " (recorded, no longer in the config)" : "");
 }
 
+/* The migration's rows: weights, step, last gate (cluster/migrate.h). */
+static void
+print_migration(const json_t *m)
+{
+	json_t *w = json_object_get(m, "weights"), *gate, *d;
+	size_t i;
+
+	if (m == NULL)
+		return;
+	printf("%-9s %-28s step %lld/%zu %lld/%lld (VM/GKE)%s %s\n", "migration",
+	       json_string_value(json_object_get(m, "service")),
+	       json_integer_value(json_object_get(m, "step")),
+	       json_array_size(json_object_get(m, "steps")),
+	       json_integer_value(json_object_get(w, "vm")),
+	       json_integer_value(json_object_get(w, "gke")),
+	       json_is_true(json_object_get(m, "applying")) ? " (applying)" : "",
+	       json_string_value(json_object_get(m, "phase")));
+	gate = json_object_get(m, "gate");
+	if (!json_is_object(gate))
+		return;
+	printf("%-9s %s\n", "gate", json_string_value(json_object_get(gate,
+	                                                              "reason")));
+	json_array_foreach(json_object_get(gate, "destinations"), i, d)
+		printf("%-9s %-4s success rate %.4f, p99 %.1f ms, %.2f req/s\n", "",
+		       json_string_value(json_object_get(d, "destination")),
+		       json_number_value(json_object_get(d, "success_rate")),
+		       json_number_value(json_object_get(d, "p99_ms")),
+		       json_number_value(json_object_get(d, "rps")));
+}
+
 static int
 cmd_status(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
            char **argv)
@@ -342,7 +375,7 @@ cmd_status(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	struct cli_session s;
 	struct opts o;
 	struct mv_err err;
-	json_t *report = NULL, *step, *v;
+	json_t *report = NULL, *step, *v, *mig = NULL;
 	size_t i, j;
 	int rc = parse(ctx, cmd, argc, argv, &o);
 
@@ -354,11 +387,14 @@ cmd_status(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		cli_note_busy(&s);
 		cli_note_kubeconfig(&s, true, NULL);
 	}
-	if (rc != 0 || plan_status(&s.plan, &report, &err) != 0) {
+	if (rc != 0 || plan_status(&s.plan, &report, &err) != 0 ||
+	    migrate_status(&s.plan, &mig, &err) != 0) {
 		json_decref(report);
 		cli_session_close(&s);
 		return cli_fail(&err);
 	}
+	if (mig != NULL)
+		json_object_set_new(report, "migration", mig);
 	/* What each step reports; cli makes no cloud call of its own. */
 	json_object_set_new(report, "project", json_string(s.cfg->project));
 	json_object_set_new(report, "id", json_string(mv_state_id(s.state)));
@@ -374,6 +410,7 @@ cmd_status(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		json_array_foreach(json_object_get(report, "steps"), i, step)
 			json_array_foreach(json_object_get(step, "resources"), j, v)
 				print_status_row(v);
+		print_migration(json_object_get(report, "migration"));
 		json_decref(report);
 	}
 	cli_session_close(&s);

@@ -17,7 +17,7 @@
 static const struct cli_command *const commands[] = {
 	&cli_cmd_bake, &cli_cmd_bundle, &cli_cmd_init, &cli_cmd_plan,
 	&cli_cmd_up, &cli_cmd_down, &cli_cmd_status, &cli_cmd_adopt,
-	&cli_cmd_doctor, &cli_cmd_launch,
+	&cli_cmd_doctor, &cli_cmd_launch, &cli_cmd_migrate, &cli_cmd_rehearse,
 	&cli_cmd_fake, &cli_cmd_cloudinit, NULL};
 
 enum { G_CONFIG = 1, G_VERSION, G_HELP, G_DUMP };
@@ -133,6 +133,7 @@ main(int argc, char **argv)
 		switch (id) {
 		case G_CONFIG:
 			ctx.config = p.arg;
+			ctx.config_given = true;
 			break;
 		case G_HELP:
 			cli_print_program_help(stdout, &program);

@@ -286,6 +286,24 @@ recheck_drift(struct plan_ctx *ctx, const struct plan_step *step, json_t *row,
 	return 0;
 }
 
+static struct plan_observer observer;
+
+void
+plan_set_observer(const struct plan_observer *obs)
+{
+	if (obs != NULL)
+		observer = *obs;
+	else
+		memset(&observer, 0, sizeof(observer));
+}
+
+static void
+observe(const char *verb, const char *name, bool begin, int rc)
+{
+	if (observer.step != NULL)
+		observer.step(observer.arg, verb, name, begin, rc);
+}
+
 int
 plan_up(struct plan_ctx *ctx, const char *until, json_t **report,
         struct mv_err *err)
@@ -316,22 +334,28 @@ plan_up(struct plan_ctx *ctx, const char *until, json_t **report,
 			rc = mv_err_set(err, MV_EXIT_INTERRUPTED, "interrupted");
 			break;
 		}
-		if ((rc = check_step(ctx, steps[i], &row, &st, err)) != 0)
+		observe("up", steps[i]->name, true, 0);
+		if ((rc = check_step(ctx, steps[i], &row, &st, err)) != 0) {
+			observe("up", steps[i]->name, false, rc);
 			break;
+		}
 		json_array_append_new(arr, row);
 		if (st != STEP_DONE) {
 			mv_info("%s: %s", steps[i]->name, steps[i]->summary);
 			if (steps[i]->apply(ctx, err) != 0) {
 				rc = mv_err_prefix(err, "%s", steps[i]->name);
+				observe("up", steps[i]->name, false, rc);
 				break;
 			}
 			json_object_set_new(row, "applied", json_true());
-			if (st == STEP_DRIFTED &&
-			    (rc = recheck_drift(ctx, steps[i], row, err)) != 0)
-				break;
+			if (st == STEP_DRIFTED)
+				rc = recheck_drift(ctx, steps[i], row, err);
 		} else {
 			mv_debug("%s: done", steps[i]->name);
 		}
+		observe("up", steps[i]->name, false, rc);
+		if (rc != 0)
+			break;
 		if (until != NULL && !strcmp(steps[i]->name, until))
 			break;
 	}
@@ -350,10 +374,14 @@ plan_down(struct plan_ctx *ctx, struct mv_err *err)
 	if (ordered(ctx, &steps, &n, err) != 0)
 		return -1;
 	for (size_t i = n; i-- > 0 && rc == 0;) {
-		if (mv_interrupted())
+		if (mv_interrupted()) {
 			rc = mv_err_set(err, MV_EXIT_INTERRUPTED, "interrupted");
-		else if (steps[i]->destroy(ctx, err) != 0)
+			break;
+		}
+		observe("down", steps[i]->name, true, 0);
+		if (steps[i]->destroy(ctx, err) != 0)
 			rc = mv_err_prefix(err, "%s", steps[i]->name);
+		observe("down", steps[i]->name, false, rc);
 	}
 	ordered_free(ctx, steps);
 	if (rc != 0)

@@ -114,6 +114,17 @@ int plan_status(struct plan_ctx *ctx, json_t **report, struct mv_err *err);
 int plan_adopt(struct plan_ctx *ctx, const char *id, json_t **found,
                struct mv_err *err);
 
+/* An observer of plan_up and plan_down (`meshvm rehearse` attributes the
+ * requests between two calls to a step): called on the caller's thread
+ * as each step begins (begin true) and ends (rc 0: done, else failed).
+ * One per process; NULL removes it. */
+struct plan_observer {
+	void (*step)(void *arg, const char *verb /* "up" | "down" */,
+	             const char *name, bool begin, int rc);
+	void *arg;
+};
+void plan_set_observer(const struct plan_observer *obs);
+
 void step_check_init(struct step_check *c);
 void step_check_free(struct step_check *c);
 void step_action(struct step_check *c, const char *fmt, ...) MV_PRINTF(2, 3);

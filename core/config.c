@@ -183,6 +183,16 @@ mv_duration_parse(const char *s, long lo, long hi, long *secs)
 	return 0;
 }
 
+/* The index of a configured cluster, or -1. */
+static long
+cluster_index(const struct mv_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_clusters; i++)
+		if (!strcmp(cfg->clusters[i].name, name))
+			return (long)i;
+	return -1;
+}
+
 /* GCE/GKE resource names: RFC 1035 label, lower case. */
 static bool
 is_rfc1035(const char *s, size_t max)
@@ -450,16 +460,10 @@ parse_vm(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 	                          cfg->n_clusters ? cfg->clusters[0].name : NULL);
 	if (c->failed)
 		return;
-	{
-		size_t j;
-		for (j = 0; j < cfg->n_clusters; j++)
-			if (!strcmp(cfg->clusters[j].name, cfg->vm.cluster))
-				break;
-		if (j == cfg->n_clusters) {
-			cfg_fail(c, vm, "cluster", "vm.cluster: \"%s\" is not one of "
-			         "the clusters", cfg->vm.cluster);
-			return;
-		}
+	if (cluster_index(cfg, cfg->vm.cluster) < 0) {
+		cfg_fail(c, vm, "cluster", "vm.cluster: \"%s\" is not one of the "
+		         "clusters", cfg->vm.cluster);
+		return;
 	}
 	cfg->vm.bundle_bucket = get_str(c, vm, "bundle_bucket", "vm", NULL);
 	if (cfg->vm.bundle_bucket != NULL &&
@@ -677,6 +681,103 @@ parse_mesh_app(struct cfg_ctx *c, struct mv_config *cfg)
 	}
 }
 
+/* migration.steps: percentages to GKE, 1..100, increasing, ending at
+ * 100 (a YAML list, or the --steps text "10,50,100"). */
+static void
+parse_steps(struct cfg_ctx *c, const json_t *m, struct mv_config *cfg)
+{
+	json_t *v = json_object_get(m, "steps"), *e;
+	size_t i;
+
+	if (v == NULL) {
+		static const int dflt[] = {10, 50, 100};
+		memcpy(cfg->migration_.steps, dflt, sizeof(dflt));
+		cfg->migration_.n_steps = 3;
+		return;
+	}
+	if (!json_is_array(v) || json_array_size(v) == 0 ||
+	    json_array_size(v) > MV_CONFIG_MAX_STEPS) {
+		cfg_fail(c, m, "steps", "migration.steps: must be a list of 1 to %d "
+		         "percentages like [10, 50, 100]", MV_CONFIG_MAX_STEPS);
+		return;
+	}
+	json_array_foreach(v, i, e) {
+		json_int_t x = json_integer_value(e);
+
+		if (!json_is_integer(e) || x < 1 || x > 100 ||
+		    (i > 0 && x <= cfg->migration_.steps[i - 1])) {
+			cfg_fail(c, v, NULL, "migration.steps[%zu]: each step is a "
+			         "percentage 1..100 above the one before", i);
+			return;
+		}
+		cfg->migration_.steps[i] = (int)x;
+	}
+	cfg->migration_.n_steps = json_array_size(v);
+	if (cfg->migration_.steps[cfg->migration_.n_steps - 1] != 100)
+		cfg_fail(c, m, "steps", "migration.steps: the last step must be 100 "
+		         "(all traffic to GKE)");
+}
+
+/* migration: (issue 16), after parse_opaque checked its keys. */
+static void
+parse_migration(struct cfg_ctx *c, struct mv_config *cfg)
+{
+	json_t *m = cfg->migration, *v = json_object_get(m, "min_success_rate");
+	json_t *p = json_object_get(m, "prometheus_url"), *u;
+	const char *k;
+
+	parse_steps(c, m, cfg);
+	cfg->migration_.interval = get_int(c, m, "interval", "migration", 60, 1,
+	                                   86400);
+	cfg->migration_.max_p99_ms = get_int(c, m, "max_p99_ms", "migration",
+	                                     1000, 1, 3600000);
+	cfg->migration_.min_success_rate = 0.99;
+	if (v != NULL && (!json_is_number(v) || json_number_value(v) < 0 ||
+	                  json_number_value(v) > 1))
+		cfg_fail(c, m, "min_success_rate", "migration.min_success_rate: "
+		         "must be a number 0..1 like 0.99");
+	else if (v != NULL)
+		cfg->migration_.min_success_rate = json_number_value(v);
+	cfg->migration_.cluster = get_str(c, m, "cluster", "migration",
+	                                  cfg->clusters[cfg->n_clusters - 1].name);
+	if (c->failed)
+		return;
+	if (cluster_index(cfg, cfg->migration_.cluster) < 0) {
+		cfg_fail(c, m, "cluster", "migration.cluster: \"%s\" is not one of "
+		         "the clusters", cfg->migration_.cluster);
+		return;
+	}
+	if (p == NULL)
+		return;
+	if (json_is_string(p)) {
+		if (!is_url(json_string_value(p))) {
+			cfg_fail(c, m, "prometheus_url", "migration.prometheus_url: "
+			         "must be an http(s) URL");
+			return;
+		}
+		cfg->migration_.prometheus = json_pack("{s:O}", "", p);
+		return;
+	}
+	if (!json_is_object(p) || json_object_size(p) == 0) {
+		cfg_fail(c, m, "prometheus_url", "migration.prometheus_url: must be "
+		         "a URL or a mapping cluster -> URL");
+		return;
+	}
+	json_object_foreach(p, k, u) {
+		if (cluster_index(cfg, k) < 0) {
+			key_fail(c, p, k, "migration.prometheus_url.%s: not one of the "
+			         "clusters", k);
+			return;
+		}
+		if (!json_is_string(u) || !is_url(json_string_value(u))) {
+			cfg_fail(c, p, k, "migration.prometheus_url.%s: must be an "
+			         "http(s) URL", k);
+			return;
+		}
+	}
+	cfg->migration_.prometheus = json_incref(p);
+}
+
 /* Refuse a mesh.istio_manifests or app.manifests inside the tree of
  * `meshvm init --example` (a .meshvm-example file in it or up to three
  * levels above) while any endpoint is not on loopback: its stub artifacts
@@ -777,6 +878,8 @@ mv_config_free(struct mv_config *cfg)
 	json_decref(cfg->mesh);
 	json_decref(cfg->app);
 	json_decref(cfg->migration);
+	json_decref(cfg->migration_.prometheus);
+	free(cfg->migration_.cluster);
 	free(cfg);
 }
 
@@ -842,6 +945,8 @@ mv_config_parse(const char *name, const char *buf, size_t len,
 		              "app.manifests");
 	if (!c.failed)
 		parse_opaque(&c, root, "migration", &cfg->migration);
+	if (!c.failed)
+		parse_migration(&c, cfg);
 	mv_yaml_free(y);
 	if (c.failed) {
 		mv_config_free(cfg);
@@ -920,6 +1025,17 @@ mv_config_example(const char *project)
 		"  boot_agent: auto\n"
 		"  tags: [istio-gce]\n"
 		"  network: default\n"
+		"\n"
+		"# `meshvm migrate` moves the service from the VM to GKE in steps (the\n"
+		"# GKE share), each held `interval` seconds and gated on the callers'\n"
+		"# success rate and p99 in Prometheus (required by migrate; one URL,\n"
+		"# or one per cluster: {cluster1: URL, cluster2: URL}).\n"
+		"# migration:\n"
+		"#   prometheus_url: http://prometheus.example:9090\n"
+		"#   steps: [10, 50, 100]\n"
+		"#   interval: 60\n"
+		"#   min_success_rate: 0.99\n"
+		"#   max_p99_ms: 1000\n"
 		"\n"
 		"service:\n"
 		/* last: `init --example` continues this mapping */

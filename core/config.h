@@ -24,6 +24,9 @@
 
 #include "core/err.h"
 
+/* migration.steps: at most this many steps */
+#define MV_CONFIG_MAX_STEPS 100
+
 struct mv_cluster_config {
 	char *name;
 	char *zone;
@@ -90,6 +93,17 @@ struct mv_config {
 		char *manifests;   /* as written, or NULL */
 		json_t *placement; /* NULL: placement.yaml next to manifests */
 	} app_;
+	struct {
+		int steps[MV_CONFIG_MAX_STEPS]; /* GKE share per step, up to 100 */
+		size_t n_steps;
+		int interval;             /* seconds */
+		double min_success_rate;  /* 0..1 */
+		int max_p99_ms;
+		/* cluster -> Prometheus base URL: every configured cluster, or
+		 * "" -> URL for one Prometheus (NULL: not configured) */
+		json_t *prometheus;
+		char *cluster;            /* where the service moves (a GKE one) */
+	} migration_;
 	json_t *mesh, *app, *migration; /* the mappings as written */
 };
 

@@ -24,4 +24,9 @@ const char *mv_escape(const char *s, size_t max, char *out, size_t outlen);
 const char *mv_escape_n(const char *s, size_t len, size_t max, char *out,
                         size_t outlen);
 
+/* Text for an XML attribute or element (SVG): & < > " ' as entities;
+ * bytes XML 1.0 forbids (controls but tab and newline) and bytes that are
+ * not valid UTF-8 as '?'.  Malloc'd; s == NULL gives "". */
+char *mv_xml_escape(const char *s);
+
 #endif

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test: unit, protocol, e2e and boot (ctest labels).  Extra
-# arguments go to ctest, e.g. `scripts/test.sh -L unit`.
+# Every test: unit, protocol, e2e and boot (ctest labels); the full crash
+# matrix (label slow) only when asked.  Extra arguments go to ctest, e.g.
+# `scripts/test.sh -L unit` or `scripts/test.sh -L slow`.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -8,4 +9,7 @@ cd "$(meshvm_root)"
 # shellcheck disable=SC2086
 ensure_packages $MESHVM_PACKAGES
 meshvm_build build >/dev/null
+if [ $# -eq 0 ]; then
+	set -- -LE slow
+fi
 ctest --test-dir build --output-on-failure -j2 "$@"

@@ -228,9 +228,14 @@ app_apply(struct plan_ctx *ctx, struct mv_err *err)
 	return 0;
 }
 
+/* What `meshvm migrate` put beside the app (its VirtualService,
+ * DestinationRule and the GKE Deployment: records of step "migrate",
+ * cluster/migrate.h) goes first, while the CRDs and namespace stand. */
 static int
 app_destroy(struct plan_ctx *ctx, struct mv_err *err)
 {
+	if (kobj_destroy(ctx, "migrate", err) != 0)
+		return -1;
 	return kobj_destroy(ctx, STEP, err);
 }
 

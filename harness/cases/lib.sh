@@ -61,6 +61,71 @@ MESH
 }
 
 
+# vm_names PREFIX: the fake's instances whose name starts with PREFIX-
+# (a managed group's members), one per line, sorted.
+vm_names() {
+	curl -sf -H 'Authorization: Bearer test-token' \
+		"$FAKE_URL/compute/v1/projects/$PROJECT_ID/zones/us-central1-b/instances" |
+		python3 -c 'import json,sys; n=sorted(i["name"] for i in json.load(sys.stdin).get("items", []) if i["name"].startswith(sys.argv[1] + "-")); n and print("\n".join(n))' "$1"
+}
+
+# vm_join NAME...: each VM's first boot as its sidecar would do it
+# (harness/cases/vmjoin.py), for cases run without --boot-vms.
+vm_join() {
+	for vm in "$@"; do
+		python3 "$MESHVM_SRC/harness/cases/vmjoin.py" "$vm" >/dev/null
+	done
+}
+
+# fleet_config N: the offline example with vm.count N.
+fleet_config() {
+	sed -i "s/^  name: istio-gce\$/  name: istio-gce\n  count: $1/" meshvm.yaml
+}
+
+# migrate_config [INTERVAL]: `meshvm migrate`'s gate reads each cluster's
+# Prometheus in the fake (FAKE/prom/CLUSTER); interval on the traffic clock.
+migrate_config() {
+	cat >>meshvm.yaml <<MIG
+migration:
+  prometheus_url:
+    cluster1: $FAKE_URL/prom/cluster1
+    cluster2: $FAKE_URL/prom/cluster2
+  interval: ${1:-10}
+MIG
+}
+
+# vs_weights STEPS: the VirtualService productcatalog-migration's weights
+# as the journal shows them applied (2xx), one line per cluster in order:
+# "cluster1: 100/0 90/10 50/50 0/100".  Fails when any weights sent
+# (answered or not) are neither 100/0 nor a step of STEPS ("10,50,100"),
+# or do not sum to 100.  Needs the fake's --journal-bodies.
+vs_weights() {
+	journal_flush
+	python3 - "$JOURNAL" "$1" <<'PY'
+import json, sys
+plan = {(100, 0)} | {(100 - int(s), int(s)) for s in sys.argv[2].split(",")}
+seen, bad = {}, []
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["method"] not in ("PATCH", "PUT", "POST") or \
+       "/virtualservices" not in r["path"] or \
+       "productcatalog-migration" not in json.dumps(r.get("body")):
+        continue
+    route = r["body"]["spec"]["http"][0]["route"]
+    w = {d["destination"]["subset"]: d["weight"] for d in route}
+    pair = (w.get("vm", -1), w.get("gke", -1))
+    if pair not in plan or sum(pair) != 100:
+        bad.append("%s %s: %d/%d" % (r["listener"], r["seq"], *pair))
+    if 200 <= r["status"] < 300:
+        seen.setdefault(r["listener"], []).append("%d/%d" % pair)
+for c in sorted(seen):
+    print("%s: %s" % (c, " ".join(seen[c])))
+if bad:
+    print("weights outside the plan:", ", ".join(bad))
+    sys.exit(1)
+PY
+}
+
 # big_image FILE MIB: a docker-save archive of one layer holding MIB MiB of
 # random bytes (/app/blob) and a shell: a bundle over the 8 MiB multipart
 # limit, so the deliver step takes the resumable path.
@@ -90,27 +155,6 @@ big_image() {
 journal_since() {
 	journal_flush
 	tail -n "+$(($1 + 1))" "$JOURNAL"
-}
-
-# vm_names PREFIX: the fake's instances whose name starts with PREFIX-
-# (a managed group's members), one per line, sorted.
-vm_names() {
-	curl -sf -H 'Authorization: Bearer test-token' \
-		"$FAKE_URL/compute/v1/projects/$PROJECT_ID/zones/us-central1-b/instances" |
-		python3 -c 'import json,sys; n=sorted(i["name"] for i in json.load(sys.stdin).get("items", []) if i["name"].startswith(sys.argv[1] + "-")); n and print("\n".join(n))' "$1"
-}
-
-# vm_join NAME...: each VM's first boot as its sidecar would do it
-# (harness/cases/vmjoin.py), for cases run without --boot-vms.
-vm_join() {
-	for vm in "$@"; do
-		python3 "$MESHVM_SRC/harness/cases/vmjoin.py" "$vm" >/dev/null
-	done
-}
-
-# fleet_config N: the offline example with vm.count N.
-fleet_config() {
-	sed -i "s/^  name: istio-gce\$/  name: istio-gce\n  count: $1/" meshvm.yaml
 }
 
 # join_in_background N CMD...: run CMD (a `meshvm up` that waits for the

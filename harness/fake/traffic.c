@@ -37,6 +37,7 @@ static const double tr_buckets[TR_NB] = {
 struct tdest {
 	char host[128], subset[64];
 	double cum;                  /* requests owed, fractional */
+	double fcum;                 /* failures owed, fractional */
 	long long req, fail;
 	int s_ok, s_fail, s_sum, s_count, s_bucket[TR_NB + 1];
 	int code;                    /* the failure codes the series carry */
@@ -274,8 +275,12 @@ send(struct fake *f, struct kcluster *kc, struct tcl *c, struct tdest *d,
 	if (n <= 0)
 		return;
 	d->req += n;
-	/* failures so far follow the rate over this step's requests */
-	nf = (long long)((double)n * err + 1e-9);
+	/* failures follow the rate as a running floor too, so a small
+	 * share (2 requests a second at 30%) still fails 30% over time */
+	d->fcum += (double)n * err;
+	nf = (long long)(d->fcum + 1e-9) - d->fail;
+	if (nf > n)
+		nf = n;
 	d->fail += nf;
 	pq_add(c->db, d->s_ok, (double)(n - nf));
 	pq_add(c->db, d->s_fail, (double)nf);

@@ -157,9 +157,23 @@ static const struct bad bad[] = {
 	 "app.placement.frontend: not one of the clusters"},
 	{OKP OKC "vm: {name: vm, cluster: c2}\n" OKS,
 	 "vm.cluster: \"c2\" is not one of the clusters"},
-	{OKP OKC OKV OKS "migration:\n  prometheus_url: http://x\n",
-	 "meshvm.yaml:6:3: migration.prometheus_url: not supported yet: the "
-	 "traffic migration (issue 16)"},
+	{OKP OKC OKV OKS "migration:\n  prometheus_url: ftp://x\n",
+	 "meshvm.yaml:6:19: migration.prometheus_url: must be an http(s) URL"},
+	{OKP OKC OKV OKS "migration: {prometheus_url: {c9: http://x}}\n",
+	 "migration.prometheus_url.c9: not one of the clusters"},
+	{OKP OKC OKV OKS "migration: {steps: [10, 5, 100]}\n",
+	 "migration.steps[1]: each step is a percentage 1..100 above the one "
+	 "before"},
+	{OKP OKC OKV OKS "migration: {steps: [10, 50]}\n",
+	 "migration.steps: the last step must be 100"},
+	{OKP OKC OKV OKS "migration: {min_success_rate: 1.5}\n",
+	 "migration.min_success_rate: must be a number 0..1"},
+	{OKP OKC OKV OKS "migration: {interval: 0}\n",
+	 "migration.interval: must be an integer 1..86400, got 0"},
+	{OKP OKC OKV OKS "migration: {cluster: c9}\n",
+	 "migration.cluster: \"c9\" is not one of the clusters"},
+	{OKP OKC OKV OKS "migration: {stepz: 1}\n",
+	 "migration.stepz: unknown key"},
 	{OKP OKC OKV OKS "app: {idd: 1}\n", "meshvm.yaml:5:7: app.idd: unknown key"},
 	/* the bundle and deliver steps' keys */
 	{OKP OKC "vm: {name: vm, bundle_bucket: My_Bucket}\n" OKS,
@@ -412,6 +426,52 @@ test_readme_key_table(void **state)
 	free(path);
 }
 
+/* The migration keys (issue 16): defaults, a list of steps, one URL or
+ * one per cluster. */
+static void
+test_migration_keys(void **state)
+{
+	const char *two = OKP "clusters: [{name: c1, zone: us-west1-b}, "
+	                  "{name: c2, zone: us-east1-b}]\n" OKV OKS;
+	char *set = tu_fmt("%smigration: {steps: [5, 100], interval: 30, "
+	                   "min_success_rate: 0.95, max_p99_ms: 250, cluster: c1, "
+	                   "prometheus_url: {c1: 'http://p1/', c2: "
+	                   "'http://p2/'}}\n", two);
+	char *one = tu_fmt("%smigration: {prometheus_url: http://p/}\n", two);
+	struct mv_config *c = NULL;
+	struct mv_err err;
+
+	(void)state;
+	mv_err_clear(&err);
+	assert_int_equal(mv_config_parse("m.yaml", two, strlen(two), &c, &err), 0);
+	assert_int_equal(c->migration_.n_steps, 3);
+	assert_int_equal(c->migration_.steps[0], 10);
+	assert_int_equal(c->migration_.steps[2], 100);
+	assert_int_equal(c->migration_.interval, 60);
+	assert_true(c->migration_.min_success_rate == 0.99);
+	assert_int_equal(c->migration_.max_p99_ms, 1000);
+	assert_string_equal(c->migration_.cluster, "c2");
+	assert_null(c->migration_.prometheus);
+	mv_config_free(c);
+	assert_int_equal(mv_config_parse("m.yaml", set, strlen(set), &c, &err), 0);
+	assert_int_equal(c->migration_.n_steps, 2);
+	assert_int_equal(c->migration_.steps[0], 5);
+	assert_int_equal(c->migration_.interval, 30);
+	assert_true(c->migration_.min_success_rate == 0.95);
+	assert_int_equal(c->migration_.max_p99_ms, 250);
+	assert_string_equal(c->migration_.cluster, "c1");
+	assert_string_equal(json_string_value(json_object_get(
+		c->migration_.prometheus, "c2")), "http://p2/");
+	mv_config_free(c);
+	assert_int_equal(mv_config_parse("m.yaml", one, strlen(one), &c, &err), 0);
+	assert_int_equal(json_object_size(c->migration_.prometheus), 1);
+	assert_string_equal(json_string_value(json_object_get(
+		c->migration_.prometheus, "")), "http://p/");
+	mv_config_free(c);
+	free(set);
+	free(one);
+}
+
 static void
 test_init_command(void **state)
 {
@@ -455,6 +515,7 @@ main(void)
 		cmocka_unit_test(test_bundle_keys),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_mesh_keys),
+		cmocka_unit_test(test_migration_keys),
 		cmocka_unit_test(test_init_command),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -283,6 +283,82 @@ static const struct plan_step step_base = {
 	.name = "clusters", .summary = "", .after = (const char *const[]){NULL},
 	.check = done_check, .apply = noop, .destroy = noop};
 
+/* The observer sees each step begin and end, in order, for up and down
+ * (`meshvm rehearse` splits the journal there). */
+static void
+record_event(void *arg, const char *verb, const char *name, bool begin,
+             int rc)
+{
+	char *log = arg;
+	size_t n = strlen(log);
+
+	snprintf(log + n, 512 - n, "%s %s %s %d;", verb, name,
+	         begin ? "begin" : "end", rc);
+}
+
+static int
+failing_apply(struct plan_ctx *ctx, struct mv_err *err)
+{
+	(void)ctx;
+	return mv_err_set(err, MV_EXIT_CLOUD, "no");
+}
+
+static int
+todo_check(struct plan_ctx *ctx, struct step_check *out, struct mv_err *err)
+{
+	(void)ctx;
+	(void)err;
+	step_action(out, "fail");
+	return 0;
+}
+
+static void
+test_observer_sees_step_boundaries(void **state)
+{
+	const struct plan_step step_fail = {
+		.name = "fail", .summary = "",
+		.after = (const char *const[]){"clusters", NULL},
+		.check = todo_check, .apply = failing_apply, .destroy = noop};
+	char *d = tu_tmpdir(), log[512] = "";
+	const struct plan_step *table[] = {&step_base, &step_fail};
+	struct plan_observer obs = {record_event, log};
+	struct plan_ctx ctx = {0};
+	struct mv_err err;
+	json_t *report = NULL;
+
+	(void)state;
+	mv_err_clear(&err);
+	assert_int_equal(mv_state_open(d, true, &ctx.state, &err), 0);
+	ctx.steps = table;
+	ctx.n_steps = 2;
+	plan_set_observer(&obs);
+	/* plan (checks only) is not observed */
+	assert_int_equal(plan_check_all(&ctx, NULL, &report, &err), 0);
+	json_decref(report);
+	assert_string_equal(log, "");
+	assert_int_equal(plan_up(&ctx, "clusters", &report, &err), 0);
+	json_decref(report);
+	assert_string_equal(log, "up clusters begin 0;up clusters end 0;");
+	log[0] = '\0';
+	assert_int_not_equal(plan_up(&ctx, NULL, &report, &err), 0);
+	json_decref(report);
+	mv_err_free(&err);
+	assert_string_equal(log, "up clusters begin 0;up clusters end 0;"
+	                         "up fail begin 0;up fail end -1;");
+	log[0] = '\0';
+	assert_int_equal(plan_down(&ctx, &err), 0);
+	assert_string_equal(log, "down fail begin 0;down fail end 0;"
+	                         "down clusters begin 0;down clusters end 0;");
+	plan_set_observer(NULL);
+	log[0] = '\0';
+	assert_int_equal(plan_down(&ctx, &err), 0);
+	assert_string_equal(log, "");
+	plan_ctx_release(&ctx);
+	mv_state_close(ctx.state);
+	tu_rmrf(d);
+	free(d);
+}
+
 static void
 test_step_from_a_table(void **state)
 {
@@ -488,6 +564,7 @@ main(void)
 		cmocka_unit_test(test_state_lock_across_processes),
 		cmocka_unit_test(test_corrupt_state_refused),
 		cmocka_unit_test(test_step_from_a_table),
+		cmocka_unit_test(test_observer_sees_step_boundaries),
 		cmocka_unit_test(test_drift_not_fixed_and_down_leftovers),
 		cmocka_unit_test(test_records_and_progress_line),
 		cmocka_unit_test(test_kube_client_per_cluster),
