@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cluster/kube.h"
 #include "cluster/migrate_int.h"
@@ -17,7 +18,8 @@
 #include "core/xalloc.h"
 
 #define PROGRESS_FILE "migration.json"
-#define PROGRESS_MAX (1u << 20)
+#define PROGRESS_MAX (4u << 20)
+#define HISTORY_MAX 1000
 
 /* Phases.  Active: the run that was killed resumes there. */
 static const char *const active[] = {"baseline", "applying", "waiting",
@@ -289,6 +291,28 @@ num_or_null(double v)
 	return isfinite(v) ? json_real(v) : json_null();
 }
 
+/* Every gate of this migration, oldest first (for reports and graphs:
+ * weights and success rate per destination over time), at most
+ * HISTORY_MAX. */
+static void
+history_add(struct run *r, struct migrate_weights w)
+{
+	json_t *h = json_object_get(r->doc, "history");
+	json_t *g = json_deep_copy(json_object_get(r->doc, "gate"));
+
+	if (!json_is_array(h)) {
+		h = json_array();
+		json_object_set_new(r->doc, "history", h);
+	}
+	while (json_array_size(h) >= HISTORY_MAX)
+		json_array_remove(h, 0);
+	json_object_set_new(g, "step", json_integer(step_of(r->doc) + 1));
+	json_object_set_new(g, "phase", json_string(phase(r->doc)));
+	json_object_set_new(g, "weights", wjson(w));
+	json_object_set_new(g, "time", json_integer((json_int_t)time(NULL)));
+	json_array_append_new(h, g);
+}
+
 /* Gate the destinations that carry traffic under w, on every configured
  * Prometheus; records the result in the file (not yet saved).  *pass
  * false: *reason (malloc'd) says which, why. */
@@ -349,6 +373,7 @@ gate(struct run *r, struct migrate_weights w, bool *pass, char **reason,
 		*reason ? *reason : "",
 		"destinations", rows, "min_success_rate", lim.min_success_rate,
 		"max_p99_ms", lim.max_p99_ms, "window_s", (json_int_t)lim.window_s));
+	history_add(r, w);
 	return 0;
 }
 

@@ -68,7 +68,9 @@ int migrate_run(struct plan_ctx *ctx, const struct migrate_opts *o,
 
 /* The recorded migration for `status` (reads the file only): *out a new
  * object {phase, step, steps, weights{vm,gke}, gate{pass, reason,
- * destinations[...]}, message}, or NULL when there is none. */
+ * destinations[{destination, cluster?, rps, success_rate, p99_ms,
+ * pass}]}, history[gates, each also with step, phase, weights, time],
+ * message, live{cluster: weights or null}}, or NULL when there is none. */
 int migrate_status(struct plan_ctx *ctx, json_t **out, struct mv_err *err);
 
 #endif

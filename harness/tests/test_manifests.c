@@ -98,7 +98,7 @@ test_install_order(void **state)
 	(void)state;
 	assert_int_equal(manifests_load_dir(&m, dir, &err), 0);
 	manifests_install_order(&m, &order, &n_crds);
-	assert_int_equal(n_crds, 5); /* with the DestinationRule (migrate) */
+	assert_int_equal(n_crds, 5); /* the crds/ fixtures */
 	for (i = 0; i < m.n; i++) {
 		const char *k = json_string_value(
 			json_object_get(m.v[order[i]].obj, "kind"));
