@@ -43,7 +43,7 @@ e2e_require qemu-system-x86_64 qemu-img gcloud kubectl curl ip
 t_start=$(date +%s)
 bin=$build/meshvm
 export MESHVM_BIN=$bin
-boot_timeout=${MESHVM_BOOT_TIMEOUT:-720}
+boot_timeout=${MESHVM_BOOT_TIMEOUT:-900}
 logs=$build/gce-boot
 vm=istio-gce
 zone=us-central1-b
@@ -181,7 +181,7 @@ EOF
 
 # boot N: start qemu on the instance's disk; once the console shows the
 # join's end (joined and the sidecar stub's registration line, or failed)
-# and cloud-init's final line, power off through the monitor (repeated:
+# and cloud-init's final message (ours: "meshvm: cloud-init ... finished"), power off through the monitor (repeated:
 # logind ignores the power key for ~30 s after boot); fail after
 # $boot_timeout s.  Then the disk is readable (dcat/dstat N PATH).
 boot() {
@@ -213,7 +213,7 @@ boot() {
 			tail -30 "$serial" >&2 || true
 			fail "boot $n: not done within ${boot_timeout}s (see $serial)"
 		fi
-		if grep -q 'Cloud-init v. .* finished at' "$serial" 2>/dev/null &&
+		if grep -qi 'cloud-init .* finished at' "$serial" 2>/dev/null &&
 			{ grep -q 'meshvm-join: failed' "$serial" ||
 				{ grep -q 'meshvm-join: joined' "$serial" &&
 					grep -q 'istio-stub: registered\|istio-stub: not registered' "$serial"; }; }; then
@@ -227,7 +227,7 @@ boot() {
 	qemu_pid=
 	say "boot $n ($accel): $(($(date +%s) - t0)) s from start to power-off"
 	qemu-img convert -O raw "$work/disk.qcow2" "$work/disk$n.raw"
-	grep -aE 'meshvm-join:|istio-stub:|Cloud-init v. .* finished' "$serial" |
+	grep -aiE 'meshvm-join:|istio-stub:|cloud-init .* finished' "$serial" |
 		grep -v '^meshvm-join' >"$logs/key-lines$n.txt" || true
 }
 
@@ -238,7 +238,7 @@ lacks() { ! grep -q -e "$2" "$1"; }
 # journal_vm: what the fake saw from the instance, through its listener
 journal_vm() { curl -sf "$FAKE_URL/_fake/journal?listener=vm:$vm"; }
 jcount() { journal_vm | grep -c "\"path\":\"$1\"" || true; }
-bundle_gets() { journal_vm | grep -c '"path":"/storage/v1/b/[^"]*/o/bundles%2Fvm.bundle".*"status":200' || true; }
+bundle_gets() { journal_vm | grep -c "\"path\":\"/storage/v1/b/$bucket/o/${object//\//%2F}\".*\"status\":200" || true; }
 entries() { # NAME HEALTHY lines of the WorkloadEntries (real kubectl)
 	kc -n default get workloadentries -o \
 		jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Healthy")].status}{"\n"}{end}'
@@ -254,10 +254,13 @@ print(json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))["iat"])' "$1
 qemu-img create -q -f qcow2 -b "$image/disk.img" -F raw "$work/disk.qcow2"
 boot 1
 s1=$logs/serial1.log
-check "boot 1: cloud-init's final line names the GCE datasource" \
-	grep -q 'Cloud-init v. .* finished at .*Datasource DataSourceGCE' "$s1"
-check "boot 1: no NoCloud, no None" lacks "$s1" 'DataSourceNoCloud\|DataSourceNone'
+check "boot 1: no NoCloud, no None on the console" lacks "$s1" 'DataSourceNoCloud\|DataSourceNone'
 dcat 1 /var/lib/cloud/data/result.json >"$logs/result1.json"
+dcat 1 /var/log/cloud-init.log >"$logs/cloud-init1.log"
+check "boot 1: cloud-init.log: the GCE datasource crawled the metadata server" \
+	grep -q 'Crawl of GCE metadata service' "$logs/cloud-init1.log"
+check "boot 1: cloud-init.log: datasource DataSourceGCE" \
+	grep -q 'found local data from DataSourceGCE\|found network data from DataSourceGCE' "$logs/cloud-init1.log"
 check "boot 1: result.json: datasource GCE, no errors" /usr/bin/python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))["v1"]
