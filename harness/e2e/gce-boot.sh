@@ -243,7 +243,9 @@ entries() { # NAME HEALTHY lines of the WorkloadEntries (real kubectl)
 	kc -n default get workloadentries -o \
 		jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Healthy")].status}{"\n"}{end}'
 }
-entry=productcatalogservice-169.254.169.15-$(sed -n "s/^ISTIO_META_NETWORK='\(.*\)'$/\1/p" .meshvm/identity/cluster.env)
+# istiod's name for it: <group>-<ip>-<network> (cluster.env's values,
+# shell-quoted only where needed)
+entry=productcatalogservice-169.254.169.15-$(sed -n 's/^ISTIO_META_NETWORK=//p' .meshvm/identity/cluster.env | tr -d "'\"")
 iat_of() { # the iat claim of the JWT in FILE (not a secret)
 	/usr/bin/python3 -c 'import base64, json, sys
 p = open(sys.argv[1]).read().strip().split(".")[1]
@@ -269,7 +271,7 @@ check "boot 1: console shows meshvm-join: joined" grep -q 'meshvm-join: joined' 
 check "boot 1: istio started with the token in place" grep -q 'istio-stub: starting, token present' "$s1"
 iat1=$(iat_of "$work/istio-token")
 check "boot 1: the stub registered with istiod, token iat $iat1" \
-	grep -q "istio-stub: registered with istiod .* $entry, healthy (token iat $iat1)" "$s1"
+	grep -q "istio-stub: registered with istiod .* WorkloadEntry default/$entry, healthy (token iat $iat1)" "$s1"
 dcat 1 /var/lib/meshvm/status.json >"$logs/status1.json"
 expect_eq "$(jget 'd["phase"]' <"$logs/status1.json")" joined "boot 1: status.json phase joined"
 expect_eq "$(jget 'd["bundle_sha256"]' <"$logs/status1.json")" "$pinned" "boot 1: status.json pins the bundle"
@@ -300,7 +302,7 @@ if [ "${MESHVM_GCE_BOOT_FULL:-0}" = 1 ]; then
 	s2=$logs/serial2.log
 	check "boot 2: console shows meshvm-join: joined" grep -q 'meshvm-join: joined' "$s2"
 	check "boot 2: istiod was shown the new token (iat $iat2)" \
-		grep -q "istio-stub: registered with istiod .* $entry, healthy (token iat $iat2)" "$s2"
+		grep -q "istio-stub: registered with istiod .* WorkloadEntry default/$entry, healthy (token iat $iat2)" "$s2"
 	expect_eq "$(bundle_gets)" 1 "boot 2: the bundle was not downloaded again"
 	entries >"$logs/entries2.txt"
 	check "kubectl: $entry Healthy=True again" grep -qx "$entry True" "$logs/entries2.txt"
