@@ -9,7 +9,7 @@
 
 enum {
 	O_BUNDLE = 1, O_TOKEN, O_OUTPUT, O_IID, O_HOST, O_NETCFG, O_EXTRA,
-	O_RUNTIME, O_TIMEOUT, O_URL, O_AGENT
+	O_RUNTIME, O_TIMEOUT, O_URL, O_AGENT, O_STORAGE
 };
 
 static const char *const agent_values[] = {
@@ -63,6 +63,10 @@ static const struct cli_option userdata_options[] = {
 	         "user-data (default); Google's guest agent (Debian, RHEL, Rocky "
 	         "images) runs startup-script, the same join as a #!/bin/sh "
 	         "script"},
+	{.id = O_STORAGE, .lng = "storage-url", .arg = "URL",
+	 .help = "Cloud Storage JSON API base the VM fetches a gs:// bundle "
+	         "from (a private or restricted endpoint; default "
+	         "https://storage.googleapis.com/storage/v1)"},
 	OPT_EXTRA, OPT_RUNTIME, OPT_TIMEOUT,
 	CLI_OPT_JSON("also print metadata.items for instances.insert"),
 	CLI_OPT_VERBOSE, CLI_OPT_HELP, {0}};
@@ -176,7 +180,7 @@ error_lines(const struct mv_err *err)
 /* The options seed and userdata share. */
 struct ci_opts {
 	const char *bundle, *token, *out, *iid, *host, *netcfg, *extra,
-	           *runtime, *url, *agent;
+	           *runtime, *url, *agent, *storage;
 	int timeout;
 };
 
@@ -208,6 +212,12 @@ parse(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 		case O_TIMEOUT: o->timeout = (int)p->num; break;
 		case O_URL: o->url = p->arg; break;
 		case O_AGENT: o->agent = p->arg; break;
+		case O_STORAGE:
+			mv_err_clear(&err);
+			if (cloudinit_storage_url_check(p->arg, &err) != 0)
+				return cli_usage_error(p->path, "%s", err.msg);
+			o->storage = p->arg;
+			break;
 		}
 	}
 	return id < 0 ? (p->exit_code == 0 ? -1 : p->exit_code) : 0;
@@ -275,6 +285,7 @@ run_userdata(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	uo.runtime = o.runtime;
 	uo.ready_timeout = o.timeout;
 	uo.agent = o.agent;
+	uo.storage_url = o.storage;
 	if (cloudinit_gce_userdata(&uo, o.out, &res, &err) != 0)
 		return cli_fail(&err);
 	if (!strcmp(o.out, "-")) /* the data took stdout */

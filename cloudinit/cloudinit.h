@@ -65,12 +65,17 @@ struct cloudinit_join {
 	char bundle_sha256[MV_SHA256_HEX];   /* the pinned whole-file digest */
 	const char *runtime;                 /* auto|docker|podman|containerd|none */
 	int ready_timeout;                   /* seconds, 1..86400 */
+	const char *storage_url;             /* Storage JSON API base, or NULL
+	                                      * for Google's (gs:// bundles) */
 };
 
 /* 0 when `s` is one of auto, docker, podman, containerd, none. */
 int cloudinit_runtime_check(const char *s, struct mv_err *err);
 /* 0 when `url` is https://HOST/... or gs://BUCKET/OBJECT. */
 int cloudinit_bundle_url_check(const char *url, struct mv_err *err);
+/* 0 when `url` is an http(s)://HOST[/PATH] base of Cloud Storage's JSON
+ * API (a private or restricted endpoint, or a test's fake). */
+int cloudinit_storage_url_check(const char *url, struct mv_err *err);
 
 /*--- user-data -----------------------------------------------------------*/
 
@@ -135,6 +140,7 @@ struct cloudinit_userdata_options {
 	const char *runtime;     /* NULL = auto */
 	int ready_timeout;       /* 0 = default */
 	const char *agent;       /* cloud-init (NULL) or startup-script */
+	const char *storage_url; /* NULL = https://storage.googleapis.com/storage/v1 */
 };
 
 struct cloudinit_userdata_result {

@@ -118,6 +118,10 @@ cloudinit_gce_userdata(const struct cloudinit_userdata_options *opt,
 	    cloudinit_bundle_url_check(opt->bundle_url, err) != 0)
 		return -1;
 	join.bundle_url = opt->bundle_url;
+	if (opt->storage_url != NULL &&
+	    cloudinit_storage_url_check(opt->storage_url, err) != 0)
+		return -1;
+	join.storage_url = opt->storage_url;
 	if (ci_bundle_pin(opt->bundle_path, join.bundle_sha256, NULL, 0, err) !=
 	    0)
 		return -1;

@@ -318,6 +318,7 @@ load_conf() {
         MESHVM_RUNTIME) RUNTIME=$val ;;
         MESHVM_READY_TIMEOUT) READY_TIMEOUT=$val ;;
         MESHVM_METADATA_URL) METADATA_URL=$val ;;
+        MESHVM_STORAGE_URL) STORAGE_URL=$val ;;
         *) fail "join.conf: unknown key '$key'" ;;
         esac
     done <"$CONF"

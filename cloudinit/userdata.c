@@ -87,6 +87,33 @@ cloudinit_bundle_url_check(const char *url, struct mv_err *err)
 }
 
 int
+cloudinit_storage_url_check(const char *url, struct mv_err *err)
+{
+	const char *rest = NULL;
+
+	for (const char *p = url; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '\'' ||
+		    *p == '"' || *p == '\\' || *p == '$' || *p == '`')
+			return mv_err_set(err, MV_EXIT_USAGE,
+			                  "--storage-url: spaces, quotes, '$', '`', "
+			                  "'\\' or control characters are not "
+			                  "allowed");
+	if (strncmp(url, "https://", 8) == 0)
+		rest = url + 8;
+	else if (strncmp(url, "http://", 7) == 0)
+		rest = url + 7;
+	if (rest == NULL || *rest == '\0' || *rest == '/' ||
+	    strchr(url, '?') != NULL || strchr(url, '#') != NULL ||
+	    url[strlen(url) - 1] == '/')
+		return mv_err_set(err, MV_EXIT_USAGE,
+		                  "--storage-url: '%s' is not an http(s)://HOST"
+		                  "[/PATH] base without a query or a trailing '/' "
+		                  "(e.g. https://storage.googleapis.com/storage/v1)",
+		                  url);
+	return 0;
+}
+
+int
 ci_join_init(struct cloudinit_join *join, enum cloudinit_source source,
              const char *runtime, int ready_timeout, struct mv_err *err)
 {
@@ -345,6 +372,9 @@ ci_join_conf(const struct cloudinit_join *join, const char *writer)
 		ci_buf_puts(&conf, "MESHVM_BUNDLE_SOURCE=url\n");
 		ci_buf_printf(&conf, "MESHVM_BUNDLE_URL=%s\n", join->bundle_url);
 		ci_buf_puts(&conf, "MESHVM_TOKEN_SOURCE=metadata\n");
+		if (join->storage_url != NULL)
+			ci_buf_printf(&conf, "MESHVM_STORAGE_URL=%s\n",
+			              join->storage_url);
 	}
 	ci_buf_printf(&conf, "MESHVM_RUNTIME=%s\n", join->runtime);
 	ci_buf_printf(&conf, "MESHVM_READY_TIMEOUT=%d\n", join->ready_timeout);

@@ -2,7 +2,9 @@
 # boot-image.sh [CACHE_DIR] - build (or reuse) the Debian 12 guest image the
 # boot test runs, and print the directory that holds it.
 #
-# The image is built once per machine into a cache directory outside the
+# One image for every boot test (boot.sh: NoCloud seed; gce-boot.sh: the
+# GCE datasource against the fake), variants chosen on the kernel command
+# line.  The image is built once per machine into a cache directory outside the
 # repository (default ${XDG_CACHE_HOME:-$HOME/.cache}/meshvm/boot-image, or
 # $MESHVM_BOOT_CACHE) and reused while this script is unchanged: the stamp
 # is the script's own sha256.  The cache then holds:
@@ -65,9 +67,18 @@ printf 'meshvm-guest\n' >"$root/etc/hostname"
 for t in apt-daily.timer apt-daily-upgrade.timer fstrim.timer e2scrub_all.timer; do
 	rm -f "$root/etc/systemd/system/timers.target.wants/$t"
 done
-# NoCloud only: no probing of other datasources (each costs time).
-printf 'datasource_list: [ NoCloud, None ]\n' \
+# Two datasources, no probing of others (each costs time): NoCloud (the
+# boot test's seed) and GCE (gce-boot.sh: the fake's metadata server;
+# the kernel command line says ci.ds=GCE and qemu's SMBIOS says "Google
+# Compute Engine", as ds-identify and DataSourceGCE check on GCE).
+printf 'datasource_list: [ NoCloud, GCE, None ]\n' \
 	>"$root/etc/cloud/cloud.cfg.d/90-meshvm-datasource.cfg"
+# As Google's images have it: the metadata server by name, no DNS needed.
+cat >"$root/etc/hosts" <<'HOSTS'
+127.0.0.1	localhost
+::1	localhost ip6-localhost ip6-loopback
+169.254.169.254	metadata.google.internal metadata
+HOSTS
 rm -rf "$root/var/cache/apt/archives"/*.deb "$root/var/lib/apt/lists"/*
 
 # A stand-in for Google's guest agent, for the startup-script variant

@@ -174,7 +174,9 @@ control_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	const char *what = rq->n_seg > 1 ? rq->seg[1] : "";
 	bool get = strcmp(rq->method, "GET") == 0;
 
-	if (rq->n_seg != 2) {
+	if (vmnet_control(f, rq, rs)) {
+		/* POST /_fake/vms/NAME/listener (compute_vmnet.c) */
+	} else if (rq->n_seg != 2) {
 		resp_gerr(rs, 404, NULL, "Unknown control endpoint.");
 	} else if (strcmp(what, "state") == 0 && get) {
 		control_state(f, rs);

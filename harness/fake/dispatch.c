@@ -233,6 +233,15 @@ fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 			          "query has an encoded NUL (%%00).");
 		goto journal;
 	}
+	if (rq->kc == NULL && rq->listener != NULL &&
+	    strncmp(rq->listener, FAKE_VM_LISTENER,
+	            strlen(FAKE_VM_LISTENER)) == 0 && !vmnet_path_ok(rq)) {
+		/* a booted VM reaches its metadata and storage reads only */
+		rq->mutating = false;
+		resp_gerr(rs, 404, NULL, "The requested URL %s was not found on "
+		          "this server.", rq->path);
+		goto journal;
+	}
 	if (rq->kc == NULL && rq->n_seg > 0 && strcmp(rq->seg[0], "_fake") == 0) {
 		fst(f)->gen++;
 		control_dispatch(f, rq, rs);

@@ -582,8 +582,15 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	memset(&rq, 0, sizeof(rq));
 	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hv);
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qv);
-	target = mv_strfmt("%s%s%s", url, qv.query ? "?" : "",
-	                            qv.query ? qv.query : "");
+	/* A VM's own listener serves its metadata where Google's is. */
+	if (strncmp(l->name, FAKE_VM_LISTENER, strlen(FAKE_VM_LISTENER)) == 0 &&
+	    strncmp(url, "/computeMetadata/", 17) == 0)
+		target = mv_strfmt("/vm/%s%s%s%s", l->name + strlen(FAKE_VM_LISTENER),
+		                   url, qv.query ? "?" : "",
+		                   qv.query ? qv.query : "");
+	else
+		target = mv_strfmt("%s%s%s", url, qv.query ? "?" : "",
+		                   qv.query ? qv.query : "");
 	free(qv.query);
 	if (target == NULL || freq_parse_target(&rq, target) != 0) {
 		free(target);

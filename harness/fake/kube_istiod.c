@@ -361,8 +361,11 @@ kistiod_lb_sync(struct fake *f, struct kcluster *kc, const struct kkind *k,
 		const char *ip = fake_jstr(x, "ip");
 		struct in_addr a;
 		bool have = false;
+		/* loopback, or link-local (169.254/16, never routed): a test
+		 * booting a real VM puts its LB range there, on lo */
 		if (inet_pton(AF_INET, ip, &a) != 1 ||
-		    (ntohl(a.s_addr) >> 24) != 127)
+		    ((ntohl(a.s_addr) >> 24) != 127 &&
+		     (ntohl(a.s_addr) >> 16) != 0xa9fe))
 			continue;
 		for (size_t j = 0; j < kc->n_lb; j++)
 			have = have || !strcmp(kc->lb_ip[j], ip);

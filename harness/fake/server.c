@@ -422,6 +422,7 @@ fake_stop(struct fake *f, struct mv_err *err)
 		listener_stop(f->api);
 		f->api = NULL;
 	}
+	vmnet_stop_all(f);
 	kube_free_all(f);
 	delayer_stop(f);
 	for (size_t i = 0; i < fst(f)->n_closing; i++)

@@ -74,6 +74,14 @@ struct rcache {
 #define FAKE_MAX_LB 8
 #define FAKE_ISTIOD_PORT 15012
 #define FAKE_ISTIOD_LISTENER "istiod:" /* + cluster name */
+#define FAKE_VM_LISTENER "vm:"         /* + instance name */
+#define FAKE_MAX_VMNET 16
+
+/* A booted VM's own listener (compute_vmnet.c). */
+struct fake_vmnet {
+	char name[64];            /* the instance */
+	struct listener *l;
+};
 
 /* A cluster's Kubernetes side: its listener and identity. */
 struct kcluster {
@@ -138,6 +146,8 @@ struct fstate {
 	atomic_size_t inflight;   /* request body bytes being received */
 	bool started;
 	bool stopped;
+	struct fake_vmnet vmnet[FAKE_MAX_VMNET]; /* VM listeners, until stop */
+	size_t n_vmnet;
 	struct kcluster **kc;
 	size_t n_kc;
 	struct kcluster **closing; /* removed clusters, freed after unlock */

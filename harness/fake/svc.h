@@ -100,6 +100,13 @@ void traffic_free(struct fake *f);
 
 /* ---- control.c: /_fake/ ---- */
 void control_dispatch(struct fake *f, struct freq *rq, struct fresp *rs);
+/* ---- compute_vmnet.c: a booted VM's own listener ---- */
+/* POST /_fake/vms/NAME/listener; false when rq is not that path. */
+bool vmnet_control(struct fake *f, struct freq *rq, struct fresp *rs);
+/* What a VM listener (rq->listener FAKE_VM_LISTENER...) may ask. */
+bool vmnet_path_ok(const struct freq *rq);
+/* Stop them (the server, when it stops; outside the lock). */
+void vmnet_stop_all(struct fake *f);
 
 /* ---- kube.c: one Kubernetes API per cluster ---- */
 /* Register a cluster (its store seeded with what every cluster starts

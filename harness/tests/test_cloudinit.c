@@ -577,9 +577,33 @@ test_cli_userdata(void **state)
 	assert_contains(ud, json_string_value(json_object_get(doc,
 	                                                      "bundle_sha256")));
 	assert_int_equal(cloudinit_validate_buf("ud", ud, len, &err), 0);
+	assert_null(strstr(ud, "MESHVM_STORAGE_URL=http"));
 	json_decref(doc);
 	free(ud);
 	free(log);
+
+	/* --storage-url: join.conf points gs:// fetches at that endpoint */
+	assert_int_equal(tu_sh(&log, "'%s' cloudinit userdata --bundle '%s' "
+	                             "--bundle-url gs://b/o -o '%s' --storage-url "
+	                             "http://metadata.google.internal/storage/v1",
+	                       tu_bin(), bundle, out), 0);
+	free(log);
+	ud = tu_read(out, &len);
+	assert_non_null(ud);
+	assert_contains(ud, "MESHVM_STORAGE_URL=http://metadata.google.internal"
+	                    "/storage/v1\n");
+	free(ud);
+	const char *bad_urls[] = {"ftp://h/x", "https://", "http://h/x/",
+	                          "https://h/x?q=1", "https://h/$(id)",
+	                          "https://h/'x"};
+	for (size_t i = 0; i < sizeof(bad_urls) / sizeof(bad_urls[0]); i++) {
+		assert_int_equal(tu_sh(&log, "'%s' cloudinit userdata --bundle '%s' "
+		                             "--bundle-url gs://b/o -o '%s.bad' "
+		                             "--storage-url \"%s\"", tu_bin(), bundle,
+		                       out, bad_urls[i]), 2);
+		assert_contains(log, "--storage-url");
+		free(log);
+	}
 
 	/* over the per-value limit: named, sized, nothing written */
 	unlink(out);

@@ -72,6 +72,102 @@ test_guest_attributes(void **state)
 	fake_free(f);
 }
 
+#define MD "/vm/vm1/computeMetadata/v1/"
+
+static char *
+md_body(struct fake *f, const char *path, int want)
+{
+	struct fu_resp r = fu_req_on(f, "gcp", "GET", path, NULL, flavor);
+	char *b;
+
+	assert_int_equal(r.status, want);
+	b = strdup(r.raw.body ? r.raw.body : "");
+	assert_non_null(b);
+	fu_free(&r);
+	return b;
+}
+
+/* cloud-init's GCE datasource asks "?recursive=True" (capital T) for
+ * instance/attributes/ and project/attributes/ and json.loads the body:
+ * both must be JSON objects (they were text and 404). */
+static void
+test_metadata_tree(void **state)
+{
+	struct fake *f = fu_new(true, 0);
+	json_t *j;
+	char *b;
+
+	(void)state;
+	assert_int_equal(fu_do(f, "POST", ZONE "/instances",
+	                       "{\"name\":\"vm1\",\"machineType\":\"zones/"
+	                       "us-central1-b/machineTypes/n1-standard-1\","
+	                       "\"metadata\":{\"items\":[{\"key\":"
+	                       "\"user-data\",\"value\":\"#cloud-config\\n\"},"
+	                       "{\"key\":\"k2\",\"value\":\"v2\"}]}}"),
+	                 200);
+	b = md_body(f, MD "instance/attributes/?recursive=True", 200);
+	j = json_loads(b, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "user-data")),
+	                    "#cloud-config\n");
+	assert_string_equal(json_string_value(json_object_get(j, "k2")), "v2");
+	json_decref(j);
+	free(b);
+	b = md_body(f, MD "project/attributes/?recursive=True", 200);
+	assert_string_equal(b, "{}");
+	free(b);
+	/* listings: keys, "/" after subdirectories */
+	b = md_body(f, MD "instance/attributes/", 200);
+	assert_non_null(strstr(b, "user-data\n"));
+	assert_non_null(strstr(b, "k2\n"));
+	free(b);
+	b = md_body(f, MD "instance/", 200);
+	assert_non_null(strstr(b, "network-interfaces/\n"));
+	assert_non_null(strstr(b, "service-accounts/\n"));
+	assert_non_null(strstr(b, "hostname\n"));
+	free(b);
+	b = md_body(f, MD "instance/network-interfaces/", 200);
+	assert_string_equal(b, "0/\n");
+	free(b);
+	/* recursive: camelCase built-ins, attribute keys verbatim, no token */
+	b = md_body(f, MD "instance/?recursive=true", 200);
+	j = json_loads(b, 0, NULL);
+	assert_non_null(j);
+	assert_non_null(json_object_get(j, "networkInterfaces"));
+	assert_non_null(json_object_get(j, "machineType"));
+	assert_non_null(json_object_get(json_object_get(j, "attributes"),
+	                                "user-data"));
+	assert_null(strstr(b, "access_token"));
+	json_decref(j);
+	free(b);
+	b = md_body(f, MD "project/?recursive=true", 200);
+	assert_non_null(strstr(b, "\"projectId\":\"p1\""));
+	free(b);
+	/* leaves */
+	b = md_body(f, MD "instance/zone", 200);
+	assert_non_null(strstr(b, "/zones/us-central1-b"));
+	free(b);
+	b = md_body(f, MD "instance/attributes/k2?alt=json", 200);
+	assert_string_equal(b, "\"v2\"");
+	free(b);
+	b = md_body(f, MD "instance/service-accounts/default/aliases", 200);
+	assert_string_equal(b, "default\n");
+	free(b);
+	b = md_body(f, MD "instance/service-accounts/default/token", 200);
+	assert_non_null(strstr(b, "access_token"));
+	free(b);
+	b = md_body(f, MD "instance/service-accounts/nobody@x/token", 404);
+	free(b);
+	b = md_body(f, MD "instance/attributes/nope", 404);
+	free(b);
+	b = md_body(f, MD "instance/network-interfaces/7/ip", 404);
+	free(b);
+	b = md_body(f, MD "instance/hostname/deeper", 404);
+	free(b);
+	assert_int_equal(fu_do(f, "GET", MD "instance/id", NULL), 403);
+	fake_free(f);
+}
+
 static void
 test_serial_port(void **state)
 {
@@ -129,6 +225,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_guest_attributes),
 		cmocka_unit_test(test_serial_port),
+		cmocka_unit_test(test_metadata_tree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
