@@ -53,6 +53,25 @@ struct digest {
 	double t_inputs, t_prefix; /* seconds after t0 */
 };
 
+/* Read up to `want` bytes at `off`; *got < want only at the end of the
+ * file.  -1 with errno on a read error. */
+static int
+pread_full(int fd, char *buf, size_t want, uint64_t off, size_t *got)
+{
+	*got = 0;
+	while (*got < want) {
+		ssize_t r = pread(fd, buf + *got, want - *got, (off_t)(off + *got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		*got += (size_t)r;
+	}
+	return 0;
+}
+
 static int
 read_full(int fd, char *buf, size_t want, size_t *got)
 {
@@ -290,18 +309,32 @@ feed_entry(struct zframes *z, const struct bake_entry *e, int64_t sde,
 		return -1;
 	while (left > 0) {
 		size_t room, got;
-		char *dst = zframes_space(z, &room, err);
-		if (dst == NULL) {
+		char *dst;
+		/* Whole pieces of a large input that would not compress go
+		 * from the file to the bundle without the workers. */
+		if (left >= ZFRAMES_CHUNK && zframes_at_boundary(z)) {
+			int st = zframes_store_file(z, fd, e->size - left, e->src, err);
+			if (st < 0) {
+				close(fd);
+				return -1;
+			}
+			if (st > 0) {
+				mv_progress_add(prog, ZFRAMES_CHUNK);
+				left -= ZFRAMES_CHUNK;
+				continue;
+			}
+		}
+		if ((dst = zframes_space(z, &room, err)) == NULL) {
 			close(fd);
 			return -1;
 		}
 		if (room > left)
 			room = (size_t)left;
-		int bad = read_full(fd, dst, room, &got);
-		if (bad != 0 || got == 0) {
+		if (pread_full(fd, dst, room, e->size - left, &got) != 0 ||
+		    got == 0) {
 			int en = errno;
 			close(fd);
-			return bad == 0 ? mv_err_set(err, MV_EXIT_FAIL,
+			return got == 0 ? mv_err_set(err, MV_EXIT_FAIL,
 			                             "%s: shrank while baking", e->src)
 			                : mv_err_sys(err, en, "%s: read", e->src);
 		}

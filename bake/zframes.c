@@ -38,6 +38,7 @@ struct slot {
 	char *in, *out;
 	size_t len, out_len;
 	bool raw;
+	bool probed; /* the caller sampled it already: compress */
 	char err[160];
 };
 
@@ -53,29 +54,44 @@ struct zframes {
 	uint64_t write_seq;  /* the piece written next */
 	uint64_t written;
 	bool closed, stop;
+	bool next_probed;    /* the next piece was sampled: compress it */
+	ZSTD_CCtx *probe;    /* the caller's, for zframes_store_file */
+	char *sample_buf, *probe_tmp, *raw_buf;
 	struct zframes_stats st;
 };
 
 /* A piece is stored when sampled stretches of it do not shrink by 3% at
  * zstd's fastest level: running level N over incompressible data costs
- * about as much as compressing text and saves nothing.  The samples are
- * a function of the bytes alone, so the choice is reproducible. */
+ * about as much as compressing text and saves nothing.  The samples (at
+ * i * len / SAMPLES) are a function of the bytes alone, so the choice is
+ * reproducible whoever makes it. */
 static bool
-looks_incompressible(ZSTD_CCtx *probe, char *tmp, size_t cap,
-                     const char *in, size_t len)
+samples_incompressible(ZSTD_CCtx *probe, char *tmp, size_t cap,
+                       const char *const sample[SAMPLES])
 {
-	size_t step = len / SAMPLES, got = 0;
+	size_t got = 0;
 
-	if (probe == NULL || len < 2 * SAMPLES * SAMPLE_LEN)
-		return false;
 	for (size_t i = 0; i < SAMPLES; i++) {
-		size_t r = ZSTD_compressCCtx(probe, tmp, cap, in + i * step,
-		                             SAMPLE_LEN, 1);
+		size_t r = ZSTD_compressCCtx(probe, tmp, cap, sample[i], SAMPLE_LEN,
+		                             1);
 		if (ZSTD_isError(r))
 			return false;
 		got += r;
 	}
 	return got * 100 >= (size_t)SAMPLES * SAMPLE_LEN * 97;
+}
+
+static bool
+looks_incompressible(ZSTD_CCtx *probe, char *tmp, size_t cap,
+                     const char *in, size_t len)
+{
+	const char *sample[SAMPLES];
+
+	if (probe == NULL || len < 2 * SAMPLES * SAMPLE_LEN)
+		return false;
+	for (size_t i = 0; i < SAMPLES; i++)
+		sample[i] = in + i * (len / SAMPLES);
+	return samples_incompressible(probe, tmp, cap, sample);
 }
 
 static void
@@ -86,7 +102,7 @@ compress_slot(ZSTD_CCtx *cc, ZSTD_CCtx *probe, char *tmp, size_t cap,
 
 	s->raw = false;
 	s->err[0] = '\0';
-	if (looks_incompressible(probe, tmp, cap, s->in, s->len)) {
+	if (!s->probed && looks_incompressible(probe, tmp, cap, s->in, s->len)) {
 		s->raw = true;
 		return;
 	}
@@ -181,6 +197,13 @@ zframes_open(struct zframes **out, int fd, int workers, int level,
 		if (z->slots[i].in == NULL || z->slots[i].out == NULL)
 			return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 	}
+	z->probe = ZSTD_createCCtx();
+	z->sample_buf = malloc(SAMPLES * SAMPLE_LEN);
+	z->probe_tmp = malloc(ZSTD_compressBound(SAMPLE_LEN));
+	z->raw_buf = malloc(RAW_BLOCK);
+	if (z->probe == NULL || z->sample_buf == NULL || z->probe_tmp == NULL ||
+	    z->raw_buf == NULL)
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 	for (; z->started < z->nworkers; z->started++)
 		if (pthread_create(&z->workers[z->started], NULL, worker_main, z) != 0)
 			return mv_err_set(err, MV_EXIT_FAIL,
@@ -315,7 +338,9 @@ zframes_space(struct zframes *z, size_t *len, struct mv_err *err)
 		s->state = S_FILLING;
 		s->seq = z->next_seq;
 		s->len = 0;
+		s->probed = z->next_probed;
 		pthread_mutex_unlock(&z->lock);
+		z->next_probed = false;
 		z->cur = s;
 	}
 	*len = ZFRAMES_CHUNK - z->cur->len;
@@ -357,6 +382,117 @@ zframes_put(struct zframes *z, const void *buf, size_t len,
 		len -= room;
 	}
 	return 0;
+}
+
+static int
+pread_full(int fd, char *buf, size_t len, uint64_t off, const char *name,
+           struct mv_err *err)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t r = pread(fd, buf + got, len - got, (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return mv_err_sys(err, errno, "%s: read", name);
+		if (r == 0)
+			return mv_err_set(err, MV_EXIT_FAIL, "%s: shrank while baking",
+			                  name);
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/* The stored frame of a whole piece of fd, 128 KiB at a time through a
+ * buffer that stays in cache between read and write. */
+static int
+store_from_fd(struct zframes *z, int fd, uint64_t off, const char *name,
+              struct mv_err *err)
+{
+	unsigned char head[RAW_HEAD];
+	uint32_t len = ZFRAMES_CHUNK;
+
+	memcpy(head, "\x28\xb5\x2f\xfd\xa0", 5);
+	for (int i = 0; i < 4; i++)
+		head[5 + i] = (unsigned char)(len >> (8 * i));
+	for (size_t b = 0; b < RAW_BLOCKS; b++) {
+		unsigned char bh[3];
+		uint32_t h = (uint32_t)(RAW_BLOCK << 3) | (b + 1 == RAW_BLOCKS);
+		struct iovec iov[3];
+		int cnt = 0;
+		size_t n = (b == 0 ? RAW_HEAD : 0) + 3 + RAW_BLOCK;
+
+		if (pread_full(fd, z->raw_buf, RAW_BLOCK, off + b * RAW_BLOCK, name,
+		               err) != 0)
+			return -1;
+		bh[0] = (unsigned char)h;
+		bh[1] = (unsigned char)(h >> 8);
+		bh[2] = (unsigned char)(h >> 16);
+		if (b == 0)
+			iov[cnt++] = (struct iovec){head, RAW_HEAD};
+		iov[cnt++] = (struct iovec){bh, 3};
+		iov[cnt++] = (struct iovec){z->raw_buf, RAW_BLOCK};
+		if (write_all(z->fd, iov, cnt, err) != 0)
+			return -1;
+		z->st.out += n;
+		pthread_mutex_lock(&z->lock);
+		z->written += n;
+		pthread_cond_broadcast(&z->done);
+		pthread_mutex_unlock(&z->lock);
+	}
+	z->st.in += ZFRAMES_CHUNK;
+	z->st.frames++;
+	z->st.stored++;
+	return 0;
+}
+
+bool
+zframes_at_boundary(const struct zframes *z)
+{
+	return z->cur == NULL || z->cur->len == 0;
+}
+
+int
+zframes_store_file(struct zframes *z, int fd, uint64_t off, const char *name,
+                   struct mv_err *err)
+{
+	const char *sample[SAMPLES];
+
+	if (z->cur != NULL && z->cur->len > 0)
+		return mv_err_set(err, MV_EXIT_FAIL, "internal: not at a piece "
+		                  "boundary");
+	for (size_t i = 0; i < SAMPLES; i++) {
+		sample[i] = z->sample_buf + i * SAMPLE_LEN;
+		if (pread_full(fd, z->sample_buf + i * SAMPLE_LEN, SAMPLE_LEN,
+		               off + i * (ZFRAMES_CHUNK / SAMPLES), name, err) != 0)
+			return -1;
+	}
+	if (!samples_incompressible(z->probe, z->probe_tmp,
+	                            ZSTD_compressBound(SAMPLE_LEN), sample)) {
+		if (z->cur != NULL)
+			z->cur->probed = true;
+		else
+			z->next_probed = true;
+		return 0;
+	}
+	/* Frames go out in order: everything before this one first. */
+	if (z->cur != NULL) {
+		pthread_mutex_lock(&z->lock);
+		z->cur->state = S_FREE;
+		pthread_mutex_unlock(&z->lock);
+		z->cur = NULL;
+	}
+	while (z->write_seq < z->next_seq)
+		if (flush_one(z, true, err) < 0)
+			return -1;
+	if (store_from_fd(z, fd, off, name, err) != 0)
+		return -1;
+	pthread_mutex_lock(&z->lock);
+	z->next_seq++;
+	z->write_seq++;
+	pthread_mutex_unlock(&z->lock);
+	return 1;
 }
 
 int
@@ -427,6 +563,10 @@ zframes_free(struct zframes *z)
 		free(z->slots[i].in);
 		free(z->slots[i].out);
 	}
+	ZSTD_freeCCtx(z->probe);
+	free(z->sample_buf);
+	free(z->probe_tmp);
+	free(z->raw_buf);
 	pthread_mutex_destroy(&z->lock);
 	pthread_cond_destroy(&z->work);
 	pthread_cond_destroy(&z->done);

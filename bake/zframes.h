@@ -39,6 +39,15 @@ int zframes_fill(struct zframes *z, size_t n, struct mv_err *err);
 /* Append a copy of buf. */
 int zframes_put(struct zframes *z, const void *buf, size_t len,
                 struct mv_err *err);
+/* The next byte starts a piece. */
+bool zframes_at_boundary(const struct zframes *z);
+/* At a piece boundary, the next ZFRAMES_CHUNK bytes of the stream being
+ * fd's bytes at `off`: when samples of them do not compress, write them
+ * as a stored frame straight from the file (1: done, the stream moved on
+ * by a piece); else 0, and the caller fills the piece as usual (it is
+ * compressed without sampling again).  -1: error (a short file is one). */
+int zframes_store_file(struct zframes *z, int fd, uint64_t off,
+                       const char *name, struct mv_err *err);
 /* Compress and write what is left; every frame is on disk after. */
 int zframes_close(struct zframes *z, struct zframes_stats *st,
                   struct mv_err *err);

@@ -19,7 +19,8 @@
 #   unpack vs  verify
 # and measures the limit in the same round:
 #   compress = the inputs' bytes / `zstd -b3 -T2` (in memory, both cores)
-#   sha      = `openssl speed -bytes 65536 -evp sha256` (one core)
+#   sha      = `openssl speed -elapsed -bytes 65536 -evp sha256` (one core;
+#              wall clock like every other figure here)
 #   bake limit   = compress + (input + output bytes) / sha / 2 cores
 #   verify limit = decompressed bytes / sha (one stream: verify digests
 #                  the entries in order)
@@ -44,8 +45,8 @@ done
 # --- inputs -----------------------------------------------------------------
 make_inputs() { # make_inputs DIR SCALE
 	local d=$1 scale=$2 rnd txt
-	rnd=$((mib * 7 / 10 * scale))
-	txt=$((mib * 3 / 10 * scale))
+	rnd=$((mib * 7 * scale / 10))
+	txt=$((mib * 3 * scale / 10))
 	[ "$(cat "$d/.done" 2>/dev/null)" = "$rnd $txt" ] && return 0
 	rm -rf "$d"
 	mkdir -p "$d/img/l1/opt" "$d/img/l2/var/log"
@@ -121,8 +122,8 @@ compress_secs() { # compress_secs FILES...: wall of zstd -b3 -T2 over them
 	speed=$(echo "$line" | sed -E 's/.*\), *([0-9.]+) MB\/s.*/\1/')
 	awk -v b="$bytes" -v s="$speed" 'BEGIN {printf "%.3f", b / (s * 1e6)}'
 }
-sha_rate() { # bytes per second of one SHA-256 stream
-	openssl speed -bytes 65536 -seconds 1 -evp sha256 2>/dev/null |
+sha_rate() { # bytes per second of one SHA-256 stream (wall clock, like the rest)
+	openssl speed -elapsed -bytes 65536 -seconds 1 -evp sha256 2>/dev/null |
 		awk '/^sha256/ {sub(/k$/, "", $2); printf "%.0f", $2 * 1000}'
 }
 add() { secs[$1]="${secs[$1]:-} $2"; }
