@@ -582,8 +582,20 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	memset(&rq, 0, sizeof(rq));
 	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hv);
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qv);
-	target = mv_strfmt("%s%s%s", url, qv.query ? "?" : "",
-	                            qv.query ? qv.query : "");
+	{
+		/* url "?" query, without printf: this runs for every request */
+		size_t ul = strlen(url);
+		target = malloc(ul + (qv.query ? qv.qlen + 1 : 0) + 1);
+		if (target != NULL) {
+			memcpy(target, url, ul);
+			if (qv.query != NULL) {
+				target[ul] = '?';
+				memcpy(target + ul + 1, qv.query, qv.qlen);
+				ul += qv.qlen + 1;
+			}
+			target[ul] = '\0';
+		}
+	}
 	free(qv.query);
 	if (target == NULL || freq_parse_target(&rq, target) != 0) {
 		free(target);
