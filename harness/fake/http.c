@@ -384,14 +384,24 @@ stream_response(struct listener *l, struct MHD_Connection *c,
 	s->l = l;
 	s->c = c;
 	s->rs = *rs;
-	/* the context owns body and stream now */
-	rs->body = NULL;
+	/* the context owns body and stream now (a copy of a shared body:
+	 * stream_read frees what it has sent) */
+	s->rs.shared = NULL;
+	s->rs.body = resp_body_take(rs);
+	if (s->rs.body == NULL)
+		s->rs.len = 0;
 	rs->stream = NULL;
 	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384,
 	                                      stream_read, s, stream_done);
 	if (r == NULL)
 		stream_done(s);
 	return r;
+}
+
+static void
+shared_free(void *blob)
+{
+	rblob_release(blob);
 }
 
 static enum MHD_Result
@@ -403,6 +413,14 @@ send_answer(struct listener *l, struct MHD_Connection *c, struct fresp *rs)
 
 	if (rs->stream != NULL) {
 		r = stream_response(l, c, rs);
+	} else if (rs->shared != NULL) {
+		/* a cached answer, sent from the cache's own bytes */
+		r = MHD_create_response_from_buffer_with_free_callback_cls(
+		        rs->len, rs->body, shared_free, rs->shared);
+		if (r != NULL) {
+			rs->shared = NULL; /* MHD holds the reference now */
+			rs->body = NULL;
+		}
 	} else {
 		r = MHD_create_response_from_buffer(rs->len,
 		                                    rs->body ? rs->body : "",
@@ -654,7 +672,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	free(cn->body);
 	if (cn->fd >= 0)
 		close(cn->fd);
-	free(cn->rs.body);
+	resp_body_free(&cn->rs);
 	if (cn->rs.stream != NULL && cn->rs.stream_free != NULL)
 		cn->rs.stream_free(cn->rs.stream); /* never sent */
 	free(cn);

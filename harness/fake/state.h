@@ -57,6 +57,14 @@ struct blob {
 	size_t len;
 };
 
+/* An immutable answer body shared by the cache and the answers being
+ * sent (req.c): freed by whoever drops the last reference. */
+struct rblob {
+	atomic_size_t refs;
+	size_t len;
+	char data[];              /* len bytes and a NUL */
+};
+
 /* Serialized answers of stored resources, valid while the generation
  * stands still (see resp_json_cached). */
 #define FAKE_RCACHE 64
@@ -64,8 +72,7 @@ struct rcache {
 	const json_t *obj;        /* a stored resource, or */
 	char *key;                /* a request (Kubernetes GETs) */
 	uint64_t gen;
-	char *s;
-	size_t len;
+	struct rblob *blob;
 };
 
 #define FAKE_MAX_LB 8
