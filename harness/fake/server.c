@@ -456,6 +456,7 @@ fake_free(struct fake *f)
 	json_decref(fst(f)->db);
 	fake_pki_free(&fst(f)->pki);
 	json_decref(fst(f)->blob_index);
+	json_decref(fst(f)->inst_index);
 	free(f->listen_host);
 	free((char *)fst(f)->opt.state_dir);
 	pthread_mutex_destroy(&fst(f)->lock);

@@ -134,6 +134,7 @@ struct fstate {
 	struct blob *blobs;
 	size_t n_blobs;
 	json_t *blob_index;       /* key -> position in blobs (storage.c) */
+	json_t *inst_index;       /* instance name -> key (compute_inst.c) */
 	struct fake_pki pki;      /* made on first use, or loaded */
 	/* network, through the server's interface */
 	const struct fake_net *net; /* NULL until started */
