@@ -323,6 +323,8 @@ freq_clear(struct freq *rq)
 	free(rq->path);
 	free(rq->query);
 	json_decref(rq->json);
+	json_decref(rq->body_yaml);
+	free(rq->body_yaml_err);
 	json_decref(rq->op_error);
 	memset(rq, 0, sizeof(*rq));
 }

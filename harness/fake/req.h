@@ -50,6 +50,11 @@ struct freq {
 	const char *cap[FAKE_MAX_CAPS]; /* route captures ({} segments) */
 	size_t n_cap;
 	json_t *json;             /* the parsed JSON body, when there is one */
+	/* A Kubernetes apply body (YAML, aliases expanded) parsed before the
+	 * lock is taken: the object, or the reason it is not one. */
+	bool body_yaml_done;
+	json_t *body_yaml;
+	char *body_yaml_err;
 	bool mutating;
 	bool pure;                /* changed nothing: the generation stands */
 	/* what a fault asked the handler to do */

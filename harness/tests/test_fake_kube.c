@@ -434,6 +434,41 @@ test_server_side_apply(void **state)
 	fake_free(f);
 }
 
+/* Apply bodies are YAML, parsed (aliases expanded) before the fake's
+ * lock is taken: aliases work, and the errors are the API server's. */
+static void
+test_apply_yaml_body(void **state)
+{
+	struct fake *f = kube_fake(true, 0);
+	struct fu_resp r;
+
+	(void)state;
+	r = kt(f, "PATCH", CM "/y?fieldManager=t",
+	       "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\n"
+	       "  labels: &l {app: web}\n  annotations: *l\ndata:\n  k: v\n",
+	       "application/apply-patch+yaml");
+	assert_int_equal(r.status, 201);
+	assert_string_equal(fu_str(&r, "metadata.annotations.app"), "web");
+	fu_free(&r);
+	r = kt(f, "PATCH", CM "/y?fieldManager=t", "a: [1, 2\n",
+	       "application/apply-patch+yaml");
+	assert_status(r, 400, "BadRequest");
+	assert_contains(fu_str(&r, "message"), "error decoding YAML: ");
+	fu_free(&r);
+	r = kt(f, "PATCH", CM "/y?fieldManager=t", "- 1\n- 2\n",
+	       "application/apply-patch+yaml");
+	assert_status(r, 400, "BadRequest");
+	assert_string_equal(fu_str(&r, "message"),
+	                    "the apply configuration must be one object");
+	fu_free(&r);
+	/* a merge patch is JSON: not read as YAML */
+	r = kt(f, "PATCH", CM "/y", "data: {k: w}\n",
+	       "application/merge-patch+json");
+	assert_int_equal(r.status, 400);
+	fu_free(&r);
+	fake_free(f);
+}
+
 /* dryRun=All: the answer as if written, and nothing else changes. */
 static void
 test_dry_run_no_side_effects(void **state)
@@ -536,6 +571,7 @@ main(void)
 		cmocka_unit_test(test_field_validation),
 		cmocka_unit_test(test_generation_and_patches),
 		cmocka_unit_test(test_server_side_apply),
+		cmocka_unit_test(test_apply_yaml_body),
 		cmocka_unit_test(test_dry_run_no_side_effects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
