@@ -177,11 +177,11 @@ CONF
 }
 
 # ---- the fake ----
-# --watch-events 256: the watch history is bounded (4096 events by
+# --watch-history 256: the watch history is bounded (4096 events by
 # default), but the churn's writes would take minutes to fill 4096; with
 # 256 it is full within the warm-up, so the churn shows growth beyond the
 # bounds rather than a bounded history filling up.
-"$bin" fake --no-auth --op-polls 0 --watch-events 256 \
+"$bin" fake --no-auth --op-polls 0 --watch-history 256 \
 	--ready-file "$work/ready" >"$work/fake.out" 2>&1 &
 fake_pid=$!
 for _ in $(seq 100); do [ -s "$work/ready" ] && break; sleep 0.1; done
