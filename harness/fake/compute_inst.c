@@ -472,22 +472,43 @@ inst_set_metadata(struct fake *f, struct freq *rq, struct fresp *rs)
 	                     json_array()));
 }
 
-/* For the metadata server: an instance by name in any project/zone. */
+/* For the metadata server: an instance by name in any project/zone.
+ * A VM polls its metadata, so this is a hash lookup through an index of
+ * name -> key; the index is only a hint (instances come and go on many
+ * paths): a hit is checked against the table, and a miss or a stale hit
+ * rebuilds it from the table. */
+static json_t *
+index_hit(json_t *table, json_t *index, const char *name, char *key,
+          size_t keylen)
+{
+	const char *k = json_string_value(json_object_get(index, name));
+	json_t *inst = k ? json_object_get(table, k) : NULL;
+
+	if (inst == NULL || strcmp(fake_basename(k), name) != 0)
+		return NULL;
+	snprintf(key, keylen, "%s", k);
+	return inst;
+}
+
 json_t *
 compute_find_instance(struct fake *f, const char *name, char *key,
                       size_t keylen)
 {
-	json_t *inst;
+	json_t *table = fake_db(f, "instances"), *inst, *index;
 	const char *k;
 
-	json_object_foreach(fake_db(f, "instances"), k, inst) {
-		const char *slash = strrchr(k, '/');
-		if (slash != NULL && strcmp(slash + 1, name) == 0) {
-			snprintf(key, keylen, "%s", k);
-			return inst;
-		}
+	inst = index_hit(table, fst(f)->inst_index, name, key, keylen);
+	if (inst != NULL)
+		return inst;
+	index = json_object();
+	json_object_foreach(table, k, inst) {
+		const char *base = fake_basename(k);
+		if (json_object_get(index, base) == NULL)
+			json_object_set_new(index, base, json_string(k));
 	}
-	return NULL;
+	json_decref(fst(f)->inst_index);
+	fst(f)->inst_index = index;
+	return index_hit(table, index, name, key, keylen);
 }
 
 #define P "/compute/v1/projects/{}"

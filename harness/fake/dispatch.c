@@ -214,6 +214,10 @@ fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 			rq->have_digests = n == 16;
 		}
 	}
+	/* a Kubernetes listener's apply body: YAML, parsed without the lock */
+	if ((rq->kc != NULL || rq->cluster_name) && rq->body_len > 0 &&
+	    !rq->too_large && !rq->throttled)
+		kube_body_preparse(rq);
 	pthread_mutex_lock(&fst(f)->lock);
 	if (rq->cluster_name) {
 		rq->kc = kube_cluster_by_name(f, rq->listener);

@@ -1,8 +1,9 @@
 /* harness/fake/http.c - libmicrohttpd listeners and the latency faults.
  *
- * Every listener (the API one and one HTTPS listener per cluster) is an
- * MHD daemon bound to a loopback address, with a thread pool over epoll,
- * an idle timeout and suspend/resume: a request a fault delays is
+ * Every listener (the API one and one HTTPS listener per cluster) is a
+ * set of MHD daemons, one epoll thread each (--threads of them), bound to
+ * the same loopback address and port with SO_REUSEPORT, with an idle
+ * timeout and suspend/resume: a request a fault delays is
  * answered by the dispatcher at once (so the journal and the state see it
  * in order), then its connection is suspended and the delayer thread
  * resumes it when the delay is over, so a slow answer never holds a
@@ -30,11 +31,18 @@
 #include "core/log.h"
 #include "harness/fake/net.h"
 
+#define FAKE_MAX_WORKERS 16
+
 struct listener {
 	struct fake *f;
 	char *name;
 	struct kcluster *kc;
-	struct MHD_Daemon *d;
+	/* One daemon (one epoll thread) per worker, all on the same port
+	 * with SO_REUSEPORT, so the kernel spreads connections over them:
+	 * MHD's own thread pool shares one listening socket, and one of its
+	 * threads took every connection of a burst and served them alone. */
+	struct MHD_Daemon *d[FAKE_MAX_WORKERS];
+	size_t n_d;
 	int port;
 	bool tls;
 	bool stopping;   /* set under the delayer's lock: park nothing more */
@@ -384,14 +392,24 @@ stream_response(struct listener *l, struct MHD_Connection *c,
 	s->l = l;
 	s->c = c;
 	s->rs = *rs;
-	/* the context owns body and stream now */
-	rs->body = NULL;
+	/* the context owns body and stream now (a copy of a shared body:
+	 * stream_read frees what it has sent) */
+	s->rs.shared = NULL;
+	s->rs.body = resp_body_take(rs);
+	if (s->rs.body == NULL)
+		s->rs.len = 0;
 	rs->stream = NULL;
 	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384,
 	                                      stream_read, s, stream_done);
 	if (r == NULL)
 		stream_done(s);
 	return r;
+}
+
+static void
+shared_free(void *blob)
+{
+	rblob_release(blob);
 }
 
 static enum MHD_Result
@@ -403,6 +421,14 @@ send_answer(struct listener *l, struct MHD_Connection *c, struct fresp *rs)
 
 	if (rs->stream != NULL) {
 		r = stream_response(l, c, rs);
+	} else if (rs->shared != NULL) {
+		/* a cached answer, sent from the cache's own bytes */
+		r = MHD_create_response_from_buffer_with_free_callback_cls(
+		        rs->len, rs->body, shared_free, rs->shared);
+		if (r != NULL) {
+			rs->shared = NULL; /* MHD holds the reference now */
+			rs->body = NULL;
+		}
 	} else {
 		r = MHD_create_response_from_buffer(rs->len,
 		                                    rs->body ? rs->body : "",
@@ -588,9 +614,20 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		target = mv_strfmt("/vm/%s%s%s%s", l->name + strlen(FAKE_VM_LISTENER),
 		                   url, qv.query ? "?" : "",
 		                   qv.query ? qv.query : "");
-	else
-		target = mv_strfmt("%s%s%s", url, qv.query ? "?" : "",
-		                   qv.query ? qv.query : "");
+	else {
+		/* url "?" query, without printf: this runs for every request */
+		size_t ul = strlen(url);
+		target = malloc(ul + (qv.query ? qv.qlen + 1 : 0) + 1);
+		if (target != NULL) {
+			memcpy(target, url, ul);
+			if (qv.query != NULL) {
+				target[ul] = '?';
+				memcpy(target + ul + 1, qv.query, qv.qlen);
+				ul += qv.qlen + 1;
+			}
+			target[ul] = '\0';
+		}
+	}
 	free(qv.query);
 	if (target == NULL || freq_parse_target(&rq, target) != 0) {
 		free(target);
@@ -649,7 +686,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	free(cn->body);
 	if (cn->fd >= 0)
 		close(cn->fd);
-	free(cn->rs.body);
+	resp_body_free(&cn->rs);
 	if (cn->rs.stream != NULL && cn->rs.stream_free != NULL)
 		cn->rs.stream_free(cn->rs.stream); /* never sent */
 	free(cn);
@@ -686,6 +723,47 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	mv_debug("fake: http: %s", buf);
 }
 
+static struct MHD_Daemon *
+daemon_start(struct listener *l, unsigned flags, struct sockaddr_in *sa,
+             unsigned header_timeout, unsigned mhd_limit)
+{
+	struct fake *f = l->f;
+
+	if (l->tls)
+		return MHD_start_daemon(
+		        flags, 0, NULL, NULL, on_request, l,
+		        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
+		        MHD_OPTION_CONNECTION_TIMEOUT, header_timeout,
+		        MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
+		        MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
+		        MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+		        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
+		        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+		        MHD_OPTION_HTTPS_MEM_KEY, fst(f)->pki.tls_key_pem,
+		        MHD_OPTION_HTTPS_MEM_CERT, fst(f)->pki.tls_cert_pem,
+		        MHD_OPTION_END);
+	return MHD_start_daemon(
+	        flags, 0, NULL, NULL, on_request, l,
+	        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
+	        MHD_OPTION_CONNECTION_TIMEOUT, header_timeout,
+	        MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
+	        MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
+	        MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+	        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
+	        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+	        MHD_OPTION_END);
+}
+
+static void
+daemons_stop(struct listener *l)
+{
+	for (size_t i = 0; i < l->n_d; i++)
+		MHD_stop_daemon(l->d[i]);
+	l->n_d = 0;
+}
+
 int
 listener_start(struct fake *f, const char *name, struct kcluster *kc,
                const char *host, int port, bool tls, struct listener **out,
@@ -696,19 +774,19 @@ listener_start(struct fake *f, const char *name, struct kcluster *kc,
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *di;
-	/* One thread means MHD's own polling thread, no pool. */
-	unsigned pool = fst(f)->opt.threads > 1 ? (unsigned)fst(f)->opt.threads : 0;
+	size_t workers = fst(f)->opt.threads < 1 ? 1
+	                 : fst(f)->opt.threads > FAKE_MAX_WORKERS
+	                         ? FAKE_MAX_WORKERS
+	                         : (size_t)fst(f)->opt.threads;
 	/* Until its headers are in, a connection gets the short timeout. */
 	unsigned header_timeout = (unsigned)(fst(f)->opt.header_timeout <
 	                                             fst(f)->opt.idle_timeout
 	                                     ? fst(f)->opt.header_timeout
 	                                     : fst(f)->opt.idle_timeout);
 	/* The cap is ours (conns.c closes the longest idle connection at
-	 * it); MHD's own, set explicitly rather than its FD_SETSIZE - 4
-	 * default, is only a backstop with room for each pool thread's
-	 * share. */
-	unsigned mhd_limit = (unsigned)fst(f)->opt.max_connections * 2 +
-	                     4 * (pool ? pool : 1);
+	 * it, over all of the listener's daemons); MHD's own, set explicitly
+	 * rather than its FD_SETSIZE - 4 default, is only a backstop. */
+	unsigned mhd_limit = (unsigned)fst(f)->opt.max_connections * 2 + 4;
 
 	*out = NULL;
 	if (l == NULL)
@@ -739,43 +817,26 @@ listener_start(struct fake *f, const char *name, struct kcluster *kc,
 		free(l);
 		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 	}
-	if (tls)
-		l->d = MHD_start_daemon(
-		        flags, 0, NULL, NULL, on_request, l,
-		        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-		        MHD_OPTION_THREAD_POOL_SIZE, pool,
-		        MHD_OPTION_CONNECTION_TIMEOUT, header_timeout,
-		        MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
-		        MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
-		        MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
-		        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
-		        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-		        MHD_OPTION_HTTPS_MEM_KEY, fst(f)->pki.tls_key_pem,
-		        MHD_OPTION_HTTPS_MEM_CERT, fst(f)->pki.tls_cert_pem,
-		        MHD_OPTION_END);
-	else
-		l->d = MHD_start_daemon(
-		        flags, 0, NULL, NULL, on_request, l,
-		        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-		        MHD_OPTION_THREAD_POOL_SIZE, pool,
-		        MHD_OPTION_CONNECTION_TIMEOUT, header_timeout,
-		        MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
-		        MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
-		        MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
-		        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
-		        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-		        MHD_OPTION_END);
-	if (l->d == NULL) {
+	/* the first daemon picks the port (when it is 0), the others join it */
+	for (size_t i = 0; i < workers; i++) {
+		l->d[i] = daemon_start(l, flags, &sa, header_timeout, mhd_limit);
+		if (l->d[i] == NULL)
+			break;
+		l->n_d++;
+		if (i == 0) {
+			di = MHD_get_daemon_info(l->d[0], MHD_DAEMON_INFO_BIND_PORT);
+			l->port = di ? di->port : port;
+			sa.sin_port = htons((uint16_t)l->port);
+		}
+	}
+	if (l->n_d < workers) {
+		daemons_stop(l);
 		conns_free(l->conns);
 		free(l->name);
 		free(l);
 		return mv_err_set(err, MV_EXIT_FAIL, "cannot listen on %s:%d "
 		                  "(in use?)", host, port);
 	}
-	di = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_BIND_PORT);
-	l->port = di ? di->port : port;
 	*out = l;
 	return 0;
 }
@@ -792,7 +853,7 @@ listener_stop(struct listener *l)
 	if (l == NULL)
 		return;
 	delayer_flush(fst(l->f)->delayer, l);
-	MHD_stop_daemon(l->d);
+	daemons_stop(l);
 	conns_free(l->conns);
 	free(l->name);
 	free(l);

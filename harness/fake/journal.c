@@ -7,7 +7,6 @@
  * which the pipeline calls after it has let the lock go, before the
  * answer leaves: a client that reads the file after its answer finds its
  * line there, and no write or fflush happens under the fake's lock. */
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -24,8 +23,10 @@
 
 struct jentry {
 	uint64_t seq;
-	char *listener;
-	char *line; /* JSON, no newline */
+	char *line;     /* JSON, no newline; the listener's name follows its NUL */
+	const char *listener; /* in line's allocation */
+	size_t len;     /* of the line */
+	size_t size;    /* what it counts against max_bytes */
 };
 
 struct journal {
@@ -38,6 +39,8 @@ struct journal {
 	size_t bytes, max_bytes;  /* of the ring's lines */
 	bool bodies;              /* --journal-bodies */
 	uint64_t seq;
+	time_t ts_sec;            /* the second ts_text spells */
+	char ts_text[24];         /* "YYYY-MM-DDTHH:MM:SS" */
 };
 
 int
@@ -88,9 +91,9 @@ journal_clear(struct journal *j)
 	if (j == NULL)
 		return;
 	for (size_t i = 0; i < JOURNAL_RING; i++) {
-		free(j->ring[i].listener);
 		free(j->ring[i].line);
-		j->ring[i].listener = j->ring[i].line = NULL;
+		j->ring[i].line = NULL;
+		j->ring[i].listener = NULL;
 	}
 	j->head = j->count = 0;
 	j->bytes = 0;
@@ -116,12 +119,186 @@ drop_oldest(struct journal *j)
 {
 	struct jentry *e = &j->ring[j->head];
 
-	j->bytes -= strlen(e->line) + strlen(e->listener) + 2;
-	free(e->listener);
+	j->bytes -= e->size;
 	free(e->line);
-	e->listener = e->line = NULL;
+	e->line = NULL;
+	e->listener = NULL;
 	j->head = (j->head + 1) % JOURNAL_RING;
 	j->count--;
+}
+
+/* ---- the line, written by hand: the journal runs for every request
+ * under the fake's lock, and building it as a jansson object and dumping
+ * that was a third of a GET's time ---- */
+
+struct jbuf {
+	char *p;
+	size_t n, cap;
+	bool oom;
+};
+
+static void
+jb_reserve(struct jbuf *b, size_t more)
+{
+	size_t cap;
+	char *np;
+
+	if (b->oom || b->n + more + 1 <= b->cap)
+		return;
+	cap = b->cap ? b->cap : 512;
+	while (cap < b->n + more + 1)
+		cap *= 2;
+	np = realloc(b->p, cap);
+	if (np == NULL) {
+		b->oom = true;
+		return;
+	}
+	b->p = np;
+	b->cap = cap;
+}
+
+static void
+jb_putn(struct jbuf *b, const char *s, size_t n)
+{
+	jb_reserve(b, n);
+	if (b->oom)
+		return;
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+}
+
+static void
+jb_puts(struct jbuf *b, const char *s)
+{
+	jb_putn(b, s, strlen(s));
+}
+
+/* An unsigned decimal, without printf: this runs for every request. */
+static void
+jb_u64(struct jbuf *b, uint64_t v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	jb_putn(b, d + i, sizeof(d) - i);
+}
+
+/* The wall clock as RFC 3339 with milliseconds and "-00:00", the
+ * date and time of day formatted once a second. */
+static void
+jb_time(struct journal *j, struct jbuf *b)
+{
+	struct timespec ts;
+	char ms[5];
+	long m;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (ts.tv_sec != j->ts_sec || j->ts_text[0] == '\0') {
+		struct tm tm;
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(j->ts_text, sizeof(j->ts_text), "%Y-%m-%dT%H:%M:%S", &tm);
+		j->ts_sec = ts.tv_sec;
+	}
+	m = ts.tv_nsec / 1000000;
+	ms[0] = '.';
+	ms[1] = (char)('0' + m / 100);
+	ms[2] = (char)('0' + m / 10 % 10);
+	ms[3] = (char)('0' + m % 10);
+	ms[4] = '\0';
+	jb_putn(b, "\"", 1);
+	jb_puts(b, j->ts_text);
+	jb_puts(b, ms);
+	jb_puts(b, "-00:00\"");
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len;
+	unsigned c = s[0];
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* overlong, surrogates, past U+10FFFF */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/* A JSON string as jansson writes it; bytes that are not UTF-8 (a
+ * client's raw path) become U+FFFD rather than losing the line. */
+static void
+jb_str(struct jbuf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = strlen((const char *)p), run = 0;
+
+	jb_reserve(b, n + 2);
+	jb_putn(b, "\"", 1);
+	for (size_t i = 0; i < n;) {
+		size_t u = utf8_len(p + i, n - i);
+		char esc[8];
+
+		if (u > 0 && p[i] >= 0x20 && p[i] != '"' && p[i] != '\\') {
+			i += u;
+			run += u;
+			continue;
+		}
+		jb_putn(b, (const char *)p + i - run, run);
+		run = 0;
+		if (u == 0) {
+			jb_puts(b, "\\ufffd");
+			i++;
+			continue;
+		}
+		switch (p[i]) {
+		case '"': jb_puts(b, "\\\""); break;
+		case '\\': jb_puts(b, "\\\\"); break;
+		case '\b': jb_puts(b, "\\b"); break;
+		case '\f': jb_puts(b, "\\f"); break;
+		case '\n': jb_puts(b, "\\n"); break;
+		case '\r': jb_puts(b, "\\r"); break;
+		case '\t': jb_puts(b, "\\t"); break;
+		default:
+			snprintf(esc, sizeof(esc), "\\u%04x", p[i]);
+			jb_puts(b, esc);
+		}
+		i++;
+	}
+	jb_putn(b, (const char *)p + n - run, run);
+	jb_putn(b, "\"", 1);
+}
+
+/* ,"key": */
+static void
+jb_key(struct jbuf *b, const char *key)
+{
+	jb_putn(b, ",", 1);
+	jb_str(b, key);
+	jb_putn(b, ":", 1);
 }
 
 /* Headers worth keeping; Authorization only as its scheme. */
@@ -129,37 +306,56 @@ static const char *const kept_headers[] = {
 	"accept", "authorization", "content-type", "metadata-flavor",
 	"user-agent", "x-goog-api-client", "x-goog-user-project", NULL};
 
-static json_t *
-journal_headers(const struct freq *rq)
+/* Index in kept_headers of header i's name, or -1. */
+static int
+kept_index(const struct freq *rq, size_t i)
 {
-	json_t *h = json_object();
+	for (int k = 0; kept_headers[k]; k++)
+		if (strcasecmp(rq->hdr[i].k, kept_headers[k]) == 0)
+			return k;
+	return -1;
+}
 
+/* {"name":"value",...}: lower-case names, each once, at its first place
+ * with its last value (as a JSON object that was set in turn). */
+static void
+jb_headers(struct jbuf *b, const struct freq *rq)
+{
+	bool first = true;
+
+	jb_putn(b, "{", 1);
 	for (size_t i = 0; i < rq->n_hdr; i++) {
-		char name[64];
-		size_t k, n = strlen(rq->hdr[i].k);
+		int k = kept_index(rq, i);
+		size_t last = i;
+		bool seen = false;
+		const char *v;
 
-		if (n >= sizeof(name))
+		if (k < 0)
 			continue;
-		for (k = 0; k <= n; k++)
-			name[k] = (char)tolower((unsigned char)rq->hdr[i].k[k]);
-		for (k = 0; kept_headers[k] && strcmp(kept_headers[k], name); k++)
-			;
-		if (kept_headers[k] == NULL)
+		for (size_t e = 0; e < i && !seen; e++)
+			seen = kept_index(rq, e) == k;
+		if (seen)
 			continue;
-		if (strcmp(name, "authorization") == 0) {
-			const char *v = rq->hdr[i].v ? rq->hdr[i].v : "";
+		for (size_t e = i + 1; e < rq->n_hdr; e++)
+			if (kept_index(rq, e) == k)
+				last = e;
+		v = rq->hdr[last].v ? rq->hdr[last].v : "";
+		if (!first)
+			jb_putn(b, ",", 1);
+		first = false;
+		jb_str(b, kept_headers[k]);
+		jb_putn(b, ":", 1);
+		if (strcmp(kept_headers[k], "authorization") == 0) {
 			const char *sp = strchr(v, ' ');
 			char red[48];
 			snprintf(red, sizeof(red), "%.*s <redacted>",
 			         sp ? (int)(sp - v) > 16 ? 16 : (int)(sp - v) : 0, v);
-			json_object_set_new(h, name, json_string(sp ? red
-			                                            : "<redacted>"));
+			jb_str(b, sp ? red : "<redacted>");
 		} else {
-			json_object_set_new(h, name, json_string(rq->hdr[i].v ?
-			                                         rq->hdr[i].v : ""));
+			jb_str(b, v);
 		}
 	}
-	return h;
+	jb_putn(b, "}", 1);
 }
 
 /* ---- request bodies (--journal-bodies), secrets redacted ---- */
@@ -211,10 +407,10 @@ redact(json_t *v, bool secret_data)
 	}
 }
 
-/* The body as JSON (redacted), a form (secret fields redacted), text, or
- * base64; at most BODY_MAX bytes of it. */
+/* ,"body":... : JSON (redacted), a form (secret fields redacted), text,
+ * or base64; at most BODY_MAX bytes of it. */
 static void
-add_body(json_t *o, const struct freq *rq)
+add_body(struct jbuf *b, const struct freq *rq)
 {
 	json_t *doc;
 	size_t n = rq->body_len;
@@ -223,8 +419,16 @@ add_body(json_t *o, const struct freq *rq)
 		return;
 	doc = json_loadb(rq->body, n, 0, NULL);
 	if (doc != NULL) {
+		char *s;
 		redact(doc, false);
-		json_object_set_new(o, "body", doc);
+		s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER |
+		                            JSON_ENCODE_ANY);
+		json_decref(doc);
+		if (s != NULL) {
+			jb_key(b, "body");
+			jb_puts(b, s);
+		}
+		free(s);
 		return;
 	}
 	if (n > BODY_MAX)
@@ -232,7 +436,8 @@ add_body(json_t *o, const struct freq *rq)
 	doc = json_stringn(rq->body, n); /* NULL unless UTF-8 text */
 	if (doc == NULL) {
 		char *b64 = mv_base64_encode(rq->body, n);
-		json_object_set_new(o, "body_base64", json_string(b64 ? b64 : ""));
+		jb_key(b, "body_base64");
+		jb_str(b, b64 ? b64 : "");
 		free(b64);
 		return;
 	}
@@ -259,7 +464,8 @@ add_body(json_t *o, const struct freq *rq)
 				                       tok);
 			}
 		}
-		json_object_set_new(o, "body", json_string(acc ? acc : ""));
+		jb_key(b, "body");
+		jb_str(b, acc ? acc : "");
 		free(acc);
 		free(copy);
 	}
@@ -269,15 +475,14 @@ void
 journal_record(struct journal *j, const struct freq *rq,
                const struct fresp *rs, double ms)
 {
-	char ts[48], digest[MV_SHA256_HEX];
+	char digest[MV_SHA256_HEX];
 	struct jentry *e;
-	json_t *o;
-	char *line;
-	size_t size;
+	struct jbuf b = {0};
+	size_t size, llen;
+	uint64_t us;
 
 	if (j == NULL)
 		return;
-	fake_now_rfc3339(ts, sizeof(ts), true);
 	/* the pipeline digests the body before it takes the lock */
 	if (rq->body_sha256[0] != '\0')
 		snprintf(digest, sizeof(digest), "%s", rq->body_sha256);
@@ -286,33 +491,62 @@ journal_record(struct journal *j, const struct freq *rq,
 	else
 		strcpy(digest, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c"
 		               "a495991b7852b855");
-	o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:i, "
-	              "s:b, s:f}",
-	              "seq", (json_int_t)(j->seq + 1), "time", ts, "listener",
-	              rq->listener, "method", rq->method, "path", rq->path,
-	              "query", rq->query, "headers", journal_headers(rq),
-	              "body_size", (json_int_t)(rq->body_in_file
-	                                        ? rq->body_file_len
-	                                        : rq->body_len), "body_sha256",
-	              digest, "status", rs->reset ? 0 : rs->status, "mutating",
-	              rq->mutating, "ms", (double)(long long)(ms * 1000) / 1000);
-	if (o == NULL)
-		return;
-	if (rq->fault != NULL)
-		json_object_set_new(o, "fault", json_string(rq->fault));
+	jb_reserve(&b, 512 + strlen(rq->path) + strlen(rq->query));
+	jb_puts(&b, "{\"seq\":");
+	jb_u64(&b, j->seq + 1);
+	jb_puts(&b, ",\"time\":");
+	jb_time(j, &b);
+	jb_key(&b, "listener");
+	jb_str(&b, rq->listener);
+	jb_key(&b, "method");
+	jb_str(&b, rq->method);
+	jb_key(&b, "path");
+	jb_str(&b, rq->path);
+	jb_key(&b, "query");
+	jb_str(&b, rq->query);
+	jb_key(&b, "headers");
+	jb_headers(&b, rq);
+	jb_puts(&b, ",\"body_size\":");
+	jb_u64(&b, rq->body_in_file ? rq->body_file_len : rq->body_len);
+	jb_key(&b, "body_sha256");
+	jb_str(&b, digest);
+	jb_puts(&b, ",\"status\":");
+	jb_u64(&b, rs->reset || rs->status < 0 ? 0 : (uint64_t)rs->status);
+	jb_puts(&b, rq->mutating ? ",\"mutating\":true,\"ms\":"
+	                         : ",\"mutating\":false,\"ms\":");
+	/* milliseconds with three decimals */
+	us = ms > 0 && ms < 1e12 ? (uint64_t)(ms * 1000 + 0.5) : 0;
+	jb_u64(&b, us / 1000);
+	{
+		char frac[5] = {'.', (char)('0' + us % 1000 / 100),
+		                (char)('0' + us % 100 / 10), (char)('0' + us % 10),
+		                '\0'};
+		jb_puts(&b, frac);
+	}
+	if (rq->fault != NULL) {
+		jb_key(&b, "fault");
+		jb_str(&b, rq->fault);
+	}
 	if (rs->reset)
-		json_object_set_new(o, "reset", json_true());
-	if (rs->delay_ms > 0)
-		json_object_set_new(o, "delay_ms", json_integer(rs->delay_ms));
+		jb_puts(&b, ",\"reset\":true");
+	if (rs->delay_ms > 0) {
+		jb_puts(&b, ",\"delay_ms\":");
+		jb_u64(&b, rs->delay_ms);
+	}
 	if (j->bodies)
-		add_body(o, rq);
-	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (line == NULL)
+		add_body(&b, rq);
+	jb_putn(&b, "}", 1);
+	llen = b.n;
+	/* the listener's name after the line's NUL: one allocation */
+	jb_putn(&b, "", 1);
+	jb_puts(&b, rq->listener);
+	if (b.oom) {
+		free(b.p);
 		return;
+	}
 	j->seq++;
 	if (j->fp != NULL) {
-		char *copy = strdup(line);
+		char *copy = strndup(b.p, llen);
 		pthread_mutex_lock(&j->fmu);
 		if (copy != NULL && j->n_queue == j->cap_queue) {
 			size_t cap = j->cap_queue ? 2 * j->cap_queue : 16;
@@ -329,20 +563,22 @@ journal_record(struct journal *j, const struct freq *rq,
 			j->queue[j->n_queue++] = copy;
 		pthread_mutex_unlock(&j->fmu);
 	}
-	size = strlen(line) + strlen(rq->listener) + 2;
+	size = b.n + 1;
 	while (j->count > 0 &&
 	       (j->count == JOURNAL_RING || j->bytes + size > j->max_bytes))
 		drop_oldest(j);
 	if (size > j->max_bytes) {
-		free(line); /* larger than the whole ring: the file has it */
+		free(b.p); /* larger than the whole ring: the file has it */
 		return;
 	}
 	e = &j->ring[(j->head + j->count) % JOURNAL_RING];
 	j->count++;
 	j->bytes += size;
 	e->seq = j->seq;
-	e->listener = strdup(rq->listener);
-	e->line = line;
+	e->line = b.p;
+	e->len = llen;
+	e->listener = b.p + llen + 1;
+	e->size = size;
 }
 
 char *
@@ -358,7 +594,7 @@ journal_dump(struct journal *j, uint64_t since, const char *listener,
 	for (size_t i = 0; i < j->count; i++) {
 		struct jentry *e = &j->ring[(j->head + i) % JOURNAL_RING];
 		if (e->seq > since && (!listener || !strcmp(listener, e->listener)))
-			total += strlen(e->line) + 1;
+			total += e->len + 1;
 	}
 	out = malloc(total + 1);
 	if (out == NULL)
@@ -368,7 +604,7 @@ journal_dump(struct journal *j, uint64_t since, const char *listener,
 		size_t n;
 		if (e->seq <= since || (listener && strcmp(listener, e->listener)))
 			continue;
-		n = strlen(e->line);
+		n = e->len;
 		memcpy(out + o, e->line, n);
 		o += n;
 		out[o++] = '\n';

@@ -139,29 +139,64 @@ ka_body_json(const struct freq *rq, struct fresp *rs)
 	return v;
 }
 
-/* JSON or YAML (server-side apply bodies). */
-json_t *
-ka_body_yaml(const struct freq *rq, struct fresp *rs)
+/* Parse an apply body as YAML (JSON is YAML too): the document, or NULL
+ * with *why (heap) saying why not. */
+static json_t *
+parse_apply_body(const struct freq *rq, char **why)
 {
 	struct mv_yaml *y = NULL;
 	struct mv_err err;
 	json_t *v;
 
+	*why = NULL;
 	mv_err_clear(&err);
 	if (mv_yaml_load_buf("body", rq->body ? rq->body : "", rq->body_len, &y,
 	                     &err) != 0) {
-		kube_err(rs, 400, "BadRequest", NULL, "error decoding YAML: %s",
-		         err.msg);
+		*why = mv_strfmt("error decoding YAML: %s", err.msg);
 		return NULL;
 	}
 	v = mv_yaml_count(y) == 1 ? json_incref(mv_yaml_doc(y, 0)) : NULL;
 	mv_yaml_free(y);
 	if (!json_is_object(v)) {
 		json_decref(v);
-		kube_err(rs, 400, "BadRequest", NULL, "the apply configuration must "
-		         "be one object");
+		*why = strdup("the apply configuration must be one object");
 		return NULL;
 	}
+	return v;
+}
+
+void
+kube_body_preparse(struct freq *rq)
+{
+	char mt[128];
+
+	if (rq->body_yaml_done || strcmp(rq->method, "PATCH") != 0 ||
+	    strcmp(ka_media_type(rq, mt, sizeof(mt)),
+	           "application/apply-patch+yaml") != 0)
+		return;
+	rq->body_yaml = parse_apply_body(rq, &rq->body_yaml_err);
+	rq->body_yaml_done = rq->body_yaml != NULL || rq->body_yaml_err != NULL;
+}
+
+/* JSON or YAML (server-side apply bodies): parsed before the lock was
+ * taken when the pipeline could (kube_body_preparse), here otherwise. */
+json_t *
+ka_body_yaml(const struct freq *rq, struct fresp *rs)
+{
+	char *why = NULL;
+	json_t *v;
+
+	if (rq->body_yaml_done) {
+		if (rq->body_yaml != NULL)
+			return json_incref(rq->body_yaml);
+		kube_err(rs, 400, "BadRequest", NULL, "%s", rq->body_yaml_err);
+		return NULL;
+	}
+	v = parse_apply_body(rq, &why);
+	if (v == NULL)
+		kube_err(rs, 400, "BadRequest", NULL, "%s",
+		         why ? why : "out of memory");
+	free(why);
 	return v;
 }
 

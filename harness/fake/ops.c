@@ -124,6 +124,61 @@ op_finish(struct fake *f, json_t *op)
 	json_object_set_new(op, "polls", json_integer(-1));
 }
 
+/* Finished operations kept: a fake that runs for days must not keep
+ * every operation it ever ran.  Past the cap the oldest finished ones
+ * go, down to three quarters of it (so trimming is rare); running ones
+ * always stay. */
+#define OPS_KEEP_DONE 1000
+
+struct op_age {
+	const char *key;
+	json_int_t start;
+};
+
+static int
+op_age_cmp(const void *a, const void *b)
+{
+	const struct op_age *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static void
+ops_trim(struct fake *f)
+{
+	json_t *ops = fake_db(f, "operations"), *op;
+	struct op_age *done;
+	size_t n = 0, drop;
+	const char *k;
+
+	if (json_object_size(ops) <= OPS_KEEP_DONE)
+		return;
+	done = calloc(json_object_size(ops), sizeof(*done));
+	if (done == NULL)
+		return;
+	json_object_foreach(ops, k, op) {
+		if (json_integer_value(json_object_get(op, "polls")) != -1)
+			continue;
+		done[n].key = k;
+		done[n].start = json_integer_value(json_object_get(op,
+		                                                   "start_ms"));
+		n++;
+	}
+	if (n > OPS_KEEP_DONE) {
+		qsort(done, n, sizeof(*done), op_age_cmp);
+		drop = n - OPS_KEEP_DONE * 3 / 4;
+		/* keys first: deleting frees the key strings */
+		for (size_t i = 0; i < drop; i++)
+			done[i].key = strdup(done[i].key);
+		for (size_t i = 0; i < drop; i++) {
+			if (done[i].key != NULL)
+				json_object_del(ops, done[i].key);
+			free((char *)done[i].key);
+		}
+	}
+	free(done);
+}
+
 json_t *
 op_new(struct fake *f, struct freq *rq, const char *key, json_t *public,
        json_t *effects)
@@ -149,6 +204,7 @@ op_new(struct fake *f, struct freq *rq, const char *key, json_t *public,
 	json_object_set_new(public, "status", json_string("RUNNING"));
 	if (rq->op_error != NULL)
 		json_object_set(op, "error", rq->op_error);
+	ops_trim(f);
 	json_object_set_new(fake_db(f, "operations"), key, op);
 	return json_deep_copy(public);
 }

@@ -16,12 +16,73 @@
 /* Responses                                                           */
 /* ------------------------------------------------------------------ */
 
+void
+rblob_release(struct rblob *b)
+{
+	if (b != NULL && atomic_fetch_sub(&b->refs, 1) == 1)
+		free(b);
+}
+
+static struct rblob *
+rblob_new(const char *data, size_t len)
+{
+	struct rblob *b = malloc(sizeof(*b) + len + 1);
+
+	if (b == NULL)
+		return NULL;
+	atomic_init(&b->refs, 1);
+	b->len = len;
+	memcpy(b->data, data, len);
+	b->data[len] = '\0';
+	return b;
+}
+
+void
+resp_body_free(struct fresp *rs)
+{
+	if (rs->shared != NULL)
+		rblob_release(rs->shared);
+	else
+		free(rs->body);
+	rs->shared = NULL;
+	rs->body = NULL;
+	rs->len = 0;
+}
+
+char *
+resp_body_take(struct fresp *rs)
+{
+	char *s = rs->body;
+
+	if (rs->shared != NULL) {
+		s = malloc(rs->len + 1);
+		if (s != NULL)
+			memcpy(s, rs->body, rs->len + 1);
+		rblob_release(rs->shared);
+		rs->shared = NULL;
+	}
+	rs->body = NULL;
+	return s;
+}
+
 static void
 resp_reset_body(struct fresp *rs)
 {
-	free(rs->body);
-	rs->body = NULL;
-	rs->len = 0;
+	resp_body_free(rs);
+}
+
+/* 200 with a cached body, shared rather than copied: a list of a hundred
+ * objects is tens of kilobytes, copied under the lock otherwise. */
+static void
+resp_shared(struct fresp *rs, const char *ctype, struct rblob *b)
+{
+	resp_reset_body(rs);
+	rs->status = 200;
+	snprintf(rs->ctype, sizeof(rs->ctype), "%s", ctype);
+	atomic_fetch_add(&b->refs, 1);
+	rs->shared = b;
+	rs->body = b->data;
+	rs->len = b->len;
 }
 
 void
@@ -68,29 +129,30 @@ resp_json_cached(struct fake *f, struct fresp *rs, const json_t *v)
 {
 	struct rcache *c = &fst(f)->rcache[((uintptr_t)v >> 4) % FAKE_RCACHE];
 
-	if (c->obj != v || c->gen != fst(f)->gen || c->s == NULL) {
-		free(c->s);
+	if (c->obj != v || c->gen != fst(f)->gen || c->blob == NULL) {
+		char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		rblob_release(c->blob);
 		free(c->key);
 		c->key = NULL;
-		c->s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-		c->len = c->s ? strlen(c->s) : 0;
+		c->blob = s ? rblob_new(s, strlen(s)) : NULL;
+		free(s);
 		c->obj = v;
 		c->gen = fst(f)->gen;
 	}
-	if (c->s == NULL) {
+	if (c->blob == NULL) {
 		resp_gerr(rs, 500, NULL, "out of memory");
 		return;
 	}
-	resp_bytes(rs, 200, "application/json; charset=UTF-8", c->s, c->len);
+	resp_shared(rs, "application/json; charset=UTF-8", c->blob);
 }
 
 void
 rcache_clear(struct fake *f)
 {
 	for (size_t i = 0; i < FAKE_RCACHE; i++) {
-		free(fst(f)->rcache[i].s);
+		rblob_release(fst(f)->rcache[i].blob);
 		free(fst(f)->rcache[i].key);
-		fst(f)->rcache[i].s = NULL;
+		fst(f)->rcache[i].blob = NULL;
 		fst(f)->rcache[i].key = NULL;
 		fst(f)->rcache[i].obj = NULL;
 	}
@@ -111,10 +173,10 @@ rcache_get_key(struct fake *f, const char *key, struct fresp *rs)
 {
 	struct rcache *c = rcache_slot_key(f, key);
 
-	if (c->key == NULL || c->s == NULL || c->gen != fst(f)->gen ||
+	if (c->key == NULL || c->blob == NULL || c->gen != fst(f)->gen ||
 	    strcmp(c->key, key) != 0)
 		return false;
-	resp_bytes(rs, 200, "application/json", c->s, c->len);
+	resp_shared(rs, "application/json", c->blob);
 	return true;
 }
 
@@ -125,15 +187,11 @@ rcache_put_key(struct fake *f, const char *key, const struct fresp *rs)
 
 	if (rs->status != 200 || rs->body == NULL || rs->stream != NULL)
 		return;
-	free(c->s);
+	rblob_release(c->blob);
 	free(c->key);
 	c->obj = NULL;
 	c->key = strdup(key);
-	c->s = malloc(rs->len + 1);
-	if (c->s != NULL) {
-		memcpy(c->s, rs->body, rs->len + 1);
-		c->len = rs->len;
-	}
+	c->blob = rblob_new(rs->body, rs->len);
 	c->gen = fst(f)->gen;
 }
 
@@ -265,6 +323,8 @@ freq_clear(struct freq *rq)
 	free(rq->path);
 	free(rq->query);
 	json_decref(rq->json);
+	json_decref(rq->body_yaml);
+	free(rq->body_yaml_err);
 	json_decref(rq->op_error);
 	memset(rq, 0, sizeof(*rq));
 }

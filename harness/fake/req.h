@@ -50,6 +50,11 @@ struct freq {
 	const char *cap[FAKE_MAX_CAPS]; /* route captures ({} segments) */
 	size_t n_cap;
 	json_t *json;             /* the parsed JSON body, when there is one */
+	/* A Kubernetes apply body (YAML, aliases expanded) parsed before the
+	 * lock is taken: the object, or the reason it is not one. */
+	bool body_yaml_done;
+	json_t *body_yaml;
+	char *body_yaml_err;
 	bool mutating;
 	bool pure;                /* changed nothing: the generation stands */
 	/* what a fault asked the handler to do */
@@ -63,6 +68,9 @@ struct fresp {
 	char ctype[128];
 	char *body;
 	size_t len;
+	/* body is shared's data, not a malloc'd copy (a cached answer):
+	 * release it with resp_body_free, never free() */
+	struct rblob *shared;
 	char hdrs[512];           /* "Name: value\n" lines */
 	unsigned delay_ms;
 	bool reset;
@@ -93,6 +101,12 @@ void resp_json(struct fresp *rs, int status, json_t *v); /* steals v */
  * generation: only for routes flagged R_PURE. */
 void resp_json_cached(struct fake *f, struct fresp *rs, const json_t *v);
 void rcache_clear(struct fake *f);
+/* Drop the answer's body, whether its own or shared. */
+void resp_body_free(struct fresp *rs);
+/* The body as a malloc'd string the caller owns (NULL when there is
+ * none or memory ran out); rs->body is gone afterwards. */
+char *resp_body_take(struct fresp *rs);
+void rblob_release(struct rblob *b);
 /* The same, keyed by a string: true (and rs filled) on a hit. */
 bool rcache_get_key(struct fake *f, const char *key, struct fresp *rs);
 void rcache_put_key(struct fake *f, const char *key, const struct fresp *rs);

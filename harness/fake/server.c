@@ -466,6 +466,7 @@ fake_free(struct fake *f)
 	json_decref(fst(f)->db);
 	fake_pki_free(&fst(f)->pki);
 	json_decref(fst(f)->blob_index);
+	json_decref(fst(f)->inst_index);
 	free(f->listen_host);
 	free((char *)fst(f)->opt.state_dir);
 	pthread_mutex_destroy(&fst(f)->lock);
@@ -535,8 +536,12 @@ fake_handle(struct fake *f, const char *listener, const char *method,
 	fake_dispatch(f, &rq, &rs);
 	out->status = rs.reset ? 0 : rs.status;
 	out->content_type = strdup(rs.ctype);
-	out->body = rs.body ? rs.body : strdup("");
 	out->body_len = rs.body ? rs.len : 0;
+	out->body = resp_body_take(&rs);
+	if (out->body == NULL) {
+		out->body = strdup("");
+		out->body_len = 0;
+	}
 	out->headers = strdup(rs.hdrs);
 	out->delay_ms = rs.delay_ms;
 	rs.body = NULL;

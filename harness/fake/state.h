@@ -60,6 +60,14 @@ struct blob {
 	size_t len;
 };
 
+/* An immutable answer body shared by the cache and the answers being
+ * sent (req.c): freed by whoever drops the last reference. */
+struct rblob {
+	atomic_size_t refs;
+	size_t len;
+	char data[];              /* len bytes and a NUL */
+};
+
 /* Serialized answers of stored resources, valid while the generation
  * stands still (see resp_json_cached). */
 #define FAKE_RCACHE 64
@@ -67,8 +75,7 @@ struct rcache {
 	const json_t *obj;        /* a stored resource, or */
 	char *key;                /* a request (Kubernetes GETs) */
 	uint64_t gen;
-	char *s;
-	size_t len;
+	struct rblob *blob;
 };
 
 #define FAKE_MAX_LB 8
@@ -139,6 +146,7 @@ struct fstate {
 	struct blob *blobs;
 	size_t n_blobs;
 	json_t *blob_index;       /* key -> position in blobs (storage.c) */
+	json_t *inst_index;       /* instance name -> key (compute_inst.c) */
 	struct fake_pki pki;      /* made on first use, or loaded */
 	/* network, through the server's interface */
 	const struct fake_net *net; /* NULL until started */

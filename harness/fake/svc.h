@@ -118,6 +118,9 @@ struct kcluster *kube_cluster_add(struct fake *f, const char *key,
 void kube_cluster_remove(struct fake *f, const char *key);
 struct kcluster *kube_cluster_by_name(struct fake *f, const char *name);
 void kube_dispatch(struct fake *f, struct freq *rq, struct fresp *rs);
+/* Parse a server-side apply body (YAML: alias expansion is the costly
+ * part) into rq; the pipeline calls it before it takes the lock. */
+void kube_body_preparse(struct freq *rq);
 void kube_free_all(struct fake *f);
 /* Stop its listener (outside the lock) and free it. */
 void kube_cluster_free(struct fake *f, struct kcluster *kc);

@@ -592,6 +592,49 @@ test_journal(void **state)
 	fake_free(f);
 }
 
+static const char *
+jl_str(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "(none)";
+}
+
+/* The line is written by hand: quotes, backslashes, control characters
+ * and bytes that are not UTF-8 (a raw path from a hostile client) still
+ * make one valid JSON line each; a repeated header is kept once. */
+static void
+test_journal_escapes(void **state)
+{
+	struct fake *f = fu_new(true, 0);
+	static const char *const hdrs[] = {"User-Agent: a\"b\\c\td\x01",
+	                                   "Accept: one", "accept: two", NULL};
+	struct fu_resp r;
+	json_t *e, *h;
+
+	(void)state;
+	fu_do_on(f, "gcp", "GET", "/x\"y\\z/\xff\xfe/\xc3\xa9?q=\x80&r=\"", NULL,
+	         hdrs);
+	r = fu_req(f, "GET", "/_fake/journal", NULL);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strchr(r.raw.body, '\n'));
+	assert_ptr_equal(strchr(r.raw.body, '\n'), r.raw.body + r.raw.body_len - 1);
+	e = json_loadb(r.raw.body, r.raw.body_len - 1, 0, NULL);
+	assert_non_null(e);
+	assert_string_equal(jl_str(e, "path"),
+	                    "/x\"y\\z/\xef\xbf\xbd\xef\xbf\xbd/\xc3\xa9");
+	assert_string_equal(jl_str(e, "query"), "q=\xef\xbf\xbd&r=\"");
+	h = json_object_get(e, "headers");
+	assert_string_equal(jl_str(h, "user-agent"), "a\"b\\c\td\x01");
+	assert_string_equal(jl_str(h, "accept"), "two");
+	assert_int_equal(json_object_size(h), 2);
+	assert_true(json_is_integer(json_object_get(e, "status")));
+	assert_true(json_is_number(json_object_get(e, "ms")));
+	json_decref(e);
+	fu_free(&r);
+	fake_free(f);
+}
+
 /* ---- state directory ---- */
 
 static void
@@ -661,6 +704,7 @@ main(void)
 		cmocka_unit_test(test_storage),
 		cmocka_unit_test(test_metadata_server),
 		cmocka_unit_test(test_journal),
+		cmocka_unit_test(test_journal_escapes),
 		cmocka_unit_test(test_state_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

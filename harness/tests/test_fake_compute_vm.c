@@ -219,6 +219,61 @@ test_serial_port(void **state)
 	fake_free(f);
 }
 
+/* The metadata server finds a VM by name through an index: right after
+ * the VM moves to another zone (deleted, made again), for many VMs, and
+ * never for a VM that is gone. */
+static void
+test_metadata_lookup(void **state)
+{
+	struct fake *f = with_vm();
+	char body[160], path[128];
+	struct fu_resp r;
+
+	(void)state;
+	r = fu_req_on(f, "gcp", "GET", "/vm/vm1/computeMetadata/v1/instance/zone",
+	              NULL, flavor);
+	assert_int_equal(r.status, 200);
+	assert_contains(r.raw.body, "/zones/us-central1-b");
+	fu_free(&r);
+	for (int i = 0; i < 50; i++) {
+		snprintf(body, sizeof(body), "{\"name\":\"vm-%d\",\"machineType\":"
+		         "\"zones/us-central1-b/machineTypes/n1-standard-1\"}", i);
+		assert_int_equal(fu_do(f, "POST", ZONE "/instances", body), 200);
+	}
+	for (int i = 0; i < 50; i += 7) {
+		snprintf(path, sizeof(path), "/vm/vm-%d/computeMetadata/v1/instance/"
+		         "name", i);
+		r = fu_req_on(f, "gcp", "GET", path, NULL, flavor);
+		assert_int_equal(r.status, 200);
+		snprintf(body, sizeof(body), "vm-%d", i);
+		assert_string_equal(r.raw.body, body);
+		fu_free(&r);
+	}
+	/* gone, then made again in another zone */
+	r = fu_req(f, "DELETE", ZONE "/instances/vm1", NULL);
+	assert_int_equal(r.status, 200);
+	snprintf(path, sizeof(path), ZONE "/operations/%s", fu_str(&r, "name"));
+	fu_free(&r);
+	assert_int_equal(fu_do(f, "GET", path, NULL), 200); /* done: deleted */
+	assert_int_equal(fu_do_on(f, "gcp", "GET", "/vm/vm1/computeMetadata/v1/"
+	                          "instance/zone", NULL, flavor), 404);
+	assert_int_equal(fu_do(f, "POST", "/compute/v1/projects/p2/zones/"
+	                       "europe-west1-c/instances",
+	                       "{\"name\":\"vm1\",\"machineType\":\"zones/"
+	                       "europe-west1-c/machineTypes/n1-standard-1\"}"),
+	                 200);
+	r = fu_req_on(f, "gcp", "GET", "/vm/vm1/computeMetadata/v1/instance/zone",
+	              NULL, flavor);
+	assert_int_equal(r.status, 200);
+	assert_contains(r.raw.body, "/zones/europe-west1-c");
+	fu_free(&r);
+	r = fu_req_on(f, "gcp", "GET", "/vm/vm1/computeMetadata/v1/project/"
+	              "project-id", NULL, flavor);
+	assert_string_equal(r.raw.body, "p2");
+	fu_free(&r);
+	fake_free(f);
+}
+
 int
 main(void)
 {
@@ -226,6 +281,7 @@ main(void)
 		cmocka_unit_test(test_guest_attributes),
 		cmocka_unit_test(test_serial_port),
 		cmocka_unit_test(test_metadata_tree),
+		cmocka_unit_test(test_metadata_lookup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

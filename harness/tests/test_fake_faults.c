@@ -260,6 +260,40 @@ test_operation_error_and_service_state(void **state)
 	fake_free(f);
 }
 
+/* Per-path counters are bounded: a client walking endless paths grows
+ * the table to 65536 entries at most; a new path past that clears it,
+ * so counts start again (seen as nth: [1] firing a second time). */
+static void
+test_counter_cap(void **state)
+{
+	struct fake *f = with_faults(
+		"rules:\n"
+		"  - name: first\n"
+		"    path: /cap/**\n"
+		"    nth: [1]\n"
+		"    status: 503\n");
+	char path[64];
+
+	(void)state;
+	assert_int_equal(fu_do(f, "GET", "/cap/a", NULL), 503);
+	assert_int_equal(fu_do(f, "GET", "/cap/a", NULL), 404);
+	/* with /cap/a, 65536 paths counted: the table is full */
+	for (int i = 0; i < 65535; i++) {
+		snprintf(path, sizeof(path), "/cap/b%d", i);
+		if (fu_do(f, "GET", path, NULL) != 503)
+			fail_msg("%s: not its first count", path);
+	}
+	/* a known path counts on: nothing is forgotten yet */
+	assert_int_equal(fu_do(f, "GET", "/cap/a", NULL), 404);
+	assert_int_equal(fu_do(f, "GET", "/cap/b0", NULL), 404);
+	/* one more path: the table starts again */
+	assert_int_equal(fu_do(f, "GET", "/cap/new", NULL), 503);
+	assert_int_equal(fu_do(f, "GET", "/cap/a", NULL), 503);
+	assert_int_equal(fu_do(f, "GET", "/cap/b0", NULL), 503);
+	assert_int_equal(fu_do(f, "GET", "/cap/a", NULL), 404);
+	fake_free(f);
+}
+
 int
 main(void)
 {
@@ -270,6 +304,7 @@ main(void)
 		cmocka_unit_test(test_matching),
 		cmocka_unit_test(test_reset_delay),
 		cmocka_unit_test(test_operation_error_and_service_state),
+		cmocka_unit_test(test_counter_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

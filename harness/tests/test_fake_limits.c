@@ -400,6 +400,66 @@ test_slow_watcher_gets_410(void **state)
 	fake_free(f);
 }
 
+/* The watch history is bounded: however many writes, a watch can replay
+ * at most --watch-events of them (trimmed to three quarters when full)
+ * and an older resourceVersion gets 410, so the history stops growing.
+ * Socket-less: a watch answers with what the history has at once. */
+static void
+test_watch_history_stops_growing(void **state)
+{
+	struct fake_options o;
+	struct fake *f = NULL;
+	struct mv_err err;
+	long long rv[200];
+	int kept = 0, gone = 0;
+	char body[256], target[256];
+	const char *cm = "/api/v1/namespaces/default/configmaps";
+
+	(void)state;
+	mv_err_clear(&err);
+	fake_options_init(&o);
+	o.no_auth = true;
+	o.op_polls = 1;
+	short_history(&o);
+	assert_int_equal(fake_new(&o, &f, &err), 0);
+	assert_int_equal(fu_do(f, "POST", "/v1/projects/p/locations/us-west1-b/"
+	                       "clusters", "{\"cluster\":{\"name\":\"c1\","
+	                       "\"initialNodeCount\":1}}"), 200);
+	for (int i = 0; i < 200; i++) {
+		struct fu_resp r;
+		snprintf(body, sizeof(body), "{\"apiVersion\":\"v1\",\"kind\":"
+		         "\"ConfigMap\",\"metadata\":{\"name\":\"h\"},\"data\":{\"n\":"
+		         "\"%d\"}}", i);
+		r = fu_req_on(f, "c1", i == 0 ? "POST" : "PUT",
+		              i == 0 ? cm : "/api/v1/namespaces/default/configmaps/h",
+		              body, NULL);
+		assert_int_equal(r.status, i == 0 ? 201 : 200);
+		rv[i] = strtoll(fu_str(&r, "metadata.resourceVersion"), NULL, 10);
+		fu_free(&r);
+	}
+	/* a watch from write i replays the writes after it, or is gone */
+	for (int i = 0; i < 199; i++) {
+		struct fu_resp r;
+		snprintf(target, sizeof(target), "%s?watch=1&resourceVersion=%lld",
+		         cm, rv[i]);
+		r = fu_req_on(f, "c1", "GET", target, NULL, NULL);
+		assert_int_equal(r.status, 200);
+		if (strstr(r.raw.body, "\"code\":410") != NULL) {
+			assert_int_equal(kept, 0); /* only the oldest are gone */
+			gone++;
+		} else {
+			kept++;
+			snprintf(body, sizeof(body), "\"n\":\"%d\"", i + 1);
+			assert_contains(r.raw.body, body);
+		}
+		fu_free(&r);
+	}
+	/* 8 events at most, 6 (three quarters) at least after a trim */
+	assert_true(kept >= 5 && kept <= 8);
+	assert_int_equal(gone + kept, 199);
+	fake_free(f);
+}
+
 int
 main(void)
 {
@@ -408,6 +468,7 @@ main(void)
 		cmocka_unit_test(test_inflight_bodies_bounded),
 		cmocka_unit_test(test_huge_body_413),
 		cmocka_unit_test(test_slow_watcher_gets_410),
+		cmocka_unit_test(test_watch_history_stops_growing),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -351,6 +351,54 @@ test_firewall_patch_failed_op(void **state)
 	fake_free(f);
 }
 
+/* Finished operations are bounded: past 1000 the oldest finished ones
+ * go (down to 750), running ones stay, the newest stay readable. */
+static void
+test_finished_ops_bounded(void **state)
+{
+	struct fake *f = new_fake(1, 0);
+	char body[256], first[256] = "", last[256] = "", running[256];
+	struct fu_resp r;
+
+	(void)state;
+	/* one that nobody reads: still RUNNING */
+	r = fu_req(f, "POST", FW, FW_BODY("fw-running"));
+	assert_int_equal(r.status, 200);
+	snprintf(running, sizeof(running),
+	         "/compute/v1/projects/p/global/operations/%s", fu_str(&r, "name"));
+	fu_free(&r);
+	for (int i = 0; i < 1100; i++) {
+		snprintf(body, sizeof(body), "{\"name\":\"fw-%d\",\"allowed\":[{"
+		         "\"IPProtocol\":\"tcp\"}],\"sourceRanges\":[\"10.4.0.0/14\"]}",
+		         i);
+		r = fu_req(f, "POST", FW, body);
+		assert_int_equal(r.status, 200);
+		snprintf(last, sizeof(last),
+		         "/compute/v1/projects/p/global/operations/%s",
+		         fu_str(&r, "name"));
+		fu_free(&r);
+		if (first[0] == '\0')
+			snprintf(first, sizeof(first), "%s", last);
+		r = fu_req(f, "GET", last, NULL); /* finishes it */
+		assert_string_equal(fu_str(&r, "status"), "DONE");
+		fu_free(&r);
+	}
+	assert_int_equal(fu_do(f, "GET", first, NULL), 404);
+	assert_int_equal(fu_do(f, "GET", last, NULL), 200);
+	r = fu_req(f, "GET", "/_fake/state", NULL);
+	assert_int_equal(r.status, 200);
+	assert_true(json_object_size(json_object_get(r.json, "operations")) <=
+	            1001);
+	assert_true(json_object_size(json_object_get(r.json, "operations")) >=
+	            750);
+	fu_free(&r);
+	r = fu_req(f, "GET", running, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(fu_str(&r, "status"), "DONE");
+	fu_free(&r);
+	fake_free(f);
+}
+
 int
 main(void)
 {
@@ -362,6 +410,7 @@ main(void)
 		cmocka_unit_test(test_firewall_patch),
 		cmocka_unit_test(test_firewall_update),
 		cmocka_unit_test(test_firewall_patch_failed_op),
+		cmocka_unit_test(test_finished_ops_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
