@@ -78,9 +78,10 @@ storage_bucket_insert(struct gcp *g, const char *bucket,
 	curl_free(p);
 	if (location != NULL)
 		json_object_set_new(body, "location", json_string(location));
-	/* Not idempotent: a 5xx after the create leaves outcome_unknown, and
-	 * a resend answers 409, which the caller resolves by reading it. */
-	rc = gcp_call(g, "POST", url, body, false, &r, err);
+	/* Safe to resend: bucket names are global, so a resend after a create
+	 * whose answer was lost gets 409, which the caller resolves by reading
+	 * the bucket's meshvm-id label (ours: done; anyone's: refused). */
+	rc = gcp_call(g, "POST", url, body, true, &r, err);
 	free(url);
 	json_decref(body);
 	json_decref(r.body);
