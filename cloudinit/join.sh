@@ -11,6 +11,8 @@
 #                       istio.service is ordered after this oneshot and
 #                       waiting for it here would deadlock
 #   meshvm-join wait    only the wait for readiness and the final report
+#   meshvm-join token   only re-read the Istio token (meshvm-token.timer,
+#                       hourly, where the token comes from instance metadata)
 #
 # Phases: fetching, verifying, installing, starting, waiting, joined, or
 # failed <reason>.  Each goes to /var/log/meshvm-join.log, to
@@ -67,6 +69,7 @@ TMPD=
 GA=off
 CHANGED=0
 UNITS=
+TIMER=
 GEN_UNIT=
 
 # Configuration (join.conf), with defaults.
@@ -83,7 +86,7 @@ READY_URL=http://localhost:15021/healthz/ready
 umask 022
 
 usage() {
-    echo "usage: meshvm-join [run|boot|wait]"
+    echo "usage: meshvm-join [run|boot|wait|token]"
     echo "Joins this VM to the mesh from the meshvm bundle pinned in"
     echo "/etc/meshvm/bundle.sha256, as configured in /etc/meshvm/join.conf."
 }
@@ -643,6 +646,7 @@ place_identity() {
         CHANGED=1
     fi
     append_hosts
+    keep_certs
     if [ "$CHANGED" = 1 ]; then
         chown -R istio-proxy:istio-proxy "$R/var/lib/istio" "$R/etc/certs" \
             "$R/etc/istio/proxy" "$R/etc/istio/config"
@@ -650,6 +654,21 @@ place_identity() {
     else
         log "identity files already in place"
     fi
+}
+
+# keep_certs: the sidecar keeps its workload certificate on disk (PROV_CERT,
+# OUTPUT_CERTS in sidecar.env), so a restarted sidecar or a rebooted VM
+# renews with that certificate and needs no fresh token (Istio #22665,
+# #33203).  Under /etc: /var/run is a tmpfs.
+keep_certs() {
+    env=$R/var/lib/istio/envoy/sidecar.env
+    for kv in PROV_CERT=/etc/certs OUTPUT_CERTS=/etc/certs; do
+        if ! grep -qx "$kv" "$env" 2>/dev/null; then
+            mkdir -p "$(dirname "$env")"
+            printf '%s\n' "$kv" >>"$env"
+            CHANGED=1
+        fi
+    done
 }
 
 # append_hosts: identity/hosts goes into /etc/hosts once, between markers
@@ -922,12 +941,34 @@ install_units() {
         UNITS="$UNITS $name"
     done
     [ -n "$UNITS" ] || fail "the bundle has no units/*.service and no image/rootfs.tar"
+    TIMER=
+    if [ "$TOKEN_SOURCE" = metadata ]; then
+        token_units
+        TIMER=meshvm-token.timer
+    fi
     if [ "$reload" = 1 ]; then systemctl daemon-reload; fi
+}
+
+# token_units: where the token comes from instance metadata (GCE), `meshvm
+# launch --refresh-token` writes a fresh one there before the old expires;
+# meshvm-token.timer re-reads the key hourly and installs a changed token.
+token_units() {
+    printf '%s\n' '[Unit]' \
+        'Description=meshvm: install a changed Istio token from instance metadata' \
+        '' '[Service]' 'Type=oneshot' "ExecStart=$SELF token" >"$TMPD/token.service"
+    printf '%s\n' '[Unit]' 'Description=meshvm: re-read the Istio token hourly' \
+        '' '[Timer]' 'OnBootSec=1h' 'OnUnitActiveSec=1h' 'RandomizedDelaySec=5min' \
+        '' '[Install]' 'WantedBy=timers.target' >"$TMPD/token.timer"
+    for f in token.service token.timer; do
+        CHANGED=0
+        put_file "$TMPD/$f" "$R/etc/systemd/system/meshvm-$f" 0644
+        if [ "$CHANGED" = 1 ]; then reload=1; fi
+    done
 }
 
 start_services() {
     report starting "${UNITS# } istio.service"
-    for name in $UNITS istio.service; do
+    for name in $UNITS istio.service $TIMER; do
         if ! systemctl is-enabled --quiet "$name" 2>/dev/null; then
             systemctl enable --quiet "$name" 2>>"$LOG" || fail "systemctl enable $name failed"
         fi
@@ -937,7 +978,7 @@ start_services() {
     # waiting for either here would deadlock.  The wait comes later.
     block=
     if [ "$MODE" = boot ]; then block=--no-block; fi
-    for name in $UNITS istio.service; do
+    for name in $UNITS istio.service $TIMER; do
         # shellcheck disable=SC2086
         systemctl start $block "$name" 2>>"$LOG" || fail "systemctl start $name failed"
     done
@@ -990,7 +1031,7 @@ wait_ready() {
 
 main() {
     case ${1:-run} in
-    run | boot | wait) MODE=${1:-run} ;;
+    run | boot | wait | token) MODE=${1:-run} ;;
     -h | --help)
         usage
         exit 0
@@ -1005,6 +1046,10 @@ main() {
     take_lock
     TMPD=$(mktemp -d "$RUNDIR/tmp.XXXXXX")
     load_conf
+    if [ "$MODE" = token ]; then
+        install_token
+        return 0
+    fi
     count_boot
     if [ "$MODE" = wait ]; then
         if [ -f "$CUR/image/rootfs.tar" ] && [ "$RUNTIME" != none ] &&

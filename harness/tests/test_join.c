@@ -770,11 +770,26 @@ test_gcs_and_metadata(void **state)
 		"systemctl enable --quiet productcatalog.service\n"
 		"systemctl is-enabled --quiet istio.service\n"
 		"systemctl enable --quiet istio.service\n"
+		"systemctl is-enabled --quiet meshvm-token.timer\n"
+		"systemctl enable --quiet meshvm-token.timer\n"
 		"systemctl start productcatalog.service\n"
 		"systemctl start istio.service\n"
+		"systemctl start meshvm-token.timer\n"
 		"curl -fsS -o /dev/null --max-time 3 "
 		"http://localhost:15021/healthz/ready\n"
 		"systemctl is-failed --quiet productcatalog.service\n");
+	/* the token is re-read hourly from metadata ... */
+	s = rd(&c, "/etc/systemd/system/meshvm-token.timer");
+	assert_contains(s, "OnUnitActiveSec=1h");
+	free(s);
+	s = rd(&c, "/etc/systemd/system/meshvm-token.service");
+	assert_contains(s, "ExecStart=/usr/local/sbin/meshvm-join token");
+	free(s);
+	/* ... and the sidecar keeps its certificate on disk */
+	s = rd(&c, "/var/lib/istio/envoy/sidecar.env");
+	assert_contains(s, "PROV_CERT=/etc/certs\n");
+	assert_contains(s, "OUTPUT_CERTS=/etc/certs\n");
+	free(s);
 	s = rd(&c, "/etc/meshvm/istio-token");
 	assert_string_equal(s, t);
 	free(s);
@@ -817,6 +832,28 @@ test_gcs_and_metadata(void **state)
 	s = tu_read(c.calls, NULL);
 	assert_null(strstr(s, "docker load")); /* already loaded */
 	assert_null(strstr(s, "alt=media"));   /* bundle kept */
+	free(s);
+	assert_status(&c, "boot_count", "2");
+
+	/* the timer's run: a token refreshed in metadata is installed, and
+	 * nothing else happens (no boot counted, no bundle fetched) */
+	free(env);
+	free(t);
+	t = jwt(4102444801LL);
+	tu_write(md_tok, t);
+	env = tu_fmt("SHIM_BUNDLE='%s' SHIM_MD_TOKEN='%s' "
+	             "MESHVM_METADATA_URL=http://md.test/computeMetadata/v1",
+	             bundle_dk, md_tok);
+	c.env = env;
+	assert_int_equal(tu_sh(NULL, ": >'%s'", c.calls), 0);
+	assert_int_equal(run(&c, "token", NULL), 0);
+	s = rd(&c, "/var/run/secrets/tokens/istio-token");
+	assert_string_equal(s, t);
+	free(s);
+	s = tu_read(c.calls, NULL);
+	assert_contains(s, "instance/attributes/meshvm-istio-token");
+	assert_null(strstr(s, "alt=media"));
+	assert_null(strstr(s, "systemctl start"));
 	free(s);
 	assert_status(&c, "boot_count", "2");
 	free(env);
