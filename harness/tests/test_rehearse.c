@@ -70,7 +70,8 @@ test_journal_counts_and_creates(void **state)
 	assert_int_equal(rh_journal_load(p, &j, &err), 0);
 	rh_journal_count(j, 0, -1, &c);
 	assert_int_equal(c.requests, 8);
-	assert_int_equal(c.mutating, 6);
+	/* l1's fault answered before any handler ran: it changed nothing */
+	assert_int_equal(c.mutating, 5);
 	assert_int_equal(c.retries, 2); /* l2 after the reset, l4 after 503 */
 	assert_int_equal(c.faults, 2);
 	assert_int_equal(c.others, 1);
