@@ -250,6 +250,24 @@ is_url(const char *s)
 	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
 }
 
+/* The guest's shell config quotes nothing: the same rule as
+ * cloudinit_storage_url_check (core cannot call cloudinit/). */
+static bool
+is_storage_endpoint(const char *s)
+{
+	size_t n = strlen(s);
+	const char *host = strncmp(s, "https://", 8) == 0  ? s + 8
+	                   : strncmp(s, "http://", 7) == 0 ? s + 7
+	                                                   : NULL;
+
+	if (host == NULL || *host == '\0' || *host == '/' || s[n - 1] == '/')
+		return false;
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || strchr("'\"\\$`?#", *p))
+			return false;
+	return true;
+}
+
 static char *
 with_slash(const char *base, const char *suffix)
 {
@@ -472,6 +490,17 @@ parse_vm(struct cfg_ctx *c, const json_t *root, struct mv_config *cfg)
 		         "Cloud Storage bucket name (3-63 of a-z, 0-9, '-', '_', "
 		         "'.', starting and ending with a letter or digit, no "
 		         "\"google\")", cfg->vm.bundle_bucket);
+		return;
+	}
+	cfg->vm.storage_endpoint = get_str(c, vm, "storage_endpoint", "vm",
+	                                   NULL);
+	if (cfg->vm.storage_endpoint != NULL &&
+	    !is_storage_endpoint(cfg->vm.storage_endpoint)) {
+		cfg_fail(c, vm, "storage_endpoint", "vm.storage_endpoint: \"%s\" is "
+		         "not an http(s)://HOST[/PATH] base without spaces, quotes, "
+		         "'$', '`', a query or a trailing '/' (e.g. "
+		         "https://storage.googleapis.com/storage/v1)",
+		         cfg->vm.storage_endpoint);
 		return;
 	}
 	if (!is_rfc1035(cfg->vm.name, 63)) {
@@ -853,6 +882,7 @@ mv_config_free(struct mv_config *cfg)
 	free(cfg->vm.image);
 	free(cfg->vm.network);
 	free(cfg->vm.boot_agent);
+	free(cfg->vm.storage_endpoint);
 	for (size_t i = 0; i < cfg->vm.n_tags; i++)
 		free(cfg->vm.tags[i]);
 	free(cfg->vm.tags);

@@ -7,7 +7,7 @@
  *                                     # iamcredentials
  *   clusters: [{name, zone, machineType, nodes, network}]
  *   vm: {name, zone, machineType, image, tags, count, network, boot_agent,
- *        cluster, bundle_bucket}
+ *        cluster, bundle_bucket, storage_endpoint}
  *   service: {name, namespace, port, protocol, image, sidecar, units}
  *   mesh: {...}  app: {...}  migration: {...}
  *
@@ -69,6 +69,7 @@ struct mv_config {
 		char *boot_agent; /* auto|cloud-init|startup-script */
 		char *cluster; /* the home cluster (vm.cluster; default the first) */
 		char *bundle_bucket; /* NULL: PROJECT-meshvm-HEX (cluster/delivery.h) */
+		char *storage_endpoint; /* NULL: Google's Storage JSON API */
 	} vm;
 	struct {
 		char *name;

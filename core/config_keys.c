@@ -60,6 +60,10 @@ static const struct mv_config_key keys[] = {
 	{"vm.bundle_bucket", "bucket name",
 	 "PROJECT-meshvm-HEX (HEX: the deployment id's)",
 	 "the deliver step (made with uniform access if missing)", 0},
+	{"vm.storage_endpoint", "http(s) URL of the Storage JSON API",
+	 "empty: Google's (https://storage.googleapis.com/storage/v1)",
+	 "the launch step: the VM's bundle download (private or restricted "
+	 "Google API endpoints)", 0},
 	{"vm.token_duration", "duration 10m..168h (e.g. 24h, 90m, 3600s)", "24h",
 	 "the launch step (the Istio token's lifetime; `--token-duration` "
 	 "overrides)", 0},

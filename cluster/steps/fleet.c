@@ -121,6 +121,7 @@ boot_item(struct plan_ctx *ctx, const char *url, const char *digest,
 		                  "sha256:<64 hex>", digest);
 	join.source = CLOUDINIT_SOURCE_URL;
 	join.bundle_url = url;
+	join.storage_url = ctx->cfg->vm.storage_endpoint; /* NULL: Google's */
 	memcpy(join.bundle_sha256, hex, MV_SHA256_HEX);
 	join.runtime = "auto";
 	join.ready_timeout = CLOUDINIT_READY_TIMEOUT_DEFAULT;

@@ -26,8 +26,9 @@
 #   The VM fetches gs:// through vm.storage_endpoint's user-data key
 #   (`meshvm cloudinit userdata --storage-url`), here the metadata host.
 #
-# The instance is made as `meshvm up --until join` will make it (launch):
-# setup_instance below is the one function to swap for that call.
+# The instance is the one `meshvm up --until launch` made (vm.image
+# debian-cloud/debian-12, vm.boot_agent cloud-init, vm.storage_endpoint
+# the metadata host); boot 2 follows `meshvm launch --refresh-token`.
 # KVM when a quick probe boots, else TCG (the log says which).  Hard
 # timeouts everywhere.  Logs stay in BUILD_DIR/gce-boot/.
 # shellcheck source-path=SCRIPTDIR
@@ -82,61 +83,41 @@ gcloud config set auth/disable_credentials false >/dev/null 2>&1
 mkdir "$work/run"
 cd "$work/run"
 
-#--- the instance, as `meshvm up --until join` (launch) makes it ----------
+#--- the instance: `meshvm up --until launch` makes it ------------------
 
 kc() { # kubectl on cluster1 (the VM's home cluster)
 	kubectl --kubeconfig .meshvm/kubeconfig \
 		--context "gke_${PROJECT_ID}_us-west1-b_cluster1" "$@"
 }
-
-# setup_instance: everything up to a RUNNING instance whose metadata holds
-# our user-data and the Istio token.  The launch step will do all of it;
-# then this function is `"$bin" up --until join --access-token-file ...`
-# minus the join wait, and the bucket/object names come from the state.
-setup_instance() {
-	"$bin" init --example >/dev/null
-	"$bin" up --until identity --access-token-file "$work/access-token" \
-		>"$logs/up.log" 2>&1 || { tail -20 "$logs/up.log" >&2; fail "up --until identity"; }
-	ok "up --until identity"
-	# bundle: the fixture bundle with this deployment's identity
-	cp -R "$build/fixtures/bundle" "$work/bundle-src"
-	rm -rf "$work/bundle-src/identity"
-	cp -R .meshvm/identity "$work/bundle-src/identity"
-	"$bin" bake -f "$work/bundle-src/bundle.yaml" -o "$work/vm.bundle" \
-		--compress gzip >"$logs/bake.log" 2>&1 || fail "bake: $(cat "$logs/bake.log")"
-	bucket=$PROJECT_ID-meshvm
-	object=bundles/vm.bundle
-	auth=(-H "Authorization: Bearer $(cat "$work/access-token")")
-	curl -sf "${auth[@]}" -X POST -H 'Content-Type: application/json' \
-		-d "{\"name\":\"$bucket\"}" "$FAKE_URL/storage/v1/b?project=$PROJECT_ID" \
-		>/dev/null || fail "bucket insert"
-	curl -sf "${auth[@]}" --data-binary @"$work/vm.bundle" \
-		"$FAKE_URL/upload/storage/v1/b/$bucket/o?uploadType=media&name=bundles%2Fvm.bundle" \
-		>/dev/null || fail "bundle upload"
-	ok "bundle uploaded to gs://$bucket/$object"
-	# the Istio token: TokenRequest (audience istio-ca) for the group's SA
-	sa=$(kc -n default get workloadgroup productcatalogservice \
-		-o jsonpath='{.spec.template.serviceAccount}')
-	(umask 077 && kc -n default create token "$sa" --audience istio-ca \
-		--duration 24h >"$work/istio-token") || fail "TokenRequest for $sa"
-	mvid=$(kc -n default get workloadgroup productcatalogservice \
-		-o jsonpath='{.metadata.labels.meshvm-id}')
-	"$bin" cloudinit userdata --bundle "$work/vm.bundle" \
-		--bundle-url "gs://$bucket/$object" \
-		--storage-url http://metadata.google.internal/storage/v1 \
-		-o "$work/user-data" >"$logs/userdata.log" 2>&1 ||
-		fail "cloudinit userdata: $(cat "$logs/userdata.log")"
-	quiet gcloud compute instances create "$vm" --zone "$zone" \
-		--machine-type n1-standard-2 --tags istio-gce \
-		--labels "meshvm-id=$mvid" \
-		--metadata enable-guest-attributes=TRUE \
-		--metadata-from-file "user-data=$work/user-data,meshvm-istio-token=$work/istio-token" ||
-		fail "gcloud compute instances create $vm"
-	ok "instance $vm created with our user-data and meshvm-istio-token"
+token_of() { # FILE: the instance's meshvm-istio-token (0600; never printed)
+	(umask 077 && gcloud compute instances describe "$vm" --zone "$zone" \
+		--format=json | jget '[i["value"] for i in d["metadata"]["items"]
+	if i["key"] == "meshvm-istio-token"][0]' >"$1")
 }
-setup_instance
-pinned=$(sha256sum "$work/vm.bundle" | cut -c1-64)
+
+# The example deployment on the boot image's OS (Debian 12: gzip bundles),
+# booted by cloud-init (Debian's default agent is startup-script), and the
+# VM's storage reads through its listener on the metadata host.
+"$bin" init --example >/dev/null
+sed -i -e 's|^  image: .*ubuntu.*$|  image: projects/debian-cloud/global/images/family/debian-12|' \
+	-e 's|^  boot_agent: auto$|  boot_agent: cloud-init\
+  storage_endpoint: http://metadata.google.internal/storage/v1|' meshvm.yaml
+if ! grep -q '^  storage_endpoint: ' meshvm.yaml || ! grep -q 'family/debian-12$' meshvm.yaml; then
+	fail "meshvm.yaml: the example's vm.image/vm.boot_agent lines changed"
+fi
+"$bin" up --until launch --access-token-file "$work/access-token" \
+	>"$logs/up.log" 2>&1 || { tail -20 "$logs/up.log" >&2; fail "up --until launch"; }
+ok "up --until launch: bundle, deliver, launch"
+# bucket, object and pinned digest: the deliver step's state record
+read -r bucket object pinned < <(jget '" ".join([[r["bucket"], r["object"],
+	r["digest"].removeprefix("sha256:")] for r in d["resources"].values()
+	if r.get("kind") == "object"][0])' <.meshvm/state.json)
+ok "the bundle is gs://$bucket/$object (sha256 ${pinned:0:12}...)"
+token_of "$work/istio-token"
 iid=$(gcloud compute instances describe "$vm" --zone "$zone" --format='value(id)')
+check "the instance's user-data points the VM at the storage endpoint" \
+	bash -c "gcloud compute instances describe $vm --zone $zone --format=json |
+		grep -q 'MESHVM_STORAGE_URL=http://metadata.google.internal/storage/v1'"
 
 #--- booting ----------------------------------------------------------------
 
@@ -288,16 +269,14 @@ entries >"$logs/entries1.txt"
 check "kubectl: WorkloadEntry $entry is Healthy=True" grep -qx "$entry True" "$logs/entries1.txt"
 
 if [ "${MESHVM_GCE_BOOT_FULL:-0}" = 1 ]; then
-	# Boot 2: a fresh token in the metadata (as `meshvm launch
-	# --refresh-token` will set it), then a reboot of the same disk.
+	# Boot 2: `meshvm launch --refresh-token` writes a fresh token to the
+	# metadata, then a reboot of the same disk.
 	sleep 2 # a new second: a new iat
-	(umask 077 && kc -n default create token "$sa" --audience istio-ca \
-		--duration 24h >"$work/istio-token2") || fail "TokenRequest 2"
+	quiet "$bin" launch --refresh-token --access-token-file "$work/access-token" ||
+		fail "meshvm launch --refresh-token"
+	token_of "$work/istio-token2"
 	iat2=$(iat_of "$work/istio-token2")
 	check "a new token (iat $iat1 -> $iat2)" [ "$iat2" != "$iat1" ]
-	quiet gcloud compute instances add-metadata "$vm" --zone "$zone" \
-		--metadata-from-file "meshvm-istio-token=$work/istio-token2" ||
-		fail "add-metadata meshvm-istio-token"
 	boot 2
 	s2=$logs/serial2.log
 	check "boot 2: console shows meshvm-join: joined" grep -q 'meshvm-join: joined' "$s2"
@@ -311,10 +290,11 @@ if [ "${MESHVM_GCE_BOOT_FULL:-0}" = 1 ]; then
 
 	# Boot 3: the object replaced by other bytes; a fresh disk must fail
 	# closed on the pinned digest.
-	"$bin" bake -f "$work/bundle-src/bundle.yaml" -o "$work/other.bundle" \
-		--compress none >>"$logs/bake.log" 2>&1 || fail "bake 2"
+	cat .meshvm/bundle/bundle.tar.* >"$work/other.bundle"
+	printf 'other bytes\n' >>"$work/other.bundle"
+	auth=(-H "Authorization: Bearer $(cat "$work/access-token")")
 	curl -sf "${auth[@]}" --data-binary @"$work/other.bundle" \
-		"$FAKE_URL/upload/storage/v1/b/$bucket/o?uploadType=media&name=bundles%2Fvm.bundle" \
+		"$FAKE_URL/upload/storage/v1/b/$bucket/o?uploadType=media&name=${object//\//%2F}" \
 		>/dev/null || fail "replace the object"
 	qemu-img create -q -f qcow2 -b "$image/disk.img" -F raw "$work/disk.qcow2.new"
 	mv -f "$work/disk.qcow2.new" "$work/disk.qcow2"

@@ -181,6 +181,13 @@ static const struct bad bad[] = {
 	 "Storage bucket name"},
 	{OKP OKC "vm: {name: vm, bundle_bucket: my-google-bkt}\n" OKS,
 	 "vm.bundle_bucket: \"my-google-bkt\" is not a Cloud Storage bucket"},
+	{OKP OKC "vm: {name: vm, storage_endpoint: 'ftp://s/v1'}\n" OKS,
+	 "meshvm.yaml:3:34: vm.storage_endpoint: \"ftp://s/v1\" is not an "
+	 "http(s)://HOST[/PATH] base"},
+	{OKP OKC "vm: {name: vm, storage_endpoint: 'http://s/$(id)'}\n" OKS,
+	 "vm.storage_endpoint: \"http://s/$(id)\" is not"},
+	{OKP OKC "vm: {name: vm, storage_endpoint: 'http://s/v1/'}\n" OKS,
+	 "vm.storage_endpoint: \"http://s/v1/\" is not"},
 	{OKP OKC OKV "service: {port: 80, units: a.service}\n",
 	 "meshvm.yaml:4:28: service.units: must be a list of paths, got a string"},
 	{OKP OKC OKV "service: {port: 80, units: [a.service, 7]}\n",
@@ -237,8 +244,24 @@ test_bundle_keys(void **state)
 	mv_config_free(c);
 	c = parse_ok(OKP OKC OKV OKS);
 	assert_null(c->vm.bundle_bucket);
+	assert_null(c->vm.storage_endpoint); /* Google's */
 	assert_null(c->service.image);
 	assert_int_equal(c->service.n_units, 0);
+	mv_config_free(c);
+}
+
+/* vm.storage_endpoint: a Storage JSON API base for the VM (private or
+ * restricted Google API endpoints); absent, Google's. */
+static void
+test_storage_endpoint(void **state)
+{
+	struct mv_config *c = parse_ok(
+		OKP OKC "vm: {name: vm, storage_endpoint: "
+		"'http://metadata.google.internal/storage/v1'}\n" OKS);
+
+	(void)state;
+	assert_string_equal(c->vm.storage_endpoint,
+	                    "http://metadata.google.internal/storage/v1");
 	mv_config_free(c);
 }
 
@@ -512,6 +535,7 @@ main(void)
 		cmocka_unit_test(test_every_key_problem_reported),
 		cmocka_unit_test(test_example_only_landed_keys),
 		cmocka_unit_test(test_readme_key_table),
+		cmocka_unit_test(test_storage_endpoint),
 		cmocka_unit_test(test_bundle_keys),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_mesh_keys),
