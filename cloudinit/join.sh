@@ -484,6 +484,23 @@ get_retry() {
 # fetch_url URL OUT: https:// directly, gs://BUCKET/OBJECT through the
 # JSON API with the instance's access token (sent from a 0600 header file,
 # never on the command line).
+# curl_retry URL OUT [HEADER_FILE]: curl's own --retry covers 5xx, 429 and
+# refused connections but not a connection reset mid-transfer, which a
+# storage endpoint does now and then: up to three such runs.
+curl_retry() {
+    for n in 1 2 3; do
+        if [ -n "${3:-}" ]; then
+            curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 \
+                -H "@$3" -o "$2" "$1" 2>>"$LOG" && return 0
+        else
+            curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 \
+                -o "$2" "$1" 2>>"$LOG" && return 0
+        fi
+        [ "$n" = 3 ] || sleep "$n"
+    done
+    return 1
+}
+
 fetch_url() {
     need_http "fetching the bundle"
     curl=
@@ -491,8 +508,7 @@ fetch_url() {
     case $1 in
     https://*)
         if [ -n "$curl" ]; then
-            curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 \
-                -o "$2" "$1" 2>>"$LOG"
+            curl_retry "$1" "$2"
         else
             get_retry "$1" "$2" ""
         fi || fail "could not fetch the bundle from ${1%%\?*}"
@@ -509,8 +525,7 @@ fetch_url() {
         [ -s "$TMPD/auth.hdr" ] || fail "the metadata server's token answer has no access_token"
         gcs="$STORAGE_URL/b/$(urlenc "$bucket")/o/$(urlenc "$object")?alt=media"
         if [ -n "$curl" ]; then
-            curl -fsSL --retry 5 --retry-connrefused --connect-timeout 10 \
-                -H "@$TMPD/auth.hdr" -o "$2" "$gcs" 2>>"$LOG"
+            curl_retry "$gcs" "$2" "$TMPD/auth.hdr"
         else
             get_retry "$gcs" "$2" "$TMPD/auth.hdr"
         fi || fail "could not fetch the bundle from $1"
