@@ -113,9 +113,11 @@ while read -r label kill_at; do
 		cd "$d"
 		export MESHVM_GOOGLE_ENDPOINT=$FAKE_URL MESHVM_TIMING=fast
 		export GOOGLE_OAUTH_ACCESS_TOKEN=crash-token
+		# the join waits up to 5 minutes, not MESHVM_TIMING=fast's 60 s:
+		# a simulated VM boots slowly on a loaded 2-core CI machine
 		"$bin" init --example >/dev/null
 		sed -i "s|^  sidecar: .*|  sidecar: $work/sidecar.deb|" meshvm.yaml
-		"$bin" up >up-killed.log 2>&1 &
+		"$bin" up --join-timeout 5m >up-killed.log 2>&1 &
 		pid=$!
 		while kill -0 "$pid" 2>/dev/null; do
 			if [ "$(wc -l <journal.jsonl)" -ge "$kill_at" ]; then
@@ -125,9 +127,9 @@ while read -r label kill_at; do
 		done
 		wait "$pid" 2>/dev/null && echo "  (up finished before request $kill_at)" || true
 		killed_at=$(wc -l <journal.jsonl)
-		"$bin" up >up-rerun.log 2>&1 || { cat up-rerun.log >&2; exit 1; }
+		"$bin" up --join-timeout 5m >up-rerun.log 2>&1 || { cat up-rerun.log >&2; exit 1; }
 		before=$(ours_mutating)
-		"$bin" up >up-again.log 2>&1 || { cat up-again.log >&2; exit 1; }
+		"$bin" up --join-timeout 5m >up-again.log 2>&1 || { cat up-again.log >&2; exit 1; }
 		after=$(ours_mutating)
 		[ "$after" -eq "$before" ] ||
 			{ echo "a converged rerun sent $((after - before)) mutating requests" >&2; exit 1; }
