@@ -41,5 +41,15 @@ echo
 echo "== rehearse: the whole deployment offline, against the embedded fake"
 "$bin" rehearse --report "$out/report"
 echo
+echo "== the VM in the mesh: WorkloadEntries the simulated istiod made when the VM's real join script registered"
+python3 - "$out/report/report.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for c in r["topology"]["clusters"]:
+    for we in c.get("workload_entries", []):
+        print("%s  WorkloadEntry %s  address %s  Healthy=%s" % (
+            c["name"], we["name"], we["address"], we["healthy"]))
+PY
+echo
 echo "report: $out/report/report.json, topology.svg, migration.svg, journal.jsonl"
 echo "main job: ok (artifacts in build/main)"
