@@ -47,8 +47,10 @@ peer() {
 	chmod 700 "$d/.meshvm"
 	cp -r "$work/ca" "$d/.meshvm/ca" # the same 2048-bit CA rehearse makes
 	t0=$(now)
+	# simulated VMs, as rehearse runs them, so `up` reaches join
 	"$bin" fake --no-auth --ready-file "$d/url" --op-polls 1 \
-		--controller-delay-ms 0 >"$d/fake.log" 2>&1 &
+		--controller-delay-ms 0 --boot-vms --lb-range 127.77.0.0/24 \
+		>"$d/fake.log" 2>&1 &
 	fake_pid=$!
 	while [ ! -s "$d/url" ]; do sleep 0.01; done
 	(
@@ -57,6 +59,7 @@ peer() {
 		MESHVM_GOOGLE_ENDPOINT=$(head -n1 url)
 		export GOOGLE_OAUTH_ACCESS_TOKEN=bench MESHVM_TIMING=fast
 		"$bin" init --example >/dev/null
+		sed -i "s|^  sidecar: .*|  sidecar: $work/sidecar.deb|" meshvm.yaml
 		"$bin" up >/dev/null 2>&1
 		"$bin" status >/dev/null 2>&1
 		"$bin" down --yes >/dev/null 2>&1
@@ -73,6 +76,7 @@ echo "bench: $runs runs each on $(nproc) cores ($(uname -m))"
 "$bin" rehearse --keep >/dev/null 2>"$work/keep.err"
 keep=$(sed -n 's/.*rehearse: working directory //p' "$work/keep.err")
 cp -r "$keep/.meshvm/ca" "$work/ca"
+cp "$keep/rehearse-sidecar.deb" "$work/sidecar.deb"
 rm -rf "$keep"
 for _ in $(seq "$runs"); do rehearse; done >"$work/c1.list"
 awk '{print $1}' "$work/c1.list" | median >"$work/c1"
