@@ -124,17 +124,19 @@ compute_firewall_patch(struct gcp *g, const char *name, const json_t *body,
 }
 
 int
-compute_firewall_list(struct gcp *g, json_t **out, struct mv_err *err)
+compute_list(struct gcp *g, const char *path, const char *filter,
+             json_t **out, struct mv_err *err)
 {
-	char *url = compute_link(g, "global/firewalls"), *page = NULL;
+	char *base = compute_link(g, path), *page = NULL;
 	json_t *all = json_array();
 
 	*out = NULL;
 	for (int pages = 0; pages < 1000; pages++) {
 		struct gcp_result r;
 		const char *next;
-		char *u = page ? mv_xstrfmt("%s?pageToken=%s", url, page)
-		               : mv_xstrdup(url);
+		char *u = mv_xstrfmt("%s?maxResults=500%s%s%s%s", base,
+		                     filter ? "&filter=" : "", filter ? filter : "",
+		                     page ? "&pageToken=" : "", page ? page : "");
 		int rc = gcp_call(g, "GET", u, NULL, true, &r, err);
 
 		free(u);
@@ -142,7 +144,7 @@ compute_firewall_list(struct gcp *g, json_t **out, struct mv_err *err)
 		page = NULL;
 		if (rc != 0) {
 			json_decref(all);
-			free(url);
+			free(base);
 			return -1;
 		}
 		json_array_extend(all, json_object_get(r.body, "items"));
@@ -154,9 +156,15 @@ compute_firewall_list(struct gcp *g, json_t **out, struct mv_err *err)
 			break;
 	}
 	free(page);
-	free(url);
+	free(base);
 	*out = all;
 	return 0;
+}
+
+int
+compute_firewall_list(struct gcp *g, json_t **out, struct mv_err *err)
+{
+	return compute_list(g, "global/firewalls", NULL, out, err);
 }
 
 int

@@ -26,6 +26,11 @@ int compute_firewall_patch(struct gcp *g, const char *name,
                            const json_t *body, const char *request_id,
                            char **op_name, struct mv_err *err);
 /* Every firewall rule of the project (all pages): *out a new array. */
+/* GET every page of a Compute list (path under the project, e.g.
+ * "zones/Z/instances"; filter already URL-escaped, or NULL): the items in
+ * *out. */
+int compute_list(struct gcp *g, const char *path, const char *filter,
+                 json_t **out, struct mv_err *err);
 int compute_firewall_list(struct gcp *g, json_t **out, struct mv_err *err);
 /* 0 accepted (*op_name), 1 absent, -1 error. */
 int compute_firewall_delete(struct gcp *g, const char *name, char **op_name,

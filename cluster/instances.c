@@ -61,38 +61,7 @@ int
 inst_list(struct gcp *g, const char *path, const char *filter, json_t **out,
           struct mv_err *err)
 {
-	char *base = compute_link(g, path), *page = NULL;
-	json_t *all = json_array();
-
-	*out = NULL;
-	for (int pages = 0; pages < 1000; pages++) {
-		struct gcp_result r;
-		const char *next;
-		char *u = mv_xstrfmt("%s?maxResults=500%s%s%s%s", base,
-		                     filter ? "&filter=" : "", filter ? filter : "",
-		                     page ? "&pageToken=" : "", page ? page : "");
-		int rc = gcp_call(g, "GET", u, NULL, true, &r, err);
-
-		free(u);
-		free(page);
-		page = NULL;
-		if (rc != 0) {
-			json_decref(all);
-			free(base);
-			return -1;
-		}
-		json_array_extend(all, json_object_get(r.body, "items"));
-		next = json_string_value(json_object_get(r.body, "nextPageToken"));
-		if (next != NULL && next[0] != '\0')
-			page = mv_xstrdup(next);
-		json_decref(r.body);
-		if (page == NULL)
-			break;
-	}
-	free(page);
-	free(base);
-	*out = all;
-	return 0;
+	return compute_list(g, path, filter, out, err);
 }
 
 int
