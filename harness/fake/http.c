@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -58,6 +59,7 @@ struct conn {
 	bool throttled;    /* past --max-inflight-bytes: 429 */
 	size_t reserved;   /* its share of the bodies in flight */
 	bool answered;     /* rs holds the answer of a delayed request */
+	bool corked;       /* TCP_CORK set until the answer is out */
 	int fd;            /* an upload body streamed to disk, or -1 */
 	struct conn_track *ct;
 	struct fresp rs;
@@ -412,12 +414,34 @@ shared_free(void *blob)
 	rblob_release(blob);
 }
 
-static enum MHD_Result
-send_answer(struct listener *l, struct MHD_Connection *c, struct fresp *rs)
+/* Over TLS, libmicrohttpd (0.9.75) sends the headers as a TLS record
+ * of their own, pushed at once, then the body one 16 KiB record per
+ * gnutls_record_send(), over two or more turns of its event loop: the
+ * client is woken for the headers alone and again for each record, and
+ * on loopback every record runs the receive path separately.  Corked,
+ * the records leave as full segments and the rest when the answer is
+ * complete (on_completed uncorks): the client reads the answer in one
+ * go.  (Linux caps a cork at 200 ms, should anything forget it.)  Not
+ * for streams, whose events must leave as they come. */
+static void
+set_cork(struct MHD_Connection *c, bool on)
 {
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	int v = on;
+
+	if (ci != NULL)
+		setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
+}
+
+static enum MHD_Result
+send_answer(struct listener *l, struct MHD_Connection *c, struct conn *cn)
+{
+	struct fresp *rs = &cn->rs;
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	char *line, *save = NULL;
+	bool cork = l->tls && rs->stream == NULL;
 
 	if (rs->stream != NULL) {
 		r = stream_response(l, c, rs);
@@ -448,6 +472,10 @@ send_answer(struct listener *l, struct MHD_Connection *c, struct fresp *rs)
 			continue;
 		*colon = '\0';
 		MHD_add_response_header(r, line, colon + 2);
+	}
+	if (cork && !cn->corked) {
+		set_cork(c, true);
+		cn->corked = true;
 	}
 	ret = MHD_queue_response(c, (unsigned)rs->status, r);
 	MHD_destroy_response(r);
@@ -564,7 +592,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (cn->answered)
 		return cn->rs.reset ? reset_connection(c)
-		                     : send_answer(l, c, &cn->rs);
+		                     : send_answer(l, c, cn);
 	if (*upload_size > 0 && cn->fd >= 0 && !cn->too_large) {
 		if (*upload_size > fst(l->f)->opt.max_upload_bytes - cn->len) {
 			cn->too_large = true;
@@ -668,7 +696,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (cn->rs.reset)
 		return reset_connection(c);
 	cn->answered = true;
-	return send_answer(l, c, &cn->rs);
+	return send_answer(l, c, cn);
 }
 
 static void
@@ -677,10 +705,11 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct conn *cn = *con_cls;
 
-	(void)c;
 	(void)toe;
 	if (cn == NULL)
 		return;
+	if (cn->corked)
+		set_cork(c, false); /* the rest of the answer leaves now */
 	conns_busy(((struct listener *)cls)->conns, cn->ct, false);
 	inflight_release(((struct listener *)cls)->f, cn);
 	free(cn->body);

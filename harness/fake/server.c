@@ -10,12 +10,16 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/atomic.h"
@@ -35,7 +39,69 @@ struct fake {
 	char *listen_host;
 	int listen_port;
 	struct listener *api;
+	/* the trimmer (below) */
+	pthread_t trim_thr;
+	pthread_mutex_t trim_mu;
+	pthread_cond_t trim_cv;
+	bool trim_on, trim_stop;
 };
+
+/* ---- the trimmer ----
+ * glibc gives each worker thread its own malloc arena, and memory a
+ * thread frees stays in its arena's free lists (resident) unless it sits
+ * at the arena's top.  The fake's long-lived data (the journal ring,
+ * operations, cached answers, the watch history) is allocated by
+ * whichever thread served the request and freed, when it ages out, by
+ * another: under churn every arena ends up holding freed pages, and RSS
+ * climbs by megabytes while the bytes in use stay flat (bench/fake.sh's
+ * churn: docs/fake.md).  malloc_trim(0) gives the free pages of every
+ * arena back; a few milliseconds every FAKE_TRIM_SECS. */
+#define FAKE_TRIM_SECS 5
+
+static void *
+trim_main(void *arg)
+{
+	struct fake *f = arg;
+	struct timespec due;
+
+	pthread_mutex_lock(&f->trim_mu);
+	while (!f->trim_stop) {
+		clock_gettime(CLOCK_REALTIME, &due);
+		due.tv_sec += FAKE_TRIM_SECS;
+		if (pthread_cond_timedwait(&f->trim_cv, &f->trim_mu, &due) !=
+		            ETIMEDOUT ||
+		    f->trim_stop)
+			continue;
+		pthread_mutex_unlock(&f->trim_mu);
+#ifdef __GLIBC__
+		malloc_trim(0);
+#endif
+		pthread_mutex_lock(&f->trim_mu);
+	}
+	pthread_mutex_unlock(&f->trim_mu);
+	return NULL;
+}
+
+static void
+trim_start(struct fake *f)
+{
+	f->trim_stop = false;
+	/* without it the fake still works; RSS just keeps freed pages */
+	f->trim_on = pthread_create(&f->trim_thr, NULL, trim_main, f) == 0;
+}
+
+static void
+trim_stop(struct fake *f)
+{
+	if (!f->trim_on)
+		return;
+	pthread_mutex_lock(&f->trim_mu);
+	f->trim_stop = true;
+	pthread_cond_signal(&f->trim_cv);
+	pthread_mutex_unlock(&f->trim_mu);
+	pthread_join(f->trim_thr, NULL);
+	f->trim_on = false;
+}
 
 void
 fake_options_init(struct fake_options *o)
@@ -306,6 +372,8 @@ fake_new(const struct fake_options *o, struct fake **out,
 		json_array_append_new(fst(f)->pki.san,
 		                      json_string(o->tls_san[i]));
 	pthread_mutex_init(&fst(f)->lock, NULL);
+	pthread_mutex_init(&f->trim_mu, NULL);
+	pthread_cond_init(&f->trim_cv, NULL);
 	fst(f)->db = json_object();
 	if (parse_listen(f, err) != 0)
 		goto fail;
@@ -401,6 +469,7 @@ fake_start(struct fake *f, struct mv_err *err)
 		fake_stop(f, NULL);
 		return -1;
 	}
+	trim_start(f);
 	return 0;
 }
 
@@ -414,6 +483,7 @@ fake_stop(struct fake *f, struct mv_err *err)
 	/* VMs shut down while the fake still answers: their sidecars
 	 * disconnect from istiod */
 	vmboot_stop(f);
+	trim_stop(f);
 	/* open watches see it and end */
 	pthread_mutex_lock(&fst(f)->lock);
 	fst(f)->stopped = true;
@@ -470,6 +540,8 @@ fake_free(struct fake *f)
 	free(f->listen_host);
 	free((char *)fst(f)->opt.state_dir);
 	pthread_mutex_destroy(&fst(f)->lock);
+	pthread_mutex_destroy(&f->trim_mu);
+	pthread_cond_destroy(&f->trim_cv);
 	free(f);
 }
 
