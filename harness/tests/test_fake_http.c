@@ -413,21 +413,17 @@ test_concurrent_clients(void **state)
 /* A cluster's API over TLS, verified against the CA GKE hands out (so
  * the certificate chain and the IP SAN are right), and a watch streamed
  * while objects change; stopping the fake ends open watches. */
-static void
-test_kube_tls_and_watch(void **state)
+/* Create cluster c1; write its CA to ca_path; its https:// base URL. */
+static char *
+kube_cluster(struct fake *f, const char *ca_path)
 {
-	struct fake *f = start(2, 10);
-	char *dir = tu_tmpdir(), *ca_path = tu_fmt("%s/ca.pem", dir);
-	char *u, *kube, *wurl;
-	struct get g = {0}, w = {0};
+	struct get g = {0};
+	char *u, *kube;
 	json_t *doc;
 	uint8_t *pem;
 	size_t n;
 	const char *b64;
-	pthread_t t;
-	double t0;
 
-	(void)state;
 	u = url(f, "/v1/projects/p/locations/us-west1-b/clusters");
 	g.method = "POST";
 	g.url = u;
@@ -454,7 +450,101 @@ test_kube_tls_and_watch(void **state)
 	json_decref(doc);
 	free(g.out.p);
 	free(u);
-	memset(&g, 0, sizeof(g));
+	return kube;
+}
+
+/* One keep-alive TLS connection: answers of several TLS records (which
+ * the fake corks until complete) arrive whole, a watch stream (never
+ * corked) on the same connection delivers its events, and the
+ * connection serves on after both. */
+static void
+test_kube_tls_keepalive_large(void **state)
+{
+	struct fake *f = start(2, 10);
+	char *dir = tu_tmpdir(), *ca_path = tu_fmt("%s/ca.pem", dir);
+	char *kube = kube_cluster(f, ca_path), *u, *cm, *first = NULL;
+	size_t first_n = 0, n;
+	struct get g = {0};
+	CURL *c = curl_easy_init();
+
+	(void)state;
+	/* a ConfigMap of 60 KB: four TLS records */
+	cm = malloc(70000);
+	assert_non_null(cm);
+	strcpy(cm, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":"
+	           "{\"name\":\"big\"},\"data\":{\"k\":\"");
+	n = strlen(cm);
+	memset(cm + n, 'v', 60000);
+	strcpy(cm + n + 60000, "\"}}");
+	u = tu_fmt("%s/api/v1/namespaces/default/configmaps", kube);
+	g.method = "POST";
+	g.url = u;
+	g.cainfo = ca_path;
+	g.body = cm;
+	g.body_len = strlen(cm);
+	http(&g);
+	assert_int_equal(g.status, 201);
+	free(g.out.p);
+	free(u);
+	curl_easy_setopt(c, CURLOPT_CAINFO, ca_path);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	for (int i = 0; i < 6; i++) {
+		struct buf out = {0};
+		long status = 0, connects = -1;
+		/* 0-2 and 4-5 the ConfigMap, 3 a watch of it for 1 s */
+		u = i == 3 ? tu_fmt("%s/api/v1/namespaces/default/configmaps?"
+		                    "watch=1&timeoutSeconds=1&fieldSelector="
+		                    "metadata.name%%3Dbig", kube)
+		           : tu_fmt("%s/api/v1/namespaces/default/configmaps/big",
+		                    kube);
+		curl_easy_setopt(c, CURLOPT_URL, u);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+		assert_int_equal(curl_easy_perform(c), CURLE_OK);
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
+		assert_int_equal(status, 200);
+		assert_int_equal(connects, i == 0 ? 1 : 0); /* one connection */
+		assert_non_null(out.p);
+		if (i == 3) {
+			assert_contains(out.p, "{\"type\":\"ADDED\",\"object\":");
+			assert_true(out.n > 60000);
+			free(out.p);
+		} else if (first == NULL) {
+			assert_true(out.n > 60000);
+			assert_contains(out.p, "\"name\":\"big\"");
+			first = out.p;
+			first_n = out.n;
+		} else {
+			assert_int_equal(out.n, first_n);
+			assert_memory_equal(out.p, first, first_n);
+			free(out.p);
+		}
+		free(u);
+	}
+	curl_easy_cleanup(c);
+	free(first);
+	free(cm);
+	free(kube);
+	fake_free(f);
+	tu_rmrf(dir);
+	free(dir);
+	free(ca_path);
+}
+
+static void
+test_kube_tls_and_watch(void **state)
+{
+	struct fake *f = start(2, 10);
+	char *dir = tu_tmpdir(), *ca_path = tu_fmt("%s/ca.pem", dir);
+	char *u, *kube = kube_cluster(f, ca_path), *wurl;
+	struct get g = {0}, w = {0};
+	json_t *doc;
+	pthread_t t;
+	double t0;
+
+	(void)state;
 	u = tu_fmt("%s/version", kube);
 	g.method = "GET";
 	g.url = u;
@@ -539,6 +629,7 @@ main(void)
 		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_concurrent_clients),
 		cmocka_unit_test(test_kube_tls_and_watch),
+		cmocka_unit_test(test_kube_tls_keepalive_large),
 	};
 	int rc;
 
