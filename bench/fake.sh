@@ -12,10 +12,14 @@
 # 3. a list of 100 ConfigMaps from a cluster's Kubernetes API over TLS vs
 #    nginx serving the same bytes over TLS (a self-signed RSA 2048
 #    certificate, like the fake's); then memory as in 2.
-# 4. churn: BENCH_CHURN_SECS (default 120) of a cluster created and
-#    deleted in a loop, watches opened and timing out, ConfigMaps written
-#    (watch events) and GETs, all at once; the fake's RSS after a 20 s
-#    warm-up and at the end.
+# 4. churn: after a warm-up that fills the fake's bounded tables (600
+#    fast create/delete cycles: the 1000 finished operations it keeps),
+#    BENCH_CHURN_SECS (default 120) of a cluster created and deleted in a
+#    loop, watches opened and timing out, ConfigMaps written (watch
+#    events) and GETs, all at once; the fake's RSS at 20 s, half-way and
+#    at the end.
+# BENCH_PARTS="get tls churn" picks parts; BENCH_WORKERS (default 2) is
+# both nginx's workers and the fake's --threads.
 # The machine may be shared: each comparison runs BENCH_ROUNDS (default 4)
 # rounds of BENCH_SECS/BENCH_ROUNDS seconds per server, nginx and the fake
 # in turn (the order swapped every round), and sums them, so load that
