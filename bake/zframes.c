@@ -10,6 +10,7 @@
 #include "bake/zframes.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -29,6 +30,9 @@
 #define SAMPLES 8
 #define SAMPLE_LEN (8u << 10)
 #define MAX_SLOTS 6
+/* Start writeback of every this many bytes behind the writer, so the
+ * commit's fsync finds the file mostly on disk already. */
+#define WRITEBACK_STEP (8u << 20)
 
 enum slot_state { S_FREE, S_FILLING, S_QUEUED, S_BUSY, S_DONE };
 
@@ -53,6 +57,8 @@ struct zframes {
 	uint64_t next_seq;   /* the piece filled next */
 	uint64_t write_seq;  /* the piece written next */
 	uint64_t written;
+	off_t base;          /* fd's offset of the first frame */
+	uint64_t kicked;     /* bytes handed to writeback so far */
 	bool closed, stop;
 	bool next_probed;    /* the next piece was sampled: compress it */
 	ZSTD_CCtx *probe;    /* the caller's, for zframes_store_file */
@@ -184,6 +190,9 @@ zframes_open(struct zframes **out, int fd, int workers, int level,
 		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 	z->fd = fd;
 	z->level = level;
+	z->base = lseek(fd, 0, SEEK_CUR);
+	if (z->base < 0)
+		z->base = 0;
 	z->nworkers = workers < 1 ? 1 : workers > MAX_SLOTS - 1 ? MAX_SLOTS - 1
 	                                                        : workers;
 	z->nslots = z->nworkers + 2 > MAX_SLOTS ? MAX_SLOTS : z->nworkers + 2;
@@ -231,6 +240,21 @@ write_all(int fd, struct iovec *iov, int cnt, struct mv_err *err)
 		}
 	}
 	return 0;
+}
+
+/* The commit fsyncs the bundle: start the disk writes of what is
+ * written now rather than all of them then (asynchronous; a filesystem
+ * without it just leaves the work to fsync). */
+static void
+kick_writeback(struct zframes *z, bool all)
+{
+	uint64_t n = z->written - z->kicked;
+
+	if (n == 0 || (!all && n < WRITEBACK_STEP))
+		return;
+	sync_file_range(z->fd, z->base + (off_t)z->kicked, (off_t)n,
+	                SYNC_FILE_RANGE_WRITE);
+	z->kicked = z->written;
 }
 
 /* A stored piece: one frame of raw blocks, written straight from the
@@ -311,6 +335,7 @@ flush_one(struct zframes *z, bool wait, struct mv_err *err)
 	z->written += n;
 	pthread_cond_broadcast(&z->done);
 	pthread_mutex_unlock(&z->lock);
+	kick_writeback(z, false);
 	return 1;
 }
 
@@ -441,6 +466,7 @@ store_from_fd(struct zframes *z, int fd, uint64_t off, const char *name,
 		pthread_cond_broadcast(&z->done);
 		pthread_mutex_unlock(&z->lock);
 	}
+	kick_writeback(z, false);
 	z->st.in += ZFRAMES_CHUNK;
 	z->st.frames++;
 	z->st.stored++;
@@ -512,6 +538,8 @@ zframes_close(struct zframes *z, struct zframes_stats *st,
 	while (rc == 0 && z->write_seq < z->next_seq)
 		if (flush_one(z, true, err) < 0)
 			rc = -1;
+	if (rc == 0)
+		kick_writeback(z, true);
 	if (st != NULL)
 		*st = z->st;
 	pthread_mutex_lock(&z->lock);
