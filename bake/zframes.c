@@ -258,33 +258,39 @@ kick_writeback(struct zframes *z, bool all)
 }
 
 /* A stored piece: one frame of raw blocks, written straight from the
- * piece (no copy).  Single segment, 4-byte content size, no checksum. */
+ * piece (no copy), one block per write: the kernel copies a 4 MiB write
+ * several times slower than 32 writes of 128 KiB (see the README).
+ * Single segment, 4-byte content size, no checksum. */
 static int
 write_raw(int fd, const struct slot *s, size_t *out_len, struct mv_err *err)
 {
-	unsigned char head[RAW_HEAD], bh[RAW_BLOCKS][3];
-	struct iovec iov[1 + 2 * RAW_BLOCKS];
+	unsigned char head[RAW_HEAD], bh[3];
 	size_t nb = (s->len + RAW_BLOCK - 1) / RAW_BLOCK;
 	uint32_t len = (uint32_t)s->len;
-	int cnt = 0;
 
 	memcpy(head, "\x28\xb5\x2f\xfd\xa0", 5);
 	for (int i = 0; i < 4; i++)
 		head[5 + i] = (unsigned char)(len >> (8 * i));
-	iov[cnt++] = (struct iovec){head, sizeof(head)};
 	for (size_t b = 0; b < nb; b++) {
 		size_t off = b * RAW_BLOCK;
 		size_t bl = s->len - off < RAW_BLOCK ? s->len - off : RAW_BLOCK;
 		/* Last_Block bit, Block_Type 0 (raw), Block_Size */
 		uint32_t h = (uint32_t)(bl << 3) | (b + 1 == nb ? 1u : 0u);
-		bh[b][0] = (unsigned char)h;
-		bh[b][1] = (unsigned char)(h >> 8);
-		bh[b][2] = (unsigned char)(h >> 16);
-		iov[cnt++] = (struct iovec){bh[b], 3};
+		struct iovec iov[3];
+		int cnt = 0;
+
+		bh[0] = (unsigned char)h;
+		bh[1] = (unsigned char)(h >> 8);
+		bh[2] = (unsigned char)(h >> 16);
+		if (b == 0)
+			iov[cnt++] = (struct iovec){head, sizeof(head)};
+		iov[cnt++] = (struct iovec){bh, 3};
 		iov[cnt++] = (struct iovec){s->in + off, bl};
+		if (write_all(fd, iov, cnt, err) != 0)
+			return -1;
 	}
 	*out_len = sizeof(head) + 3 * nb + s->len;
-	return write_all(fd, iov, cnt, err);
+	return 0;
 }
 
 /* Write the next piece in order; with `wait`, wait for it to be ready.
