@@ -20,6 +20,7 @@
 #define SMALL_MAX (1u << 20)      /* a JSON document of the image */
 #define SMALL_TOTAL (16u << 20)   /* all of them */
 #define PATH_MAX_LEN 4096u
+#define RANGE_BUF (256u << 10) /* a layer's reads */
 
 /*--- the path index ------------------------------------------------------*/
 
@@ -466,16 +467,17 @@ str_array(const json_t *v)
 	return out;
 }
 
+/* config.json's text (malloc'd) from the image's config. */
 static int
-write_config(const struct image *im, const char *out,
-             struct flatten_result *res, struct mv_err *err)
+config_text(const struct image *im, char **out, struct flatten_result *res,
+            struct mv_err *err)
 {
 	const json_t *c = json_object_get(im->config, "config");
 	json_t *o = json_object(), *ports = json_array(), *pv;
 	const char *k, *user;
 	char *text;
-	int rc;
 
+	*out = NULL;
 	json_object_set_new(o, "entrypoint",
 	                    str_array(json_object_get(c, "Entrypoint")));
 	json_object_set_new(o, "cmd", str_array(json_object_get(c, "Cmd")));
@@ -499,17 +501,12 @@ write_config(const struct image *im, const char *out,
 	}
 	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(o);
-	if (text == NULL)
+	if (text != NULL)
+		*out = mv_strfmt("%s\n", text);
+	free(text);
+	if (*out == NULL)
 		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-	{
-		char *t2 = mv_strfmt("%s\n", text);
-		free(text);
-		if (t2 == NULL)
-			return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-		rc = mv_write_file_atomic(out, t2, strlen(t2), 0644, err);
-		free(t2);
-	}
-	return rc;
+	return 0;
 }
 
 /*--- one layer -----------------------------------------------------------*/
@@ -520,8 +517,18 @@ struct flat {
 	struct archive *out;
 	struct archive *outer; /* positioned at the layer being read */
 	int64_t sde;
+	bool size_only;
+	flatten_sink_fn sink;
+	void *sink_ud;
+	struct mv_err *sink_err; /* set by a failing sink */
+	bool sink_failed;
 	struct flatten_result *res;
-	char buf[64 * 1024];
+	/* A layer stored as is in an uncompressed image is read straight
+	 * from the file (fd, [off, off + len)), so skipping its file data
+	 * (size_only) reads nothing. */
+	int fd;
+	uint64_t off, len, pos;
+	char buf[RANGE_BUF];
 };
 
 static la_ssize_t
@@ -530,11 +537,60 @@ outer_read(struct archive *a, void *data, const void **block)
 	struct flat *f = data;
 	la_ssize_t n = archive_read_data(f->outer, f->buf, sizeof(f->buf));
 
-	(void)a;
 	*block = f->buf;
 	if (n < 0)
 		archive_set_error(a, EIO, "%s", archive_error_string(f->outer));
 	return n;
+}
+
+static la_ssize_t
+range_read(struct archive *a, void *data, const void **block)
+{
+	struct flat *f = data;
+	size_t want = f->len - f->pos < sizeof(f->buf) ? (size_t)(f->len - f->pos)
+	                                               : sizeof(f->buf);
+	ssize_t n;
+
+	*block = f->buf;
+	if (want == 0)
+		return 0;
+	do
+		n = pread(f->fd, f->buf, want, (off_t)(f->off + f->pos));
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		archive_set_error(a, n < 0 ? errno : EIO, "%s",
+		                  n < 0 ? strerror(errno) : "truncated");
+		return -1;
+	}
+	f->pos += (uint64_t)n;
+	return n;
+}
+
+static la_int64_t
+range_skip(struct archive *a, void *data, la_int64_t request)
+{
+	struct flat *f = data;
+	uint64_t left = f->len - f->pos;
+	uint64_t n = request < 0 ? 0 : (uint64_t)request;
+
+	(void)a;
+	if (n > left)
+		n = left;
+	f->pos += n;
+	return (la_int64_t)n;
+}
+
+static la_ssize_t
+sink_write(struct archive *a, void *data, const void *buf, size_t len)
+{
+	struct flat *f = data;
+
+	if (f->sink(f->sink_ud, buf, len) != 0) {
+		f->sink_failed = true;
+		archive_set_error(a, EIO, "%s", f->sink_err->msg);
+		return -1;
+	}
+	return (la_ssize_t)len;
 }
 
 /* Is `path` (from layer L) hidden by what a higher layer did?  1 hidden,
@@ -570,19 +626,60 @@ layer_err(struct flat *f, int L, const char *entry, struct mv_err *err,
 }
 
 static int
-copy_data(struct flat *f, struct archive *in, int L, const char *path,
-          struct mv_err *err)
+write_out(struct flat *f, const void *buf, size_t len, struct mv_err *err)
 {
-	char buf[64 * 1024];
-	la_ssize_t n;
-
-	while ((n = archive_read_data(in, buf, sizeof(buf))) > 0) {
-		if (archive_write_data(f->out, buf, (size_t)n) != n)
-			return mv_err_set(err, MV_EXIT_FAIL, "writing rootfs: %s",
-			                  archive_error_string(f->out));
-		f->res->bytes += (uint64_t)n;
+	if (archive_write_data(f->out, buf, len) != (la_ssize_t)len) {
+		if (f->sink_failed)
+			return -1;
+		return mv_err_set(err, MV_EXIT_FAIL, "writing rootfs: %s",
+		                  archive_error_string(f->out));
 	}
-	if (n < 0)
+	f->res->bytes += len;
+	return 0;
+}
+
+/* A file's data.  The writer passes blocks straight to the sink (no
+ * blocking), so a plain file's blocks go from the reader's buffer to the
+ * sink with no copy; size_only writes zeros in place of skipped data. */
+static int
+copy_data(struct flat *f, struct archive *in, struct archive_entry *e, int L,
+          const char *path, struct mv_err *err)
+{
+	static const char zeros[64 * 1024];
+	const void *blk;
+	size_t len;
+	la_int64_t off, want = 0;
+	int r;
+
+	if (f->size_only) {
+		uint64_t left = archive_entry_size(e) > 0
+		                        ? (uint64_t)archive_entry_size(e) : 0;
+		if (archive_read_data_skip(in) != ARCHIVE_OK)
+			return layer_err(f, L, path, err, archive_error_string(in));
+		for (; left > 0; left -= len) {
+			len = left < sizeof(zeros) ? (size_t)left : sizeof(zeros);
+			if (write_out(f, zeros, len, err) != 0)
+				return -1;
+		}
+		return 0;
+	}
+	if (archive_entry_sparse_count(e) > 0) {
+		char buf[64 * 1024];
+		la_ssize_t n;
+		while ((n = archive_read_data(in, buf, sizeof(buf))) > 0)
+			if (write_out(f, buf, (size_t)n, err) != 0)
+				return -1;
+		return n < 0 ? layer_err(f, L, path, err, archive_error_string(in))
+		             : 0;
+	}
+	while ((r = archive_read_data_block(in, &blk, &len, &off)) == ARCHIVE_OK) {
+		if (off != want)
+			return layer_err(f, L, path, err, "a hole in a plain file");
+		if (write_out(f, blk, len, err) != 0)
+			return -1;
+		want += (la_int64_t)len;
+	}
+	if (r != ARCHIVE_EOF)
 		return layer_err(f, L, path, err, archive_error_string(in));
 	return 0;
 }
@@ -694,15 +791,16 @@ one_entry(struct flat *f, struct archive *in, struct archive_entry *e, int L,
 		break;
 	}
 	if (archive_write_header(f->out, o) != ARCHIVE_OK) {
-		mv_err_set(err, MV_EXIT_FAIL, "writing rootfs: %s: %s", path,
-		           archive_error_string(f->out));
+		if (!f->sink_failed)
+			mv_err_set(err, MV_EXIT_FAIL, "writing rootfs: %s: %s", path,
+			           archive_error_string(f->out));
 		archive_entry_free(o);
 		return -1;
 	}
 	archive_entry_free(o);
 	f->res->entries++;
 	if (kind == K_FILE)
-		return copy_data(f, in, L, path, err);
+		return copy_data(f, in, e, L, path, err);
 	return 0;
 }
 
@@ -738,7 +836,22 @@ read_layer(struct flat *f, int L, struct mv_err *err)
 	archive_read_support_filter_gzip(in);
 	archive_read_support_filter_zstd(in);
 	archive_read_support_filter_none(in);
-	if (archive_read_open(in, f, NULL, outer_read, NULL) != ARCHIVE_OK) {
+	/* A layer stored as is in an uncompressed image is a range of the
+	 * file: its data starts where the outer reader stopped. */
+	f->len = 0;
+	if (archive_filter_code(f->outer, 0) == ARCHIVE_FILTER_NONE &&
+	    archive_entry_sparse_count(e) == 0 && archive_entry_size(e) >= 0 &&
+	    archive_filter_bytes(f->outer, 0) >= 0) {
+		f->off = (uint64_t)archive_filter_bytes(f->outer, 0);
+		f->len = (uint64_t)archive_entry_size(e);
+		f->pos = 0;
+		archive_read_set_read_callback(in, range_read);
+		archive_read_set_skip_callback(in, range_skip);
+	} else {
+		archive_read_set_read_callback(in, outer_read);
+	}
+	archive_read_set_callback_data(in, f);
+	if (archive_read_open1(in) != ARCHIVE_OK) {
 		layer_err(f, L, "(open)", err, archive_error_string(in));
 		goto out;
 	}
@@ -759,15 +872,18 @@ out:
 }
 
 int
-flatten_image(const char *image, const char *rootfs_out,
-              const char *config_out, int64_t source_date_epoch,
-              struct flatten_result *res, struct mv_err *err)
+flatten_stream(const char *image, int64_t source_date_epoch, bool size_only,
+               flatten_sink_fn sink, void *ud, struct mv_err *sink_err,
+               char **config, struct flatten_result *res, struct mv_err *err)
 {
 	struct image im = {0};
 	struct flat *f = NULL;
+	char *cfg = NULL;
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
+	if (config != NULL)
+		*config = NULL;
 	im.path = image;
 	if (load_small(&im, err) != 0)
 		goto out;
@@ -787,7 +903,7 @@ flatten_image(const char *image, const char *rootfs_out,
 		           im.n_layers, FLATTEN_MAX_LAYERS);
 		goto out;
 	}
-	if (write_config(&im, config_out, res, err) != 0)
+	if (config_text(&im, &cfg, res, err) != 0)
 		goto out;
 	f = calloc(1, sizeof(*f));
 	if (f == NULL) {
@@ -796,7 +912,17 @@ flatten_image(const char *image, const char *rootfs_out,
 	}
 	f->im = &im;
 	f->sde = source_date_epoch;
+	f->size_only = size_only;
+	f->sink = sink;
+	f->sink_ud = ud;
+	f->sink_err = sink_err;
 	f->res = res;
+	f->fd = open(image, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0) {
+		mv_err_sys(err, errno, "image %s", image);
+		goto out;
+	}
+	posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	f->out = archive_write_new();
 	if (f->out == NULL) {
 		mv_err_set(err, MV_EXIT_FAIL, "out of memory");
@@ -804,9 +930,13 @@ flatten_image(const char *image, const char *rootfs_out,
 	}
 	archive_write_set_format_pax_restricted(f->out);
 	archive_write_add_filter_none(f->out);
+	/* No blocking: every block goes to the sink as it comes (no copy),
+	 * and the stream ends right after the end-of-archive marker. */
+	archive_write_set_bytes_per_block(f->out, 0);
 	archive_write_set_bytes_in_last_block(f->out, 1);
-	if (archive_write_open_filename(f->out, rootfs_out) != ARCHIVE_OK) {
-		mv_err_set(err, MV_EXIT_FAIL, "%s: %s", rootfs_out,
+	if (archive_write_open2(f->out, f, NULL, sink_write, NULL, NULL) !=
+	    ARCHIVE_OK) {
+		mv_err_set(err, MV_EXIT_FAIL, "rootfs: %s",
 		           archive_error_string(f->out));
 		goto out;
 	}
@@ -815,20 +945,79 @@ flatten_image(const char *image, const char *rootfs_out,
 		if (read_layer(f, (int)i, err) != 0)
 			goto out;
 	if (archive_write_close(f->out) != ARCHIVE_OK) {
-		mv_err_set(err, MV_EXIT_FAIL, "%s: %s", rootfs_out,
-		           archive_error_string(f->out));
+		if (!f->sink_failed)
+			mv_err_set(err, MV_EXIT_FAIL, "rootfs: %s",
+			           archive_error_string(f->out));
 		goto out;
 	}
-	chmod(rootfs_out, 0644);
 	rc = 0;
 out:
+	if (rc != 0 && f != NULL && f->sink_failed && sink_err != err)
+		*err = *sink_err;
 	if (f != NULL) {
 		if (f->out != NULL)
 			archive_write_free(f->out);
+		if (f->fd >= 0)
+			close(f->fd);
 		idx_free(&f->ix);
 		free(f);
 	}
 	image_free(&im);
+	if (rc == 0 && config != NULL)
+		*config = cfg;
+	else
+		free(cfg);
+	return rc;
+}
+
+struct file_sink {
+	int fd;
+	const char *path;
+	struct mv_err err;
+};
+
+static int
+file_sink(void *ud, const void *buf, size_t len)
+{
+	struct file_sink *s = ud;
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(s->fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return mv_err_sys(&s->err, errno, "%s", s->path);
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+flatten_image(const char *image, const char *rootfs_out,
+              const char *config_out, int64_t source_date_epoch,
+              struct flatten_result *res, struct mv_err *err)
+{
+	struct file_sink s = {.path = rootfs_out};
+	char *config = NULL;
+	int rc;
+
+	mv_err_clear(&s.err);
+	s.fd = open(rootfs_out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (s.fd < 0) {
+		memset(res, 0, sizeof(*res));
+		return mv_err_sys(err, errno, "%s", rootfs_out);
+	}
+	(void)fchmod(s.fd, 0644); /* whatever the umask */
+	rc = flatten_stream(image, source_date_epoch, false, file_sink, &s,
+	                    &s.err, &config, res, err);
+	if (close(s.fd) != 0 && rc == 0)
+		rc = mv_err_sys(err, errno, "%s", rootfs_out);
+	if (rc == 0)
+		rc = mv_write_file_atomic(config_out, config, strlen(config), 0644,
+		                          err);
+	free(config);
 	if (rc != 0)
 		unlink(rootfs_out);
 	return rc;
