@@ -431,6 +431,22 @@ test_large_input_one_pass(void **state)
 	                       c), 0);
 	assert_true(same_bytes(a, b));
 	assert_true(same_bytes(a, c));
+	/* inputs on another filesystem (tmpfs): stored pieces are copied
+	 * without copy_file_range, to the same bytes */
+	if (tu_sh(NULL, "test -d /dev/shm && test \"$(stat -f -c %%T /dev/shm)\" "
+	          "!= \"$(stat -f -c %%T '%s')\"", d) == 0) {
+		char *shm = tu_fmt("/dev/shm/meshvm-bake-%d", (int)getpid());
+		char *e = tu_fmt("%s/e", d);
+		assert_int_equal(tu_sh(NULL, "rm -rf '%s' && cp -R '%s/bundle' '%s'",
+		                       shm, d, shm), 0);
+		free(spec);
+		spec = tu_fmt("%s/bundle.yaml", shm);
+		assert_int_equal(bake(spec, e, "--threads 2", NULL), 0);
+		assert_true(same_bytes(a, e));
+		tu_rmrf(shm);
+		free(shm);
+		free(e);
+	}
 	assert_int_equal(tu_sh(&got, "sha256sum '%s' | cut -c1-64", c), 0);
 	got[64] = '\0';
 	assert_contains(j, got);
