@@ -118,6 +118,57 @@ stream_file(struct archive *a, const struct bake_entry *e, char *buf,
 	return 0;
 }
 
+/* A flat entry (image/rootfs.tar, bake_flat_stream) into the digest or
+ * the archive. */
+struct flat_sink {
+	struct mv_sha256 *sha;
+	struct archive *a;
+	struct mv_progress *prog;
+	struct mv_err err;
+};
+
+static int
+flat_sink(void *ud, const void *buf, size_t len)
+{
+	struct flat_sink *s = ud;
+
+	if (s->sha != NULL)
+		mv_sha256_update(s->sha, buf, len);
+	if (s->a != NULL && archive_write_data(s->a, buf, len) != (la_ssize_t)len)
+		return mv_err_set(&s->err, MV_EXIT_FAIL, "image/rootfs.tar: %s",
+		                  archive_error_string(s->a));
+	mv_progress_add(s->prog, len);
+	return 0;
+}
+
+static int
+hash_flat(struct bake_entry *e, int64_t sde, struct mv_progress *prog,
+          struct mv_err *err)
+{
+	struct mv_sha256 h;
+	struct flat_sink s = {.sha = &h, .prog = prog};
+	int rc;
+
+	if (mv_sha256_init(&h) != 0)
+		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+	mv_err_clear(&s.err);
+	rc = bake_flat_stream(e, sde, flat_sink, &s, &s.err, err);
+	if (rc == 0)
+		mv_sha256_final_hex(&h, e->sha256);
+	mv_sha256_discard(&h);
+	return rc;
+}
+
+static int
+stream_flat(struct archive *a, const struct bake_entry *e, int64_t sde,
+            struct mv_progress *prog, struct mv_err *err)
+{
+	struct flat_sink s = {.a = a, .prog = prog};
+
+	mv_err_clear(&s.err);
+	return bake_flat_stream(e, sde, flat_sink, &s, &s.err, err);
+}
+
 static struct archive *
 payload_writer(struct sink *s, int compress, int level, struct mv_err *err)
 {
@@ -170,6 +221,11 @@ bake_two_pass(const struct bundle_spec *spec, struct bake_entry *ents,
 		prog = mv_progress_new("hashing", total);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t got;
+		if (ents[i].flat) {
+			if (hash_flat(&ents[i], opt->source_date_epoch, prog, err) != 0)
+				goto out;
+			continue;
+		}
 		if (mv_sha256_file_hex(ents[i].src, ents[i].sha256, &got, prog,
 		                       err) != 0)
 			goto out;
@@ -199,7 +255,9 @@ bake_two_pass(const struct bundle_spec *spec, struct bake_entry *ents,
 	for (size_t i = 0; i < n; i++)
 		if (bake_write_header(a, ents[i].path, ents[i].size, ents[i].mode,
 		                      opt->source_date_epoch, err) != 0 ||
-		    stream_file(a, &ents[i], buf, prog, err) != 0)
+		    (ents[i].flat ? stream_flat(a, &ents[i], opt->source_date_epoch,
+		                                prog, err)
+		                  : stream_file(a, &ents[i], buf, prog, err)) != 0)
 			goto out;
 	if (archive_write_close(a) != ARCHIVE_OK) {
 		if (!s->failed)
@@ -224,7 +282,7 @@ bundle_bake(const struct bundle_spec *spec, const char *out_path,
 {
 	struct bake_entry *ents = NULL;
 	size_t n = 0;
-	uint64_t total = 0, size = 0;
+	uint64_t total = 0, size = 0, rootfs_size = 0;
 	char *manifest = NULL, *sums = NULL, sha[MV_SHA256_HEX] = "";
 	struct mv_output o = {.af = {.fd = -1, .slot = -1}};
 	struct bake_options eff = *opt;
@@ -249,11 +307,12 @@ bundle_bake(const struct bundle_spec *spec, const char *out_path,
 		goto out;
 	if (!strcmp(opt->runtime, "systemd")) {
 		if (bake_stage_rootfs(spec, out_path, opt->source_date_epoch, &stage,
-		                      err) != 0)
+		                      &rootfs_size, err) != 0)
 			goto out;
-		mv_timing_mark(&tm, "flattened", NULL);
+		mv_timing_mark(&tm, "sized", "rootfs.tar %llu bytes",
+		               (unsigned long long)rootfs_size);
 	}
-	if (bake_collect_entries(spec, stage, &ents, &n, err) != 0)
+	if (bake_collect_entries(spec, stage, rootfs_size, &ents, &n, err) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		total += ents[i].size;

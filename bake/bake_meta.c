@@ -59,7 +59,8 @@ bake_free_entries(struct bake_entry *ents, size_t n)
 
 int
 bake_collect_entries(const struct bundle_spec *spec, const char *stage,
-                     struct bake_entry **out, size_t *n_out, struct mv_err *err)
+                     uint64_t rootfs_size, struct bake_entry **out,
+                     size_t *n_out, struct mv_err *err)
 {
 	static const char *const ids[] = {"cluster.env", "hosts", "mesh.yaml",
 	                                  "root-cert.pem"};
@@ -80,9 +81,10 @@ bake_collect_entries(const struct bundle_spec *spec, const char *stage,
 		snprintf(src, sizeof(src), "%s/config.json", stage);
 		if (add_entry(ents, &n, "image/config.json", src, err) != 0)
 			goto fail;
-		snprintf(src, sizeof(src), "%s/rootfs.tar", stage);
-		if (add_entry(ents, &n, "image/rootfs.tar", src, err) != 0)
+		if (add_entry(ents, &n, "image/rootfs.tar", spec->image, err) != 0)
 			goto fail;
+		ents[n - 1].flat = true;
+		ents[n - 1].size = rootfs_size;
 	} else if (add_entry(ents, &n, "image/image.tar", spec->image, err) !=
 	           0) {
 		goto fail;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "bake/bundle.h"
+#include "bake/flatten.h"
 
 struct archive;
 
@@ -20,13 +21,21 @@ struct bake_entry {
 	unsigned mode;
 	char sha256[MV_SHA256_HEX];
 	struct stat st; /* seen when listed; later reads refuse a changed file */
+	bool flat;      /* image/rootfs.tar: src is the image, flattened as it
+	                   is read (bake_flat_stream), never staged */
 };
 
-/* The inputs of `spec` (stage: the flattened image's directory, or NULL),
- * sorted by archive path. */
+/* The inputs of `spec` (stage: the directory of the flattened image's
+ * config.json, or NULL; rootfs_size: the flattened image's size), sorted
+ * by archive path. */
 int bake_collect_entries(const struct bundle_spec *spec, const char *stage,
-                         struct bake_entry **out, size_t *n_out,
-                         struct mv_err *err);
+                         uint64_t rootfs_size, struct bake_entry **out,
+                         size_t *n_out, struct mv_err *err);
+/* A flat entry's bytes (its image flattened again) to sink; refused when
+ * the image changed or the stream is not e->size bytes long. */
+int bake_flat_stream(const struct bake_entry *e, int64_t sde,
+                     flatten_sink_fn sink, void *ud, struct mv_err *sink_err,
+                     struct mv_err *err);
 void bake_free_entries(struct bake_entry *ents, size_t n);
 /* Same inode, size, mtime and ctime: the file was not changed. */
 bool bake_same_file(const struct stat *a, const struct stat *b);

@@ -121,6 +121,42 @@ close_input(int fd, const struct bake_entry *e, struct mv_err *err)
 	return 0;
 }
 
+struct flat_hash {
+	struct mv_sha256 *h;
+	atomic_bool *cancel;
+	struct mv_err err;
+};
+
+static int
+flat_hash_sink(void *ud, const void *buf, size_t len)
+{
+	struct flat_hash *s = ud;
+
+	if (atomic_load(s->cancel))
+		return mv_err_set(&s->err, MV_EXIT_FAIL, "cancelled");
+	mv_sha256_update(s->h, buf, len);
+	return 0;
+}
+
+/* image/rootfs.tar: the image flattened again, straight into the digest. */
+static int
+digest_flat(struct digest *d, struct bake_entry *e)
+{
+	struct mv_sha256 h;
+	struct flat_hash s = {.h = &h, .cancel = &d->cancel};
+	int rc;
+
+	if (mv_sha256_init(&h) != 0)
+		return mv_err_set(&d->err, MV_EXIT_FAIL, "out of memory");
+	mv_err_clear(&s.err);
+	rc = bake_flat_stream(e, d->opt->source_date_epoch, flat_hash_sink, &s,
+	                      &s.err, &d->err);
+	if (rc == 0)
+		mv_sha256_final_hex(&h, e->sha256);
+	mv_sha256_discard(&h);
+	return rc;
+}
+
 static int
 digest_inputs(struct digest *d, char *buf)
 {
@@ -128,9 +164,14 @@ digest_inputs(struct digest *d, char *buf)
 		struct bake_entry *e = &d->ents[i];
 		struct mv_sha256 h;
 		uint64_t left = e->size;
-		int fd = open_input(e, &d->err);
+		int fd;
 
-		if (fd < 0)
+		if (e->flat) {
+			if (digest_flat(d, e) != 0)
+				return -1;
+			continue;
+		}
+		if ((fd = open_input(e, &d->err)) < 0)
 			return -1;
 		if (mv_sha256_init(&h) != 0) {
 			close(fd);
@@ -286,8 +327,24 @@ out:
 	return NULL;
 }
 
+struct flat_feed {
+	struct zframes *z;
+	struct mv_progress *prog;
+	struct mv_err err;
+};
+
+static int
+flat_feed_sink(void *ud, const void *buf, size_t len)
+{
+	struct flat_feed *s = ud;
+
+	mv_progress_add(s->prog, len);
+	return zframes_put(s->z, buf, len, &s->err);
+}
+
 /* One input into the tar stream: header, bytes read straight into the
- * compressor's piece, zero padding to 512. */
+ * compressor's piece (image/rootfs.tar: flattened into it), zero padding
+ * to 512. */
 static int
 feed_entry(struct zframes *z, const struct bake_entry *e, int64_t sde,
            uint64_t *pos, struct mv_progress *prog, struct mv_err *err)
@@ -305,6 +362,15 @@ feed_entry(struct zframes *z, const struct bake_entry *e, int64_t sde,
 		return -1;
 	}
 	free(hdr);
+	if (e->flat) {
+		struct flat_feed s = {.z = z, .prog = prog};
+		mv_err_clear(&s.err);
+		if (bake_flat_stream(e, sde, flat_feed_sink, &s, &s.err, err) != 0 ||
+		    zframes_put(z, zeros, pad, err) != 0)
+			return -1;
+		*pos += hlen + e->size + pad;
+		return 0;
+	}
 	if ((fd = open_input(e, err)) < 0)
 		return -1;
 	while (left > 0) {

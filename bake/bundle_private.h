@@ -70,11 +70,14 @@ int bundle_scan(int fd, const char *name, const struct bundle_read_options *opt,
                 const struct bundle_scan_target *target,
                 struct bundle_info **out, struct mv_err *err);
 
-/* runtime systemd: flatten spec->image into a new directory beside
- * out_path holding rootfs.tar and config.json (*dir malloc'd); unstage
- * removes it and frees dir (NULL-safe). */
+/* runtime systemd: the flattened image's config.json in a new directory
+ * beside out_path (*dir malloc'd) and rootfs.tar's size, from a pass over
+ * the image that skips file data; rootfs.tar itself is never staged (the
+ * digest and the bundle each flatten the image again as they read it).
+ * unstage removes the directory and frees dir (NULL-safe). */
 int bake_stage_rootfs(const struct bundle_spec *spec, const char *out_path,
-                      int64_t sde, char **dir, struct mv_err *err);
+                      int64_t sde, char **dir, uint64_t *rootfs_size,
+                      struct mv_err *err);
 void bake_unstage_rootfs(char *dir);
 
 #endif

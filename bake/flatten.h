@@ -27,6 +27,7 @@
 #ifndef MESHVM_BAKE_FLATTEN_H
 #define MESHVM_BAKE_FLATTEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,5 +53,21 @@ struct flatten_result {
 int flatten_image(const char *image, const char *rootfs_out,
                   const char *config_out, int64_t source_date_epoch,
                   struct flatten_result *res, struct mv_err *err);
+
+/* Where flatten_stream puts rootfs.tar's bytes, in order: 0, or -1 with
+ * the sink's error set to stop. */
+typedef int (*flatten_sink_fn)(void *ud, const void *buf, size_t len);
+
+/* rootfs.tar as a stream, with no file: the same bytes flatten_image
+ * writes, given to `sink` (sink_err: where it reports its errors).  With
+ * size_only, file data is not read (a layer stored as is in an
+ * uncompressed image is skipped without reading) and zeros take its
+ * place: the count is the stream's size.  *config (if not NULL):
+ * config.json's text, malloc'd.  The same image gives the same bytes, so
+ * a size pass, a digest pass and a writing pass agree. */
+int flatten_stream(const char *image, int64_t source_date_epoch,
+                   bool size_only, flatten_sink_fn sink, void *ud,
+                   struct mv_err *sink_err, char **config,
+                   struct flatten_result *res, struct mv_err *err);
 
 #endif

@@ -9,10 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "bake/bake_meta.h"
 #include "bake/bundle_private.h"
 #include "bake/flatten.h"
+#include "core/atomic.h"
 #include "core/util.h"
 
 #define UNIT_MAX (1u << 20)
@@ -119,15 +122,57 @@ bundle_spec_check_runtime(const struct bundle_spec *spec, const char *runtime,
 	return 0;
 }
 
+struct counter {
+	flatten_sink_fn sink; /* or NULL: count only */
+	void *ud;
+	uint64_t n;
+};
+
+static int
+count_sink(void *ud, const void *buf, size_t len)
+{
+	struct counter *c = ud;
+
+	c->n += len;
+	return c->sink != NULL ? c->sink(c->ud, buf, len) : 0;
+}
+
+int
+bake_flat_stream(const struct bake_entry *e, int64_t sde,
+                 flatten_sink_fn sink, void *ud, struct mv_err *sink_err,
+                 struct mv_err *err)
+{
+	struct counter c = {sink, ud, 0};
+	struct flatten_result res;
+	struct stat st;
+
+	if (stat(e->src, &st) != 0 || !bake_same_file(&st, &e->st))
+		return mv_err_set(err, MV_EXIT_FAIL, "%s: changed while baking "
+		                  "(digest would be stale); bake again", e->src);
+	if (flatten_stream(e->src, sde, false, count_sink, &c, sink_err, NULL,
+	                   &res, err) != 0)
+		return -1;
+	if (c.n != e->size || stat(e->src, &st) != 0 ||
+	    !bake_same_file(&st, &e->st))
+		return mv_err_set(err, MV_EXIT_FAIL, "%s: changed while baking; "
+		                  "bake again", e->src);
+	return 0;
+}
+
 int
 bake_stage_rootfs(const struct bundle_spec *spec, const char *out_path,
-                  int64_t sde, char **dir, struct mv_err *err)
+                  int64_t sde, char **dir, uint64_t *rootfs_size,
+                  struct mv_err *err)
 {
 	struct flatten_result res;
-	char *parent = mv_dirname(out_path), *tmpl, *rootfs, *config;
+	struct counter c = {NULL, NULL, 0};
+	struct mv_err none;
+	char *parent = mv_dirname(out_path), *tmpl, *config = NULL, *path;
 	int rc;
 
 	*dir = NULL;
+	*rootfs_size = 0;
+	mv_err_clear(&none);
 	if (parent == NULL)
 		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 	/* beside the output: the same filesystem, and cleaned up with it */
@@ -140,16 +185,22 @@ bake_stage_rootfs(const struct bundle_spec *spec, const char *out_path,
 		free(tmpl);
 		return rc;
 	}
-	rootfs = mv_strfmt("%s/rootfs.tar", tmpl);
-	config = mv_strfmt("%s/config.json", tmpl);
-	rc = flatten_image(spec->image, rootfs, config, sde, &res, err);
-	free(rootfs);
+	rc = flatten_stream(spec->image, sde, true, count_sink, &c, &none,
+	                    &config, &res, err);
+	if (rc == 0) {
+		path = mv_strfmt("%s/config.json", tmpl);
+		rc = path == NULL ? mv_err_set(err, MV_EXIT_FAIL, "out of memory")
+		                  : mv_write_file_atomic(path, config,
+		                                         strlen(config), 0644, err);
+		free(path);
+	}
 	free(config);
 	if (rc != 0) {
 		bake_unstage_rootfs(tmpl);
 		return -1;
 	}
 	*dir = tmpl;
+	*rootfs_size = c.n;
 	return 0;
 }
 

@@ -14,7 +14,7 @@
 # a ratio compares commands that ran under the same load:
 #   bake (--runtime docker, the image as is) vs
 #       bsdtar --zstd --options zstd:threads=2 -cf   and  tar -I 'zstd -3 -T0'
-#   bake (runtime systemd: the image flattened first), reported
+#   bake (runtime systemd: the image flattened as it is read), reported
 #   verify vs  zstd -dc BUNDLE | sha256sum
 #   unpack vs  verify
 # and measures the limit in the same round:
@@ -188,7 +188,7 @@ bench_at() { # bench_at DIR LABEL
 	r4=$(ratio "meshvm bake (systemd)" "bsdtar --zstd threads=2")
 	echo "  bake / bsdtar            = $r1   (target <= 1.00: $(verdict "$r1" '<=' 1.00))"
 	echo "  bake / limit             = $r2   (target <= 1.10: $(verdict "$r2" '<=' 1.10))"
-	echo "  bake (systemd) / bsdtar  = $r4   (flattening first; reported)"
+	echo "  bake (systemd) / bsdtar  = $r4   (image flattened on the fly; reported)"
 	echo "  bake / tar+zstd          = $(ratio "meshvm bake --runtime docker" "tar -I 'zstd -3 -T0'")"
 	echo "  verify speed / limit     = $vr   (target >= 0.90: $(verdict "$vr" '>=' 0.90))"
 	echo "  unpack / verify          = $r3   (target <= 1.25: $(verdict "$r3" '<=' 1.25))"

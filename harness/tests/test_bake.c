@@ -431,6 +431,22 @@ test_large_input_one_pass(void **state)
 	                       c), 0);
 	assert_true(same_bytes(a, b));
 	assert_true(same_bytes(a, c));
+	/* inputs on another filesystem (tmpfs): stored pieces are copied
+	 * without copy_file_range, to the same bytes */
+	if (tu_sh(NULL, "test -d /dev/shm && test \"$(stat -f -c %%T /dev/shm)\" "
+	          "!= \"$(stat -f -c %%T '%s')\"", d) == 0) {
+		char *shm = tu_fmt("/dev/shm/meshvm-bake-%d", (int)getpid());
+		char *e = tu_fmt("%s/e", d);
+		assert_int_equal(tu_sh(NULL, "rm -rf '%s' && cp -R '%s/bundle' '%s'",
+		                       shm, d, shm), 0);
+		free(spec);
+		spec = tu_fmt("%s/bundle.yaml", shm);
+		assert_int_equal(bake(spec, e, "--threads 2", NULL), 0);
+		assert_true(same_bytes(a, e));
+		tu_rmrf(shm);
+		free(shm);
+		free(e);
+	}
 	assert_int_equal(tu_sh(&got, "sha256sum '%s' | cut -c1-64", c), 0);
 	got[64] = '\0';
 	assert_contains(j, got);
@@ -572,6 +588,50 @@ test_runtime_systemd(void **state)
 	free(b);
 }
 
+/* Runtime systemd streams the flattened image into the bundle: no
+ * rootfs.tar is staged on disk (a file-size limit far below rootfs.tar's
+ * size, above the bundle's, does not stop the bake), the size pass, the
+ * digest pass and the bundle agree (verify), and the worker count does not
+ * change a byte. */
+static void
+test_systemd_streams_rootfs(void **state)
+{
+	char *d = tu_tmpdir(), *spec = tu_copy_fixture_bundle(d);
+	char *a = tu_fmt("%s/a", d), *b = tu_fmt("%s/b", d), *o = NULL;
+
+	(void)state;
+	assert_int_equal(tu_sh(NULL,
+		"cd '%s/bundle/artifacts' && mkdir -p img/l/app && "
+		"yes 'meshvm streams the flattened rootfs' | head -c 12000000 "
+		"> img/l/app/log.txt && head -c 300000 /dev/urandom > img/l/app/b && "
+		"tar -C img/l -cf img/l.tar app && rm -rf img/l && "
+		"echo '[{\"Config\":\"c.json\",\"Layers\":[\"l.tar\"]}]' "
+		"> img/manifest.json && "
+		"echo '{\"config\":{\"Cmd\":[\"/app/run\"]}}' > img/c.json && "
+		"tar -C img -cf productcatalogservice.tar manifest.json c.json l.tar",
+		d), 0);
+	/* 4 MiB: the bundle fits, a staged 12 MB rootfs.tar would not */
+	assert_int_equal(tu_sh(&o, "bash -c \"ulimit -f 4096 && exec '%s' bake "
+	                       "-f '%s' -o '%s' --runtime systemd --threads 1\"",
+	                       tu_bin(), spec, a), 0);
+	free(o);
+	assert_int_equal(bake(spec, b, "--runtime systemd --threads 2", NULL), 0);
+	assert_true(same_bytes(a, b));
+	assert_int_equal(tu_sh(&o, "'%s' bundle verify '%s'", tu_bin(), a), 0);
+	free(o);
+	assert_int_equal(tu_sh(&o, "tar -I zstd -xOf '%s' image/rootfs.tar | "
+	                       "tar -tf -", a), 0);
+	assert_string_equal(o, "app/\napp/b\napp/log.txt\n");
+	free(o);
+	assert_int_equal(tu_sh(&o, "ls -A '%s' | grep -c meshvm-rootfs", d), 1);
+	free(o);
+	tu_rmrf(d);
+	free(d);
+	free(spec);
+	free(a);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -586,6 +646,7 @@ main(void)
 		cmocka_unit_test(test_sigterm_leaves_nothing),
 		cmocka_unit_test(test_output_not_regular_refused),
 		cmocka_unit_test(test_large_input_one_pass),
+		cmocka_unit_test(test_systemd_streams_rootfs),
 		cmocka_unit_test(test_bad_spec_writes_nothing),
 		cmocka_unit_test(test_runtime_systemd),
 	};

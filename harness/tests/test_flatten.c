@@ -7,6 +7,8 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bake/flatten.h"
 #include "core/sha256.h"
@@ -448,6 +450,107 @@ test_reproducible_and_oci(void **state)
 	free(img);
 }
 
+struct hash_sink {
+	struct mv_sha256 h;
+	uint64_t n;
+	uint64_t fail_at; /* 0: never */
+	struct mv_err err;
+};
+
+static int
+hash_sink(void *ud, const void *buf, size_t len)
+{
+	struct hash_sink *s = ud;
+
+	if (s->fail_at != 0 && s->n + len >= s->fail_at)
+		return mv_err_set(&s->err, MV_EXIT_FAIL, "sink full at %llu",
+		                  (unsigned long long)s->fail_at);
+	mv_sha256_update(&s->h, buf, len);
+	s->n += len;
+	return 0;
+}
+
+/* flatten_stream: the size pass (file data skipped), the digest pass and
+ * flatten_image's file agree byte for byte, for a layer read as a range
+ * of the image (larger than one read) and for a gzip layer; a failing
+ * sink stops the stream with its own message; a truncated image fails. */
+static void
+test_stream_passes(void **state)
+{
+	size_t big_len = 700 * 1024;
+	char *big = malloc(big_len + 1), *img, *r = tu_fmt("%s/rootfs.tar", T);
+	char *cfg = NULL, want[MV_SHA256_HEX], got[MV_SHA256_HEX], *list;
+	struct flatten_result res;
+	struct hash_sink hs;
+	struct mv_err err;
+	struct stat st;
+	uint64_t seed = 7;
+
+	(void)state;
+	mv_err_clear(&err);
+	assert_non_null(big);
+	for (size_t i = 0; i < big_len; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		big[i] = (char)('!' + (seed >> 33) % 90);
+	}
+	big[big_len] = '\0';
+	{
+		const struct ent l0[] = {D("opt"), F("opt/big", big),
+		                         F("opt/small", "x\n")};
+		const struct ent l1[] = {F("opt/.wh.small", ""), F("etc/a", "a\n")};
+		struct lay ls[] = {{l0, 3}, {l1, 2}};
+		img = docker_image("stream", ls, 2);
+	}
+	list = flat_list(img, &res, NULL);
+	assert_non_null(strstr(list, "opt/big"));
+	assert_null(strstr(list, "opt/small"));
+	assert_int_equal(mv_sha256_file_hex(r, want, NULL, NULL, &err), 0);
+	assert_int_equal(stat(r, &st), 0);
+
+	memset(&hs, 0, sizeof(hs));
+	assert_int_equal(mv_sha256_init(&hs.h), 0);
+	assert_int_equal(flatten_stream(img, 42, true, hash_sink, &hs, &hs.err,
+	                                &cfg, &res, &err), 0);
+	assert_int_equal(hs.n, (uint64_t)st.st_size);
+	assert_non_null(strstr(cfg, "/bin/server"));
+	free(cfg);
+	mv_sha256_discard(&hs.h);
+
+	memset(&hs, 0, sizeof(hs));
+	assert_int_equal(mv_sha256_init(&hs.h), 0);
+	assert_int_equal(flatten_stream(img, 42, false, hash_sink, &hs, &hs.err,
+	                                NULL, &res, &err), 0);
+	assert_int_equal(hs.n, (uint64_t)st.st_size);
+	mv_sha256_final_hex(&hs.h, got);
+	assert_string_equal(got, want);
+	assert_int_equal(res.bytes, big_len + 2);
+
+	memset(&hs, 0, sizeof(hs));
+	hs.fail_at = 300 * 1024;
+	assert_int_equal(mv_sha256_init(&hs.h), 0);
+	assert_int_equal(flatten_stream(img, 42, false, hash_sink, &hs, &hs.err,
+	                                NULL, &res, &err), -1);
+	assert_contains(err.msg, "sink full at 307200");
+	mv_sha256_discard(&hs.h);
+
+	/* the image cut in the middle of the big file */
+	assert_int_equal(truncate(img, 400 * 1024), 0);
+	memset(&hs, 0, sizeof(hs));
+	assert_int_equal(mv_sha256_init(&hs.h), 0);
+	assert_int_equal(flatten_stream(img, 42, false, hash_sink, &hs, &hs.err,
+	                                NULL, &res, &err), -1);
+	mv_sha256_discard(&hs.h);
+	memset(&hs, 0, sizeof(hs));
+	assert_int_equal(mv_sha256_init(&hs.h), 0);
+	assert_int_equal(flatten_stream(img, 42, true, hash_sink, &hs, &hs.err,
+	                                NULL, &res, &err), -1);
+	mv_sha256_discard(&hs.h);
+	free(list);
+	free(img);
+	free(r);
+	free(big);
+}
+
 static void
 test_bad_images(void **state)
 {
@@ -483,6 +586,7 @@ main(void)
 		cmocka_unit_test(test_links_and_modes),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_reproducible_and_oci),
+		cmocka_unit_test(test_stream_passes),
 		cmocka_unit_test(test_bad_images),
 	};
 
