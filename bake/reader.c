@@ -1,7 +1,9 @@
 /* bake/reader.c - the bundle read pipeline shared by verify and unpack.
  *
- * zstd bundles are decompressed on a second thread while the caller's
- * thread parses tar and hashes entries, so the two costs overlap.  The
+ * zstd bundles are decompressed on a second thread into a ring of slots
+ * while the caller's thread parses tar (verify.c hands the entries' bytes
+ * to a digest thread, bake/digestq, which gives the slots back once
+ * hashed), so the costs overlap.  The
  * producer also hashes the raw file (whole-bundle digest) and keeps
  * reading to EOF so the digest covers every byte.  gzip and uncompressed
  * bundles go through libarchive's own filters on the caller's thread.
@@ -10,6 +12,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,8 +22,12 @@
 #include "core/progress.h"
 
 #define RAW_CHUNK (1u << 20)
-#define OUT_CHUNK (1u << 20)
-#define NBUF 4
+/* The decoder's output ring: small slots stay in cache between the
+ * decoder's core and the digest thread's; enough of them to ride out the
+ * decoder losing its core for a few milliseconds. */
+#define OUT_CHUNK (256u << 10)
+#define NBUF 16
+#define DEC_CHUNK (1u << 20) /* gzip/none: one buffer */
 #define TAIL 4096
 #define TAR_BLOCK 512
 /* tar's record: writers pad the compressed file to it with zeros */
@@ -69,9 +76,13 @@ struct bundle_reader {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct rbuf bufs[NBUF];
-	int filled; /* number of filled buffers */
-	int r_idx, w_idx;
-	bool handed; /* consumer holds bufs[r_idx] */
+	/* Slots (zstd) or fills of dec (gzip/none) counted from the start:
+	 * made by the producer, handed to libarchive, given back.  The slot
+	 * of number n is bufs[n % NBUF]; numbers are the release tokens. */
+	uint64_t produced, taken, released;
+	bool holding; /* libarchive holds number taken - 1 */
+	bundle_reader_hook hook; /* set: give back through it */
+	void *hook_ud;
 	bool done, cancel;
 	char error[512];
 	bool trailing_garbage;
@@ -126,9 +137,9 @@ producer_slot(struct bundle_reader *r)
 	struct rbuf *b;
 
 	pthread_mutex_lock(&r->lock);
-	while (r->filled == NBUF && !r->cancel)
+	while (r->produced - r->released == NBUF && !r->cancel)
 		pthread_cond_wait(&r->cond, &r->lock);
-	b = r->cancel ? NULL : &r->bufs[r->w_idx];
+	b = r->cancel ? NULL : &r->bufs[r->produced % NBUF];
 	pthread_mutex_unlock(&r->lock);
 	return b;
 }
@@ -137,8 +148,7 @@ static void
 producer_push(struct bundle_reader *r)
 {
 	pthread_mutex_lock(&r->lock);
-	r->w_idx = (r->w_idx + 1) % NBUF;
-	r->filled++;
+	r->produced++;
 	pthread_cond_broadcast(&r->cond);
 	pthread_mutex_unlock(&r->lock);
 }
@@ -263,9 +273,11 @@ out:
 	return NULL;
 }
 
-/* Remember the end of the buffer being given up, then hand out `buf`. */
+/* Keep the end of the buffer libarchive held (a header may be stitched
+ * across two buffers, and after the end of the archive check_padding
+ * looks back into it), before that buffer is given back. */
 static void
-hand_out(struct bundle_reader *r, const char *buf, size_t len)
+keep_tail(struct bundle_reader *r)
 {
 	if (r->cur != NULL && r->cur_len > 0) {
 		size_t k = r->cur_len < TAIL ? r->cur_len : TAIL;
@@ -279,9 +291,30 @@ hand_out(struct bundle_reader *r, const char *buf, size_t len)
 		memcpy(r->tail + r->tail_len, r->cur + r->cur_len - k, k);
 		r->tail_len += k;
 	}
+	r->cur = NULL;
+	r->cur_len = 0;
+}
+
+static void
+hand_out(struct bundle_reader *r, const char *buf, size_t len)
+{
 	r->cur = buf;
 	r->cur_len = len;
 	r->delivered += len;
+}
+
+/* Give back the buffer libarchive held: now, or through the hook once
+ * the digest thread is done with it.  Called without the lock. */
+static void
+give_back(struct bundle_reader *r)
+{
+	if (!r->holding)
+		return;
+	r->holding = false;
+	if (r->hook != NULL)
+		r->hook(r->hook_ud, r->taken - 1);
+	else
+		bundle_reader_release(r, r->taken - 1);
 }
 
 /* The next piece of the decompressed tar stream: its length, 0 at the
@@ -291,41 +324,49 @@ next_chunk(struct bundle_reader *r, const void **buf, char *msg, size_t cap)
 {
 	ssize_t n;
 
+	keep_tail(r);
+	give_back(r);
 	if (r->zstd) {
 		pthread_mutex_lock(&r->lock);
-		if (r->handed) { /* give back the buffer handed out last */
-			r->handed = false;
-			r->r_idx = (r->r_idx + 1) % NBUF;
-			r->filled--;
-			pthread_cond_broadcast(&r->cond);
-		}
-		while (r->filled == 0 && !r->done)
+		while (r->taken == r->produced && !r->done)
 			pthread_cond_wait(&r->cond, &r->lock);
 		if (r->error[0] != '\0') {
 			snprintf(msg, cap, "%s", r->error);
 			n = -1;
-		} else if (r->filled > 0) {
-			*buf = r->bufs[r->r_idx].data;
-			n = (ssize_t)r->bufs[r->r_idx].len;
-			r->handed = true;
+		} else if (r->taken < r->produced) {
+			*buf = r->bufs[r->taken % NBUF].data;
+			n = (ssize_t)r->bufs[r->taken % NBUF].len;
+			r->taken++;
+			r->holding = true;
 		} else {
 			n = 0;
 		}
 		pthread_mutex_unlock(&r->lock);
-	} else if (r->src != NULL) {
-		n = archive_read_data(r->src, r->dec, OUT_CHUNK);
-		if (n < 0) {
-			snprintf(msg, cap, "gzip: %s", archive_error_string(r->src));
-			return -1;
-		}
-		*buf = r->dec;
 	} else {
-		n = raw_read(r, r->dec, RAW_CHUNK);
-		if (n < 0) {
-			snprintf(msg, cap, "read error: %s", strerror(errno));
-			return -1;
+		/* One buffer: wait until the digest thread gave it back. */
+		pthread_mutex_lock(&r->lock);
+		while (r->released != r->taken)
+			pthread_cond_wait(&r->cond, &r->lock);
+		pthread_mutex_unlock(&r->lock);
+		if (r->src != NULL) {
+			n = archive_read_data(r->src, r->dec, DEC_CHUNK);
+			if (n < 0) {
+				snprintf(msg, cap, "gzip: %s",
+				         archive_error_string(r->src));
+				return -1;
+			}
+		} else {
+			n = raw_read(r, r->dec, DEC_CHUNK);
+			if (n < 0) {
+				snprintf(msg, cap, "read error: %s", strerror(errno));
+				return -1;
+			}
 		}
 		*buf = r->dec;
+		if (n > 0) {
+			r->taken++;
+			r->holding = true;
+		}
 	}
 	if (n >= 0)
 		hand_out(r, n > 0 ? *buf : NULL, (size_t)n);
@@ -433,7 +474,7 @@ bundle_reader_open(struct bundle_reader **out, int fd, const char *name,
 			return mv_err_set(err, MV_EXIT_FAIL, "cannot start thread");
 		r->thread_started = true;
 	} else {
-		r->dec = malloc(OUT_CHUNK);
+		r->dec = malloc(DEC_CHUNK);
 		if (r->dec == NULL)
 			return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 	}
@@ -473,6 +514,35 @@ bundle_reader_open(struct bundle_reader **out, int fd, const char *name,
 		                  "%s: not a meshvm bundle (zstd, gzip or plain "
 		                  "tar): %s", name, archive_error_string(r->a));
 	return 0;
+}
+
+void
+bundle_reader_defer(struct bundle_reader *r, bundle_reader_hook hook,
+                    void *ud)
+{
+	r->hook = hook;
+	r->hook_ud = ud;
+}
+
+void
+bundle_reader_release(struct bundle_reader *r, uint64_t token)
+{
+	pthread_mutex_lock(&r->lock);
+	/* Tokens come back in the order they were handed out. */
+	if (token == r->released)
+		r->released++;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+bool
+bundle_reader_owns(const struct bundle_reader *r, const void *buf,
+                   size_t len)
+{
+	uintptr_t p = (uintptr_t)buf, c = (uintptr_t)r->cur;
+
+	return r->cur != NULL && p >= c && len <= r->cur_len &&
+	       p - c <= r->cur_len - len;
 }
 
 struct archive *
@@ -572,14 +642,7 @@ bundle_reader_finish(struct bundle_reader *r, char sha[MV_SHA256_HEX],
 	if (check_padding(r, err) != 0)
 		return -1;
 	if (r->zstd) {
-		pthread_mutex_lock(&r->lock);
-		if (r->handed) {
-			r->handed = false;
-			r->r_idx = (r->r_idx + 1) % NBUF;
-			r->filled--;
-			pthread_cond_broadcast(&r->cond);
-		}
-		pthread_mutex_unlock(&r->lock);
+		give_back(r);
 		pthread_join(r->thread, NULL);
 		r->thread_started = false;
 		if (r->error[0] != '\0')
