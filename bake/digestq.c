@@ -13,8 +13,10 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/sha256.h"
+#include "core/timing.h"
 #include "core/xalloc.h"
 
 #define DEPTH 256
@@ -44,6 +46,7 @@ struct digestq {
 	struct mv_sha256 sha;
 	bool in_file, bad, oom;
 	size_t bad_id;
+	double starved_s; /* waiting for work */
 };
 
 static void
@@ -98,9 +101,11 @@ worker_main(void *arg)
 		if (q->stop)
 			break;
 		if (from == to) {
+			double t0 = mv_time_s();
 			q->worker_waits = true;
 			pthread_cond_wait(&q->cond, &q->lock);
 			q->worker_waits = false;
+			q->starved_s += mv_time_s() - t0;
 			continue;
 		}
 		pthread_mutex_unlock(&q->lock);
@@ -216,6 +221,21 @@ digestq_sync(struct digestq *q, size_t *bad_id)
 		*bad_id = q->bad_id;
 	pthread_mutex_unlock(&q->lock);
 	return rc;
+}
+
+void
+digestq_stats(struct digestq *q, double *cpu_s, double *starved_s)
+{
+	clockid_t clk;
+	struct timespec ts;
+
+	*cpu_s = 0;
+	if (pthread_getcpuclockid(q->thread, &clk) == 0 &&
+	    clock_gettime(clk, &ts) == 0)
+		*cpu_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	pthread_mutex_lock(&q->lock);
+	*starved_s = q->starved_s;
+	pthread_mutex_unlock(&q->lock);
 }
 
 void

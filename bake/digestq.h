@@ -45,6 +45,9 @@ void digestq_mark(struct digestq *q, uint64_t token);
  * 0: every ended file matched; 1: *bad_id is the first one that did not;
  * -1: out of memory (a hash context could not be made). */
 int digestq_sync(struct digestq *q, size_t *bad_id);
+/* For MESHVM_TRACE_TIMING: the thread's CPU time so far and how long it
+ * waited for work. */
+void digestq_stats(struct digestq *q, double *cpu_s, double *starved_s);
 /* Stop the thread without hashing what is still queued (marks are not
  * released); NULL-safe. */
 void digestq_free(struct digestq *q);

@@ -15,11 +15,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zstd.h>
 
 #include "bake/reader.h"
 #include "core/progress.h"
+#include "core/timing.h"
 
 #define RAW_CHUNK (1u << 20)
 /* The decoder's output ring: small slots stay in cache between the
@@ -84,6 +86,9 @@ struct bundle_reader {
 	bundle_reader_hook hook; /* set: give back through it */
 	void *hook_ud;
 	bool done, cancel;
+	/* MESHVM_TRACE_TIMING: the decoder's CPU time, its waits for a free
+	 * slot, the caller's waits for a filled one */
+	double prod_cpu_s, full_s, empty_s;
 	char error[512];
 	bool trailing_garbage;
 };
@@ -137,8 +142,12 @@ producer_slot(struct bundle_reader *r)
 	struct rbuf *b;
 
 	pthread_mutex_lock(&r->lock);
-	while (r->produced - r->released == NBUF && !r->cancel)
-		pthread_cond_wait(&r->cond, &r->lock);
+	if (r->produced - r->released == NBUF && !r->cancel) {
+		double t0 = mv_time_s();
+		while (r->produced - r->released == NBUF && !r->cancel)
+			pthread_cond_wait(&r->cond, &r->lock);
+		r->full_s += mv_time_s() - t0;
+	}
 	b = r->cancel ? NULL : &r->bufs[r->produced % NBUF];
 	pthread_mutex_unlock(&r->lock);
 	return b;
@@ -270,6 +279,14 @@ producer_main(void *arg)
 out:
 	ZSTD_freeDCtx(dc);
 	free(in);
+	{
+		struct timespec ts;
+		if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0) {
+			pthread_mutex_lock(&r->lock);
+			r->prod_cpu_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+			pthread_mutex_unlock(&r->lock);
+		}
+	}
 	return NULL;
 }
 
@@ -328,8 +345,12 @@ next_chunk(struct bundle_reader *r, const void **buf, char *msg, size_t cap)
 	give_back(r);
 	if (r->zstd) {
 		pthread_mutex_lock(&r->lock);
-		while (r->taken == r->produced && !r->done)
-			pthread_cond_wait(&r->cond, &r->lock);
+		if (r->taken == r->produced && !r->done) {
+			double t0 = mv_time_s();
+			while (r->taken == r->produced && !r->done)
+				pthread_cond_wait(&r->cond, &r->lock);
+			r->empty_s += mv_time_s() - t0;
+		}
 		if (r->error[0] != '\0') {
 			snprintf(msg, cap, "%s", r->error);
 			n = -1;
@@ -543,6 +564,17 @@ bundle_reader_owns(const struct bundle_reader *r, const void *buf,
 
 	return r->cur != NULL && p >= c && len <= r->cur_len &&
 	       p - c <= r->cur_len - len;
+}
+
+void
+bundle_reader_stats(struct bundle_reader *r, double *decoder_cpu_s,
+                    double *full_s, double *empty_s)
+{
+	pthread_mutex_lock(&r->lock);
+	*decoder_cpu_s = r->prod_cpu_s;
+	*full_s = r->full_s;
+	*empty_s = r->empty_s;
+	pthread_mutex_unlock(&r->lock);
 }
 
 struct archive *

@@ -30,6 +30,12 @@ void bundle_reader_release(struct bundle_reader *r, uint64_t token);
  * stays valid until that buffer's token is released. */
 bool bundle_reader_owns(const struct bundle_reader *r, const void *buf,
                         size_t len);
+/* For MESHVM_TRACE_TIMING, after bundle_reader_finish: the decoder
+ * thread's CPU time, how long it waited for a free slot (the digest
+ * thread behind) and how long libarchive waited for a filled one (the
+ * decoder behind). */
+void bundle_reader_stats(struct bundle_reader *r, double *decoder_cpu_s,
+                         double *full_s, double *empty_s);
 /* libarchive handle positioned at the first entry (tar, already
  * decompressed). Borrowed. */
 struct archive *bundle_reader_archive(struct bundle_reader *r);
