@@ -1,12 +1,14 @@
 /* bake/reader.c - the bundle read pipeline shared by verify and unpack.
  *
- * zstd bundles are decompressed on a second thread into a ring of slots
- * while the caller's thread parses tar (verify.c hands the entries' bytes
- * to a digest thread, bake/digestq, which gives the slots back once
- * hashed), so the costs overlap.  The
- * producer also hashes the raw file (whole-bundle digest) and keeps
- * reading to EOF so the digest covers every byte.  gzip and uncompressed
- * bundles go through libarchive's own filters on the caller's thread.
+ * zstd bundles: the caller's thread reads the file (into RAWN slots, and
+ * the whole-file digest when asked), a decoder thread decompresses into
+ * a ring of slots, and the caller's thread parses tar from them; verify.c
+ * hands the entries' bytes to a digest thread (bake/digestq), which gives
+ * the slots back once hashed.  So decoding, checking (and writing) and
+ * hashing each have a thread, and no byte is copied between them.  The
+ * file is read to EOF so the whole-file digest covers every byte.  gzip
+ * and uncompressed bundles go through libarchive's own filters on the
+ * caller's thread.
  */
 #include <archive.h>
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -30,6 +33,9 @@
 #define OUT_CHUNK (256u << 10)
 #define NBUF 16
 #define DEC_CHUNK (1u << 20) /* gzip/none: one buffer */
+/* zstd: the caller's thread reads the file ahead of the decoder into
+ * these (RAW_CHUNK each), so the decoder's core only decodes. */
+#define RAWN 4
 #define TAIL 4096
 #define TAR_BLOCK 512
 /* tar's record: writers pad the compressed file to it with zeros */
@@ -86,6 +92,12 @@ struct bundle_reader {
 	bundle_reader_hook hook; /* set: give back through it */
 	void *hook_ud;
 	bool done, cancel;
+	/* raw input read by the caller for the decoder: slots read, slots
+	 * decoded; the end of the file (or a read error, raw_errno) */
+	struct rbuf raws[RAWN];
+	uint64_t raw_filled, raw_used;
+	bool raw_eof, regular;
+	int raw_errno;
 	/* MESHVM_TRACE_TIMING: the decoder's CPU time, its waits for a free
 	 * slot, the caller's waits for a filled one */
 	double prod_cpu_s, full_s, empty_s;
@@ -162,12 +174,42 @@ producer_push(struct bundle_reader *r)
 	pthread_mutex_unlock(&r->lock);
 }
 
+/* The decoder's next raw slot: its length, 0 at the end of the file or
+ * when cancelled, -1 after a read error. */
+static ssize_t
+raw_take(struct bundle_reader *r, const char **in)
+{
+	ssize_t n;
+
+	pthread_mutex_lock(&r->lock);
+	while (r->raw_used == r->raw_filled && !r->raw_eof && !r->cancel)
+		pthread_cond_wait(&r->cond, &r->lock);
+	if (r->cancel)
+		n = 0;
+	else if (r->raw_used < r->raw_filled) {
+		*in = r->raws[r->raw_used % RAWN].data;
+		n = (ssize_t)r->raws[r->raw_used % RAWN].len;
+	} else
+		n = r->raw_errno != 0 ? -1 : 0;
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+static void
+raw_done(struct bundle_reader *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->raw_used++;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
 static void *
 producer_main(void *arg)
 {
 	struct bundle_reader *r = arg;
 	ZSTD_DCtx *dc = ZSTD_createDCtx();
-	char *in = malloc(RAW_CHUNK);
+	const char *in = NULL;
 	size_t last = 0;
 	bool any = false;
 	struct rbuf *b = NULL;
@@ -185,20 +227,27 @@ producer_main(void *arg)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &block, NULL);
-	if (dc == NULL || in == NULL) {
+	if (dc == NULL) {
 		producer_fail(r, "out of memory");
 		goto out;
 	}
 	/* Bound decoder memory: our bundles use windows <= 8 MiB. */
 	ZSTD_DCtx_setParameter(dc, ZSTD_d_windowLogMax, 27);
 	for (;;) {
-		ssize_t n = raw_read(r, in, RAW_CHUNK);
+		ssize_t n = raw_take(r, &in);
 		if (n < 0) {
 			producer_fail(r, "read error");
 			goto out;
 		}
-		if (n == 0)
+		if (n == 0) {
+			bool cancelled;
+			pthread_mutex_lock(&r->lock);
+			cancelled = r->cancel;
+			pthread_mutex_unlock(&r->lock);
+			if (cancelled)
+				goto out;
 			break;
+		}
 		chunk_start = total;
 		total += (uint64_t)n;
 		ZSTD_inBuffer ib = {in, (size_t)n, 0};
@@ -236,6 +285,7 @@ producer_main(void *arg)
 				b = NULL;
 			}
 		}
+		raw_done(r);
 	}
 	/* Flush what the decoder still holds. */
 	while (any && last != 0) {
@@ -278,7 +328,6 @@ producer_main(void *arg)
 	pthread_mutex_unlock(&r->lock);
 out:
 	ZSTD_freeDCtx(dc);
-	free(in);
 	{
 		struct timespec ts;
 		if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0) {
@@ -320,6 +369,40 @@ hand_out(struct bundle_reader *r, const char *buf, size_t len)
 	r->delivered += len;
 }
 
+/* zstd: read one raw slot for the decoder, on the caller's thread, if
+ * one is free.  `ahead`: even while the decoder still has input (regular
+ * files; a read from a pipe may block while decoded bytes wait to be
+ * checked).  With the lock held; dropped around read().  1: read one (or
+ * hit the end), 0: nothing to do. */
+static int
+feed_one(struct bundle_reader *r, bool ahead)
+{
+	struct rbuf *b;
+	ssize_t n;
+	int e;
+
+	if (r->raw_eof || r->done || r->raw_filled - r->raw_used == RAWN)
+		return 0;
+	if (!ahead && r->raw_used != r->raw_filled)
+		return 0;
+	/* Free: the decoder reads only slots below raw_filled. */
+	b = &r->raws[r->raw_filled % RAWN];
+	pthread_mutex_unlock(&r->lock);
+	n = raw_read(r, b->data, RAW_CHUNK);
+	e = errno;
+	pthread_mutex_lock(&r->lock);
+	if (n > 0) {
+		b->len = (size_t)n;
+		r->raw_filled++;
+	} else {
+		r->raw_eof = true;
+		if (n < 0)
+			r->raw_errno = e != 0 ? e : EIO;
+	}
+	pthread_cond_broadcast(&r->cond);
+	return 1;
+}
+
 /* Give back the buffer libarchive held: now, or through the hook once
  * the digest thread is done with it.  Called without the lock. */
 static void
@@ -345,10 +428,13 @@ next_chunk(struct bundle_reader *r, const void **buf, char *msg, size_t cap)
 	give_back(r);
 	if (r->zstd) {
 		pthread_mutex_lock(&r->lock);
+		while (feed_one(r, r->regular) == 1)
+			;
 		if (r->taken == r->produced && !r->done) {
 			double t0 = mv_time_s();
 			while (r->taken == r->produced && !r->done)
-				pthread_cond_wait(&r->cond, &r->lock);
+				if (feed_one(r, r->regular) == 0)
+					pthread_cond_wait(&r->cond, &r->lock);
 			r->empty_s += mv_time_s() - t0;
 		}
 		if (r->error[0] != '\0') {
@@ -488,8 +574,13 @@ bundle_reader_open(struct bundle_reader **out, int fd, const char *name,
 		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 	archive_read_support_format_tar(r->a);
 	if (r->zstd) {
+		struct stat st;
+		r->regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 		for (int i = 0; i < NBUF; i++)
 			if ((r->bufs[i].data = malloc(OUT_CHUNK)) == NULL)
+				return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		for (int i = 0; i < RAWN; i++)
+			if ((r->raws[i].data = malloc(RAW_CHUNK)) == NULL)
 				return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 		if (pthread_create(&r->thread, NULL, producer_main, r) != 0)
 			return mv_err_set(err, MV_EXIT_FAIL, "cannot start thread");
@@ -675,6 +766,12 @@ bundle_reader_finish(struct bundle_reader *r, char sha[MV_SHA256_HEX],
 		return -1;
 	if (r->zstd) {
 		give_back(r);
+		/* The decoder reads to the end of the file, fed from here. */
+		pthread_mutex_lock(&r->lock);
+		while (!r->done)
+			if (feed_one(r, true) == 0)
+				pthread_cond_wait(&r->cond, &r->lock);
+		pthread_mutex_unlock(&r->lock);
 		pthread_join(r->thread, NULL);
 		r->thread_started = false;
 		if (r->error[0] != '\0')
@@ -724,6 +821,8 @@ bundle_reader_free(struct bundle_reader *r)
 	free(r->dec);
 	for (int i = 0; i < NBUF; i++)
 		free(r->bufs[i].data);
+	for (int i = 0; i < RAWN; i++)
+		free(r->raws[i].data);
 	free(r->raw);
 	mv_sha256_discard(&r->sha);
 	pthread_mutex_destroy(&r->lock);
