@@ -13,97 +13,17 @@
 #include <archive.h>
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zstd.h>
 
-#include "bake/reader.h"
+#include "bake/reader_private.h"
 #include "core/progress.h"
 #include "core/timing.h"
-
-#define RAW_CHUNK (1u << 20)
-/* The decoder's output ring: small slots stay in cache between the
- * decoder's core and the digest thread's; enough of them to ride out the
- * decoder losing its core for a few milliseconds. */
-#define OUT_CHUNK (256u << 10)
-#define NBUF 16
-#define DEC_CHUNK (1u << 20) /* gzip/none: one buffer */
-/* zstd: the caller's thread reads the file ahead of the decoder into
- * these (RAW_CHUNK each), so the decoder's core only decodes. */
-#define RAWN 4
-#define TAIL 4096
-#define TAR_BLOCK 512
-/* tar's record: writers pad the compressed file to it with zeros */
-#define RECORD 10240
-#define RAW_TAIL (2 * RECORD)
-
-struct rbuf {
-	char *data;
-	size_t len;
-};
-
-struct bundle_reader {
-	int fd;
-	const char *name;
-	bool zstd;
-	const char *compression;
-	struct archive *a;
-	struct mv_progress *progress;
-
-	/* raw input accounting */
-	struct mv_sha256 sha;
-	bool hashing;
-	uint64_t raw_bytes;
-	char *raw; /* gzip/none: raw input lands here */
-	struct archive *src; /* gzip: libarchive's gunzip as a raw stream */
-	size_t raw_len;      /* bytes of the last chunk in raw */
-	char raw_tail[RAW_TAIL]; /* the end of the chunk before it */
-	size_t raw_tail_len;
-	char *dec;           /* gzip/none: the tar stream handed out */
-
-	/* The tar stream as handed to libarchive: how much, the buffer it
-	 * holds now, and the end of the one before (libarchive may stitch a
-	 * header across two buffers).  After the end of the archive this is
-	 * what shows the rest is zero padding. */
-	uint64_t delivered;
-	const char *cur;
-	size_t cur_len;
-	char tail[TAIL];
-	size_t tail_len;
-	unsigned char head[4];
-	size_t head_len, head_pos;
-
-	/* zstd producer -> consumer ring */
-	pthread_t thread;
-	bool thread_started;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct rbuf bufs[NBUF];
-	/* Slots (zstd) or fills of dec (gzip/none) counted from the start:
-	 * made by the producer, handed to libarchive, given back.  The slot
-	 * of number n is bufs[n % NBUF]; numbers are the release tokens. */
-	uint64_t produced, taken, released;
-	bool holding; /* libarchive holds number taken - 1 */
-	bundle_reader_hook hook; /* set: give back through it */
-	void *hook_ud;
-	bool done, cancel;
-	/* raw input read by the caller for the decoder: slots read, slots
-	 * decoded; the end of the file (or a read error, raw_errno) */
-	struct rbuf raws[RAWN];
-	uint64_t raw_filled, raw_used;
-	bool raw_eof, regular;
-	int raw_errno;
-	/* MESHVM_TRACE_TIMING: the decoder's CPU time, its waits for a free
-	 * slot, the caller's waits for a filled one */
-	double prod_cpu_s, full_s, empty_s;
-	char error[512];
-	bool trailing_garbage;
-};
 
 /*--- raw input -----------------------------------------------------------*/
 
@@ -132,211 +52,6 @@ raw_read(struct bundle_reader *r, void *buf, size_t len)
 	r->raw_bytes += (uint64_t)n;
 	mv_progress_add(r->progress, (uint64_t)n);
 	return n;
-}
-
-/*--- zstd producer -------------------------------------------------------*/
-
-static void
-producer_fail(struct bundle_reader *r, const char *msg)
-{
-	pthread_mutex_lock(&r->lock);
-	if (r->error[0] == '\0')
-		snprintf(r->error, sizeof(r->error), "%s", msg);
-	r->done = true;
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
-}
-
-/* Wait for a free output buffer; NULL when cancelled. */
-static struct rbuf *
-producer_slot(struct bundle_reader *r)
-{
-	struct rbuf *b;
-
-	pthread_mutex_lock(&r->lock);
-	if (r->produced - r->released == NBUF && !r->cancel) {
-		double t0 = mv_time_s();
-		while (r->produced - r->released == NBUF && !r->cancel)
-			pthread_cond_wait(&r->cond, &r->lock);
-		r->full_s += mv_time_s() - t0;
-	}
-	b = r->cancel ? NULL : &r->bufs[r->produced % NBUF];
-	pthread_mutex_unlock(&r->lock);
-	return b;
-}
-
-static void
-producer_push(struct bundle_reader *r)
-{
-	pthread_mutex_lock(&r->lock);
-	r->produced++;
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
-}
-
-/* The decoder's next raw slot: its length, 0 at the end of the file or
- * when cancelled, -1 after a read error. */
-static ssize_t
-raw_take(struct bundle_reader *r, const char **in)
-{
-	ssize_t n;
-
-	pthread_mutex_lock(&r->lock);
-	while (r->raw_used == r->raw_filled && !r->raw_eof && !r->cancel)
-		pthread_cond_wait(&r->cond, &r->lock);
-	if (r->cancel)
-		n = 0;
-	else if (r->raw_used < r->raw_filled) {
-		*in = r->raws[r->raw_used % RAWN].data;
-		n = (ssize_t)r->raws[r->raw_used % RAWN].len;
-	} else
-		n = r->raw_errno != 0 ? -1 : 0;
-	pthread_mutex_unlock(&r->lock);
-	return n;
-}
-
-static void
-raw_done(struct bundle_reader *r)
-{
-	pthread_mutex_lock(&r->lock);
-	r->raw_used++;
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
-}
-
-static void *
-producer_main(void *arg)
-{
-	struct bundle_reader *r = arg;
-	ZSTD_DCtx *dc = ZSTD_createDCtx();
-	const char *in = NULL;
-	size_t last = 0;
-	bool any = false;
-	struct rbuf *b = NULL;
-	/* The first 4 bytes of each frame (magic): a skippable frame may sit
-	 * between frames (bake pads with one) but not end the stream. */
-	uint64_t chunk_start = 0, total = 0, frame_at = 0;
-	unsigned char magic[4];
-	size_t magic_n = 0;
-	bool last_skippable = false;
-
-	/* SIGINT/SIGTERM go to the thread that writes files, so its cleanup
-	 * (core/signal, unpack's staging tree) never races a write. */
-	sigset_t block;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &block, NULL);
-	if (dc == NULL) {
-		producer_fail(r, "out of memory");
-		goto out;
-	}
-	/* Bound decoder memory: our bundles use windows <= 8 MiB. */
-	ZSTD_DCtx_setParameter(dc, ZSTD_d_windowLogMax, 27);
-	for (;;) {
-		ssize_t n = raw_take(r, &in);
-		if (n < 0) {
-			producer_fail(r, "read error");
-			goto out;
-		}
-		if (n == 0) {
-			bool cancelled;
-			pthread_mutex_lock(&r->lock);
-			cancelled = r->cancel;
-			pthread_mutex_unlock(&r->lock);
-			if (cancelled)
-				goto out;
-			break;
-		}
-		chunk_start = total;
-		total += (uint64_t)n;
-		ZSTD_inBuffer ib = {in, (size_t)n, 0};
-		while (ib.pos < ib.size) {
-			for (uint64_t a = frame_at + magic_n; magic_n < 4 && a < total;
-			     a++)
-				magic[magic_n++] = (unsigned char)in[a - chunk_start];
-			if (magic_n == 4)
-				last_skippable = magic[0] >= 0x50 && magic[0] <= 0x5f &&
-				                 magic[1] == 0x2a && magic[2] == 0x4d &&
-				                 magic[3] == 0x18;
-			if (b == NULL) {
-				b = producer_slot(r);
-				if (b == NULL)
-					goto out; /* cancelled */
-				b->len = 0;
-			}
-			ZSTD_outBuffer ob = {b->data, OUT_CHUNK, b->len};
-			last = ZSTD_decompressStream(dc, &ob, &ib);
-			if (ZSTD_isError(last)) {
-				char msg[256];
-				snprintf(msg, sizeof(msg), "zstd: %s",
-				         ZSTD_getErrorName(last));
-				producer_fail(r, msg);
-				goto out;
-			}
-			any = true;
-			if (last == 0) { /* a frame ended: the next starts here */
-				frame_at = chunk_start + ib.pos;
-				magic_n = 0;
-			}
-			b->len = ob.pos;
-			if (b->len == OUT_CHUNK) {
-				producer_push(r);
-				b = NULL;
-			}
-		}
-		raw_done(r);
-	}
-	/* Flush what the decoder still holds. */
-	while (any && last != 0) {
-		ZSTD_inBuffer ib = {NULL, 0, 0};
-		if (b == NULL) {
-			b = producer_slot(r);
-			if (b == NULL)
-				goto out;
-			b->len = 0;
-		}
-		ZSTD_outBuffer ob = {b->data, OUT_CHUNK, b->len};
-		size_t before = ob.pos;
-		last = ZSTD_decompressStream(dc, &ob, &ib);
-		if (ZSTD_isError(last)) {
-			producer_fail(r, "zstd: corrupt data");
-			goto out;
-		}
-		b->len = ob.pos;
-		if (b->len == OUT_CHUNK) {
-			producer_push(r);
-			b = NULL;
-		} else if (ob.pos == before) {
-			break; /* no progress: input ended inside a frame */
-		}
-	}
-	if (b != NULL && b->len > 0)
-		producer_push(r);
-	if (last != 0) {
-		producer_fail(r, "truncated stream (zstd frame incomplete)");
-		goto out;
-	}
-	if (last_skippable) {
-		producer_fail(r, "data after the end of the compressed stream (a "
-		              "skippable frame)");
-		goto out;
-	}
-	pthread_mutex_lock(&r->lock);
-	r->done = true;
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
-out:
-	ZSTD_freeDCtx(dc);
-	{
-		struct timespec ts;
-		if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0) {
-			pthread_mutex_lock(&r->lock);
-			r->prod_cpu_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-			pthread_mutex_unlock(&r->lock);
-		}
-	}
-	return NULL;
 }
 
 /* Keep the end of the buffer libarchive held (a header may be stitched
@@ -582,7 +297,7 @@ bundle_reader_open(struct bundle_reader **out, int fd, const char *name,
 		for (int i = 0; i < RAWN; i++)
 			if ((r->raws[i].data = malloc(RAW_CHUNK)) == NULL)
 				return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-		if (pthread_create(&r->thread, NULL, producer_main, r) != 0)
+		if (pthread_create(&r->thread, NULL, bundle_reader_decoder_main, r) != 0)
 			return mv_err_set(err, MV_EXIT_FAIL, "cannot start thread");
 		r->thread_started = true;
 	} else {
