@@ -19,7 +19,7 @@
 #include "core/timing.h"
 #include "core/xalloc.h"
 
-#define DEPTH 256
+#define DEPTH 1024
 
 enum job_kind { J_BEGIN, J_DATA, J_END, J_MARK };
 

@@ -12,10 +12,11 @@
 
 #define RAW_CHUNK (1u << 20)
 /* The decoder's output ring: small slots stay in cache between the
- * decoder's core and the digest thread's; enough of them to ride out the
- * decoder losing its core for a few milliseconds. */
+ * decoder's core and the digest thread's; 16 MiB of them (~9 ms of
+ * SHA-256) ride out a thread of the pipeline losing its core for a few
+ * scheduler ticks on a loaded machine. */
 #define OUT_CHUNK (256u << 10)
-#define NBUF 16
+#define NBUF 64
 #define DEC_CHUNK (1u << 20) /* gzip/none: one buffer */
 /* zstd: the caller's thread reads the file ahead of the decoder into
  * these (RAW_CHUNK each), so the decoder's core only decodes. */
