@@ -1,81 +1,29 @@
 /* bake/reader.c - the bundle read pipeline shared by verify and unpack.
  *
- * zstd bundles are decompressed on a second thread while the caller's
- * thread parses tar and hashes entries, so the two costs overlap.  The
- * producer also hashes the raw file (whole-bundle digest) and keeps
- * reading to EOF so the digest covers every byte.  gzip and uncompressed
- * bundles go through libarchive's own filters on the caller's thread.
+ * zstd bundles: the caller's thread reads the file (into RAWN slots, and
+ * the whole-file digest when asked), a decoder thread decompresses into
+ * a ring of slots, and the caller's thread parses tar from them; verify.c
+ * hands the entries' bytes to a digest thread (bake/digestq), which gives
+ * the slots back once hashed.  So decoding, checking (and writing) and
+ * hashing each have a thread, and no byte is copied between them.  The
+ * file is read to EOF so the whole-file digest covers every byte.  gzip
+ * and uncompressed bundles go through libarchive's own filters on the
+ * caller's thread.
  */
 #include <archive.h>
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
-#include <zstd.h>
 
-#include "bake/reader.h"
+#include "bake/reader_private.h"
 #include "core/progress.h"
-
-#define RAW_CHUNK (1u << 20)
-#define OUT_CHUNK (1u << 20)
-#define NBUF 4
-#define TAIL 4096
-#define TAR_BLOCK 512
-/* tar's record: writers pad the compressed file to it with zeros */
-#define RECORD 10240
-#define RAW_TAIL (2 * RECORD)
-
-struct rbuf {
-	char *data;
-	size_t len;
-};
-
-struct bundle_reader {
-	int fd;
-	const char *name;
-	bool zstd;
-	const char *compression;
-	struct archive *a;
-	struct mv_progress *progress;
-
-	/* raw input accounting */
-	struct mv_sha256 sha;
-	bool hashing;
-	uint64_t raw_bytes;
-	char *raw; /* gzip/none: raw input lands here */
-	struct archive *src; /* gzip: libarchive's gunzip as a raw stream */
-	size_t raw_len;      /* bytes of the last chunk in raw */
-	char raw_tail[RAW_TAIL]; /* the end of the chunk before it */
-	size_t raw_tail_len;
-	char *dec;           /* gzip/none: the tar stream handed out */
-
-	/* The tar stream as handed to libarchive: how much, the buffer it
-	 * holds now, and the end of the one before (libarchive may stitch a
-	 * header across two buffers).  After the end of the archive this is
-	 * what shows the rest is zero padding. */
-	uint64_t delivered;
-	const char *cur;
-	size_t cur_len;
-	char tail[TAIL];
-	size_t tail_len;
-	unsigned char head[4];
-	size_t head_len, head_pos;
-
-	/* zstd producer -> consumer ring */
-	pthread_t thread;
-	bool thread_started;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct rbuf bufs[NBUF];
-	int filled; /* number of filled buffers */
-	int r_idx, w_idx;
-	bool handed; /* consumer holds bufs[r_idx] */
-	bool done, cancel;
-	char error[512];
-	bool trailing_garbage;
-};
+#include "core/timing.h"
 
 /*--- raw input -----------------------------------------------------------*/
 
@@ -106,166 +54,11 @@ raw_read(struct bundle_reader *r, void *buf, size_t len)
 	return n;
 }
 
-/*--- zstd producer -------------------------------------------------------*/
-
+/* Keep the end of the buffer libarchive held (a header may be stitched
+ * across two buffers, and after the end of the archive check_padding
+ * looks back into it), before that buffer is given back. */
 static void
-producer_fail(struct bundle_reader *r, const char *msg)
-{
-	pthread_mutex_lock(&r->lock);
-	if (r->error[0] == '\0')
-		snprintf(r->error, sizeof(r->error), "%s", msg);
-	r->done = true;
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
-}
-
-/* Wait for a free output buffer; NULL when cancelled. */
-static struct rbuf *
-producer_slot(struct bundle_reader *r)
-{
-	struct rbuf *b;
-
-	pthread_mutex_lock(&r->lock);
-	while (r->filled == NBUF && !r->cancel)
-		pthread_cond_wait(&r->cond, &r->lock);
-	b = r->cancel ? NULL : &r->bufs[r->w_idx];
-	pthread_mutex_unlock(&r->lock);
-	return b;
-}
-
-static void
-producer_push(struct bundle_reader *r)
-{
-	pthread_mutex_lock(&r->lock);
-	r->w_idx = (r->w_idx + 1) % NBUF;
-	r->filled++;
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
-}
-
-static void *
-producer_main(void *arg)
-{
-	struct bundle_reader *r = arg;
-	ZSTD_DCtx *dc = ZSTD_createDCtx();
-	char *in = malloc(RAW_CHUNK);
-	size_t last = 0;
-	bool any = false;
-	struct rbuf *b = NULL;
-	/* The first 4 bytes of each frame (magic): a skippable frame may sit
-	 * between frames (bake pads with one) but not end the stream. */
-	uint64_t chunk_start = 0, total = 0, frame_at = 0;
-	unsigned char magic[4];
-	size_t magic_n = 0;
-	bool last_skippable = false;
-
-	/* SIGINT/SIGTERM go to the thread that writes files, so its cleanup
-	 * (core/signal, unpack's staging tree) never races a write. */
-	sigset_t block;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &block, NULL);
-	if (dc == NULL || in == NULL) {
-		producer_fail(r, "out of memory");
-		goto out;
-	}
-	/* Bound decoder memory: our bundles use windows <= 8 MiB. */
-	ZSTD_DCtx_setParameter(dc, ZSTD_d_windowLogMax, 27);
-	for (;;) {
-		ssize_t n = raw_read(r, in, RAW_CHUNK);
-		if (n < 0) {
-			producer_fail(r, "read error");
-			goto out;
-		}
-		if (n == 0)
-			break;
-		chunk_start = total;
-		total += (uint64_t)n;
-		ZSTD_inBuffer ib = {in, (size_t)n, 0};
-		while (ib.pos < ib.size) {
-			for (uint64_t a = frame_at + magic_n; magic_n < 4 && a < total;
-			     a++)
-				magic[magic_n++] = (unsigned char)in[a - chunk_start];
-			if (magic_n == 4)
-				last_skippable = magic[0] >= 0x50 && magic[0] <= 0x5f &&
-				                 magic[1] == 0x2a && magic[2] == 0x4d &&
-				                 magic[3] == 0x18;
-			if (b == NULL) {
-				b = producer_slot(r);
-				if (b == NULL)
-					goto out; /* cancelled */
-				b->len = 0;
-			}
-			ZSTD_outBuffer ob = {b->data, OUT_CHUNK, b->len};
-			last = ZSTD_decompressStream(dc, &ob, &ib);
-			if (ZSTD_isError(last)) {
-				char msg[256];
-				snprintf(msg, sizeof(msg), "zstd: %s",
-				         ZSTD_getErrorName(last));
-				producer_fail(r, msg);
-				goto out;
-			}
-			any = true;
-			if (last == 0) { /* a frame ended: the next starts here */
-				frame_at = chunk_start + ib.pos;
-				magic_n = 0;
-			}
-			b->len = ob.pos;
-			if (b->len == OUT_CHUNK) {
-				producer_push(r);
-				b = NULL;
-			}
-		}
-	}
-	/* Flush what the decoder still holds. */
-	while (any && last != 0) {
-		ZSTD_inBuffer ib = {NULL, 0, 0};
-		if (b == NULL) {
-			b = producer_slot(r);
-			if (b == NULL)
-				goto out;
-			b->len = 0;
-		}
-		ZSTD_outBuffer ob = {b->data, OUT_CHUNK, b->len};
-		size_t before = ob.pos;
-		last = ZSTD_decompressStream(dc, &ob, &ib);
-		if (ZSTD_isError(last)) {
-			producer_fail(r, "zstd: corrupt data");
-			goto out;
-		}
-		b->len = ob.pos;
-		if (b->len == OUT_CHUNK) {
-			producer_push(r);
-			b = NULL;
-		} else if (ob.pos == before) {
-			break; /* no progress: input ended inside a frame */
-		}
-	}
-	if (b != NULL && b->len > 0)
-		producer_push(r);
-	if (last != 0) {
-		producer_fail(r, "truncated stream (zstd frame incomplete)");
-		goto out;
-	}
-	if (last_skippable) {
-		producer_fail(r, "data after the end of the compressed stream (a "
-		              "skippable frame)");
-		goto out;
-	}
-	pthread_mutex_lock(&r->lock);
-	r->done = true;
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
-out:
-	ZSTD_freeDCtx(dc);
-	free(in);
-	return NULL;
-}
-
-/* Remember the end of the buffer being given up, then hand out `buf`. */
-static void
-hand_out(struct bundle_reader *r, const char *buf, size_t len)
+keep_tail(struct bundle_reader *r)
 {
 	if (r->cur != NULL && r->cur_len > 0) {
 		size_t k = r->cur_len < TAIL ? r->cur_len : TAIL;
@@ -279,9 +72,64 @@ hand_out(struct bundle_reader *r, const char *buf, size_t len)
 		memcpy(r->tail + r->tail_len, r->cur + r->cur_len - k, k);
 		r->tail_len += k;
 	}
+	r->cur = NULL;
+	r->cur_len = 0;
+}
+
+static void
+hand_out(struct bundle_reader *r, const char *buf, size_t len)
+{
 	r->cur = buf;
 	r->cur_len = len;
 	r->delivered += len;
+}
+
+/* zstd: read one raw slot for the decoder, on the caller's thread, if
+ * one is free.  `ahead`: even while the decoder still has input (regular
+ * files; a read from a pipe may block while decoded bytes wait to be
+ * checked).  With the lock held; dropped around read().  1: read one (or
+ * hit the end), 0: nothing to do. */
+static int
+feed_one(struct bundle_reader *r, bool ahead)
+{
+	struct rbuf *b;
+	ssize_t n;
+	int e;
+
+	if (r->raw_eof || r->done || r->raw_filled - r->raw_used == RAWN)
+		return 0;
+	if (!ahead && r->raw_used != r->raw_filled)
+		return 0;
+	/* Free: the decoder reads only slots below raw_filled. */
+	b = &r->raws[r->raw_filled % RAWN];
+	pthread_mutex_unlock(&r->lock);
+	n = raw_read(r, b->data, RAW_CHUNK);
+	e = errno;
+	pthread_mutex_lock(&r->lock);
+	if (n > 0) {
+		b->len = (size_t)n;
+		r->raw_filled++;
+	} else {
+		r->raw_eof = true;
+		if (n < 0)
+			r->raw_errno = e != 0 ? e : EIO;
+	}
+	pthread_cond_broadcast(&r->cond);
+	return 1;
+}
+
+/* Give back the buffer libarchive held: now, or through the hook once
+ * the digest thread is done with it.  Called without the lock. */
+static void
+give_back(struct bundle_reader *r)
+{
+	if (!r->holding)
+		return;
+	r->holding = false;
+	if (r->hook != NULL)
+		r->hook(r->hook_ud, r->taken - 1);
+	else
+		bundle_reader_release(r, r->taken - 1);
 }
 
 /* The next piece of the decompressed tar stream: its length, 0 at the
@@ -291,41 +139,56 @@ next_chunk(struct bundle_reader *r, const void **buf, char *msg, size_t cap)
 {
 	ssize_t n;
 
+	keep_tail(r);
+	give_back(r);
 	if (r->zstd) {
 		pthread_mutex_lock(&r->lock);
-		if (r->handed) { /* give back the buffer handed out last */
-			r->handed = false;
-			r->r_idx = (r->r_idx + 1) % NBUF;
-			r->filled--;
-			pthread_cond_broadcast(&r->cond);
+		while (feed_one(r, r->regular) == 1)
+			;
+		if (r->taken == r->produced && !r->done) {
+			double t0 = mv_time_s();
+			while (r->taken == r->produced && !r->done)
+				if (feed_one(r, r->regular) == 0)
+					pthread_cond_wait(&r->cond, &r->lock);
+			r->empty_s += mv_time_s() - t0;
 		}
-		while (r->filled == 0 && !r->done)
-			pthread_cond_wait(&r->cond, &r->lock);
 		if (r->error[0] != '\0') {
 			snprintf(msg, cap, "%s", r->error);
 			n = -1;
-		} else if (r->filled > 0) {
-			*buf = r->bufs[r->r_idx].data;
-			n = (ssize_t)r->bufs[r->r_idx].len;
-			r->handed = true;
+		} else if (r->taken < r->produced) {
+			*buf = r->bufs[r->taken % NBUF].data;
+			n = (ssize_t)r->bufs[r->taken % NBUF].len;
+			r->taken++;
+			r->holding = true;
 		} else {
 			n = 0;
 		}
 		pthread_mutex_unlock(&r->lock);
-	} else if (r->src != NULL) {
-		n = archive_read_data(r->src, r->dec, OUT_CHUNK);
-		if (n < 0) {
-			snprintf(msg, cap, "gzip: %s", archive_error_string(r->src));
-			return -1;
-		}
-		*buf = r->dec;
 	} else {
-		n = raw_read(r, r->dec, RAW_CHUNK);
-		if (n < 0) {
-			snprintf(msg, cap, "read error: %s", strerror(errno));
-			return -1;
+		/* One buffer: wait until the digest thread gave it back. */
+		pthread_mutex_lock(&r->lock);
+		while (r->released != r->taken)
+			pthread_cond_wait(&r->cond, &r->lock);
+		pthread_mutex_unlock(&r->lock);
+		if (r->src != NULL) {
+			n = archive_read_data(r->src, r->dec, DEC_CHUNK);
+			if (n < 0) {
+				snprintf(msg, cap, "gzip: %s",
+				         archive_error_string(r->src));
+				return -1;
+			}
+		} else {
+			n = raw_read(r, r->dec, DEC_CHUNK);
+			if (n < 0) {
+				snprintf(msg, cap, "read error: %s", strerror(errno));
+				return -1;
+			}
 		}
 		*buf = r->dec;
+		if (n > 0) {
+			r->taken++;
+			r->holding = true;
+		}
 	}
 	if (n >= 0)
 		hand_out(r, n > 0 ? *buf : NULL, (size_t)n);
@@ -426,14 +289,19 @@ bundle_reader_open(struct bundle_reader **out, int fd, const char *name,
 		return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 	archive_read_support_format_tar(r->a);
 	if (r->zstd) {
+		struct stat st;
+		r->regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 		for (int i = 0; i < NBUF; i++)
 			if ((r->bufs[i].data = malloc(OUT_CHUNK)) == NULL)
 				return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
-		if (pthread_create(&r->thread, NULL, producer_main, r) != 0)
+		for (int i = 0; i < RAWN; i++)
+			if ((r->raws[i].data = malloc(RAW_CHUNK)) == NULL)
+				return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
+		if (pthread_create(&r->thread, NULL, bundle_reader_decoder_main, r) != 0)
 			return mv_err_set(err, MV_EXIT_FAIL, "cannot start thread");
 		r->thread_started = true;
 	} else {
-		r->dec = malloc(OUT_CHUNK);
+		r->dec = malloc(DEC_CHUNK);
 		if (r->dec == NULL)
 			return mv_err_set(err, MV_EXIT_FAIL, "out of memory");
 	}
@@ -473,6 +341,46 @@ bundle_reader_open(struct bundle_reader **out, int fd, const char *name,
 		                  "%s: not a meshvm bundle (zstd, gzip or plain "
 		                  "tar): %s", name, archive_error_string(r->a));
 	return 0;
+}
+
+void
+bundle_reader_defer(struct bundle_reader *r, bundle_reader_hook hook,
+                    void *ud)
+{
+	r->hook = hook;
+	r->hook_ud = ud;
+}
+
+void
+bundle_reader_release(struct bundle_reader *r, uint64_t token)
+{
+	pthread_mutex_lock(&r->lock);
+	/* Tokens come back in the order they were handed out. */
+	if (token == r->released)
+		r->released++;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+bool
+bundle_reader_owns(const struct bundle_reader *r, const void *buf,
+                   size_t len)
+{
+	uintptr_t p = (uintptr_t)buf, c = (uintptr_t)r->cur;
+
+	return r->cur != NULL && p >= c && len <= r->cur_len &&
+	       p - c <= r->cur_len - len;
+}
+
+void
+bundle_reader_stats(struct bundle_reader *r, double *decoder_cpu_s,
+                    double *full_s, double *empty_s)
+{
+	pthread_mutex_lock(&r->lock);
+	*decoder_cpu_s = r->prod_cpu_s;
+	*full_s = r->full_s;
+	*empty_s = r->empty_s;
+	pthread_mutex_unlock(&r->lock);
 }
 
 struct archive *
@@ -572,13 +480,12 @@ bundle_reader_finish(struct bundle_reader *r, char sha[MV_SHA256_HEX],
 	if (check_padding(r, err) != 0)
 		return -1;
 	if (r->zstd) {
+		give_back(r);
+		/* The decoder reads to the end of the file, fed from here. */
 		pthread_mutex_lock(&r->lock);
-		if (r->handed) {
-			r->handed = false;
-			r->r_idx = (r->r_idx + 1) % NBUF;
-			r->filled--;
-			pthread_cond_broadcast(&r->cond);
-		}
+		while (!r->done)
+			if (feed_one(r, true) == 0)
+				pthread_cond_wait(&r->cond, &r->lock);
 		pthread_mutex_unlock(&r->lock);
 		pthread_join(r->thread, NULL);
 		r->thread_started = false;
@@ -629,6 +536,8 @@ bundle_reader_free(struct bundle_reader *r)
 	free(r->dec);
 	for (int i = 0; i < NBUF; i++)
 		free(r->bufs[i].data);
+	for (int i = 0; i < RAWN; i++)
+		free(r->raws[i].data);
 	free(r->raw);
 	mv_sha256_discard(&r->sha);
 	pthread_mutex_destroy(&r->lock);

@@ -1,6 +1,7 @@
 /* core/signal.c - see signal.h. */
 #include "core/signal.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -13,13 +14,17 @@ static volatile sig_atomic_t interrupted;
 static void
 on_signal(int sig)
 {
+	int saved = errno; /* the interrupted code may be about to read it */
+
 	if (graceful_mode && !interrupted) {
 		interrupted = 1;
+		errno = saved;
 		return;
 	}
 	mv_atomic_cleanup_from_signal();
 	signal(sig, SIG_DFL);
 	raise(sig);
+	errno = saved;
 }
 
 void
