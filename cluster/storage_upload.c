@@ -43,6 +43,7 @@ send_req(struct up *s, struct mv_http_req *req, struct mv_http_resp *resp,
 {
 	const char *token = NULL;
 
+	memset(resp, 0, sizeof(*resp)); /* freeable even when no token */
 	if (s->g->auth != NULL && gcp_auth_token(s->g->auth, &token, err) != 0)
 		return -1;
 	req->bearer = token;
@@ -74,6 +75,29 @@ static bool
 transient(long status)
 {
 	return status == 0 || status == 408 || status == 429 || status >= 500;
+}
+
+/* Send the POST `req` until an answer that is not a transient failure:
+ * 0 with *resp for the caller to judge (and free), -1 when interrupted
+ * or after failed_once gave up (`what` names the request there). */
+static int
+send_until_answered(struct up *s, struct mv_http_req *req,
+                    struct mv_http_resp *resp, const char *what,
+                    struct mv_err *err)
+{
+	for (;;) {
+		int r = send_req(s, req, resp, err);
+
+		if (r == 0 && !transient(resp->status))
+			return 0;
+		if (r == 0)
+			mv_http_fail(err, req, resp);
+		mv_http_resp_free(resp);
+		if (r != 0 && err->exit_code == MV_EXIT_INTERRUPTED)
+			return -1;
+		if (failed_once(s, what, err) != 0)
+			return -1;
+	}
 }
 
 /* The object in a 200/201 answer: its size and hashes must be the file's. */
@@ -217,32 +241,25 @@ multipart(struct up *s, struct mv_err *err)
 	}
 	snprintf(ctype, sizeof(ctype), "multipart/related; boundary=%s",
 	         boundary);
-	for (;;) {
+	{
 		struct mv_http_req req = {.method = "POST", .url = url, .body = body,
 		                          .body_len = len, .content_type = ctype};
 		struct mv_http_resp resp;
-		int r = send_req(s, &req, &resp, err);
 
-		if (r == 0 && (resp.status == 200 || resp.status == 201)) {
+		if (send_until_answered(s, &req, &resp, "the multipart upload",
+		                        err) != 0)
+			goto out;
+		if (resp.status == 200 || resp.status == 201) {
 			s->res->sent = s->size;
 			rc = took_object(s, &resp, err);
-		} else if (r == 0 && resp.status == 412) {
+		} else if (resp.status == 412) {
 			/* ours when an earlier attempt went through: the caller
 			 * compares */
 			rc = existed(s, err);
-		} else if ((r != 0 && err->exit_code != MV_EXIT_INTERRUPTED) ||
-		           (r == 0 && transient(resp.status))) {
-			if (r == 0)
-				mv_http_fail(err, &req, &resp);
-			mv_http_resp_free(&resp);
-			if (failed_once(s, "the multipart upload", err) != 0)
-				break;
-			continue;
-		} else if (r == 0) {
+		} else {
 			mv_http_fail(err, &req, &resp);
 		}
 		mv_http_resp_free(&resp);
-		break;
 	}
 out:
 	free(mj);
@@ -313,16 +330,20 @@ session_start(struct up *s, char **uri, struct mv_err *err)
 	                            : "application/octet-stream");
 	snprintf(h2, sizeof(h2), "X-Upload-Content-Length: %" PRIu64, s->size);
 	*uri = NULL;
-	for (;;) {
+	/* a session a failed attempt may have opened is simply never used: it
+	 * expires on its own */
+	{
 		struct mv_http_req req = {.method = "POST", .url = url, .body = mj,
 		                          .body_len = strlen(mj),
 		                          .content_type = "application/json; "
 		                                          "charset=UTF-8",
 		                          .headers = hdrs};
 		struct mv_http_resp resp;
-		int r = send_req(s, &req, &resp, err);
 
-		if (r == 0 && resp.status == 200) {
+		if (send_until_answered(s, &req, &resp,
+		                        "opening the resumable session", err) != 0)
+			goto out;
+		if (resp.status == 200) {
 			*uri = mv_http_resp_header(&resp, "Location");
 			if (*uri == NULL)
 				mv_err_set(err, MV_EXIT_CLOUD, "gs://%s/%s: the resumable "
@@ -330,24 +351,14 @@ session_start(struct up *s, char **uri, struct mv_err *err)
 				           s->u->name);
 			else
 				rc = session_save(s, *uri, err);
-		} else if (r == 0 && resp.status == 412) {
+		} else if (resp.status == 412) {
 			rc = existed(s, err);
-		} else if ((r != 0 && err->exit_code != MV_EXIT_INTERRUPTED) ||
-		           (r == 0 && transient(resp.status))) {
-			/* a session the server may have opened is simply never
-			 * used: it expires on its own */
-			if (r == 0)
-				mv_http_fail(err, &req, &resp);
-			mv_http_resp_free(&resp);
-			if (failed_once(s, "opening the resumable session", err) != 0)
-				break;
-			continue;
-		} else if (r == 0) {
+		} else {
 			mv_http_fail(err, &req, &resp);
 		}
 		mv_http_resp_free(&resp);
-		break;
 	}
+out:
 	if (rc != 0) {
 		free(*uri);
 		*uri = NULL;
