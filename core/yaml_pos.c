@@ -174,33 +174,38 @@ mv_yaml_node_pos(const struct mv_yaml *y, const json_t *container,
 }
 
 static int yaml_verr(struct mv_err *err, int exit_code,
-                     const struct mv_yaml *y, const struct mv_yaml_pos *pos,
-                     const char *fmt, va_list ap) MV_PRINTF(5, 0);
+                     const struct mv_yaml *y, const json_t *container,
+                     const char *key, size_t index, int kind,
+                     const char *fmt, va_list ap) MV_PRINTF(8, 0);
 
+/* The message at the entry (container, key or index, kind) when there is
+ * one (kind 0: none), else at the container, else without a position. */
 static int
 yaml_verr(struct mv_err *err, int exit_code, const struct mv_yaml *y,
-          const struct mv_yaml_pos *pos, const char *fmt, va_list ap)
+          const json_t *container, const char *key, size_t index, int kind,
+          const char *fmt, va_list ap)
 {
 	char msg[MV_ERR_MSG_MAX];
+	struct mv_yaml_pos pos;
+	bool at = (kind != 0 &&
+	           pos_find(y, container, key, index, kind, &pos) == 0) ||
+	          pos_find(y, container, NULL, 0, POS_NODE, &pos) == 0;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	return mv_err_at(err, exit_code, mv_yaml_name(y), pos ? pos->line : 0,
-	                 pos ? pos->col : 0, "%s", msg);
+	return mv_err_at(err, exit_code, mv_yaml_name(y), at ? pos.line : 0,
+	                 at ? pos.col : 0, "%s", msg);
 }
 
 int
 mv_yaml_value_err(struct mv_err *err, int exit_code, const struct mv_yaml *y,
                   const json_t *object, const char *key, const char *fmt, ...)
 {
-	struct mv_yaml_pos pos, *pp = &pos;
 	va_list ap;
 	int rc;
 
-	if (key == NULL || mv_yaml_value_pos(y, object, key, &pos) != 0)
-		if (mv_yaml_node_pos(y, object, &pos) != 0)
-			pp = NULL;
 	va_start(ap, fmt);
-	rc = yaml_verr(err, exit_code, y, pp, fmt, ap);
+	rc = yaml_verr(err, exit_code, y, object, key, 0, key ? POS_VALUE : 0,
+	               fmt, ap);
 	va_end(ap);
 	return rc;
 }
@@ -209,15 +214,12 @@ int
 mv_yaml_key_err(struct mv_err *err, int exit_code, const struct mv_yaml *y,
                 const json_t *object, const char *key, const char *fmt, ...)
 {
-	struct mv_yaml_pos pos, *pp = &pos;
 	va_list ap;
 	int rc;
 
-	if (key == NULL || mv_yaml_key_pos(y, object, key, &pos) != 0)
-		if (mv_yaml_node_pos(y, object, &pos) != 0)
-			pp = NULL;
 	va_start(ap, fmt);
-	rc = yaml_verr(err, exit_code, y, pp, fmt, ap);
+	rc = yaml_verr(err, exit_code, y, object, key, 0, key ? POS_KEY : 0, fmt,
+	               ap);
 	va_end(ap);
 	return rc;
 }
@@ -226,15 +228,11 @@ int
 mv_yaml_item_err(struct mv_err *err, int exit_code, const struct mv_yaml *y,
                  const json_t *array, size_t index, const char *fmt, ...)
 {
-	struct mv_yaml_pos pos, *pp = &pos;
 	va_list ap;
 	int rc;
 
-	if (mv_yaml_item_pos(y, array, index, &pos) != 0)
-		if (mv_yaml_node_pos(y, array, &pos) != 0)
-			pp = NULL;
 	va_start(ap, fmt);
-	rc = yaml_verr(err, exit_code, y, pp, fmt, ap);
+	rc = yaml_verr(err, exit_code, y, array, NULL, index, POS_VALUE, fmt, ap);
 	va_end(ap);
 	return rc;
 }
