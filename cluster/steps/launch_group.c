@@ -139,15 +139,15 @@ out:
 	return rc;
 }
 
-/* Our global resource `name` in the collection `coll` (`kind` in the
- * state): created from make(ctx, name) unless ours is live. */
+/* Our global resource name_of(ctx) in the collection `coll` (`kind` in
+ * the state): created from make(ctx, name) unless ours is live. */
 static int
 ensure_global(struct plan_ctx *ctx, const char *kind, const char *coll,
-              const char *name,
+              char *(*name_of)(const struct plan_ctx *ctx),
               json_t *(*make)(struct plan_ctx *ctx, const char *name),
               long deadline, struct mv_err *err)
 {
-	char *path = mv_xstrfmt("%s/%s", coll, name);
+	char *name = name_of(ctx), *path = mv_xstrfmt("%s/%s", coll, name);
 	json_t *body, *rec;
 	int got, rc = 0;
 
@@ -163,6 +163,7 @@ ensure_global(struct plan_ctx *ctx, const char *kind, const char *coll,
 	} else {
 		step_record_created(rec);
 	}
+	free(name);
 	return rc;
 }
 
@@ -207,28 +208,6 @@ hc_rule_body(struct plan_ctx *ctx, const char *name)
 	free(net);
 	free(link);
 	return body;
-}
-
-static int
-ensure_hc(struct plan_ctx *ctx, long deadline, struct mv_err *err)
-{
-	char *name = fleet_hc_name(ctx);
-	int rc = ensure_global(ctx, "healthcheck", "global/healthChecks", name,
-	                       hc_body, deadline, err);
-
-	free(name);
-	return rc;
-}
-
-static int
-ensure_hc_rule(struct plan_ctx *ctx, long deadline, struct mv_err *err)
-{
-	char *name = fleet_hc_rule_name(ctx);
-	int rc = ensure_global(ctx, "hcfirewall", "global/firewalls", name,
-	                       hc_rule_body, deadline, err);
-
-	free(name);
-	return rc;
 }
 
 /* Make a template with a fresh token: *name malloc'd. */
@@ -353,8 +332,10 @@ launch_group_apply(struct plan_ctx *ctx, const char *url, const char *digest,
 	struct settle s = {ctx, path};
 	int got, rc = -1;
 
-	if (ensure_hc(ctx, deadline, err) != 0 ||
-	    ensure_hc_rule(ctx, deadline, err) != 0)
+	if (ensure_global(ctx, "healthcheck", "global/healthChecks",
+	                  fleet_hc_name, hc_body, deadline, err) != 0 ||
+	    ensure_global(ctx, "hcfirewall", "global/firewalls",
+	                  fleet_hc_rule_name, hc_rule_body, deadline, err) != 0)
 		goto out;
 	got = live_ours(ctx, "group", path, cfg->vm.name, &live, err);
 	if (got < 0)
