@@ -77,29 +77,6 @@ transient(long status)
 	return status == 0 || status == 408 || status == 429 || status >= 500;
 }
 
-/* Send the POST `req` until an answer that is not a transient failure:
- * 0 with *resp for the caller to judge (and free), -1 when interrupted
- * or after failed_once gave up (`what` names the request there). */
-static int
-send_until_answered(struct up *s, struct mv_http_req *req,
-                    struct mv_http_resp *resp, const char *what,
-                    struct mv_err *err)
-{
-	for (;;) {
-		int r = send_req(s, req, resp, err);
-
-		if (r == 0 && !transient(resp->status))
-			return 0;
-		if (r == 0)
-			mv_http_fail(err, req, resp);
-		mv_http_resp_free(resp);
-		if (r != 0 && err->exit_code == MV_EXIT_INTERRUPTED)
-			return -1;
-		if (failed_once(s, what, err) != 0)
-			return -1;
-	}
-}
-
 /* The object in a 200/201 answer: its size and hashes must be the file's. */
 static int
 took_object(struct up *s, const struct mv_http_resp *resp, struct mv_err *err)
@@ -145,6 +122,35 @@ existed(struct up *s, struct mv_err *err)
 		return -1;
 	}
 	return 1;
+}
+
+/* Send the create `req` until an answer that is not a transient failure
+ * (`what` names it in failed_once's message).  0 when it is a 200 (or,
+ * with `created`, a 201): *resp is the caller's to free.  Else resp is
+ * freed and *rc says how it ended: existed() for a 412 (ours when an
+ * earlier attempt went through: the caller compares), -1 for any other
+ * answer, an interruption, or failed_once giving up. */
+static int
+send_create(struct up *s, struct mv_http_req *req, struct mv_http_resp *resp,
+            const char *what, bool created, int *rc, struct mv_err *err)
+{
+	*rc = -1;
+	for (;;) {
+		int r = send_req(s, req, resp, err);
+		long status = r == 0 ? resp->status : 0;
+
+		if (r == 0 && (status == 200 || (created && status == 201)))
+			return 0;
+		if (r == 0 && status == 412)
+			*rc = existed(s, err);
+		else if (r == 0)
+			mv_http_fail(err, req, resp);
+		mv_http_resp_free(resp);
+		if ((r == 0 && !transient(status)) ||
+		    (r != 0 && err->exit_code == MV_EXIT_INTERRUPTED) ||
+		    failed_once(s, what, err) != 0)
+			return -1;
+	}
 }
 
 static char *
@@ -246,20 +252,12 @@ multipart(struct up *s, struct mv_err *err)
 		                          .body_len = len, .content_type = ctype};
 		struct mv_http_resp resp;
 
-		if (send_until_answered(s, &req, &resp, "the multipart upload",
-		                        err) != 0)
-			goto out;
-		if (resp.status == 200 || resp.status == 201) {
+		if (send_create(s, &req, &resp, "the multipart upload", true, &rc,
+		                err) == 0) {
 			s->res->sent = s->size;
 			rc = took_object(s, &resp, err);
-		} else if (resp.status == 412) {
-			/* ours when an earlier attempt went through: the caller
-			 * compares */
-			rc = existed(s, err);
-		} else {
-			mv_http_fail(err, &req, &resp);
+			mv_http_resp_free(&resp);
 		}
-		mv_http_resp_free(&resp);
 	}
 out:
 	free(mj);
@@ -340,25 +338,18 @@ session_start(struct up *s, char **uri, struct mv_err *err)
 		                          .headers = hdrs};
 		struct mv_http_resp resp;
 
-		if (send_until_answered(s, &req, &resp,
-		                        "opening the resumable session", err) != 0)
-			goto out;
-		if (resp.status == 200) {
+		if (send_create(s, &req, &resp, "opening the resumable session",
+		                false, &rc, err) == 0) {
 			*uri = mv_http_resp_header(&resp, "Location");
+			mv_http_resp_free(&resp);
 			if (*uri == NULL)
 				mv_err_set(err, MV_EXIT_CLOUD, "gs://%s/%s: the resumable "
 				           "session answer has no Location", s->u->bucket,
 				           s->u->name);
 			else
 				rc = session_save(s, *uri, err);
-		} else if (resp.status == 412) {
-			rc = existed(s, err);
-		} else {
-			mv_http_fail(err, &req, &resp);
 		}
-		mv_http_resp_free(&resp);
 	}
-out:
 	if (rc != 0) {
 		free(*uri);
 		*uri = NULL;
