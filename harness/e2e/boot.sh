@@ -112,35 +112,39 @@ qemu-img create -q -f qcow2 -b "$image/disk.img" -F raw "$work/disk.qcow2"
 
 #--- booting ---------------------------------------------------------------
 
-# boot N POWER [CMDLINE]: start qemu; with POWER=1, power off (repeated
-# every ~10 s) once the console shows the join line and cloud-init's final
-# message (POWER=2: the join line alone, for the startup-script agent).
-# Waits for qemu to exit or fails after $boot_timeout seconds.
+# boot_look N: qemu_watch's look at boot N's console; with boot_power=1,
+# power off (repeated every ~10 s) once it shows the join line and
+# cloud-init's final message (boot_power=2: the join line alone, for the
+# startup-script agent).
+boot_look() {
+	local n=$1 serial=$logs/serial$1.log
+	if grep -qE 'DataSourceNone|not a valid seed' "$serial" 2>/dev/null; then
+		qemu_kill
+		die "boot $n: cloud-init found no seed (see $serial)"
+	fi
+	if grep -q 'meshvm-join: failed' "$serial" 2>/dev/null; then
+		qemu_kill
+		grep 'meshvm-join:' "$serial" >&2 || true
+		die "boot $n: the join failed (see $serial)"
+	fi
+	# Power off once the join is reported and cloud-init has finished
+	# (it rewrites result.json at the end of every boot).
+	if { [ "$boot_power" = 1 ] && grep -q 'meshvm-join: joined' "$serial" 2>/dev/null &&
+		grep -q 'meshvm: cloud-init .* finished' "$serial" 2>/dev/null; } ||
+		{ [ "$boot_power" = 2 ] && grep -q 'meshvm-join: joined' "$serial" 2>/dev/null; }; then
+		qemu_powerdown
+	fi
+}
+
+# boot N POWER [CMDLINE]: start qemu (POWER: see boot_look); wait for it to
+# exit, or fail after $boot_timeout seconds.
 boot() {
-	local n=$1 power=$2 extra=${3:-} serial=$logs/serial$1.log
+	local n=$1 extra=${3:-}
+	boot_power=$2
 	qemu_start "$n" "$extra" -accel tcg \
 		-drive "file=$work/seed.iso,media=cdrom,readonly=on" \
 		-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0
-	while qemu_tick; do
-		if grep -qE 'DataSourceNone|not a valid seed' "$serial" 2>/dev/null; then
-			qemu_kill
-			die "boot $n: cloud-init found no seed (see $serial)"
-		fi
-		if grep -q 'meshvm-join: failed' "$serial" 2>/dev/null; then
-			qemu_kill
-			grep 'meshvm-join:' "$serial" >&2 || true
-			die "boot $n: the join failed (see $serial)"
-		fi
-		# Power off once the join is reported and cloud-init has finished
-		# (it rewrites result.json at the end of every boot).
-		if { [ "$power" = 1 ] && grep -q 'meshvm-join: joined' "$serial" 2>/dev/null &&
-			grep -q 'meshvm: cloud-init .* finished' "$serial" 2>/dev/null; } ||
-			{ [ "$power" = 2 ] && grep -q 'meshvm-join: joined' "$serial" 2>/dev/null; }; then
-			qemu_powerdown
-		fi
-	done
-	[ "$qemu_overdue" = 0 ] || die "boot $n: no power-off within ${boot_timeout}s (see $serial)"
-	qemu_reap || die "boot $n: qemu failed: $(cat "$logs/qemu$n.log")"
+	qemu_watch "$n" boot_look die
 	echo "# boot $n: $(($(date +%s) - qemu_t0)) s from start to power-off"
 	qemu-img convert -O raw "$work/disk.qcow2" "$work/disk$n.raw"
 }

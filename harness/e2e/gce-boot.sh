@@ -143,30 +143,32 @@ if [ -w /dev/kvm ]; then
 fi
 say "accelerator: $accel"
 
-# boot N: start qemu on the instance's disk; once the console shows the
+# boot_look N: qemu_watch's look at boot N's console: once it shows the
 # join's end (joined and the sidecar stub's registration line, or failed)
 # and cloud-init's final message (ours: "meshvm: cloud-init ... finished"),
-# power off through the monitor; fail after $boot_timeout s.  Then the disk
-# is readable (dcat/dstat N PATH).
+# power off through the monitor.
+boot_look() {
+	local n=$1 serial=$logs/serial$1.log
+	if grep -q 'DataSourceNone' "$serial" 2>/dev/null; then
+		qemu_kill
+		fail "boot $n: cloud-init found no datasource (see $serial)"
+	fi
+	if grep -qi 'cloud-init .* finished at' "$serial" 2>/dev/null &&
+		{ grep -q 'meshvm-join: failed' "$serial" ||
+			{ grep -q 'meshvm-join: joined' "$serial" &&
+				grep -q 'istio-stub: registered\|istio-stub: not registered' "$serial"; }; }; then
+		qemu_powerdown
+	fi
+}
+
+# boot N: start qemu on the instance's disk, watched by boot_look; fail
+# after $boot_timeout s.  Then the disk is readable (dcat/dstat N PATH).
 boot() {
 	local n=$1 serial=$logs/serial$1.log
 	qemu_start "$n" ci.ds=GCE -accel "$accel" \
 		-smbios "type=1,manufacturer=Google,product=Google Compute Engine,serial=GoogleCloud-$iid" \
 		-netdev "$netdev" -device virtio-net-pci,netdev=n0
-	while qemu_tick; do
-		if grep -q 'DataSourceNone' "$serial" 2>/dev/null; then
-			qemu_kill
-			fail "boot $n: cloud-init found no datasource (see $serial)"
-		fi
-		if grep -qi 'cloud-init .* finished at' "$serial" 2>/dev/null &&
-			{ grep -q 'meshvm-join: failed' "$serial" ||
-				{ grep -q 'meshvm-join: joined' "$serial" &&
-					grep -q 'istio-stub: registered\|istio-stub: not registered' "$serial"; }; }; then
-			qemu_powerdown
-		fi
-	done
-	[ "$qemu_overdue" = 0 ] || fail "boot $n: not done within ${boot_timeout}s (see $serial)"
-	qemu_reap || fail "boot $n: qemu failed: $(cat "$logs/qemu$n.log")"
+	qemu_watch "$n" boot_look fail
 	say "boot $n ($accel): $(($(date +%s) - qemu_t0)) s from start to power-off"
 	qemu-img convert -O raw "$work/disk.qcow2" "$work/disk$n.raw"
 	grep -aiE 'meshvm-join:|istio-stub:|cloud-init .* finished' "$serial" |

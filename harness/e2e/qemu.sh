@@ -58,10 +58,9 @@ qemu_start() {
 	qemu_pid=$!
 }
 
-# qemu_tick: the watch loop's condition (`while qemu_tick; do ...`): wait
-# 2 s while the guest runs; false once it exited, or once $boot_timeout s
-# passed since qemu_start: then the guest is killed, the console's tail
-# shown and qemu_overdue=1.
+# qemu_tick: qemu_watch's loop condition: wait 2 s while the guest runs;
+# false once it exited, or once $boot_timeout s passed since qemu_start:
+# then the guest is killed, the console's tail shown and qemu_overdue=1.
 qemu_tick() {
 	kill -0 "$qemu_pid" 2>/dev/null || return 1
 	sleep 2
@@ -84,10 +83,17 @@ qemu_powerdown() {
 	fi
 }
 
-# qemu_reap: wait for the exited guest; qemu's status.
-qemu_reap() {
-	local rc=0
+# qemu_watch N LOOK FAIL: every 2 s while the guest runs, LOOK N (one look
+# at the console: it may FAIL, or qemu_powerdown); FAIL MESSAGE when no
+# power-off came within $boot_timeout s or qemu failed.
+qemu_watch() {
+	local n=$1 look=$2 fail=$3 rc=0
+	while qemu_tick; do
+		"$look" "$n"
+	done
+	[ "$qemu_overdue" = 0 ] ||
+		"$fail" "boot $n: no power-off within ${boot_timeout}s (see $qemu_serial)"
 	wait "$qemu_pid" || rc=$?
 	qemu_pid=
-	return "$rc"
+	[ "$rc" = 0 ] || "$fail" "boot $n: qemu failed: $(cat "$logs/qemu$n.log")"
 }
