@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "cli/session.h"
-#include "core/signal.h"
 
 enum { O_TOKEN = 1, O_ID };
 
@@ -79,12 +78,9 @@ run_adopt(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	}
 	if (opt < 0)
 		return p.exit_code;
-	mv_err_clear(&err);
-	mv_signals_install(true);
-	if (cli_session_open(ctx, token_file, true, &s, &err) != 0) {
-		cli_session_close(&s);
-		return cli_fail(&err);
-	}
+	rc = cli_session_start(ctx, token_file, true, &s, &err);
+	if (rc != MV_EXIT_OK)
+		return rc;
 	rc = plan_adopt(&s.plan, id, &found, &err);
 	if (ctx->json) {
 		json_object_set_new(found, "adopted", json_boolean(rc == 0));

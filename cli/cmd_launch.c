@@ -9,7 +9,6 @@
 #include "cli/session.h"
 #include "cluster/launch.h"
 #include "core/log.h"
-#include "core/signal.h"
 
 enum { O_TOKEN = 1, O_REFRESH, O_TOKEN_DURATION, O_JOIN_TIMEOUT };
 
@@ -99,12 +98,9 @@ cmd_launch(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	}
 	if (id < 0)
 		return p.exit_code;
-	mv_err_clear(&err);
-	mv_signals_install(true);
-	if (cli_session_open(ctx, token_file, true, &s, &err) != 0) {
-		cli_session_close(&s);
-		return cli_fail(&err);
-	}
+	rc = cli_session_start(ctx, token_file, true, &s, &err);
+	if (rc != MV_EXIT_OK)
+		return rc;
 	cli_session_launch_options(&s, token_s, join_s);
 	rc = refresh ? launch_refresh_token(&s.plan, &report, &err)
 	             : run_step(&s, &err);

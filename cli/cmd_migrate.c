@@ -15,27 +15,31 @@ enum {
 	O_RESUME, O_FINISH, O_PROM,
 };
 
+/* An option that overrides meshvm.yaml's migration.`key_`; CLI_INT ones
+ * take a range. */
+#define MIGRATE_OPT(id_, lng_, arg_, key_, help_)                            \
+	{.id = (id_), .lng = (lng_), .arg = (arg_),                              \
+	 .config_key = "migration." key_, .help = (help_)}
+#define MIGRATE_INT_OPT(id_, lng_, arg_, lo_, hi_, key_, help_)              \
+	{.id = (id_), .lng = (lng_), .arg = (arg_), .flags = CLI_INT,            \
+	 .min = (lo_), .max = (hi_), .config_key = "migration." key_,            \
+	 .help = (help_)}
+
 static const struct cli_option migrate_options[] = {
-	{.id = O_STEPS, .lng = "steps", .arg = "LIST",
-	 .config_key = "migration.steps",
-	 .help = "the GKE share per step, comma-separated, ending at 100 "
-	         "(default 10,50,100)"},
-	{.id = O_INTERVAL, .lng = "interval", .arg = "S", .flags = CLI_INT,
-	 .min = 1, .max = 86400, .config_key = "migration.interval",
-	 .help = "seconds each step holds before its gate; also the gate's "
-	         "rate window (default 60)"},
-	{.id = O_MINSR, .lng = "min-success-rate", .arg = "R",
-	 .config_key = "migration.min_success_rate",
-	 .help = "the lowest success rate a destination may show, 0..1 "
-	         "(default 0.99)"},
-	{.id = O_P99, .lng = "max-p99-ms", .arg = "N", .flags = CLI_INT,
-	 .min = 1, .max = 3600000, .config_key = "migration.max_p99_ms",
-	 .help = "the highest p99 latency a destination may show (default "
-	         "1000)"},
-	{.id = O_PROM, .lng = "prometheus-url", .arg = "URL",
-	 .config_key = "migration.prometheus_url",
-	 .help = "the Prometheus HTTP API the gate queries (e.g. "
-	         "http://FAKE/prom/cluster1)"},
+	MIGRATE_OPT(O_STEPS, "steps", "LIST", "steps", "the GKE share per "
+	            "step, comma-separated, ending at 100 (default 10,50,100)"),
+	MIGRATE_INT_OPT(O_INTERVAL, "interval", "S", 1, 86400, "interval",
+	                "seconds each step holds before its gate; also the "
+	                "gate's rate window (default 60)"),
+	MIGRATE_OPT(O_MINSR, "min-success-rate", "R", "min_success_rate",
+	            "the lowest success rate a destination may show, 0..1 "
+	            "(default 0.99)"),
+	MIGRATE_INT_OPT(O_P99, "max-p99-ms", "N", 1, 3600000, "max_p99_ms",
+	                "the highest p99 latency a destination may show "
+	                "(default 1000)"),
+	MIGRATE_OPT(O_PROM, "prometheus-url", "URL", "prometheus_url",
+	            "the Prometheus HTTP API the gate queries (e.g. "
+	            "http://FAKE/prom/cluster1)"),
 	{.id = O_SPEED, .lng = "traffic-speed", .arg = "N", .flags = CLI_INT,
 	 .min = 1, .max = 10000,
 	 .help = "against `meshvm fake --traffic-speed N`: the interval is on "
@@ -189,12 +193,9 @@ cmd_migrate(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 	if (rc != 0)
 		return rc < 0 ? MV_EXIT_OK : rc;
 	cli_command_path(cmd, path, sizeof(path));
-	mv_err_clear(&err);
-	mv_signals_install(true);
-	if (cli_session_open(ctx, token, false, &s, &err) != 0) {
-		cli_session_close(&s);
-		return cli_fail(&err);
-	}
+	rc = cli_session_start(ctx, token, false, &s, &err);
+	if (rc != MV_EXIT_OK)
+		return rc;
 	migrate_opts_from_config(s.cfg, &o);
 	o.mode = given.mode;
 	if (given.interval_s)

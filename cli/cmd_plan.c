@@ -279,12 +279,9 @@ cmd_down(struct cli_ctx *ctx, const struct cli_command *cmd, int argc,
 
 	if (rc != 0)
 		return rc < 0 ? MV_EXIT_OK : rc;
-	mv_err_clear(&err);
-	mv_signals_install(true);
-	if (cli_session_open(ctx, o.token_file, false, &s, &err) != 0) {
-		cli_session_close(&s);
-		return cli_fail(&err);
-	}
+	rc = cli_session_start(ctx, o.token_file, false, &s, &err);
+	if (rc != MV_EXIT_OK)
+		return rc;
 	if (!mv_state_persistent(s.state) ||
 	    json_object_size(mv_state_resources(s.state)) == 0) {
 		printf("down: nothing to do (the state records no resources)\n");

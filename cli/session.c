@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "core/http.h"
+#include "core/signal.h"
 
 static int
 session_open(struct cli_ctx *cli, const char *token_file, bool create_state,
@@ -59,6 +60,20 @@ cli_session_open(struct cli_ctx *cli, const char *token_file,
                  bool create_state, struct cli_session *s, struct mv_err *err)
 {
 	return session_open(cli, token_file, create_state, false, s, err);
+}
+
+int
+cli_session_start(struct cli_ctx *cli, const char *token_file,
+                  bool create_state, struct cli_session *s,
+                  struct mv_err *err)
+{
+	mv_err_clear(err);
+	mv_signals_install(true);
+	if (cli_session_open(cli, token_file, create_state, s, err) != 0) {
+		cli_session_close(s);
+		return cli_fail(err);
+	}
+	return MV_EXIT_OK;
 }
 
 int

@@ -19,6 +19,13 @@ struct cli_session {
 int cli_session_open(struct cli_ctx *cli, const char *token_file,
                      bool create_state, struct cli_session *s,
                      struct mv_err *err);
+/* What a command that changes things does first: clear err, install the
+ * signal handlers (Ctrl-C finishes the state write in hand, then exit 130),
+ * open the session.  MV_EXIT_OK, or the failure printed, s closed and the
+ * exit code returned. */
+int cli_session_start(struct cli_ctx *cli, const char *token_file,
+                      bool create_state, struct cli_session *s,
+                      struct mv_err *err);
 /* plan, status: no lock (see mv_state_open_readonly). */
 int cli_session_open_readonly(struct cli_ctx *cli, const char *token_file,
                               struct cli_session *s, struct mv_err *err);

@@ -43,6 +43,7 @@ send_req(struct up *s, struct mv_http_req *req, struct mv_http_resp *resp,
 {
 	const char *token = NULL;
 
+	memset(resp, 0, sizeof(*resp)); /* freeable even when no token */
 	if (s->g->auth != NULL && gcp_auth_token(s->g->auth, &token, err) != 0)
 		return -1;
 	req->bearer = token;
@@ -121,6 +122,35 @@ existed(struct up *s, struct mv_err *err)
 		return -1;
 	}
 	return 1;
+}
+
+/* Send the create `req` until an answer that is not a transient failure
+ * (`what` names it in failed_once's message).  0 when it is a 200 (or,
+ * with `created`, a 201): *resp is the caller's to free.  Else resp is
+ * freed and *rc says how it ended: existed() for a 412 (ours when an
+ * earlier attempt went through: the caller compares), -1 for any other
+ * answer, an interruption, or failed_once giving up. */
+static int
+send_create(struct up *s, struct mv_http_req *req, struct mv_http_resp *resp,
+            const char *what, bool created, int *rc, struct mv_err *err)
+{
+	*rc = -1;
+	for (;;) {
+		int r = send_req(s, req, resp, err);
+		long status = r == 0 ? resp->status : 0;
+
+		if (r == 0 && (status == 200 || (created && status == 201)))
+			return 0;
+		if (r == 0 && status == 412)
+			*rc = existed(s, err);
+		else if (r == 0)
+			mv_http_fail(err, req, resp);
+		mv_http_resp_free(resp);
+		if ((r == 0 && !transient(status)) ||
+		    (r != 0 && err->exit_code == MV_EXIT_INTERRUPTED) ||
+		    failed_once(s, what, err) != 0)
+			return -1;
+	}
 }
 
 static char *
@@ -217,32 +247,17 @@ multipart(struct up *s, struct mv_err *err)
 	}
 	snprintf(ctype, sizeof(ctype), "multipart/related; boundary=%s",
 	         boundary);
-	for (;;) {
+	{
 		struct mv_http_req req = {.method = "POST", .url = url, .body = body,
 		                          .body_len = len, .content_type = ctype};
 		struct mv_http_resp resp;
-		int r = send_req(s, &req, &resp, err);
 
-		if (r == 0 && (resp.status == 200 || resp.status == 201)) {
+		if (send_create(s, &req, &resp, "the multipart upload", true, &rc,
+		                err) == 0) {
 			s->res->sent = s->size;
 			rc = took_object(s, &resp, err);
-		} else if (r == 0 && resp.status == 412) {
-			/* ours when an earlier attempt went through: the caller
-			 * compares */
-			rc = existed(s, err);
-		} else if ((r != 0 && err->exit_code != MV_EXIT_INTERRUPTED) ||
-		           (r == 0 && transient(resp.status))) {
-			if (r == 0)
-				mv_http_fail(err, &req, &resp);
 			mv_http_resp_free(&resp);
-			if (failed_once(s, "the multipart upload", err) != 0)
-				break;
-			continue;
-		} else if (r == 0) {
-			mv_http_fail(err, &req, &resp);
 		}
-		mv_http_resp_free(&resp);
-		break;
 	}
 out:
 	free(mj);
@@ -313,40 +328,27 @@ session_start(struct up *s, char **uri, struct mv_err *err)
 	                            : "application/octet-stream");
 	snprintf(h2, sizeof(h2), "X-Upload-Content-Length: %" PRIu64, s->size);
 	*uri = NULL;
-	for (;;) {
+	/* a session a failed attempt may have opened is simply never used: it
+	 * expires on its own */
+	{
 		struct mv_http_req req = {.method = "POST", .url = url, .body = mj,
 		                          .body_len = strlen(mj),
 		                          .content_type = "application/json; "
 		                                          "charset=UTF-8",
 		                          .headers = hdrs};
 		struct mv_http_resp resp;
-		int r = send_req(s, &req, &resp, err);
 
-		if (r == 0 && resp.status == 200) {
+		if (send_create(s, &req, &resp, "opening the resumable session",
+		                false, &rc, err) == 0) {
 			*uri = mv_http_resp_header(&resp, "Location");
+			mv_http_resp_free(&resp);
 			if (*uri == NULL)
 				mv_err_set(err, MV_EXIT_CLOUD, "gs://%s/%s: the resumable "
 				           "session answer has no Location", s->u->bucket,
 				           s->u->name);
 			else
 				rc = session_save(s, *uri, err);
-		} else if (r == 0 && resp.status == 412) {
-			rc = existed(s, err);
-		} else if ((r != 0 && err->exit_code != MV_EXIT_INTERRUPTED) ||
-		           (r == 0 && transient(resp.status))) {
-			/* a session the server may have opened is simply never
-			 * used: it expires on its own */
-			if (r == 0)
-				mv_http_fail(err, &req, &resp);
-			mv_http_resp_free(&resp);
-			if (failed_once(s, "opening the resumable session", err) != 0)
-				break;
-			continue;
-		} else if (r == 0) {
-			mv_http_fail(err, &req, &resp);
 		}
-		mv_http_resp_free(&resp);
-		break;
 	}
 	if (rc != 0) {
 		free(*uri);

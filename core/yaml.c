@@ -1,4 +1,5 @@
-/* core/yaml.c - libyaml events -> jansson values with a position table. */
+/* core/yaml.c - libyaml events -> jansson values, each position recorded
+ * in the stream's table (core/yaml_pos.c). */
 #include "core/yaml.h"
 
 #include <errno.h>
@@ -10,134 +11,11 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "core/yaml_private.h"
+
 #define YAML_MAX_DEPTH 512
 #define YAML_MAX_NODES (4u << 20) /* after alias expansion */
 #define YAML_MAX_INPUT (64u << 20)
-
-/*--- position table ------------------------------------------------------*/
-
-enum pos_kind { POS_KEY = 1, POS_VALUE = 2, POS_NODE = 3 };
-
-struct pos_entry {
-	const void *parent;
-	char *key;      /* object member name, or NULL for array items/nodes */
-	size_t index;   /* array index */
-	int kind;
-	struct mv_yaml_pos pos;
-};
-
-struct mv_yaml {
-	char *name;
-	json_t *docs; /* array of documents */
-	struct pos_entry *ents;
-	size_t n_ents, cap_ents;
-	size_t *slots; /* open addressing over ents, value = index + 1 */
-	size_t n_slots;
-};
-
-static uint64_t
-pos_hash(const void *parent, const char *key, size_t index, int kind)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	h ^= (uint64_t)(uintptr_t)parent;
-	h *= 1099511628211ull;
-	h ^= (uint64_t)index + ((uint64_t)kind << 56);
-	h *= 1099511628211ull;
-	if (key != NULL)
-		for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-			h ^= *p;
-			h *= 1099511628211ull;
-		}
-	return h ^ (h >> 29);
-}
-
-static bool
-pos_match(const struct pos_entry *e, const void *parent, const char *key,
-          size_t index, int kind)
-{
-	if (e->parent != parent || e->kind != kind || e->index != index)
-		return false;
-	if ((e->key == NULL) != (key == NULL))
-		return false;
-	return key == NULL || strcmp(e->key, key) == 0;
-}
-
-static int
-pos_rehash(struct mv_yaml *y, size_t n_slots)
-{
-	size_t *slots = calloc(n_slots, sizeof(*slots));
-
-	if (slots == NULL)
-		return -1;
-	for (size_t i = 0; i < y->n_ents; i++) {
-		const struct pos_entry *e = &y->ents[i];
-		size_t s = pos_hash(e->parent, e->key, e->index, e->kind) &
-		           (n_slots - 1);
-		while (slots[s] != 0)
-			s = (s + 1) & (n_slots - 1);
-		slots[s] = i + 1;
-	}
-	free(y->slots);
-	y->slots = slots;
-	y->n_slots = n_slots;
-	return 0;
-}
-
-static int
-pos_add(struct mv_yaml *y, const void *parent, const char *key, size_t index,
-        int kind, struct mv_yaml_pos pos)
-{
-	struct pos_entry *e;
-
-	if (y->n_ents == y->cap_ents) {
-		size_t cap = y->cap_ents ? y->cap_ents * 2 : 64;
-		struct pos_entry *n = realloc(y->ents, cap * sizeof(*n));
-		if (n == NULL)
-			return -1;
-		y->ents = n;
-		y->cap_ents = cap;
-	}
-	e = &y->ents[y->n_ents];
-	e->parent = parent;
-	e->key = key ? strdup(key) : NULL;
-	if (key != NULL && e->key == NULL)
-		return -1;
-	e->index = index;
-	e->kind = kind;
-	e->pos = pos;
-	y->n_ents++;
-	if (y->n_ents * 2 > y->n_slots)
-		return pos_rehash(y, y->n_slots ? y->n_slots * 2 : 128);
-	{
-		size_t s = pos_hash(parent, key, index, kind) & (y->n_slots - 1);
-		while (y->slots[s] != 0)
-			s = (s + 1) & (y->n_slots - 1);
-		y->slots[s] = y->n_ents;
-	}
-	return 0;
-}
-
-static int
-pos_find(const struct mv_yaml *y, const void *parent, const char *key,
-         size_t index, int kind, struct mv_yaml_pos *pos)
-{
-	size_t s;
-
-	if (y == NULL || y->n_slots == 0)
-		return -1;
-	s = pos_hash(parent, key, index, kind) & (y->n_slots - 1);
-	while (y->slots[s] != 0) {
-		const struct pos_entry *e = &y->ents[y->slots[s] - 1];
-		if (pos_match(e, parent, key, index, kind)) {
-			if (pos != NULL)
-				*pos = e->pos;
-			return 0;
-		}
-		s = (s + 1) & (y->n_slots - 1);
-	}
-	return -1;
-}
 
 /*--- scalar resolution (YAML 1.2 core schema) ----------------------------*/
 
@@ -397,7 +275,7 @@ attach(struct builder *b, json_t *node, struct mv_yaml_pos pos,
 	}
 	if (b->depth == 0) {
 		size_t idx = json_array_size(b->y->docs);
-		if (pos_add(b->y, NULL, NULL, idx, POS_VALUE, pos) != 0) {
+		if (yaml_pos_add(b->y, NULL, NULL, idx, POS_VALUE, pos) != 0) {
 			json_decref(node);
 			return build_fail(b, mark, "out of memory");
 		}
@@ -407,7 +285,7 @@ attach(struct builder *b, json_t *node, struct mv_yaml_pos pos,
 	f = &b->stack[b->depth - 1];
 	if (json_is_array(f->node)) {
 		size_t idx = json_array_size(f->node);
-		if (pos_add(b->y, f->node, NULL, idx, POS_VALUE, pos) != 0 ||
+		if (yaml_pos_add(b->y, f->node, NULL, idx, POS_VALUE, pos) != 0 ||
 		    json_array_append_new(f->node, node) != 0)
 			return build_fail(b, mark, "out of memory");
 		return 0;
@@ -462,9 +340,9 @@ attach(struct builder *b, json_t *node, struct mv_yaml_pos pos,
 			return build_fail(b, &km, "duplicate key \"%s\"",
 			                  f->pending_key);
 		}
-		if (pos_add(b->y, f->node, f->pending_key, 0, POS_KEY,
+		if (yaml_pos_add(b->y, f->node, f->pending_key, 0, POS_KEY,
 		            f->key_pos) != 0 ||
-		    pos_add(b->y, f->node, f->pending_key, 0, POS_VALUE, pos) !=
+		    yaml_pos_add(b->y, f->node, f->pending_key, 0, POS_VALUE, pos) !=
 		            0 ||
 		    json_object_set_new(f->node, f->pending_key, node) != 0)
 			return build_fail(b, mark, "out of memory");
@@ -532,7 +410,7 @@ handle_event(struct builder *b, yaml_event_t *ev)
 		if (node == NULL)
 			return build_fail(b, &ev->start_mark, "out of memory");
 		/* Record where the container starts before attaching it. */
-		if (pos_add(b->y, node, NULL, 0, POS_NODE, pos) != 0) {
+		if (yaml_pos_add(b->y, node, NULL, 0, POS_NODE, pos) != 0) {
 			json_decref(node);
 			return build_fail(b, &ev->start_mark, "out of memory");
 		}
@@ -599,20 +477,6 @@ handle_event(struct builder *b, yaml_event_t *ev)
 	default:
 		return 0;
 	}
-}
-
-void
-mv_yaml_free(struct mv_yaml *y)
-{
-	if (y == NULL)
-		return;
-	for (size_t i = 0; i < y->n_ents; i++)
-		free(y->ents[i].key);
-	free(y->ents);
-	free(y->slots);
-	json_decref(y->docs);
-	free(y->name);
-	free(y);
 }
 
 int
@@ -727,117 +591,5 @@ mv_yaml_load_file(const char *path, struct mv_yaml **out, struct mv_err *err)
 	fclose(f);
 	rc = mv_yaml_load_buf(path, buf, len, out, err);
 	free(buf);
-	return rc;
-}
-
-size_t
-mv_yaml_count(const struct mv_yaml *y)
-{
-	return y ? json_array_size(y->docs) : 0;
-}
-
-json_t *
-mv_yaml_doc(const struct mv_yaml *y, size_t i)
-{
-	return y ? json_array_get(y->docs, i) : NULL;
-}
-
-const char *
-mv_yaml_name(const struct mv_yaml *y)
-{
-	return y ? y->name : "";
-}
-
-int
-mv_yaml_key_pos(const struct mv_yaml *y, const json_t *object,
-                const char *key, struct mv_yaml_pos *pos)
-{
-	return pos_find(y, object, key, 0, POS_KEY, pos);
-}
-
-int
-mv_yaml_value_pos(const struct mv_yaml *y, const json_t *object,
-                  const char *key, struct mv_yaml_pos *pos)
-{
-	return pos_find(y, object, key, 0, POS_VALUE, pos);
-}
-
-int
-mv_yaml_item_pos(const struct mv_yaml *y, const json_t *array, size_t index,
-                 struct mv_yaml_pos *pos)
-{
-	return pos_find(y, array, NULL, index, POS_VALUE, pos);
-}
-
-int
-mv_yaml_node_pos(const struct mv_yaml *y, const json_t *container,
-                 struct mv_yaml_pos *pos)
-{
-	return pos_find(y, container, NULL, 0, POS_NODE, pos);
-}
-
-static int yaml_verr(struct mv_err *err, int exit_code,
-                     const struct mv_yaml *y, const struct mv_yaml_pos *pos,
-                     const char *fmt, va_list ap) MV_PRINTF(5, 0);
-
-static int
-yaml_verr(struct mv_err *err, int exit_code, const struct mv_yaml *y,
-          const struct mv_yaml_pos *pos, const char *fmt, va_list ap)
-{
-	char msg[MV_ERR_MSG_MAX];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	return mv_err_at(err, exit_code, mv_yaml_name(y), pos ? pos->line : 0,
-	                 pos ? pos->col : 0, "%s", msg);
-}
-
-int
-mv_yaml_value_err(struct mv_err *err, int exit_code, const struct mv_yaml *y,
-                  const json_t *object, const char *key, const char *fmt, ...)
-{
-	struct mv_yaml_pos pos, *pp = &pos;
-	va_list ap;
-	int rc;
-
-	if (key == NULL || mv_yaml_value_pos(y, object, key, &pos) != 0)
-		if (mv_yaml_node_pos(y, object, &pos) != 0)
-			pp = NULL;
-	va_start(ap, fmt);
-	rc = yaml_verr(err, exit_code, y, pp, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-int
-mv_yaml_key_err(struct mv_err *err, int exit_code, const struct mv_yaml *y,
-                const json_t *object, const char *key, const char *fmt, ...)
-{
-	struct mv_yaml_pos pos, *pp = &pos;
-	va_list ap;
-	int rc;
-
-	if (key == NULL || mv_yaml_key_pos(y, object, key, &pos) != 0)
-		if (mv_yaml_node_pos(y, object, &pos) != 0)
-			pp = NULL;
-	va_start(ap, fmt);
-	rc = yaml_verr(err, exit_code, y, pp, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-int
-mv_yaml_item_err(struct mv_err *err, int exit_code, const struct mv_yaml *y,
-                 const json_t *array, size_t index, const char *fmt, ...)
-{
-	struct mv_yaml_pos pos, *pp = &pos;
-	va_list ap;
-	int rc;
-
-	if (mv_yaml_item_pos(y, array, index, &pos) != 0)
-		if (mv_yaml_node_pos(y, array, &pos) != 0)
-			pp = NULL;
-	va_start(ap, fmt);
-	rc = yaml_verr(err, exit_code, y, pp, fmt, ap);
-	va_end(ap);
 	return rc;
 }

@@ -139,30 +139,25 @@ out:
 	return rc;
 }
 
+/* Our global resource name_of(ctx) in the collection `coll` (`kind` in
+ * the state): created from make(ctx, name) unless ours is live. */
 static int
-ensure_hc(struct plan_ctx *ctx, long deadline, struct mv_err *err)
+ensure_global(struct plan_ctx *ctx, const char *kind, const char *coll,
+              char *(*name_of)(const struct plan_ctx *ctx),
+              json_t *(*make)(struct plan_ctx *ctx, const char *name),
+              long deadline, struct mv_err *err)
 {
-	char *name = fleet_hc_name(ctx), *path, *d;
+	char *name = name_of(ctx), *path = mv_xstrfmt("%s/%s", coll, name);
 	json_t *body, *rec;
 	int got, rc = 0;
 
-	path = mv_xstrfmt("global/healthChecks/%s", name);
-	got = live_ours(ctx, "healthcheck", path, name, NULL, err);
+	got = live_ours(ctx, kind, path, name, NULL, err);
 	free(path);
-	rec = step_record_put(ctx, "healthcheck", NULL, name);
+	rec = step_record_put(ctx, kind, NULL, name);
 	if (got == 1) {
-		d = fleet_description(ctx, "the sidecar's readiness, for "
-		                      "autohealing");
-		body = json_pack("{s:s, s:s, s:s, s:{s:i, s:s}, s:i, s:i, s:i, "
-		                 "s:i}", "name", name, "description", d, "type",
-		                 "HTTP", "httpHealthCheck", "port", FLEET_HC_PORT,
-		                 "requestPath", FLEET_HC_PATH, "checkIntervalSec", 10,
-		                 "timeoutSec", 5, "healthyThreshold", 2,
-		                 "unhealthyThreshold", 3);
-		rc = launch_create(ctx, rec, "global/healthChecks", NULL, body,
-		                   deadline, err);
+		body = make(ctx, name);
+		rc = launch_create(ctx, rec, coll, NULL, body, deadline, err);
 		json_decref(body);
-		free(d);
 	} else if (got < 0) {
 		rc = -1;
 	} else {
@@ -172,47 +167,47 @@ ensure_hc(struct plan_ctx *ctx, long deadline, struct mv_err *err)
 	return rc;
 }
 
-static int
-ensure_hc_rule(struct plan_ctx *ctx, long deadline, struct mv_err *err)
+static json_t *
+hc_body(struct plan_ctx *ctx, const char *name)
+{
+	char *d = fleet_description(ctx, "the sidecar's readiness, for "
+	                            "autohealing");
+	json_t *body = json_pack("{s:s, s:s, s:s, s:{s:i, s:s}, s:i, s:i, s:i, "
+	                         "s:i}", "name", name, "description", d, "type",
+	                         "HTTP", "httpHealthCheck", "port", FLEET_HC_PORT,
+	                         "requestPath", FLEET_HC_PATH, "checkIntervalSec",
+	                         10, "timeoutSec", 5, "healthyThreshold", 2,
+	                         "unhealthyThreshold", 3);
+
+	free(d);
+	return body;
+}
+
+static json_t *
+hc_rule_body(struct plan_ctx *ctx, const char *name)
 {
 	const struct mv_config *cfg = ctx->cfg;
-	char *name = fleet_hc_rule_name(ctx), *path, *d, *net, *link;
-	json_t *body, *rec, *tags;
-	int got, rc = 0;
+	json_t *body, *tags = json_array();
+	char *d, *net, *link;
+	char port[8];
 
-	path = mv_xstrfmt("global/firewalls/%s", name);
-	got = live_ours(ctx, "hcfirewall", path, name, NULL, err);
-	free(path);
-	rec = step_record_put(ctx, "hcfirewall", NULL, name);
-	if (got == 1) {
-		char port[8];
-		snprintf(port, sizeof(port), "%d", FLEET_HC_PORT);
-		tags = json_array();
-		for (size_t i = 0; i < cfg->vm.n_tags; i++)
-			json_array_append_new(tags, json_string(cfg->vm.tags[i]));
-		d = fleet_description(ctx, "Google's health checks to the VMs' "
-		                      "sidecar readiness port");
-		net = mv_xstrfmt("global/networks/%s", cfg->vm.network);
-		link = compute_link(ctx->gcp, net);
-		body = json_pack("{s:s, s:s, s:s, s:s, s:[s,s], s:o, "
-		                 "s:[{s:s, s:[s]}]}", "name", name, "description", d,
-		                 "network", link, "direction", "INGRESS",
-		                 "sourceRanges", hc_ranges[0], hc_ranges[1],
-		                 "targetTags", tags, "allowed", "IPProtocol", "tcp",
-		                 "ports", port);
-		rc = launch_create(ctx, rec, "global/firewalls", NULL, body,
-		                   deadline, err);
-		json_decref(body);
-		free(d);
-		free(net);
-		free(link);
-	} else if (got < 0) {
-		rc = -1;
-	} else {
-		step_record_created(rec);
-	}
-	free(name);
-	return rc;
+	snprintf(port, sizeof(port), "%d", FLEET_HC_PORT);
+	for (size_t i = 0; i < cfg->vm.n_tags; i++)
+		json_array_append_new(tags, json_string(cfg->vm.tags[i]));
+	d = fleet_description(ctx, "Google's health checks to the VMs' "
+	                      "sidecar readiness port");
+	net = mv_xstrfmt("global/networks/%s", cfg->vm.network);
+	link = compute_link(ctx->gcp, net);
+	body = json_pack("{s:s, s:s, s:s, s:s, s:[s,s], s:o, "
+	                 "s:[{s:s, s:[s]}]}", "name", name, "description", d,
+	                 "network", link, "direction", "INGRESS",
+	                 "sourceRanges", hc_ranges[0], hc_ranges[1],
+	                 "targetTags", tags, "allowed", "IPProtocol", "tcp",
+	                 "ports", port);
+	free(d);
+	free(net);
+	free(link);
+	return body;
 }
 
 /* Make a template with a fresh token: *name malloc'd. */
@@ -337,8 +332,10 @@ launch_group_apply(struct plan_ctx *ctx, const char *url, const char *digest,
 	struct settle s = {ctx, path};
 	int got, rc = -1;
 
-	if (ensure_hc(ctx, deadline, err) != 0 ||
-	    ensure_hc_rule(ctx, deadline, err) != 0)
+	if (ensure_global(ctx, "healthcheck", "global/healthChecks",
+	                  fleet_hc_name, hc_body, deadline, err) != 0 ||
+	    ensure_global(ctx, "hcfirewall", "global/firewalls",
+	                  fleet_hc_rule_name, hc_rule_body, deadline, err) != 0)
 		goto out;
 	got = live_ours(ctx, "group", path, cfg->vm.name, &live, err);
 	if (got < 0)

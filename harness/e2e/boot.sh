@@ -27,6 +27,7 @@
 # In every boot the service answers on :3550 from its root filesystem
 # (the stub sidecar checks it before it reports ready).
 # Hard timeouts around every boot.  Logs stay in BUILD_DIR/boot/.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 build=$(cd "${1:?usage: boot.sh BUILD_DIR}" && pwd)
@@ -46,12 +47,10 @@ done
 rm -rf "$logs"
 mkdir -p "$logs"
 work=$(mktemp -d "${TMPDIR:-/tmp}/meshvm-boot.XXXXXX")
-qemu_pid=
+# shellcheck source=qemu.sh
+. "$src/harness/e2e/qemu.sh"
 cleanup() {
-	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
-		kill "$qemu_pid" 2>/dev/null || true
-		wait "$qemu_pid" 2>/dev/null || true
-	fi
+	qemu_kill
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -113,77 +112,40 @@ qemu-img create -q -f qcow2 -b "$image/disk.img" -F raw "$work/disk.qcow2"
 
 #--- booting ---------------------------------------------------------------
 
-monitor() { # monitor COMMAND: one HMP command on the QEMU monitor socket
-	python3 - "$work/monitor.sock" "$1" <<'EOF' >/dev/null 2>&1 || true
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(3)
-s.connect(sys.argv[1])
-s.sendall((sys.argv[2] + "\n").encode())
-try:
-    s.recv(4096)
-except OSError:
-    pass
-s.close()
-EOF
+# boot_look N: qemu_watch's look at boot N's console; with boot_power=1,
+# power off (repeated every ~10 s) once it shows the join line and
+# cloud-init's final message (boot_power=2: the join line alone, for the
+# startup-script agent).
+boot_look() {
+	local n=$1 serial=$logs/serial$1.log
+	if grep -qE 'DataSourceNone|not a valid seed' "$serial" 2>/dev/null; then
+		qemu_kill
+		die "boot $n: cloud-init found no seed (see $serial)"
+	fi
+	if grep -q 'meshvm-join: failed' "$serial" 2>/dev/null; then
+		qemu_kill
+		grep 'meshvm-join:' "$serial" >&2 || true
+		die "boot $n: the join failed (see $serial)"
+	fi
+	# Power off once the join is reported and cloud-init has finished
+	# (it rewrites result.json at the end of every boot).
+	if { [ "$boot_power" = 1 ] && grep -q 'meshvm-join: joined' "$serial" 2>/dev/null &&
+		grep -q 'meshvm: cloud-init .* finished' "$serial" 2>/dev/null; } ||
+		{ [ "$boot_power" = 2 ] && grep -q 'meshvm-join: joined' "$serial" 2>/dev/null; }; then
+		qemu_powerdown
+	fi
 }
 
-# boot N POWER [CMDLINE]: start qemu; with POWER=1, send system_powerdown
-# every ~10 s once the console shows the join line and cloud-init's final
-# message (POWER=2: the join line alone, for the startup-script agent).
-# Waits for qemu to exit or fails after $boot_timeout seconds.
+# boot N POWER [CMDLINE]: start qemu (POWER: see boot_look); wait for it to
+# exit, or fail after $boot_timeout seconds.
 boot() {
-	local n=$1 power=$2 extra=${3:-} serial=$logs/serial$1.log t0 now powered=0 last=0
-	rm -f "$work/monitor.sock"
-	t0=$(date +%s)
-	qemu-system-x86_64 -accel tcg -m 1024 -smp 2 -display none -no-reboot \
-		-serial "file:$serial" -monitor "unix:$work/monitor.sock,server,nowait" \
-		-kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
-		-append "root=/dev/vda rw console=ttyS0 net.ifnames=0${extra:+ $extra}" \
-		-drive "file=$work/disk.qcow2,if=virtio,format=qcow2" \
+	local n=$1 extra=${3:-}
+	boot_power=$2
+	qemu_start "$n" "$extra" -accel tcg \
 		-drive "file=$work/seed.iso,media=cdrom,readonly=on" \
-		-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0 \
-		>"$logs/qemu$n.log" 2>&1 &
-	qemu_pid=$!
-	while kill -0 "$qemu_pid" 2>/dev/null; do
-		sleep 2
-		now=$(date +%s)
-		if grep -qE 'DataSourceNone|not a valid seed' "$serial" 2>/dev/null; then
-			kill "$qemu_pid"
-			wait "$qemu_pid" || true
-			qemu_pid=
-			die "boot $n: cloud-init found no seed (see $serial)"
-		fi
-		if grep -q 'meshvm-join: failed' "$serial" 2>/dev/null; then
-			kill "$qemu_pid"
-			wait "$qemu_pid" || true
-			qemu_pid=
-			grep 'meshvm-join:' "$serial" >&2 || true
-			die "boot $n: the join failed (see $serial)"
-		fi
-		if [ $((now - t0)) -ge "$boot_timeout" ]; then
-			kill "$qemu_pid"
-			wait "$qemu_pid" || true
-			qemu_pid=
-			tail -30 "$serial" >&2 || true
-			die "boot $n: no power-off within ${boot_timeout}s (see $serial)"
-		fi
-		# Power off once the join is reported and cloud-init has finished
-		# (it rewrites result.json at the end of every boot).
-		if { [ "$power" = 1 ] && grep -q 'meshvm-join: joined' "$serial" 2>/dev/null &&
-			grep -q 'meshvm: cloud-init .* finished' "$serial" 2>/dev/null; } ||
-			{ [ "$power" = 2 ] && grep -q 'meshvm-join: joined' "$serial" 2>/dev/null; }; then
-			# logind ignores the power key for ~30 s after boot: repeat.
-			if [ "$powered" = 0 ] || [ $((now - last)) -ge 10 ]; then
-				monitor system_powerdown
-				powered=1
-				last=$now
-			fi
-		fi
-	done
-	wait "$qemu_pid" || die "boot $n: qemu failed: $(cat "$logs/qemu$n.log")"
-	qemu_pid=
-	echo "# boot $n: $(($(date +%s) - t0)) s from start to power-off"
+		-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0
+	qemu_watch "$n" boot_look die
+	echo "# boot $n: $(($(date +%s) - qemu_t0)) s from start to power-off"
 	qemu-img convert -O raw "$work/disk.qcow2" "$work/disk$n.raw"
 }
 

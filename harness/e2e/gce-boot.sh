@@ -52,12 +52,10 @@ lb_range=169.254.169.64/27
 rm -rf "$logs"
 mkdir -p "$logs"
 work=$(mktemp -d "${TMPDIR:-/tmp}/meshvm-gce-boot.XXXXXX")
-qemu_pid=
+# shellcheck source=qemu.sh
+. "$here/qemu.sh"
 cleanup() {
-	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
-		kill "$qemu_pid" 2>/dev/null || true
-		wait "$qemu_pid" 2>/dev/null || true
-	fi
+	qemu_kill
 	e2e_stop_fake || true
 	rm -rf "$work"
 }
@@ -145,68 +143,33 @@ if [ -w /dev/kvm ]; then
 fi
 say "accelerator: $accel"
 
-monitor() { # monitor COMMAND: one HMP command on the QEMU monitor socket
-	/usr/bin/python3 - "$work/monitor.sock" "$1" <<'EOF' >/dev/null 2>&1 || true
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(3)
-s.connect(sys.argv[1])
-s.sendall((sys.argv[2] + "\n").encode())
-try:
-    s.recv(4096)
-except OSError:
-    pass
-s.close()
-EOF
+# boot_look N: qemu_watch's look at boot N's console: once it shows the
+# join's end (joined and the sidecar stub's registration line, or failed)
+# and cloud-init's final message (ours: "meshvm: cloud-init ... finished"),
+# power off through the monitor.
+boot_look() {
+	local n=$1 serial=$logs/serial$1.log
+	if grep -q 'DataSourceNone' "$serial" 2>/dev/null; then
+		qemu_kill
+		fail "boot $n: cloud-init found no datasource (see $serial)"
+	fi
+	if grep -qi 'cloud-init .* finished at' "$serial" 2>/dev/null &&
+		{ grep -q 'meshvm-join: failed' "$serial" ||
+			{ grep -q 'meshvm-join: joined' "$serial" &&
+				grep -q 'istio-stub: registered\|istio-stub: not registered' "$serial"; }; }; then
+		qemu_powerdown
+	fi
 }
 
-# boot N: start qemu on the instance's disk; once the console shows the
-# join's end (joined and the sidecar stub's registration line, or failed)
-# and cloud-init's final message (ours: "meshvm: cloud-init ... finished"), power off through the monitor (repeated:
-# logind ignores the power key for ~30 s after boot); fail after
-# $boot_timeout s.  Then the disk is readable (dcat/dstat N PATH).
+# boot N: start qemu on the instance's disk, watched by boot_look; fail
+# after $boot_timeout s.  Then the disk is readable (dcat/dstat N PATH).
 boot() {
-	local n=$1 serial=$logs/serial$1.log t0 now last=0
-	rm -f "$work/monitor.sock"
-	t0=$(date +%s)
-	qemu-system-x86_64 -accel "$accel" -m 1024 -smp 2 -display none -no-reboot \
-		-serial "file:$serial" -monitor "unix:$work/monitor.sock,server,nowait" \
+	local n=$1 serial=$logs/serial$1.log
+	qemu_start "$n" ci.ds=GCE -accel "$accel" \
 		-smbios "type=1,manufacturer=Google,product=Google Compute Engine,serial=GoogleCloud-$iid" \
-		-kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
-		-append "root=/dev/vda rw console=ttyS0 net.ifnames=0 ci.ds=GCE" \
-		-drive "file=$work/disk.qcow2,if=virtio,format=qcow2" \
-		-netdev "$netdev" -device virtio-net-pci,netdev=n0 \
-		>"$logs/qemu$n.log" 2>&1 &
-	qemu_pid=$!
-	while kill -0 "$qemu_pid" 2>/dev/null; do
-		sleep 2
-		now=$(date +%s)
-		if grep -q 'DataSourceNone' "$serial" 2>/dev/null; then
-			kill "$qemu_pid"
-			wait "$qemu_pid" || true
-			qemu_pid=
-			fail "boot $n: cloud-init found no datasource (see $serial)"
-		fi
-		if [ $((now - t0)) -ge "$boot_timeout" ]; then
-			kill "$qemu_pid"
-			wait "$qemu_pid" || true
-			qemu_pid=
-			tail -30 "$serial" >&2 || true
-			fail "boot $n: not done within ${boot_timeout}s (see $serial)"
-		fi
-		if grep -qi 'cloud-init .* finished at' "$serial" 2>/dev/null &&
-			{ grep -q 'meshvm-join: failed' "$serial" ||
-				{ grep -q 'meshvm-join: joined' "$serial" &&
-					grep -q 'istio-stub: registered\|istio-stub: not registered' "$serial"; }; }; then
-			if [ "$last" = 0 ] || [ $((now - last)) -ge 10 ]; then
-				monitor system_powerdown
-				last=$now
-			fi
-		fi
-	done
-	wait "$qemu_pid" || fail "boot $n: qemu failed: $(cat "$logs/qemu$n.log")"
-	qemu_pid=
-	say "boot $n ($accel): $(($(date +%s) - t0)) s from start to power-off"
+		-netdev "$netdev" -device virtio-net-pci,netdev=n0
+	qemu_watch "$n" boot_look fail
+	say "boot $n ($accel): $(($(date +%s) - qemu_t0)) s from start to power-off"
 	qemu-img convert -O raw "$work/disk.qcow2" "$work/disk$n.raw"
 	grep -aiE 'meshvm-join:|istio-stub:|cloud-init .* finished' "$serial" |
 		grep -v '^meshvm-join' >"$logs/key-lines$n.txt" || true

@@ -85,40 +85,64 @@ fu_do(struct fake *f, const char *method, const char *target,
 	return fu_do_on(f, "gcp", method, target, body, NULL);
 }
 
-/* A string at a dotted path of the response ("error.status",
- * "items.0.name"); "" when absent. */
+/* The value at a dotted path of the response ("error.status",
+ * "items.0.name"), borrowed; NULL when absent. */
+static inline json_t *
+fu_at(const struct fu_resp *r, const char *path)
+{
+	char buf[256], *save = NULL, *tok;
+	json_t *v = r->json;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok && v;
+	     tok = strtok_r(NULL, ".", &save)) {
+		if (json_is_array(v))
+			v = json_array_get(v, (size_t)atoi(tok));
+		else
+			v = json_object_get(v, tok);
+	}
+	return v;
+}
+
+/* fu_at's string, or "" */
 static inline const char *
 fu_str(const struct fu_resp *r, const char *path)
 {
-	char buf[256], *save = NULL, *tok;
-	json_t *v = r->json;
+	json_t *v = fu_at(r, path);
 
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (tok = strtok_r(buf, ".", &save); tok && v;
-	     tok = strtok_r(NULL, ".", &save)) {
-		if (json_is_array(v))
-			v = json_array_get(v, (size_t)atoi(tok));
-		else
-			v = json_object_get(v, tok);
-	}
 	return json_is_string(v) ? json_string_value(v) : "";
 }
 
+/* fu_at's integer, or -1 */
 static inline json_int_t
 fu_int(const struct fu_resp *r, const char *path)
 {
-	char buf[256], *save = NULL, *tok;
-	json_t *v = r->json;
+	json_t *v = fu_at(r, path);
 
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (tok = strtok_r(buf, ".", &save); tok && v;
-	     tok = strtok_r(NULL, ".", &save)) {
-		if (json_is_array(v))
-			v = json_array_get(v, (size_t)atoi(tok));
-		else
-			v = json_object_get(v, tok);
-	}
 	return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
+/* A TokenRequest (an hour) for ServiceAccount `sa` in namespace `ns` on
+ * a cluster's listener; the token (heap). */
+static inline char *
+fu_sa_token(struct fake *f, const char *cluster, const char *ns,
+            const char *sa, const char *audience)
+{
+	char url[256], body[256];
+	struct fu_resp r;
+	char *t;
+
+	snprintf(url, sizeof(url), "/api/v1/namespaces/%s/serviceaccounts/%s/"
+	         "token", ns, sa);
+	snprintf(body, sizeof(body), "{\"apiVersion\":\"authentication.k8s.io/"
+	         "v1\",\"kind\":\"TokenRequest\",\"spec\":{\"audiences\":[\"%s\"],"
+	         "\"expirationSeconds\":3600}}", audience);
+	r = fu_req_on(f, cluster, "POST", url, body, NULL);
+	assert_int_equal(r.status, 201);
+	t = strdup(fu_str(&r, "status.token"));
+	fu_free(&r);
+	assert_true(strlen(t) > 100);
+	return t;
 }
 
 /* Assert status and, for errors, Google's shape. */

@@ -68,26 +68,6 @@ mesh_setup(struct fake *f)
 	                 201);
 }
 
-/* A token for a ServiceAccount in vm (heap). */
-static char *
-token_for(struct fake *f, const char *sa, const char *audience)
-{
-	char url[256], body[256];
-	struct fu_resp r;
-	char *t;
-
-	snprintf(url, sizeof(url), NSURL "/vm/serviceaccounts/%s/token", sa);
-	snprintf(body, sizeof(body), "{\"apiVersion\":\"authentication.k8s.io/"
-	         "v1\",\"kind\":\"TokenRequest\",\"spec\":{\"audiences\":[\"%s\"],"
-	         "\"expirationSeconds\":3600}}", audience);
-	r = fu_req_on(f, "c1", "POST", url, body, NULL);
-	assert_int_equal(r.status, 201);
-	t = strdup(fu_str(&r, "status.token"));
-	fu_free(&r);
-	assert_true(strlen(t) > 100);
-	return t;
-}
-
 #define ENV(group, extra)                                                  \
 	"\"env\":{\"POD_NAMESPACE\":\"vm\",\"ISTIO_META_AUTO_REGISTER_GROUP\":" \
 	"\"" group "\",\"ISTIO_META_NETWORK\":\"vm-net\"" extra "}"
@@ -153,9 +133,9 @@ test_token_review(void **state)
 
 	(void)state;
 	mesh_setup(f);
-	good = token_for(f, "vm-sa", "istio-ca");
-	wrong_aud = token_for(f, "vm-sa", "somewhere-else");
-	other_sa = token_for(f, "other", "istio-ca");
+	good = fu_sa_token(f, "c1", "vm", "vm-sa", "istio-ca");
+	wrong_aud = fu_sa_token(f, "c1", "vm", "vm-sa", "somewhere-else");
+	other_sa = fu_sa_token(f, "c1", "vm", "other", "istio-ca");
 	assert_refused(f, NULL, REG_BODY, 401, "no bearer token");
 	assert_refused(f, "not.a.jwt", REG_BODY, 401, "invalid bearer token");
 	assert_refused(f, wrong_aud, REG_BODY, 401,
@@ -202,7 +182,7 @@ test_register_health_disconnect(void **state)
 
 	(void)state;
 	mesh_setup(f);
-	tok = token_for(f, "vm-sa", "istio-ca");
+	tok = fu_sa_token(f, "c1", "vm", "vm-sa", "istio-ca");
 	r = call(f, "register", tok, REG_BODY);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(fu_str(&r, "workloadEntry.name"),
@@ -300,7 +280,7 @@ test_reconnect_within_grace(void **state)
 
 	(void)state;
 	mesh_setup(f);
-	tok = token_for(f, "vm-sa", "istio-ca");
+	tok = fu_sa_token(f, "c1", "vm", "vm-sa", "istio-ca");
 	fu_free((r = call(f, "register", tok, REG_BODY), &r));
 	fu_free((r = call(f, "disconnect", tok, REG_BODY), &r));
 	fu_free((r = call(f, "register", tok, REG_BODY), &r));
@@ -403,7 +383,7 @@ test_group_deletion_collects_entries(void **state)
 
 	(void)state;
 	mesh_setup(f);
-	tok = token_for(f, "vm-sa", "istio-ca");
+	tok = fu_sa_token(f, "c1", "vm", "vm-sa", "istio-ca");
 	fu_free((r = call(f, "register", tok, REG_BODY), &r));
 	fu_free((r = call(f, "register", tok, "{\"ip\":\"10.0.0.7\","
 	                  ENV("web", "") "}"), &r));

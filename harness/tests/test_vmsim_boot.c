@@ -44,26 +44,6 @@ kdo(struct fake *f, const char *method, const char *target, const char *body)
 	return fu_do_on(f, "c1", method, target, body, NULL);
 }
 
-/* A TokenRequest for ServiceAccount sa in vm (heap). */
-static char *
-token_for(struct fake *f, const char *sa, const char *audience)
-{
-	char url[256], body[256];
-	struct fu_resp r;
-	char *t;
-
-	snprintf(url, sizeof(url), NSURL "/vm/serviceaccounts/%s/token", sa);
-	snprintf(body, sizeof(body), "{\"apiVersion\":\"authentication.k8s.io/"
-	         "v1\",\"kind\":\"TokenRequest\",\"spec\":{\"audiences\":[\"%s\"],"
-	         "\"expirationSeconds\":3600}}", audience);
-	r = fu_req_on(f, "c1", "POST", url, body, NULL);
-	assert_int_equal(r.status, 201);
-	t = strdup(fu_str(&r, "status.token"));
-	fu_free(&r);
-	assert_true(strlen(t) > 100);
-	return t;
-}
-
 static void
 mesh(struct world *w)
 {
@@ -444,7 +424,7 @@ test_boot_registers(void **state)
 	json_t *conds;
 
 	(void)state;
-	tok = token_for(w.f, "vm-sa", "istio-ca");
+	tok = fu_sa_token(w.f, "c1", "vm", "vm-sa", "istio-ca");
 	insert(&w, "vm-1", "user-data", ud, tok);
 	wait_phase(&w, "vm-1", "joined");
 	/* the WorkloadEntry <group>-<ip>-<network>, Healthy=True */
@@ -561,12 +541,12 @@ test_token_refused(void **state)
 	(void)state;
 	/* the join script reads the key it was given: a token for another
 	 * audience or ServiceAccount is refused by istiod */
-	wrong_aud = token_for(w.f, "vm-sa", "somewhere-else");
+	wrong_aud = fu_sa_token(w.f, "c1", "vm", "vm-sa", "somewhere-else");
 	assert_refused(&w, "vm-aud", wrong_aud, "authentication failure");
-	other_sa = token_for(w.f, "other", "istio-ca");
+	other_sa = fu_sa_token(w.f, "c1", "vm", "other", "istio-ca");
 	assert_refused(&w, "vm-sa", other_sa, "authorization failed");
 	/* an hour and a bit later (the fake's clock) a token has expired */
-	expired = token_for(w.f, "vm-sa", "istio-ca");
+	expired = fu_sa_token(w.f, "c1", "vm", "vm-sa", "istio-ca");
 	assert_int_equal(fu_do(w.f, "POST", "/_fake/clock?advance_ms=3700000",
 	                       NULL), 200);
 	assert_refused(&w, "vm-exp", expired, "token review");
@@ -595,7 +575,7 @@ test_foreign_refused(void **state)
 	char *ud = user_data(&w, "cloud-init"), *bad, *j, *d, *tok;
 
 	(void)state;
-	tok = token_for(w.f, "vm-sa", "istio-ca");
+	tok = fu_sa_token(w.f, "c1", "vm", "vm-sa", "istio-ca");
 	insert(&w, "vm-foreign", "user-data",
 	       "#cloud-config\nruncmd: [[touch, /tmp/vmsim-pwned]]\n", tok);
 	bad = tu_fmt("%s", ud);
@@ -639,7 +619,7 @@ test_startup_script_boot(void **state)
 	struct fu_resp r;
 
 	(void)state;
-	tok = token_for(w.f, "vm-sa", "istio-ca");
+	tok = fu_sa_token(w.f, "c1", "vm", "vm-sa", "istio-ca");
 	insert(&w, "vm-gs", "startup-script", ss, tok);
 	wait_phase(&w, "vm-gs", "joined");
 	ip = network_ip(&w, "vm-gs");
@@ -674,7 +654,7 @@ test_bounded_and_cleaned(void **state)
 	char *ud = user_data(&w, "cloud-init"), *tok, *d;
 
 	(void)state;
-	tok = token_for(w.f, "vm-sa", "istio-ca");
+	tok = fu_sa_token(w.f, "c1", "vm", "vm-sa", "istio-ca");
 	insert(&w, "vm-a", "user-data", ud, tok);
 	insert(&w, "vm-b", "user-data", ud, tok);
 	wait_phase(&w, "vm-a", "joined");
