@@ -174,8 +174,11 @@ guest_attr() {
 report() {
     PHASE=$1
     DETAIL=${2:-}
-    log "$PHASE${DETAIL:+ $DETAIL}"
+    # status.json first: whoever watches the log or the console for a
+    # phase (the serial port carries the log's stderr under GCE's agent)
+    # may power the VM off the moment it appears.
     write_status
+    log "$PHASE${DETAIL:+ $DETAIL}"
     console "$PHASE${DETAIL:+ $DETAIL}"
     guest_attr phase "$PHASE"
 }
