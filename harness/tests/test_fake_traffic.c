@@ -4,6 +4,7 @@
  * profile's traffic rules, the traffic clock, and PromQL answers in
  * Prometheus's envelope. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fakeutil.h"
@@ -323,6 +324,7 @@ test_traffic_speed(void **state)
 	struct fake *f = NULL;
 	struct mv_err err;
 	struct fu_resp r;
+	double v;
 
 	(void)state;
 	mv_err_clear(&err);
@@ -337,7 +339,11 @@ test_traffic_speed(void **state)
 	put_split(f, 100, 0, true);
 	advance(f, 3); /* 30 traffic-seconds */
 	r = query(f, "sum(increase(istio_requests_total[25s]))");
-	assert_string_equal(fu_str(&r, "data.result.0.value.1"), "500");
+	/* 25 traffic-seconds at 20/s; the real time the test itself takes
+	 * also runs 10x, so a loaded machine may shift the window by one
+	 * step (480).  At speed 1 the same advance would give about 60. */
+	v = atof(fu_str(&r, "data.result.0.value.1"));
+	assert_true(v >= 480 && v <= 500);
 	fu_free(&r);
 	fake_free(f);
 }
