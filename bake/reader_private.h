@@ -11,12 +11,13 @@
 #include "bake/reader.h"
 
 #define RAW_CHUNK (1u << 20)
-/* The decoder's output ring: small slots stay in cache between the
- * decoder's core and the digest thread's; 16 MiB of them (~9 ms of
- * SHA-256) ride out a thread of the pipeline losing its core for a few
- * scheduler ticks on a loaded machine. */
+/* The decoder's output ring: 2 MiB, the size of one core's L2.  The
+ * digest thread reads each slot soon after the decoder wrote it, while
+ * its lines are still in the decoder core's cache: from a 16 MiB ring
+ * (64 slots) they had gone to L3/memory and SHA-256 ran ~30% slower
+ * (the README's table for issue 18). */
 #define OUT_CHUNK (256u << 10)
-#define NBUF 64
+#define NBUF 8
 #define DEC_CHUNK (1u << 20) /* gzip/none: one buffer */
 /* zstd: the caller's thread reads the file ahead of the decoder into
  * these (RAW_CHUNK each), so the decoder's core only decodes. */
