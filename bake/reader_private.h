@@ -69,6 +69,7 @@ struct bundle_reader {
 	bool thread_started;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	char *ring, *raw_ring; /* the blocks bufs[] and raws[] point into */
 	struct rbuf bufs[NBUF];
 	/* Slots (zstd) or fills of dec (gzip/none) counted from the start:
 	 * made by the producer, handed to libarchive, given back.  The slot
