@@ -431,8 +431,7 @@ test_large_input_one_pass(void **state)
 	                       c), 0);
 	assert_true(same_bytes(a, b));
 	assert_true(same_bytes(a, c));
-	/* inputs on another filesystem (tmpfs): stored pieces are copied
-	 * without copy_file_range, to the same bytes */
+	/* inputs on another filesystem (tmpfs): the same bytes */
 	if (tu_sh(NULL, "test -d /dev/shm && test \"$(stat -f -c %%T /dev/shm)\" "
 	          "!= \"$(stat -f -c %%T '%s')\"", d) == 0) {
 		char *shm = tu_fmt("/dev/shm/meshvm-bake-%d", (int)getpid());
