@@ -602,6 +602,12 @@ journal_record(struct journal *j, const struct freq *rq,
 	t->len = llen;
 	t->listener = t->line + llen + 1;
 	t->size = size;
+	/* The ring (20000 lines, some 14 MB) is cold: the next line's slot
+	 * is fetched now, while this answer is sent, so that the next line
+	 * does not wait for memory (half a microsecond per GET). */
+	t = &j->ring[(j->head + j->count) % JOURNAL_RING];
+	for (size_t o = 0; t->line != NULL && o < t->cap; o += 64)
+		__builtin_prefetch(t->line + o, 1);
 out:
 	/* a huge line (a body, a long query) does not keep its buffer */
 	if (b->cap > 65536) {
