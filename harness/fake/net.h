@@ -1,4 +1,4 @@
-/* harness/fake/net.h - the listeners (http.c), for the server only:
+/* harness/fake/net.h - the listeners (http*.c), for the server only:
  * services reach them through struct fake_net (state.h). */
 #ifndef MESHVM_FAKE_NET_H
 #define MESHVM_FAKE_NET_H

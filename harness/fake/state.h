@@ -150,7 +150,7 @@ struct fstate {
 	struct fake_pki pki;      /* made on first use, or loaded */
 	/* network, through the server's interface */
 	const struct fake_net *net; /* NULL until started */
-	struct delayer *delayer;  /* http.c's latency faults */
+	struct delayer *delayer;  /* http_delay.c: latency faults */
 	atomic_size_t inflight;   /* request body bytes being received */
 	bool started;
 	bool stopped;
