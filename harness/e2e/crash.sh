@@ -19,9 +19,11 @@ bin=${MESHVM_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/meshvm}
 mode=${1:-small}
 RANDOM=${CRASH_SEED:-1}
 work=$(mktemp -d)
-cleanup() { e2e_stop_fake >/dev/null 2>&1 || true; rm -rf "$work"; }
+# A failed point's logs stay (fail names them); a passing run leaves nothing.
+keep=
+cleanup() { e2e_stop_fake >/dev/null 2>&1 || true; [ -n "$keep" ] || rm -rf "$work"; }
 trap cleanup EXIT
-fail() { echo "crash.sh: $*" >&2; exit 1; }
+fail() { keep=1; echo "crash.sh: $*" >&2; exit 1; }
 
 # The reference run: rows "NAME FIRST-LINE COUNT" of `up` (preflight and
 # each step), and its mesh CA (2048-bit, made once) for every point.
