@@ -197,6 +197,13 @@ single_apply(struct plan_ctx *ctx, const char *url, const char *digest,
 		                                 cfg->vm.name), "requestId");
 		got = 1;
 	}
+	/* Killed between the insert and recording its operation: the VM is
+	 * there but its insert may still run (or fail). Resend it with the
+	 * recorded requestId (Compute answers with the first operation) and
+	 * wait for that, as a rerun after kill -9 must. */
+	if (got == 0 && op == NULL && mv_state_str(rec, "requestId") != NULL &&
+	    strcmp(str_or(mv_state_str(rec, "phase"), ""), "intent") == 0)
+		got = 1;
 	json_decref(live);
 	if (got == 1 && single_create(ctx, url, digest, deadline, err) != 0)
 		return -1;
