@@ -62,7 +62,7 @@ run_job(struct digestq *q, struct job *j)
 			q->oom = true;
 		break;
 	case J_DATA:
-		mv_sha256_update(&q->sha, j->buf, j->len);
+		mv_sha256_update_far(&q->sha, j->buf, j->len);
 		free(j->owned);
 		j->owned = NULL;
 		break;

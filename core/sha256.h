@@ -18,6 +18,9 @@ struct mv_sha256 {
 
 int mv_sha256_init(struct mv_sha256 *h);
 void mv_sha256_update(struct mv_sha256 *h, const void *data, size_t len);
+/* The same for bytes that are not in this core's cache (another thread
+ * wrote them, or they come from memory): prefetches ahead of the hash. */
+void mv_sha256_update_far(struct mv_sha256 *h, const void *data, size_t len);
 /* Writes the digest and frees the context. */
 void mv_sha256_final(struct mv_sha256 *h, uint8_t out[MV_SHA256_LEN]);
 void mv_sha256_final_hex(struct mv_sha256 *h, char hex[MV_SHA256_HEX]);

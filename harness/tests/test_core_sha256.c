@@ -26,6 +26,43 @@ test_vectors(void **state)
 	                         "7a9cb410ff61f20015ad");
 }
 
+/* mv_sha256_update_far prefetches ahead in pieces: the digest must be
+ * the plain one at every length around the piece and prefetch bounds,
+ * split across calls at odd offsets too. */
+static void
+test_far_matches_plain(void **state)
+{
+	static const size_t lens[] = {0, 1, 63, 64, 4095, 4096, 4097, 16383,
+	                              16384, 16385, 20479, 20480, 20481,
+	                              (1u << 20) + 3};
+	size_t max = (1u << 20) + 3;
+	unsigned char *buf = malloc(max);
+	char want[MV_SHA256_HEX], got[MV_SHA256_HEX];
+
+	(void)state;
+	assert_non_null(buf);
+	for (size_t i = 0; i < max; i++)
+		buf[i] = (unsigned char)(i * 2654435761u >> 13);
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		struct mv_sha256 h;
+		size_t n = lens[k], cut = n / 3;
+
+		mv_sha256_buf_hex(buf, n, want);
+		assert_int_equal(mv_sha256_init(&h), 0);
+		mv_sha256_update_far(&h, buf, n);
+		mv_sha256_final_hex(&h, got);
+		assert_string_equal(got, want);
+		assert_int_equal(mv_sha256_init(&h), 0);
+		mv_sha256_update_far(&h, buf, cut);
+		mv_sha256_update(&h, buf + cut, 1 < n - cut ? 1 : n - cut);
+		if (n - cut > 1)
+			mv_sha256_update_far(&h, buf + cut + 1, n - cut - 1);
+		mv_sha256_final_hex(&h, got);
+		assert_string_equal(got, want);
+	}
+	free(buf);
+}
+
 static void
 test_file_matches_sha256sum(void **state)
 {
@@ -70,6 +107,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vectors),
+		cmocka_unit_test(test_far_matches_plain),
 		cmocka_unit_test(test_file_matches_sha256sum),
 		cmocka_unit_test(test_is_hex),
 	};
