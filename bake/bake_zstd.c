@@ -275,7 +275,11 @@ follow_output(struct digest *d, struct mv_sha256 *h, char *buf)
 
 	for (;;) {
 		bool closed;
-		uint64_t w = zframes_wait(d->z, off, &closed);
+		uint64_t w;
+
+		zframes_reserve_core(d->z, false);
+		w = zframes_wait(d->z, off, &closed);
+		zframes_reserve_core(d->z, true);
 		while (off < w && !atomic_load(&d->cancel)) {
 			size_t want = w - off < HASH_BUF ? (size_t)(w - off) : HASH_BUF;
 			ssize_t r = pread(d->fd, buf, want, (off_t)(d->reserve + off));
@@ -311,6 +315,7 @@ digest_main(void *arg)
 		mv_err_set(&d->err, MV_EXIT_FAIL, "out of memory");
 		goto out;
 	}
+	zframes_reserve_core(d->z, true);
 	if (digest_inputs(d, buf) != 0)
 		goto out;
 	d->t_inputs = mv_time_s() - d->t0;
@@ -322,6 +327,7 @@ digest_main(void *arg)
 	mv_sha256_final_hex(&h, d->sha);
 	d->rc = 0;
 out:
+	zframes_reserve_core(d->z, false);
 	mv_sha256_discard(&h);
 	free(buf);
 	return NULL;

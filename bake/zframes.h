@@ -57,6 +57,11 @@ int zframes_close(struct zframes *z, struct zframes_stats *st,
  * count written so far.  *closed: nothing more will come. */
 uint64_t zframes_wait(struct zframes *z, uint64_t have, bool *closed);
 
+/* Another thread of the caller's (bake's digest) is busy on a core from
+ * now on (true) or waits (false): while it is, the workers leave it one
+ * of the cores they may run on. */
+void zframes_reserve_core(struct zframes *z, bool on);
+
 /* Give up (error path): a reader in zframes_wait returns, closed. */
 void zframes_abort(struct zframes *z);
 /* Stops the workers; NULL-safe.  Join any reader first. */
