@@ -48,6 +48,7 @@ struct journal {
 	uint64_t seq;
 	time_t ts_sec;            /* the second ts_text spells */
 	char ts_text[24];         /* "YYYY-MM-DDTHH:MM:SS" */
+	size_t ts_len;
 	struct jbuf line;         /* where a line is built, kept between lines */
 };
 
@@ -183,6 +184,9 @@ jb_puts(struct jbuf *b, const char *s)
 	jb_putn(b, s, strlen(s));
 }
 
+/* A string literal: its length known when compiling. */
+#define JB_LIT(b, lit) jb_putn((b), (lit), sizeof(lit) - 1)
+
 /* An unsigned decimal, without printf: this runs for every request. */
 static void
 jb_u64(struct jbuf *b, uint64_t v)
@@ -210,7 +214,8 @@ jb_time(struct journal *j, struct jbuf *b)
 	if (ts.tv_sec != j->ts_sec || j->ts_text[0] == '\0') {
 		struct tm tm;
 		gmtime_r(&ts.tv_sec, &tm);
-		strftime(j->ts_text, sizeof(j->ts_text), "%Y-%m-%dT%H:%M:%S", &tm);
+		j->ts_len = strftime(j->ts_text, sizeof(j->ts_text),
+		                     "%Y-%m-%dT%H:%M:%S", &tm);
 		j->ts_sec = ts.tv_sec;
 	}
 	m = ts.tv_nsec / 1000000;
@@ -218,11 +223,10 @@ jb_time(struct journal *j, struct jbuf *b)
 	ms[1] = (char)('0' + m / 100);
 	ms[2] = (char)('0' + m / 10 % 10);
 	ms[3] = (char)('0' + m % 10);
-	ms[4] = '\0';
-	jb_putn(b, "\"", 1);
-	jb_puts(b, j->ts_text);
-	jb_puts(b, ms);
-	jb_puts(b, "-00:00\"");
+	JB_LIT(b, "\"");
+	jb_putn(b, j->ts_text, j->ts_len);
+	jb_putn(b, ms, 4);
+	JB_LIT(b, "-00:00\"");
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */
@@ -263,11 +267,25 @@ static void
 jb_str(struct jbuf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	size_t n = strlen((const char *)p), run = 0;
+	size_t n = strlen((const char *)p), run = 0, i = 0;
 
+	/* Most strings (paths, names, digests) are printable ASCII with
+	 * nothing to escape: those are one copy. */
+	while (i < n && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' &&
+	       p[i] != '\\')
+		i++;
 	jb_reserve(b, n + 2);
-	jb_putn(b, "\"", 1);
-	for (size_t i = 0; i < n;) {
+	if (b->oom)
+		return;
+	b->p[b->n++] = '"';
+	memcpy(b->p + b->n, p, i);
+	b->n += i;
+	if (i == n) {
+		b->p[b->n++] = '"';
+		b->p[b->n] = '\0';
+		return;
+	}
+	while (i < n) {
 		size_t u = utf8_len(p + i, n - i);
 		char esc[8];
 
@@ -315,14 +333,26 @@ static const char *const kept_headers[] = {
 	"accept", "authorization", "content-type", "metadata-flavor",
 	"user-agent", "x-goog-api-client", "x-goog-user-project", NULL};
 
-/* Index in kept_headers of header i's name, or -1. */
+#define N_KEPT (sizeof(kept_headers) / sizeof(kept_headers[0]) - 1)
+
+/* Index in kept_headers of header i's name, or -1.  Their lengths all
+ * differ: one comparison at most. */
 static int
 kept_index(const struct freq *rq, size_t i)
 {
-	for (int k = 0; kept_headers[k]; k++)
-		if (strcasecmp(rq->hdr[i].k, kept_headers[k]) == 0)
-			return k;
-	return -1;
+	int k;
+
+	switch (strlen(rq->hdr[i].k)) {
+	case 6: k = 0; break;
+	case 13: k = 1; break;
+	case 12: k = 2; break;
+	case 15: k = 3; break;
+	case 10: k = 4; break;
+	case 17: k = 5; break;
+	case 19: k = 6; break;
+	default: return -1;
+	}
+	return strcasecmp(rq->hdr[i].k, kept_headers[k]) == 0 ? k : -1;
 }
 
 /* {"name":"value",...}: lower-case names, each once, at its first place
@@ -330,28 +360,30 @@ kept_index(const struct freq *rq, size_t i)
 static void
 jb_headers(struct jbuf *b, const struct freq *rq)
 {
-	bool first = true;
+	size_t last[N_KEPT];
+	int order[N_KEPT];
+	size_t n_order = 0;
 
-	jb_putn(b, "{", 1);
+	/* one pass: the kept names in order of first place, each's last */
 	for (size_t i = 0; i < rq->n_hdr; i++) {
 		int k = kept_index(rq, i);
-		size_t last = i;
 		bool seen = false;
-		const char *v;
 
 		if (k < 0)
 			continue;
-		for (size_t e = 0; e < i && !seen; e++)
-			seen = kept_index(rq, e) == k;
-		if (seen)
-			continue;
-		for (size_t e = i + 1; e < rq->n_hdr; e++)
-			if (kept_index(rq, e) == k)
-				last = e;
-		v = rq->hdr[last].v ? rq->hdr[last].v : "";
-		if (!first)
+		for (size_t o = 0; o < n_order && !seen; o++)
+			seen = order[o] == k;
+		if (!seen)
+			order[n_order++] = k;
+		last[k] = i;
+	}
+	jb_putn(b, "{", 1);
+	for (size_t o = 0; o < n_order; o++) {
+		int k = order[o];
+		const char *v = rq->hdr[last[k]].v ? rq->hdr[last[k]].v : "";
+
+		if (o > 0)
 			jb_putn(b, ",", 1);
-		first = false;
 		jb_str(b, kept_headers[k]);
 		jb_putn(b, ":", 1);
 		if (strcmp(kept_headers[k], "authorization") == 0) {
@@ -505,28 +537,31 @@ journal_record(struct journal *j, const struct freq *rq,
 		dg = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c"
 		     "a495991b7852b855";
 	jb_reserve(b, 512 + strlen(rq->path) + strlen(rq->query));
-	jb_puts(b, "{\"seq\":");
+	/* the keys as literals: what jb_key() would write for them */
+	JB_LIT(b, "{\"seq\":");
 	jb_u64(b, j->seq + 1);
-	jb_puts(b, ",\"time\":");
+	JB_LIT(b, ",\"time\":");
 	jb_time(j, b);
-	jb_key(b, "listener");
+	JB_LIT(b, ",\"listener\":");
 	jb_str(b, rq->listener);
-	jb_key(b, "method");
+	JB_LIT(b, ",\"method\":");
 	jb_str(b, rq->method);
-	jb_key(b, "path");
+	JB_LIT(b, ",\"path\":");
 	jb_str(b, rq->path);
-	jb_key(b, "query");
+	JB_LIT(b, ",\"query\":");
 	jb_str(b, rq->query);
-	jb_key(b, "headers");
+	JB_LIT(b, ",\"headers\":");
 	jb_headers(b, rq);
-	jb_puts(b, ",\"body_size\":");
+	JB_LIT(b, ",\"body_size\":");
 	jb_u64(b, rq->body_in_file ? rq->body_file_len : rq->body_len);
-	jb_key(b, "body_sha256");
+	JB_LIT(b, ",\"body_sha256\":");
 	jb_str(b, dg);
-	jb_puts(b, ",\"status\":");
+	JB_LIT(b, ",\"status\":");
 	jb_u64(b, rs->reset || rs->status < 0 ? 0 : (uint64_t)rs->status);
-	jb_puts(b, rq->mutating ? ",\"mutating\":true,\"ms\":"
-	                         : ",\"mutating\":false,\"ms\":");
+	if (rq->mutating)
+		JB_LIT(b, ",\"mutating\":true,\"ms\":");
+	else
+		JB_LIT(b, ",\"mutating\":false,\"ms\":");
 	/* milliseconds with three decimals */
 	us = ms > 0 && ms < 1e12 ? (uint64_t)(ms * 1000 + 0.5) : 0;
 	jb_u64(b, us / 1000);
