@@ -27,7 +27,8 @@
 /* Routing                                                             */
 /* ------------------------------------------------------------------ */
 
-/* "{}" captures one segment; a final "**" matches the rest. */
+/* "{}" captures one segment; a final "**" matches the rest.  Byte by
+ * byte, without strchr/strlen: every request tries several patterns. */
 static bool
 route_match(const struct route *r, struct freq *rq)
 {
@@ -36,28 +37,29 @@ route_match(const struct route *r, struct freq *rq)
 
 	rq->n_cap = 0;
 	while (*p) {
-		const char *end;
-		size_t n;
-
 		while (*p == '/')
 			p++;
 		if (*p == '\0')
 			break;
-		end = strchr(p, '/');
-		n = end ? (size_t)(end - p) : strlen(p);
-		if (n == 2 && p[0] == '*' && p[1] == '*')
+		if (p[0] == '*' && p[1] == '*' && (p[2] == '/' || p[2] == '\0'))
 			return true;
 		if (i >= rq->n_seg)
 			return false;
-		if (n == 2 && p[0] == '{' && p[1] == '}') {
+		if (p[0] == '{' && p[1] == '}' && (p[2] == '/' || p[2] == '\0')) {
 			if (rq->n_cap == FAKE_MAX_CAPS || rq->seg[i][0] == '\0')
 				return false;
 			rq->cap[rq->n_cap++] = rq->seg[i];
-		} else if (strlen(rq->seg[i]) != n || memcmp(rq->seg[i], p, n)) {
-			return false;
+			p += 2;
+		} else {
+			const char *s = rq->seg[i];
+			while (*p != '\0' && *p != '/' && *p == *s) {
+				p++;
+				s++;
+			}
+			if (*s != '\0' || (*p != '\0' && *p != '/'))
+				return false;
 		}
 		i++;
-		p += n;
 	}
 	return i == rq->n_seg;
 }

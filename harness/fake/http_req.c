@@ -481,10 +481,13 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url,
 	rq.too_large = cn->too_large;
 	rq.throttled = cn->throttled && !cn->too_large;
 	host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
-	if (host_ok(host))
-		snprintf(rq.base, sizeof(rq.base), "%s://%s",
-		         l->tls ? "https" : "http", host);
-	else
+	if (host_ok(host)) {
+		/* scheme "://" host, without printf: this runs for every
+		 * request (host_ok bounds it to 100 bytes) */
+		size_t sl = l->tls ? 8 : 7, hl = strlen(host);
+		memcpy(rq.base, l->tls ? "https://" : "http://", sl);
+		memcpy(rq.base + sl, host, hl + 1);
+	} else
 		snprintf(rq.base, sizeof(rq.base), "%s://%s:%d",
 		         l->tls ? "https" : "http", fst(l->f)->host, l->port);
 	fake_dispatch(l->f, &rq, &cn->rs);

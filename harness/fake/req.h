@@ -25,6 +25,8 @@ struct freq {
 	char *path;               /* as received (percent-encoded), no query */
 	char *query;              /* raw query without '?', "" when none */
 	char *seg[FAKE_MAX_SEG];  /* decoded path segments */
+	char *mem;                /* path, query and seg: freq_parse_target's
+	                           * one allocation */
 	size_t n_seg;
 	bool seg_overflow;        /* more segments than FAKE_MAX_SEG */
 	bool bad_encoding;        /* a %00 in the path or the query: 400 */
