@@ -293,19 +293,15 @@ static const char *const jwant[] = {
 	"ertion\":\"<redacted>\"},\"s\"]}\n",
 };
 
-/* The line of one case (time masked); the caller frees it. */
-static char *
-jcase_line(const struct jcase *c, bool bodies)
+/* Record case c in j. */
+static void
+jcase_record(struct journal *j, const struct jcase *c)
 {
-	struct journal *j = NULL;
-	struct mv_err err = {0};
 	struct fake_kv kv[12];
 	struct freq rq;
 	struct fresp rs;
-	size_t len, n = 0;
-	char *dump, *t, *e;
+	size_t n = 0;
 
-	assert_int_equal(journal_open(NULL, 1 << 20, bodies, &j, &err), 0);
 	memset(&rq, 0, sizeof(rq));
 	memset(&rs, 0, sizeof(rs));
 	for (; c->hdr[2 * n] != NULL; n++) {
@@ -332,6 +328,19 @@ jcase_line(const struct jcase *c, bool bodies)
 	rs.reset = c->reset;
 	rs.delay_ms = c->delay;
 	journal_record(j, &rq, &rs, c->ms);
+}
+
+/* The line of one case (time masked); the caller frees it. */
+static char *
+jcase_line(const struct jcase *c, bool bodies)
+{
+	struct journal *j = NULL;
+	struct mv_err err = {0};
+	size_t len;
+	char *dump, *t, *e;
+
+	assert_int_equal(journal_open(NULL, 1 << 20, bodies, &j, &err), 0);
+	jcase_record(j, c);
 	dump = journal_dump(j, 0, NULL, &len);
 	journal_close(j);
 	assert_non_null(dump);
@@ -364,6 +373,94 @@ test_lines_exact(void **state)
 		}
 }
 
+/* --journal-bytes counts each line's exact bytes (the line, the
+ * listener's name and a NUL after each, as it always did): a bound of
+ * exactly the lines' total keeps them all, a byte less drops the
+ * oldest.  The ring keeps records and writes their lines when read, so
+ * the count is made before the line exists. */
+static void
+test_bytes_exact(void **state)
+{
+	size_t n = sizeof(jcases) / sizeof(jcases[0]);
+
+	(void)state;
+	for (int bodies = 0; bodies < 2; bodies++) {
+		size_t total = 0, lines = 0, len;
+		struct mv_err err = {0};
+
+		for (size_t i = 0; i < n; i++) {
+			/* the golden line has "T" for the 29 bytes of the time */
+			size_t line = strlen(jwant[2 * i + (size_t)bodies]) - 1 + 28;
+			total += line + 1 + strlen(jcases[i].listener) + 1;
+			lines += line + 1;
+		}
+		for (size_t slack = 0; slack < 2; slack++) {
+			struct journal *j = NULL;
+			char *dump;
+
+			assert_int_equal(journal_open(NULL, total - slack, bodies, &j,
+			                              &err), 0);
+			for (size_t i = 0; i < n; i++)
+				jcase_record(j, &jcases[i]);
+			dump = journal_dump(j, 0, NULL, &len);
+			assert_int_equal(count_lines(dump), n - slack);
+			assert_int_equal(first_seq(dump), 1 + slack);
+			if (slack == 0)
+				assert_int_equal(len, lines);
+			free(dump);
+			journal_close(j);
+		}
+	}
+}
+
+/* The --journal file has the same lines as GET /_fake/journal, and a
+ * line too large for the ring still reaches the file. */
+static void
+test_file_lines(void **state)
+{
+	size_t n = sizeof(jcases) / sizeof(jcases[0]), len, flen;
+	struct journal *j = NULL;
+	struct mv_err err = {0};
+	char *dir = tu_tmpdir(), *path = tu_fmt("%s/journal", dir), *dump;
+	char *file, *big = malloc(5001);
+
+	(void)state;
+	assert_int_equal(journal_open(path, 1 << 20, true, &j, &err), 0);
+	for (size_t i = 0; i < n; i++)
+		jcase_record(j, &jcases[i]);
+	journal_flush(j);
+	dump = journal_dump(j, 0, NULL, &len);
+	file = tu_read(path, &flen);
+	assert_int_equal(flen, len);
+	assert_memory_equal(file, dump, len);
+	free(file);
+	free(dump);
+	journal_close(j);
+	/* a ring of 4096 bytes: a 5000-byte query is only in the file (it
+	 * made room first, as it always did: small=1 went too) */
+	memset(big, 'b', 5000);
+	big[5000] = '\0';
+	assert_int_equal(journal_open(path, 4096, false, &j, &err), 0);
+	record(j, "api", "small=1");
+	record(j, "api", big);
+	record(j, "api", "small=2");
+	journal_flush(j);
+	dump = journal_dump(j, 0, NULL, &len);
+	assert_int_equal(count_lines(dump), 1);
+	assert_int_equal(first_seq(dump), 3);
+	free(dump);
+	file = tu_read(path, &flen);
+	assert_int_equal(count_lines(file), n + 3);
+	assert_non_null(strstr(file, big));
+	assert_non_null(strstr(file, "\"seq\":3,"));
+	free(file);
+	journal_close(j);
+	free(big);
+	tu_rmrf(dir);
+	free(path);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -371,6 +468,8 @@ main(void)
 		cmocka_unit_test(test_ring_wraps_with_mixed_lengths),
 		cmocka_unit_test(test_bytes_bound),
 		cmocka_unit_test(test_lines_exact),
+		cmocka_unit_test(test_bytes_exact),
+		cmocka_unit_test(test_file_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
