@@ -65,6 +65,8 @@ struct kv_vec {
 	size_t n, cap;
 	char *query;    /* rebuilt raw query */
 	size_t qlen;
+	/* v's first entries, without a malloc: most requests have fewer */
+	struct fake_kv inline_v[16];
 };
 
 static enum MHD_Result
@@ -74,11 +76,19 @@ collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
 	struct kv_vec *h = cls;
 
 	(void)kind;
+	if (h->v == NULL) {
+		h->v = h->inline_v;
+		h->cap = sizeof(h->inline_v) / sizeof(h->inline_v[0]);
+	}
 	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 16;
-		struct fake_kv *nv = realloc(h->v, cap * sizeof(*nv));
+		size_t cap = h->cap * 2;
+		struct fake_kv *nv = h->v == h->inline_v
+		                             ? malloc(cap * sizeof(*nv))
+		                             : realloc(h->v, cap * sizeof(*nv));
 		if (nv == NULL)
 			return MHD_NO;
+		if (h->v == h->inline_v)
+			memcpy(nv, h->inline_v, sizeof(h->inline_v));
 		h->v = nv;
 		h->cap = cap;
 	}
@@ -354,10 +364,10 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url,
 {
 	struct listener *l = cls;
 	struct conn *cn = *con_cls;
-	struct kv_vec hv = {0}, qv = {0};
+	struct kv_vec hv, qv;
 	struct freq rq;
-	char *target;
 	const char *host;
+	int rc;
 
 	(void)version;
 	if (cn == NULL) {
@@ -438,36 +448,31 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 	memset(&rq, 0, sizeof(rq));
+	hv.v = qv.v = NULL;
+	hv.n = hv.cap = hv.qlen = qv.n = qv.cap = qv.qlen = 0;
+	hv.query = qv.query = NULL;
 	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hv);
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qv);
 	/* A VM's own listener serves its metadata where Google's is. */
 	if (strncmp(l->name, FAKE_VM_LISTENER, strlen(FAKE_VM_LISTENER)) == 0 &&
-	    strncmp(url, "/computeMetadata/", 17) == 0)
-		target = mv_strfmt("/vm/%s%s%s%s", l->name + strlen(FAKE_VM_LISTENER),
-		                   url, qv.query ? "?" : "",
-		                   qv.query ? qv.query : "");
-	else {
-		/* url "?" query, without printf: this runs for every request */
-		size_t ul = strlen(url);
-		target = malloc(ul + (qv.query ? qv.qlen + 1 : 0) + 1);
-		if (target != NULL) {
-			memcpy(target, url, ul);
-			if (qv.query != NULL) {
-				target[ul] = '?';
-				memcpy(target + ul + 1, qv.query, qv.qlen);
-				ul += qv.qlen + 1;
-			}
-			target[ul] = '\0';
-		}
+	    strncmp(url, "/computeMetadata/", 17) == 0) {
+		char *target = mv_strfmt("/vm/%s%s%s%s",
+		                         l->name + strlen(FAKE_VM_LISTENER), url,
+		                         qv.query ? "?" : "",
+		                         qv.query ? qv.query : "");
+		rc = target ? freq_parse_target(&rq, target) : -1;
+		free(target);
+	} else {
+		/* url's path never has a '?': MHD took the query apart */
+		rc = freq_parse(&rq, url, strlen(url), qv.query ? qv.query : "");
 	}
 	free(qv.query);
-	if (target == NULL || freq_parse_target(&rq, target) != 0) {
-		free(target);
-		free(hv.v);
+	if (rc != 0) {
+		if (hv.v != hv.inline_v)
+			free(hv.v);
 		freq_clear(&rq);
 		return MHD_NO;
 	}
-	free(target);
 	rq.listener = l->name;
 	rq.kc = l->kc;
 	rq.method = method;
@@ -492,7 +497,8 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url,
 		         l->tls ? "https" : "http", fst(l->f)->host, l->port);
 	fake_dispatch(l->f, &rq, &cn->rs);
 	freq_clear(&rq);
-	free(hv.v);
+	if (hv.v != hv.inline_v)
+		free(hv.v);
 	if (cn->rs.delay_ms > 0 && fst(l->f)->delayer != NULL) {
 		unsigned ms = cn->rs.delay_ms;
 		cn->rs.delay_ms = 0;

@@ -340,8 +340,15 @@ int
 freq_parse_target(struct freq *rq, const char *target)
 {
 	const char *q = strchr(target, '?');
-	size_t plen = q ? (size_t)(q - target) : strlen(target), dlen;
-	size_t qlen = q ? strlen(q + 1) : 0;
+
+	return freq_parse(rq, target, q ? (size_t)(q - target) : strlen(target),
+	                  q ? q + 1 : "");
+}
+
+int
+freq_parse(struct freq *rq, const char *path, size_t plen, const char *query)
+{
+	size_t qlen = strlen(query), dlen;
 	const char *p, *end;
 	char *segs;
 
@@ -352,10 +359,10 @@ freq_parse_target(struct freq *rq, const char *target)
 	if (rq->mem == NULL)
 		return -1;
 	rq->path = rq->mem;
-	memcpy(rq->path, target, plen);
+	memcpy(rq->path, path, plen);
 	rq->path[plen] = '\0';
 	rq->query = rq->path + plen + 1;
-	memcpy(rq->query, q ? q + 1 : "", qlen);
+	memcpy(rq->query, query, qlen);
 	rq->query[qlen] = '\0';
 	segs = rq->query + qlen + 1;
 	p = rq->path;

@@ -93,6 +93,9 @@ struct fresp {
 /* Split "path?query" into decoded segments and arguments; -1 on a
  * target that cannot be one (see req.c). */
 int freq_parse_target(struct freq *rq, const char *target);
+/* The same with the path (plen bytes, no '?') and the raw query apart. */
+int freq_parse(struct freq *rq, const char *path, size_t plen,
+               const char *query);
 void freq_clear(struct freq *rq);
 const char *freq_arg(const struct freq *rq, const char *name);
 const char *freq_header(const struct freq *rq, const char *name);
