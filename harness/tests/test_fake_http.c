@@ -625,10 +625,60 @@ test_kube_tls_and_watch(void **state)
 	free(ca_path);
 }
 
+/* More headers than the request path keeps inline (16) and a query:
+ * every header reaches the handler and the journal, the query as sent. */
+static void
+test_many_headers(void **state)
+{
+	struct fake *f = start(2, 60);
+	struct curl_slist *h = NULL;
+	struct buf out = {0};
+	char *u, line[64];
+	long status = 0;
+	CURL *c;
+
+	(void)state;
+	h = curl_slist_append(h, "Accept: application/first");
+	for (int i = 0; i < 20; i++) {
+		snprintf(line, sizeof(line), "X-Pad-%d: v%d", i, i);
+		h = curl_slist_append(h, line);
+	}
+	h = curl_slist_append(h, "X-Goog-User-Project: last-one");
+	u = url(f, "/v1/projects/p/locations/l/clusters/none?alt=json&x=a%2Fb");
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, u);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	assert_int_equal(status, 404);
+	assert_contains(out.p, "clusters/none");
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	free(u);
+	free(out.p);
+	u = url(f, "/_fake/journal");
+	{
+		struct get g = {.method = "GET", .url = u};
+		http(&g);
+		assert_int_equal(g.status, 200);
+		assert_contains(g.out.p, "\"path\":\"/v1/projects/p/locations/l/"
+		                "clusters/none\",\"query\":\"alt=json&x=a%2Fb\"");
+		assert_contains(g.out.p, "{\"accept\":\"application/first\","
+		                "\"x-goog-user-project\":\"last-one\"}");
+		free(g.out.p);
+	}
+	free(u);
+	fake_free(f);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_many_headers),
 		cmocka_unit_test(test_body_limit),
 		cmocka_unit_test(test_upload_streamed),
 		cmocka_unit_test(test_delay_does_not_hold_a_worker),
