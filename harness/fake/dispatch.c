@@ -137,11 +137,11 @@ json_media_type(const struct freq *rq)
 	       (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0);
 }
 
+/* r: the request's route (route_find, before the lock), NULL if none */
 static void
-api_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
+api_dispatch(struct fake *f, struct freq *rq, struct fresp *rs,
+             const struct route *r, bool path_matched)
 {
-	bool path_matched;
-	const struct route *r = route_find(rq, &path_matched);
 	json_t *violations;
 
 	if (r == NULL) {
@@ -201,8 +201,16 @@ fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	double t0 = fake_ms_precise();
 	struct kcluster **closing = NULL;
 	size_t n_closing = 0;
+	const struct route *route = NULL;
+	bool path_matched = false;
 
 	rs->status = 0;
+	/* The route tables are constant: the Google APIs' route is found
+	 * before the lock is taken (it sets rq->cap, which only handlers
+	 * read). */
+	if (rq->kc == NULL && !rq->cluster_name &&
+	    !(rq->n_seg > 0 && strcmp(rq->seg[0], "_fake") == 0))
+		route = route_find(rq, &path_matched);
 	/* Work that needs no lock is done before it is taken. */
 	if (rq->body_len > 0 && rq->body != NULL) {
 		mv_sha256_buf_hex(rq->body, rq->body_len, rq->body_sha256);
@@ -280,7 +288,7 @@ fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	} else if (rq->kc != NULL) {
 		kube_dispatch(f, rq, rs); /* sets rq->pure for reads */
 	} else {
-		api_dispatch(f, rq, rs);
+		api_dispatch(f, rq, rs, route, path_matched);
 	}
 	if (rs->status == 0 && !rs->reset)
 		resp_gerr(rs, 500, NULL, "Internal error: no answer.");

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,6 +229,65 @@ shared_free(void *blob)
 	rblob_release(blob);
 }
 
+/* A cached answer as an MHD response, kept per thread and queued again
+ * while the cache holds the same bytes (a GET polled in a loop): no
+ * response built, no header copied, no free, per request.  MHD counts a
+ * response's users, so one may be queued on many connections.  The
+ * memo's response holds its blob, so the pointer compared cannot be
+ * another blob's that took the freed one's place.  A thread's memo is
+ * destroyed when it exits (MHD_stop_daemon joins it). */
+struct resp_memo {
+	const struct rblob *blob;
+	int status;
+	char ctype[128];
+	struct MHD_Response *r;
+};
+
+static pthread_key_t memo_key;
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+static bool memo_ok;
+
+static void
+memo_free(void *p)
+{
+	struct resp_memo *m = p;
+
+	if (m != NULL && m->r != NULL)
+		MHD_destroy_response(m->r);
+	free(m);
+}
+
+static void
+memo_init(void)
+{
+	memo_ok = pthread_key_create(&memo_key, memo_free) == 0;
+}
+
+/* This thread's memo (NULL without one). */
+static struct resp_memo *
+memo_get(void)
+{
+	struct resp_memo *m;
+
+	pthread_once(&memo_once, memo_init);
+	if (!memo_ok)
+		return NULL;
+	m = pthread_getspecific(memo_key);
+	if (m == NULL && (m = calloc(1, sizeof(*m))) != NULL &&
+	    pthread_setspecific(memo_key, m) != 0) {
+		free(m);
+		m = NULL;
+	}
+	return m;
+}
+
+static bool
+memo_matches(const struct resp_memo *m, const struct fresp *rs)
+{
+	return m != NULL && m->r != NULL && m->blob == rs->shared &&
+	       m->status == rs->status && strcmp(m->ctype, rs->ctype) == 0;
+}
+
 /* Over TLS, libmicrohttpd (0.9.75) sends the headers as a TLS record
  * of their own, pushed at once, then the body one 16 KiB record per
  * gnutls_record_send(), over two or more turns of its event loop: the
@@ -256,7 +316,21 @@ send_answer(struct listener *l, struct MHD_Connection *c, struct conn *cn)
 	enum MHD_Result ret;
 	char *line, *save = NULL;
 	bool cork = l->tls && rs->stream == NULL;
+	/* only a cached answer with no headers of its own is memoized */
+	struct resp_memo *m = rs->stream == NULL && rs->shared != NULL &&
+	                              rs->hdrs[0] == '\0'
+	                      ? memo_get()
+	                      : NULL;
+	const struct rblob *blob = rs->shared;
 
+	if (memo_matches(m, rs)) {
+		resp_body_free(rs); /* the memo's response holds the blob */
+		if (cork && !cn->corked) {
+			set_cork(c, true);
+			cn->corked = true;
+		}
+		return MHD_queue_response(c, (unsigned)rs->status, m->r);
+	}
 	if (rs->stream != NULL) {
 		r = stream_response(l, c, rs);
 	} else if (rs->shared != NULL) {
@@ -291,8 +365,18 @@ send_answer(struct listener *l, struct MHD_Connection *c, struct conn *cn)
 		set_cork(c, true);
 		cn->corked = true;
 	}
+	if (m != NULL) {
+		/* the memo keeps this response instead of the one it had */
+		if (m->r != NULL)
+			MHD_destroy_response(m->r);
+		m->r = r;
+		m->blob = blob;
+		m->status = rs->status;
+		snprintf(m->ctype, sizeof(m->ctype), "%s", rs->ctype);
+	}
 	ret = MHD_queue_response(c, (unsigned)rs->status, r);
-	MHD_destroy_response(r);
+	if (m == NULL)
+		MHD_destroy_response(r);
 	return ret;
 }
 
