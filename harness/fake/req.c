@@ -379,8 +379,9 @@ freq_parse(struct freq *rq, const char *path, size_t plen, const char *query)
 		}
 		rq->seg[rq->n_seg] = segs;
 		dlen = fake_pct_decode_into(p, (size_t)(end - p), false, segs);
-		/* "p%00x" must not be served as "p" */
-		if (dlen != strlen(segs))
+		/* "p%00x" must not be served as "p" (only a segment with an
+		 * escape decodes shorter, and only an escape decodes a NUL) */
+		if (dlen < (size_t)(end - p) && dlen != strlen(segs))
 			rq->bad_encoding = true;
 		segs += dlen + 1;
 		rq->n_seg++;
