@@ -7,7 +7,12 @@
  * when every connection is busy is the new one refused.  shutdown() runs
  * under the mutex that the close notification takes too, so the socket
  * is still the connection's own (MHD closes it after notifying).
+ * busy and last are atomics, written without the mutex: they change
+ * twice per request, and the mutex (shared by the listener's threads)
+ * cost more than the rest of the bookkeeping; only the choice of a
+ * victim reads them, and a choice a request later is as good.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 
@@ -15,9 +20,10 @@
 
 struct conn_track {
 	int fd;
-	bool busy;         /* a request is in progress */
+	atomic_bool busy;  /* a request is in progress */
 	bool evicted;      /* shut down, waiting for MHD to close it */
-	long long last;    /* when it last finished a request (or opened) */
+	/* when it last finished a request (or opened), monotonic ms */
+	_Atomic long long last;
 	struct conn_track *prev, *next;
 };
 
@@ -71,7 +77,8 @@ conns_opened(struct conns *cs, int fd)
 		return NULL;
 	}
 	t->fd = fd;
-	t->last = fake_ms(false);
+	atomic_init(&t->busy, false);
+	atomic_init(&t->last, fake_ms(false));
 	pthread_mutex_lock(&cs->mu);
 	t->next = cs->head;
 	if (cs->head != NULL)
@@ -79,10 +86,16 @@ conns_opened(struct conns *cs, int fd)
 	cs->head = t;
 	cs->live++;
 	if (cs->live - cs->evicted > cs->max) {
-		for (struct conn_track *o = t->next; o != NULL; o = o->next)
-			if (!o->busy && !o->evicted &&
-			    (victim == NULL || o->last < victim->last))
+		long long vlast = 0;
+		for (struct conn_track *o = t->next; o != NULL; o = o->next) {
+			long long last = atomic_load_explicit(&o->last,
+			                                      memory_order_relaxed);
+			if (!atomic_load_explicit(&o->busy, memory_order_relaxed) &&
+			    !o->evicted && (victim == NULL || last < vlast)) {
 				victim = o;
+				vlast = last;
+			}
+		}
 		evict(cs, victim != NULL ? victim : t);
 	}
 	pthread_mutex_unlock(&cs->mu);
@@ -111,13 +124,13 @@ conns_closed(struct conns *cs, struct conn_track *t)
 void
 conns_busy(struct conns *cs, struct conn_track *t, bool busy)
 {
+	(void)cs;
 	if (t == NULL)
 		return;
-	pthread_mutex_lock(&cs->mu);
-	t->busy = busy;
 	if (!busy)
-		t->last = fake_ms(false);
-	pthread_mutex_unlock(&cs->mu);
+		atomic_store_explicit(&t->last, fake_ms(false),
+		                      memory_order_relaxed);
+	atomic_store_explicit(&t->busy, busy, memory_order_relaxed);
 }
 
 size_t

@@ -27,7 +27,8 @@
 /* Routing                                                             */
 /* ------------------------------------------------------------------ */
 
-/* "{}" captures one segment; a final "**" matches the rest. */
+/* "{}" captures one segment; a final "**" matches the rest.  Byte by
+ * byte, without strchr/strlen: every request tries several patterns. */
 static bool
 route_match(const struct route *r, struct freq *rq)
 {
@@ -36,28 +37,29 @@ route_match(const struct route *r, struct freq *rq)
 
 	rq->n_cap = 0;
 	while (*p) {
-		const char *end;
-		size_t n;
-
 		while (*p == '/')
 			p++;
 		if (*p == '\0')
 			break;
-		end = strchr(p, '/');
-		n = end ? (size_t)(end - p) : strlen(p);
-		if (n == 2 && p[0] == '*' && p[1] == '*')
+		if (p[0] == '*' && p[1] == '*' && (p[2] == '/' || p[2] == '\0'))
 			return true;
 		if (i >= rq->n_seg)
 			return false;
-		if (n == 2 && p[0] == '{' && p[1] == '}') {
+		if (p[0] == '{' && p[1] == '}' && (p[2] == '/' || p[2] == '\0')) {
 			if (rq->n_cap == FAKE_MAX_CAPS || rq->seg[i][0] == '\0')
 				return false;
 			rq->cap[rq->n_cap++] = rq->seg[i];
-		} else if (strlen(rq->seg[i]) != n || memcmp(rq->seg[i], p, n)) {
-			return false;
+			p += 2;
+		} else {
+			const char *s = rq->seg[i];
+			while (*p != '\0' && *p != '/' && *p == *s) {
+				p++;
+				s++;
+			}
+			if (*s != '\0' || (*p != '\0' && *p != '/'))
+				return false;
 		}
 		i++;
-		p += n;
 	}
 	return i == rq->n_seg;
 }
@@ -135,11 +137,11 @@ json_media_type(const struct freq *rq)
 	       (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0);
 }
 
+/* r: the request's route (route_find, before the lock), NULL if none */
 static void
-api_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
+api_dispatch(struct fake *f, struct freq *rq, struct fresp *rs,
+             const struct route *r, bool path_matched)
 {
-	bool path_matched;
-	const struct route *r = route_find(rq, &path_matched);
 	json_t *violations;
 
 	if (r == NULL) {
@@ -199,8 +201,16 @@ fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	double t0 = fake_ms_precise();
 	struct kcluster **closing = NULL;
 	size_t n_closing = 0;
+	const struct route *route = NULL;
+	bool path_matched = false;
 
 	rs->status = 0;
+	/* The route tables are constant: the Google APIs' route is found
+	 * before the lock is taken (it sets rq->cap, which only handlers
+	 * read). */
+	if (rq->kc == NULL && !rq->cluster_name &&
+	    !(rq->n_seg > 0 && strcmp(rq->seg[0], "_fake") == 0))
+		route = route_find(rq, &path_matched);
 	/* Work that needs no lock is done before it is taken. */
 	if (rq->body_len > 0 && rq->body != NULL) {
 		mv_sha256_buf_hex(rq->body, rq->body_len, rq->body_sha256);
@@ -278,7 +288,7 @@ fake_dispatch(struct fake *f, struct freq *rq, struct fresp *rs)
 	} else if (rq->kc != NULL) {
 		kube_dispatch(f, rq, rs); /* sets rq->pure for reads */
 	} else {
-		api_dispatch(f, rq, rs);
+		api_dispatch(f, rq, rs, route, path_matched);
 	}
 	if (rs->status == 0 && !rs->reset)
 		resp_gerr(rs, 500, NULL, "Internal error: no answer.");

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,8 @@ struct kv_vec {
 	size_t n, cap;
 	char *query;    /* rebuilt raw query */
 	size_t qlen;
+	/* v's first entries, without a malloc: most requests have fewer */
+	struct fake_kv inline_v[16];
 };
 
 static enum MHD_Result
@@ -74,11 +77,19 @@ collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
 	struct kv_vec *h = cls;
 
 	(void)kind;
+	if (h->v == NULL) {
+		h->v = h->inline_v;
+		h->cap = sizeof(h->inline_v) / sizeof(h->inline_v[0]);
+	}
 	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 16;
-		struct fake_kv *nv = realloc(h->v, cap * sizeof(*nv));
+		size_t cap = h->cap * 2;
+		struct fake_kv *nv = h->v == h->inline_v
+		                             ? malloc(cap * sizeof(*nv))
+		                             : realloc(h->v, cap * sizeof(*nv));
 		if (nv == NULL)
 			return MHD_NO;
+		if (h->v == h->inline_v)
+			memcpy(nv, h->inline_v, sizeof(h->inline_v));
 		h->v = nv;
 		h->cap = cap;
 	}
@@ -218,6 +229,65 @@ shared_free(void *blob)
 	rblob_release(blob);
 }
 
+/* A cached answer as an MHD response, kept per thread and queued again
+ * while the cache holds the same bytes (a GET polled in a loop): no
+ * response built, no header copied, no free, per request.  MHD counts a
+ * response's users, so one may be queued on many connections.  The
+ * memo's response holds its blob, so the pointer compared cannot be
+ * another blob's that took the freed one's place.  A thread's memo is
+ * destroyed when it exits (MHD_stop_daemon joins it). */
+struct resp_memo {
+	const struct rblob *blob;
+	int status;
+	char ctype[128];
+	struct MHD_Response *r;
+};
+
+static pthread_key_t memo_key;
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+static bool memo_ok;
+
+static void
+memo_free(void *p)
+{
+	struct resp_memo *m = p;
+
+	if (m != NULL && m->r != NULL)
+		MHD_destroy_response(m->r);
+	free(m);
+}
+
+static void
+memo_init(void)
+{
+	memo_ok = pthread_key_create(&memo_key, memo_free) == 0;
+}
+
+/* This thread's memo (NULL without one). */
+static struct resp_memo *
+memo_get(void)
+{
+	struct resp_memo *m;
+
+	pthread_once(&memo_once, memo_init);
+	if (!memo_ok)
+		return NULL;
+	m = pthread_getspecific(memo_key);
+	if (m == NULL && (m = calloc(1, sizeof(*m))) != NULL &&
+	    pthread_setspecific(memo_key, m) != 0) {
+		free(m);
+		m = NULL;
+	}
+	return m;
+}
+
+static bool
+memo_matches(const struct resp_memo *m, const struct fresp *rs)
+{
+	return m != NULL && m->r != NULL && m->blob == rs->shared &&
+	       m->status == rs->status && strcmp(m->ctype, rs->ctype) == 0;
+}
+
 /* Over TLS, libmicrohttpd (0.9.75) sends the headers as a TLS record
  * of their own, pushed at once, then the body one 16 KiB record per
  * gnutls_record_send(), over two or more turns of its event loop: the
@@ -246,7 +316,21 @@ send_answer(struct listener *l, struct MHD_Connection *c, struct conn *cn)
 	enum MHD_Result ret;
 	char *line, *save = NULL;
 	bool cork = l->tls && rs->stream == NULL;
+	/* only a cached answer with no headers of its own is memoized */
+	struct resp_memo *m = rs->stream == NULL && rs->shared != NULL &&
+	                              rs->hdrs[0] == '\0'
+	                      ? memo_get()
+	                      : NULL;
+	const struct rblob *blob = rs->shared;
 
+	if (memo_matches(m, rs)) {
+		resp_body_free(rs); /* the memo's response holds the blob */
+		if (cork && !cn->corked) {
+			set_cork(c, true);
+			cn->corked = true;
+		}
+		return MHD_queue_response(c, (unsigned)rs->status, m->r);
+	}
 	if (rs->stream != NULL) {
 		r = stream_response(l, c, rs);
 	} else if (rs->shared != NULL) {
@@ -281,8 +365,18 @@ send_answer(struct listener *l, struct MHD_Connection *c, struct conn *cn)
 		set_cork(c, true);
 		cn->corked = true;
 	}
+	if (m != NULL) {
+		/* the memo keeps this response instead of the one it had */
+		if (m->r != NULL)
+			MHD_destroy_response(m->r);
+		m->r = r;
+		m->blob = blob;
+		m->status = rs->status;
+		snprintf(m->ctype, sizeof(m->ctype), "%s", rs->ctype);
+	}
 	ret = MHD_queue_response(c, (unsigned)rs->status, r);
-	MHD_destroy_response(r);
+	if (m == NULL)
+		MHD_destroy_response(r);
 	return ret;
 }
 
@@ -354,10 +448,10 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url,
 {
 	struct listener *l = cls;
 	struct conn *cn = *con_cls;
-	struct kv_vec hv = {0}, qv = {0};
+	struct kv_vec hv, qv;
 	struct freq rq;
-	char *target;
 	const char *host;
+	int rc;
 
 	(void)version;
 	if (cn == NULL) {
@@ -438,36 +532,31 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 	memset(&rq, 0, sizeof(rq));
+	hv.v = qv.v = NULL;
+	hv.n = hv.cap = hv.qlen = qv.n = qv.cap = qv.qlen = 0;
+	hv.query = qv.query = NULL;
 	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hv);
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qv);
 	/* A VM's own listener serves its metadata where Google's is. */
 	if (strncmp(l->name, FAKE_VM_LISTENER, strlen(FAKE_VM_LISTENER)) == 0 &&
-	    strncmp(url, "/computeMetadata/", 17) == 0)
-		target = mv_strfmt("/vm/%s%s%s%s", l->name + strlen(FAKE_VM_LISTENER),
-		                   url, qv.query ? "?" : "",
-		                   qv.query ? qv.query : "");
-	else {
-		/* url "?" query, without printf: this runs for every request */
-		size_t ul = strlen(url);
-		target = malloc(ul + (qv.query ? qv.qlen + 1 : 0) + 1);
-		if (target != NULL) {
-			memcpy(target, url, ul);
-			if (qv.query != NULL) {
-				target[ul] = '?';
-				memcpy(target + ul + 1, qv.query, qv.qlen);
-				ul += qv.qlen + 1;
-			}
-			target[ul] = '\0';
-		}
+	    strncmp(url, "/computeMetadata/", 17) == 0) {
+		char *target = mv_strfmt("/vm/%s%s%s%s",
+		                         l->name + strlen(FAKE_VM_LISTENER), url,
+		                         qv.query ? "?" : "",
+		                         qv.query ? qv.query : "");
+		rc = target ? freq_parse_target(&rq, target) : -1;
+		free(target);
+	} else {
+		/* url's path never has a '?': MHD took the query apart */
+		rc = freq_parse(&rq, url, strlen(url), qv.query ? qv.query : "");
 	}
 	free(qv.query);
-	if (target == NULL || freq_parse_target(&rq, target) != 0) {
-		free(target);
-		free(hv.v);
+	if (rc != 0) {
+		if (hv.v != hv.inline_v)
+			free(hv.v);
 		freq_clear(&rq);
 		return MHD_NO;
 	}
-	free(target);
 	rq.listener = l->name;
 	rq.kc = l->kc;
 	rq.method = method;
@@ -481,15 +570,19 @@ http_on_request(void *cls, struct MHD_Connection *c, const char *url,
 	rq.too_large = cn->too_large;
 	rq.throttled = cn->throttled && !cn->too_large;
 	host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
-	if (host_ok(host))
-		snprintf(rq.base, sizeof(rq.base), "%s://%s",
-		         l->tls ? "https" : "http", host);
-	else
+	if (host_ok(host)) {
+		/* scheme "://" host, without printf: this runs for every
+		 * request (host_ok bounds it to 100 bytes) */
+		size_t sl = l->tls ? 8 : 7, hl = strlen(host);
+		memcpy(rq.base, l->tls ? "https://" : "http://", sl);
+		memcpy(rq.base + sl, host, hl + 1);
+	} else
 		snprintf(rq.base, sizeof(rq.base), "%s://%s:%d",
 		         l->tls ? "https" : "http", fst(l->f)->host, l->port);
 	fake_dispatch(l->f, &rq, &cn->rs);
 	freq_clear(&rq);
-	free(hv.v);
+	if (hv.v != hv.inline_v)
+		free(hv.v);
 	if (cn->rs.delay_ms > 0 && fst(l->f)->delayer != NULL) {
 		unsigned ms = cn->rs.delay_ms;
 		cn->rs.delay_ms = 0;

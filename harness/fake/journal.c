@@ -6,7 +6,15 @@
  * (so they stay in seq order) and written and flushed by journal_flush(),
  * which the pipeline calls after it has let the lock go, before the
  * answer leaves: a client that reads the file after its answer finds its
- * line there, and no write or fflush happens under the fake's lock. */
+ * line there, and no write or fflush happens under the fake's lock.
+ *
+ * The ring keeps each request as a compact record (struct jrec: the
+ * values, not their JSON) and writes the JSON line from it when the
+ * ring is read; the line's exact length is counted when the request is
+ * recorded, so --journal-bytes bounds the lines a reader gets as
+ * before (and the records, smaller than their lines, with them).
+ * Formatting every line as it came was most of the journal's cost on a
+ * GET, under the fake's lock. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,25 +23,39 @@
 #include <strings.h>
 #include <time.h>
 
-#include "core/base64.h"
 #include "core/sha256.h"
 #include "harness/fake/journal.h"
+#include "harness/fake/journal_fmt.h"
 
 #define JOURNAL_RING 20000
 
-struct jentry {
+/* A request as the ring keeps it; its line is jrec_format()'s. */
+struct jrec {
 	uint64_t seq;
-	char *line;     /* JSON, no newline; the listener's name follows its NUL */
-	const char *listener; /* in line's allocation */
-	size_t len;     /* of the line */
-	size_t size;    /* what it counts against max_bytes */
-	size_t cap;     /* line's allocation */
+	int64_t sec;             /* wall clock, and its milliseconds */
+	uint64_t us;             /* the request's time, microseconds */
+	uint64_t body_size;
+	uint64_t status;
+	size_t body_len;         /* of the ,"body"... text, 0 if none */
+	unsigned delay_ms;
+	unsigned short msec;
+	bool mutating, reset, has_fault, has_digest;
+	unsigned char n_hdr;     /* kept headers, in the line's order */
+	unsigned char hdr_k[8];  /* their index in kept_headers */
+	/* NUL-terminated: listener, method, path, query, the n_hdr header
+	 * values (Authorization already redacted), the digest when
+	 * has_digest, the fault when has_fault; then body_len bytes */
+	char s[];
 };
 
-struct jbuf {
-	char *p;
-	size_t n, cap;
-	bool oom;
+struct jentry {
+	uint64_t seq;
+	struct jrec *rec;
+	const char *listener; /* in rec */
+	size_t size;    /* what it counts against max_bytes: as before the
+	                 * records, the line, its NUL and the listener's
+	                 * name with its NUL */
+	size_t cap;     /* rec's allocation */
 };
 
 struct journal {
@@ -48,7 +70,10 @@ struct journal {
 	uint64_t seq;
 	time_t ts_sec;            /* the second ts_text spells */
 	char ts_text[24];         /* "YYYY-MM-DDTHH:MM:SS" */
+	size_t ts_len;
 	struct jbuf line;         /* where a line is built, kept between lines */
+	struct jbuf body;         /* a request's body text (--journal-bodies) */
+	struct jbuf scratch;      /* a record the ring does not keep */
 };
 
 int
@@ -99,8 +124,8 @@ journal_clear(struct journal *j)
 	if (j == NULL)
 		return;
 	for (size_t i = 0; i < JOURNAL_RING; i++) {
-		free(j->ring[i].line);
-		j->ring[i].line = NULL;
+		free(j->ring[i].rec);
+		j->ring[i].rec = NULL;
 		j->ring[i].listener = NULL;
 		j->ring[i].cap = 0;
 	}
@@ -119,6 +144,8 @@ journal_close(struct journal *j)
 		fclose(j->fp);
 	free(j->queue);
 	free(j->line.p);
+	free(j->body.p);
+	free(j->scratch.p);
 	pthread_mutex_destroy(&j->fmu);
 	free(j);
 }
@@ -132,182 +159,46 @@ drop_oldest(struct journal *j, bool keep)
 
 	j->bytes -= e->size;
 	if (!keep) {
-		free(e->line);
-		e->line = NULL;
+		free(e->rec);
+		e->rec = NULL;
 		e->cap = 0;
 	}
 	e->listener = NULL;
-	e->size = e->len = 0;
+	e->size = 0;
 	j->head = (j->head + 1) % JOURNAL_RING;
 	j->count--;
 }
 
-/* ---- the line, written by hand: the journal runs for every request
- * under the fake's lock, and building it as a jansson object and dumping
- * that was a third of a GET's time ---- */
-
-static void
-jb_reserve(struct jbuf *b, size_t more)
+/* The date and time of day of second sec in j->ts_text, formatted once
+ * a second; its length. */
+static size_t
+ts_text(struct journal *j, time_t sec)
 {
-	size_t cap;
-	char *np;
-
-	if (b->oom || b->n + more + 1 <= b->cap)
-		return;
-	cap = b->cap ? b->cap : 512;
-	while (cap < b->n + more + 1)
-		cap *= 2;
-	np = realloc(b->p, cap);
-	if (np == NULL) {
-		b->oom = true;
-		return;
-	}
-	b->p = np;
-	b->cap = cap;
-}
-
-static void
-jb_putn(struct jbuf *b, const char *s, size_t n)
-{
-	jb_reserve(b, n);
-	if (b->oom)
-		return;
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-}
-
-static void
-jb_puts(struct jbuf *b, const char *s)
-{
-	jb_putn(b, s, strlen(s));
-}
-
-/* An unsigned decimal, without printf: this runs for every request. */
-static void
-jb_u64(struct jbuf *b, uint64_t v)
-{
-	char d[24];
-	size_t i = sizeof(d);
-
-	do {
-		d[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	jb_putn(b, d + i, sizeof(d) - i);
-}
-
-/* The wall clock as RFC 3339 with milliseconds and "-00:00", the
- * date and time of day formatted once a second. */
-static void
-jb_time(struct journal *j, struct jbuf *b)
-{
-	struct timespec ts;
-	char ms[5];
-	long m;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (ts.tv_sec != j->ts_sec || j->ts_text[0] == '\0') {
+	if (sec != j->ts_sec || j->ts_text[0] == '\0') {
 		struct tm tm;
-		gmtime_r(&ts.tv_sec, &tm);
-		strftime(j->ts_text, sizeof(j->ts_text), "%Y-%m-%dT%H:%M:%S", &tm);
-		j->ts_sec = ts.tv_sec;
+		gmtime_r(&sec, &tm);
+		j->ts_len = strftime(j->ts_text, sizeof(j->ts_text),
+		                     "%Y-%m-%dT%H:%M:%S", &tm);
+		j->ts_sec = sec;
 	}
-	m = ts.tv_nsec / 1000000;
+	return j->ts_len;
+}
+
+/* A time as RFC 3339 with milliseconds and "-00:00". */
+static void
+jb_time(struct journal *j, struct jbuf *b, time_t sec, unsigned m)
+{
+	char ms[5];
+
+	ts_text(j, sec);
 	ms[0] = '.';
 	ms[1] = (char)('0' + m / 100);
 	ms[2] = (char)('0' + m / 10 % 10);
 	ms[3] = (char)('0' + m % 10);
-	ms[4] = '\0';
-	jb_putn(b, "\"", 1);
-	jb_puts(b, j->ts_text);
-	jb_puts(b, ms);
-	jb_puts(b, "-00:00\"");
-}
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	unsigned c = s[0];
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* overlong, surrogates, past U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
-/* A JSON string as jansson writes it; bytes that are not UTF-8 (a
- * client's raw path) become U+FFFD rather than losing the line. */
-static void
-jb_str(struct jbuf *b, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	size_t n = strlen((const char *)p), run = 0;
-
-	jb_reserve(b, n + 2);
-	jb_putn(b, "\"", 1);
-	for (size_t i = 0; i < n;) {
-		size_t u = utf8_len(p + i, n - i);
-		char esc[8];
-
-		if (u > 0 && p[i] >= 0x20 && p[i] != '"' && p[i] != '\\') {
-			i += u;
-			run += u;
-			continue;
-		}
-		jb_putn(b, (const char *)p + i - run, run);
-		run = 0;
-		if (u == 0) {
-			jb_puts(b, "\\ufffd");
-			i++;
-			continue;
-		}
-		switch (p[i]) {
-		case '"': jb_puts(b, "\\\""); break;
-		case '\\': jb_puts(b, "\\\\"); break;
-		case '\b': jb_puts(b, "\\b"); break;
-		case '\f': jb_puts(b, "\\f"); break;
-		case '\n': jb_puts(b, "\\n"); break;
-		case '\r': jb_puts(b, "\\r"); break;
-		case '\t': jb_puts(b, "\\t"); break;
-		default:
-			snprintf(esc, sizeof(esc), "\\u%04x", p[i]);
-			jb_puts(b, esc);
-		}
-		i++;
-	}
-	jb_putn(b, (const char *)p + n - run, run);
-	jb_putn(b, "\"", 1);
-}
-
-/* ,"key": */
-static void
-jb_key(struct jbuf *b, const char *key)
-{
-	jb_putn(b, ",", 1);
-	jb_str(b, key);
-	jb_putn(b, ":", 1);
+	JB_LIT(b, "\"");
+	jb_putn(b, j->ts_text, j->ts_len);
+	jb_putn(b, ms, 4);
+	JB_LIT(b, "-00:00\"");
 }
 
 /* Headers worth keeping; Authorization only as its scheme. */
@@ -315,337 +206,371 @@ static const char *const kept_headers[] = {
 	"accept", "authorization", "content-type", "metadata-flavor",
 	"user-agent", "x-goog-api-client", "x-goog-user-project", NULL};
 
-/* Index in kept_headers of header i's name, or -1. */
+#define N_KEPT (sizeof(kept_headers) / sizeof(kept_headers[0]) - 1)
+
+/* Index in kept_headers of header i's name, or -1.  Their lengths all
+ * differ: one comparison at most. */
 static int
 kept_index(const struct freq *rq, size_t i)
 {
-	for (int k = 0; kept_headers[k]; k++)
-		if (strcasecmp(rq->hdr[i].k, kept_headers[k]) == 0)
-			return k;
-	return -1;
+	int k;
+
+	switch (strlen(rq->hdr[i].k)) {
+	case 6: k = 0; break;
+	case 13: k = 1; break;
+	case 12: k = 2; break;
+	case 15: k = 3; break;
+	case 10: k = 4; break;
+	case 17: k = 5; break;
+	case 19: k = 6; break;
+	default: return -1;
+	}
+	return strcasecmp(rq->hdr[i].k, kept_headers[k]) == 0 ? k : -1;
 }
 
-/* {"name":"value",...}: lower-case names, each once, at its first place
- * with its last value (as a JSON object that was set in turn). */
-static void
-jb_headers(struct jbuf *b, const struct freq *rq)
+/* The kept headers: their kept_headers index in the order of their
+ * first place (order), and where each's last value is (last): a JSON
+ * object set in turn has each name once, at its first place, with its
+ * last value.  How many. */
+static size_t
+kept_collect(const struct freq *rq, int order[N_KEPT], size_t last[N_KEPT])
 {
-	bool first = true;
+	size_t n_order = 0;
 
-	jb_putn(b, "{", 1);
 	for (size_t i = 0; i < rq->n_hdr; i++) {
 		int k = kept_index(rq, i);
-		size_t last = i;
 		bool seen = false;
-		const char *v;
 
 		if (k < 0)
 			continue;
-		for (size_t e = 0; e < i && !seen; e++)
-			seen = kept_index(rq, e) == k;
-		if (seen)
-			continue;
-		for (size_t e = i + 1; e < rq->n_hdr; e++)
-			if (kept_index(rq, e) == k)
-				last = e;
-		v = rq->hdr[last].v ? rq->hdr[last].v : "";
-		if (!first)
-			jb_putn(b, ",", 1);
-		first = false;
-		jb_str(b, kept_headers[k]);
-		jb_putn(b, ":", 1);
-		if (strcmp(kept_headers[k], "authorization") == 0) {
-			const char *sp = strchr(v, ' ');
-			char red[48];
-			snprintf(red, sizeof(red), "%.*s <redacted>",
-			         sp ? (int)(sp - v) > 16 ? 16 : (int)(sp - v) : 0, v);
-			jb_str(b, sp ? red : "<redacted>");
-		} else {
-			jb_str(b, v);
-		}
+		for (size_t o = 0; o < n_order && !seen; o++)
+			seen = order[o] == k;
+		if (!seen)
+			order[n_order++] = k;
+		last[k] = i;
 	}
-	jb_putn(b, "}", 1);
+	return n_order;
 }
 
-/* ---- request bodies (--journal-bodies), secrets redacted ---- */
-
-#define BODY_MAX (64 * 1024)
-
-static bool
-secret_key(const char *k)
+/* Authorization's value as the journal keeps it: the scheme only. */
+static const char *
+auth_redacted(const char *v, char red[48])
 {
-	static const char *const keys[] = {
-		"access_token", "refresh_token", "id_token", "token", "assertion",
-		"client_secret", "private_key", "password", "client_assertion",
-		NULL};
+	const char *sp = strchr(v, ' ');
 
-	for (size_t i = 0; keys[i]; i++)
-		if (strcasecmp(k, keys[i]) == 0)
-			return true;
-	return false;
+	if (sp == NULL)
+		return "<redacted>";
+	snprintf(red, 48, "%.*s <redacted>",
+	         (int)(sp - v) > 16 ? 16 : (int)(sp - v), v);
+	return red;
 }
 
-/* Tokens and keys anywhere, and the values of a Secret's data. */
+/* ---- the line of a record ---- */
+
+#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c" \
+                     "a495991b7852b855"
+#define LIT_LEN(lit) (sizeof(lit) - 1)
+
+/* jb_str of the string at p; the string after it. */
+static const char *
+jb_next(struct jbuf *b, const char *p)
+{
+	jb_str(b, p);
+	return p + strlen(p) + 1;
+}
+
+/* A record's line (no newline), as the journal always wrote it. */
 static void
-redact(json_t *v, bool secret_data)
+jrec_format(struct journal *j, const struct jrec *r, struct jbuf *b)
 {
-	const char *k;
-	json_t *x;
-	size_t i;
+	const char *p = r->s;
 
-	if (json_is_array(v)) {
-		json_array_foreach(v, i, x)
-			redact(x, false);
-		return;
+	jb_reserve(b, 512);
+	JB_LIT(b, "{\"seq\":");
+	jb_u64(b, r->seq);
+	JB_LIT(b, ",\"time\":");
+	jb_time(j, b, (time_t)r->sec, r->msec);
+	JB_LIT(b, ",\"listener\":");
+	p = jb_next(b, p);
+	JB_LIT(b, ",\"method\":");
+	p = jb_next(b, p);
+	JB_LIT(b, ",\"path\":");
+	p = jb_next(b, p);
+	JB_LIT(b, ",\"query\":");
+	p = jb_next(b, p);
+	JB_LIT(b, ",\"headers\":{");
+	for (size_t o = 0; o < r->n_hdr; o++) {
+		if (o > 0)
+			JB_LIT(b, ",");
+		jb_str(b, kept_headers[r->hdr_k[o]]);
+		JB_LIT(b, ":");
+		p = jb_next(b, p);
 	}
-	if (!json_is_object(v))
-		return;
-	secret_data = secret_data || !strcmp(fake_jstr(v, "kind"), "Secret");
-	json_object_foreach(v, k, x) {
-		if (secret_key(k) && !json_is_object(x) && !json_is_array(x)) {
-			json_object_set_new(v, k, json_string("<redacted>"));
-		} else if (secret_data && json_is_object(x) &&
-		           (!strcmp(k, "data") || !strcmp(k, "stringData"))) {
-			const char *dk;
-			json_t *dv;
-			json_object_foreach(x, dk, dv)
-				json_object_set_new(x, dk, json_string("<redacted>"));
-		} else {
-			redact(x, false);
-		}
-	}
-}
-
-/* ,"body":... : JSON (redacted), a form (secret fields redacted), text,
- * or base64; at most BODY_MAX bytes of it. */
-static void
-add_body(struct jbuf *b, const struct freq *rq)
-{
-	json_t *doc;
-	size_t n = rq->body_len;
-
-	if (rq->body == NULL || n == 0)
-		return;
-	doc = json_loadb(rq->body, n, 0, NULL);
-	if (doc != NULL) {
-		char *s;
-		redact(doc, false);
-		s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER |
-		                            JSON_ENCODE_ANY);
-		json_decref(doc);
-		if (s != NULL) {
-			jb_key(b, "body");
-			jb_puts(b, s);
-		}
-		free(s);
-		return;
-	}
-	if (n > BODY_MAX)
-		n = BODY_MAX;
-	doc = json_stringn(rq->body, n); /* NULL unless UTF-8 text */
-	if (doc == NULL) {
-		char *b64 = mv_base64_encode(rq->body, n);
-		jb_key(b, "body_base64");
-		jb_str(b, b64 ? b64 : "");
-		free(b64);
-		return;
-	}
-	json_decref(doc);
+	JB_LIT(b, "},\"body_size\":");
+	jb_u64(b, r->body_size);
+	JB_LIT(b, ",\"body_sha256\":");
+	if (r->has_digest)
+		p = jb_next(b, p);
+	else
+		JB_LIT(b, "\"" EMPTY_SHA256 "\"");
+	JB_LIT(b, ",\"status\":");
+	jb_u64(b, r->status);
+	if (r->mutating)
+		JB_LIT(b, ",\"mutating\":true,\"ms\":");
+	else
+		JB_LIT(b, ",\"mutating\":false,\"ms\":");
+	/* milliseconds with three decimals */
+	jb_u64(b, r->us / 1000);
 	{
-		/* application/x-www-form-urlencoded: the /token exchange */
-		char *copy = strndup(rq->body, n), *save = NULL, *tok, *acc;
-		size_t len = 0, fields = 1;
-		/* each field grows by "<redacted>" at most */
-		for (size_t i = 0; i < n; i++)
-			fields += rq->body[i] == '&';
-		acc = calloc(1, n + 11 * fields + 1);
-		for (tok = copy && acc ? strtok_r(copy, "&", &save) : NULL; tok;
-		     tok = strtok_r(NULL, "&", &save)) {
-			char *eq = strchr(tok, '=');
-			if (eq != NULL) {
-				*eq = '\0';
-				len += (size_t)sprintf(acc + len, "%s%s=%s",
-				                       len ? "&" : "", tok,
-				                       secret_key(tok) ? "<redacted>"
-				                                       : eq + 1);
-			} else {
-				len += (size_t)sprintf(acc + len, "%s%s", len ? "&" : "",
-				                       tok);
-			}
-		}
-		jb_key(b, "body");
-		jb_str(b, acc ? acc : "");
-		free(acc);
-		free(copy);
+		char frac[4] = {'.', (char)('0' + r->us % 1000 / 100),
+		                (char)('0' + r->us % 100 / 10),
+		                (char)('0' + r->us % 10)};
+		jb_putn(b, frac, 4);
 	}
+	if (r->has_fault) {
+		JB_LIT(b, ",\"fault\":");
+		p = jb_next(b, p);
+	}
+	if (r->reset)
+		JB_LIT(b, ",\"reset\":true");
+	if (r->delay_ms > 0) {
+		JB_LIT(b, ",\"delay_ms\":");
+		jb_u64(b, r->delay_ms);
+	}
+	if (r->body_len > 0)
+		jb_putn(b, p, r->body_len);
+	JB_LIT(b, "}");
+}
+
+/* ---- recording ---- */
+
+/* The strings of a record, in the order jrec_format() reads them. */
+struct jstrs {
+	const char *s[4 + N_KEPT + 2];
+	size_t len[4 + N_KEPT + 2];
+	size_t n, bytes; /* bytes: with their NULs */
+};
+
+static void
+jstrs_add(struct jstrs *st, const char *s)
+{
+	s = s ? s : "";
+	st->s[st->n] = s;
+	st->len[st->n] = strlen(s);
+	st->bytes += st->len[st->n] + 1;
+	st->n++;
+}
+
+/* Forget lines a new one of size bytes needs room from; its slot,
+ * with an allocation of at least rsize bytes, or NULL (not kept). */
+static struct jentry *
+ring_slot(struct journal *j, size_t size, size_t rsize)
+{
+	/* When the ring is full the slot is the oldest one, whose record's
+	 * allocation this one reuses: no free of a record 20000 requests
+	 * old (a cache miss) and no malloc per request. */
+	struct jentry *t = &j->ring[(j->head + j->count) % JOURNAL_RING];
+
+	while (j->count > 0 &&
+	       (j->count == JOURNAL_RING || j->bytes + size > j->max_bytes))
+		drop_oldest(j, &j->ring[j->head] == t);
+	if (t->rec != NULL && (rsize > t->cap || t->cap > 2 * rsize + 128)) {
+		free(t->rec);
+		t->rec = NULL;
+		t->cap = 0;
+	}
+	if (size > j->max_bytes)
+		return NULL; /* larger than the whole ring: the file has it */
+	if (t->rec == NULL) {
+		size_t cap = (rsize + 127) & ~(size_t)63;
+		if ((t->rec = malloc(cap)) == NULL)
+			return NULL;
+		t->cap = cap;
+	}
+	return t;
+}
+
+/* The line to the file's queue. */
+static void
+queue_line(struct journal *j, const struct jrec *r)
+{
+	char *copy;
+
+	j->line.n = 0;
+	j->line.oom = false;
+	jrec_format(j, r, &j->line);
+	copy = j->line.oom ? NULL : strndup(j->line.p, j->line.n);
+	if (copy == NULL)
+		return;
+	pthread_mutex_lock(&j->fmu);
+	if (j->n_queue == j->cap_queue) {
+		size_t cap = j->cap_queue ? 2 * j->cap_queue : 16;
+		char **nq = realloc(j->queue, cap * sizeof(*nq));
+		if (nq == NULL) {
+			free(copy);
+			copy = NULL;
+		} else {
+			j->queue = nq;
+			j->cap_queue = cap;
+		}
+	}
+	if (copy != NULL)
+		j->queue[j->n_queue++] = copy;
+	pthread_mutex_unlock(&j->fmu);
 }
 
 void
 journal_record(struct journal *j, const struct freq *rq,
                const struct fresp *rs, double ms)
 {
-	char digest[MV_SHA256_HEX];
-	const char *dg = digest;
-	struct jbuf *b;
+	char digest[MV_SHA256_HEX], red[48];
+	const char *dg = NULL; /* NULL: the empty body's */
+	struct jstrs st = {0};
+	struct jrec hd;
 	struct jentry *t;
-	size_t size, llen;
-	uint64_t us;
+	struct jrec *r;
+	struct timespec ts;
+	size_t last[N_KEPT], n_order, line, size, rsize;
+	int order[N_KEPT];
+	char *o;
 
 	if (j == NULL)
 		return;
-	b = &j->line;
-	b->n = 0;
-	b->oom = false;
+	memset(&hd, 0, sizeof(hd));
 	/* the pipeline digests the body before it takes the lock */
-	if (rq->body_sha256[0] != '\0')
+	if (rq->body_sha256[0] != '\0') {
 		dg = rq->body_sha256;
-	else if (rq->body_len > 0 && rq->body != NULL)
+	} else if (rq->body_len > 0 && rq->body != NULL) {
 		mv_sha256_buf_hex(rq->body, rq->body_len, digest);
-	else
-		dg = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c"
-		     "a495991b7852b855";
-	jb_reserve(b, 512 + strlen(rq->path) + strlen(rq->query));
-	jb_puts(b, "{\"seq\":");
-	jb_u64(b, j->seq + 1);
-	jb_puts(b, ",\"time\":");
-	jb_time(j, b);
-	jb_key(b, "listener");
-	jb_str(b, rq->listener);
-	jb_key(b, "method");
-	jb_str(b, rq->method);
-	jb_key(b, "path");
-	jb_str(b, rq->path);
-	jb_key(b, "query");
-	jb_str(b, rq->query);
-	jb_key(b, "headers");
-	jb_headers(b, rq);
-	jb_puts(b, ",\"body_size\":");
-	jb_u64(b, rq->body_in_file ? rq->body_file_len : rq->body_len);
-	jb_key(b, "body_sha256");
-	jb_str(b, dg);
-	jb_puts(b, ",\"status\":");
-	jb_u64(b, rs->reset || rs->status < 0 ? 0 : (uint64_t)rs->status);
-	jb_puts(b, rq->mutating ? ",\"mutating\":true,\"ms\":"
-	                         : ",\"mutating\":false,\"ms\":");
-	/* milliseconds with three decimals */
-	us = ms > 0 && ms < 1e12 ? (uint64_t)(ms * 1000 + 0.5) : 0;
-	jb_u64(b, us / 1000);
-	{
-		char frac[5] = {'.', (char)('0' + us % 1000 / 100),
-		                (char)('0' + us % 100 / 10), (char)('0' + us % 10),
-		                '\0'};
-		jb_puts(b, frac);
+		dg = digest;
 	}
-	if (rq->fault != NULL) {
-		jb_key(b, "fault");
-		jb_str(b, rq->fault);
-	}
-	if (rs->reset)
-		jb_puts(b, ",\"reset\":true");
-	if (rs->delay_ms > 0) {
-		jb_puts(b, ",\"delay_ms\":");
-		jb_u64(b, rs->delay_ms);
-	}
+	j->body.n = 0;
+	j->body.oom = false;
 	if (j->bodies)
-		add_body(b, rq);
-	jb_putn(b, "}", 1);
-	llen = b->n;
-	/* the listener's name after the line's NUL: one allocation */
-	jb_putn(b, "", 1);
-	jb_puts(b, rq->listener);
-	if (b->oom)
+		jb_body(&j->body, rq);
+	if (j->body.oom)
 		goto out;
-	j->seq++;
-	if (j->fp != NULL) {
-		char *copy = strndup(b->p, llen);
-		pthread_mutex_lock(&j->fmu);
-		if (copy != NULL && j->n_queue == j->cap_queue) {
-			size_t cap = j->cap_queue ? 2 * j->cap_queue : 16;
-			char **nq = realloc(j->queue, cap * sizeof(*nq));
-			if (nq == NULL) {
-				free(copy);
-				copy = NULL;
-			} else {
-				j->queue = nq;
-				j->cap_queue = cap;
-			}
-		}
-		if (copy != NULL)
-			j->queue[j->n_queue++] = copy;
-		pthread_mutex_unlock(&j->fmu);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	hd.seq = j->seq + 1;
+	hd.sec = ts.tv_sec;
+	hd.msec = (unsigned short)(ts.tv_nsec / 1000000);
+	hd.us = ms > 0 && ms < 1e12 ? (uint64_t)(ms * 1000 + 0.5) : 0;
+	hd.body_size = rq->body_in_file ? rq->body_file_len : rq->body_len;
+	hd.status = rs->reset || rs->status < 0 ? 0 : (uint64_t)rs->status;
+	hd.delay_ms = rs->delay_ms;
+	hd.mutating = rq->mutating;
+	hd.reset = rs->reset;
+	hd.has_fault = rq->fault != NULL;
+	hd.has_digest = dg != NULL;
+	hd.body_len = j->body.n;
+	jstrs_add(&st, rq->listener);
+	jstrs_add(&st, rq->method);
+	jstrs_add(&st, rq->path);
+	jstrs_add(&st, rq->query);
+	n_order = kept_collect(rq, order, last);
+	hd.n_hdr = (unsigned char)n_order;
+	for (size_t i = 0; i < n_order; i++) {
+		const char *v = rq->hdr[last[order[i]]].v;
+		v = v ? v : "";
+		hd.hdr_k[i] = (unsigned char)order[i];
+		jstrs_add(&st, strcmp(kept_headers[order[i]], "authorization")
+		                       ? v : auth_redacted(v, red));
 	}
-	size = b->n + 1;
-	/* The slot the line goes to; when the ring is full it is the oldest
-	 * one, whose allocation the line reuses: no free of a line 20000
-	 * requests old (a cache miss) and no malloc per request. */
-	t = &j->ring[(j->head + j->count) % JOURNAL_RING];
-	while (j->count > 0 &&
-	       (j->count == JOURNAL_RING || j->bytes + size > j->max_bytes))
-		drop_oldest(j, &j->ring[j->head] == t);
-	if (t->line != NULL && (size > t->cap || t->cap > 2 * size + 128)) {
-		free(t->line);
-		t->line = NULL;
-		t->cap = 0;
-	}
-	if (size > j->max_bytes)
-		goto out; /* larger than the whole ring: the file has it */
-	if (t->line == NULL) {
-		size_t cap = (size + 127) & ~(size_t)63;
-		if ((t->line = malloc(cap)) == NULL)
+	if (dg != NULL)
+		jstrs_add(&st, dg);
+	if (rq->fault != NULL)
+		jstrs_add(&st, rq->fault);
+	/* The line's exact length, for the bound: what jrec_format writes */
+	line = LIT_LEN("{\"seq\":") + jl_u64(hd.seq) + LIT_LEN(",\"time\":") +
+	       1 + ts_text(j, ts.tv_sec) + 4 + LIT_LEN("-00:00\"") +
+	       LIT_LEN(",\"listener\":") + LIT_LEN(",\"method\":") +
+	       LIT_LEN(",\"path\":") + LIT_LEN(",\"query\":") +
+	       LIT_LEN(",\"headers\":{") + LIT_LEN("},\"body_size\":") +
+	       jl_u64(hd.body_size) + LIT_LEN(",\"body_sha256\":") +
+	       (dg ? 0 : 2 + LIT_LEN(EMPTY_SHA256)) + LIT_LEN(",\"status\":") +
+	       jl_u64(hd.status) +
+	       (hd.mutating ? LIT_LEN(",\"mutating\":true,\"ms\":")
+	                    : LIT_LEN(",\"mutating\":false,\"ms\":")) +
+	       jl_u64(hd.us / 1000) + 4 +
+	       (hd.has_fault ? LIT_LEN(",\"fault\":") : 0) +
+	       (hd.reset ? LIT_LEN(",\"reset\":true") : 0) +
+	       (hd.delay_ms > 0 ? LIT_LEN(",\"delay_ms\":") +
+	                                  jl_u64(hd.delay_ms)
+	                        : 0) +
+	       hd.body_len + 1;
+	for (size_t i = 0; i < st.n; i++)
+		line += jl_str(st.s[i]);
+	for (size_t i = 0; i < n_order; i++)
+		line += (i > 0) + jl_str(kept_headers[order[i]]) + 1;
+	size = line + 1 + st.len[0] + 1;
+	rsize = sizeof(struct jrec) + st.bytes + hd.body_len;
+	t = ring_slot(j, size, rsize);
+	if (t != NULL) {
+		r = t->rec;
+	} else {
+		/* not kept: built aside, for the file */
+		j->scratch.n = 0;
+		jb_reserve(&j->scratch, rsize);
+		if (j->scratch.oom) {
+			j->scratch.oom = false;
 			goto out;
-		t->cap = cap;
+		}
+		r = (struct jrec *)(void *)j->scratch.p;
 	}
-	memcpy(t->line, b->p, size);
-	j->count++;
-	j->bytes += size;
-	t->seq = j->seq;
-	t->len = llen;
-	t->listener = t->line + llen + 1;
-	t->size = size;
-	/* The ring (20000 lines, some 14 MB) is cold: the next line's slot
-	 * is fetched now, while this answer is sent, so that the next line
-	 * does not wait for memory (half a microsecond per GET). */
-	t = &j->ring[(j->head + j->count) % JOURNAL_RING];
-	for (size_t o = 0; t->line != NULL && o < t->cap; o += 64)
-		__builtin_prefetch(t->line + o, 1);
+	*r = hd;
+	o = r->s;
+	for (size_t i = 0; i < st.n; i++) {
+		memcpy(o, st.s[i], st.len[i] + 1);
+		o += st.len[i] + 1;
+	}
+	if (hd.body_len > 0)
+		memcpy(o, j->body.p, hd.body_len);
+	j->seq++;
+	if (j->fp != NULL)
+		queue_line(j, r);
+	if (t != NULL) {
+		j->count++;
+		j->bytes += size;
+		t->seq = j->seq;
+		t->listener = r->s;
+		t->size = size;
+		/* The ring is cold: the next record's slot is fetched now,
+		 * while this answer is sent, so that the next record does not
+		 * wait for memory. */
+		t = &j->ring[(j->head + j->count) % JOURNAL_RING];
+		for (size_t off = 0; t->rec != NULL && off < t->cap; off += 64)
+			__builtin_prefetch((char *)t->rec + off, 1);
+	}
 out:
-	/* a huge line (a body, a long query) does not keep its buffer */
-	if (b->cap > 65536) {
-		free(b->p);
-		b->p = NULL;
-		b->cap = 0;
-	}
+	jb_trim(&j->line);
+	jb_trim(&j->body);
+	jb_trim(&j->scratch);
 }
 
 char *
 journal_dump(struct journal *j, uint64_t since, const char *listener,
              size_t *len)
 {
-	size_t total = 0, o = 0;
-	char *out;
+	struct jbuf b = {0};
 
 	*len = 0;
 	if (j == NULL)
 		return NULL;
-	for (size_t i = 0; i < j->count; i++) {
-		struct jentry *e = &j->ring[(j->head + i) % JOURNAL_RING];
-		if (e->seq > since && (!listener || !strcmp(listener, e->listener)))
-			total += e->len + 1;
-	}
-	out = malloc(total + 1);
-	if (out == NULL)
+	jb_reserve(&b, 0);
+	if (b.oom)
 		return NULL;
+	b.p[0] = '\0';
 	for (size_t i = 0; i < j->count; i++) {
 		struct jentry *e = &j->ring[(j->head + i) % JOURNAL_RING];
-		size_t n;
 		if (e->seq <= since || (listener && strcmp(listener, e->listener)))
 			continue;
-		n = e->len;
-		memcpy(out + o, e->line, n);
-		o += n;
-		out[o++] = '\n';
+		jrec_format(j, e->rec, &b);
+		JB_LIT(&b, "\n");
 	}
-	out[o] = '\0';
-	*len = o;
-	return out;
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.n;
+	return b.p;
 }

@@ -76,9 +76,15 @@ resp_reset_body(struct fresp *rs)
 static void
 resp_shared(struct fresp *rs, const char *ctype, struct rblob *b)
 {
+	size_t n = strlen(ctype);
+
 	resp_reset_body(rs);
 	rs->status = 200;
-	snprintf(rs->ctype, sizeof(rs->ctype), "%s", ctype);
+	/* no printf: every cached GET comes here */
+	if (n >= sizeof(rs->ctype))
+		n = sizeof(rs->ctype) - 1;
+	memcpy(rs->ctype, ctype, n);
+	rs->ctype[n] = '\0';
 	atomic_fetch_add(&b->refs, 1);
 	rs->shared = b;
 	rs->body = b->data;
@@ -313,15 +319,13 @@ resp_gerr_invalid(struct fresp *rs, json_t *violations)
 void
 freq_clear(struct freq *rq)
 {
-	for (size_t i = 0; i < rq->n_seg; i++)
-		free(rq->seg[i]);
+	/* path, query and the segments are in mem */
+	free(rq->mem);
 	for (size_t i = 0; i < rq->n_args; i++) {
 		free(rq->args[i].k);
 		free(rq->args[i].v);
 	}
 	free(rq->args);
-	free(rq->path);
-	free(rq->query);
 	json_decref(rq->json);
 	json_decref(rq->body_yaml);
 	free(rq->body_yaml_err);
@@ -329,38 +333,57 @@ freq_clear(struct freq *rq)
 	memset(rq, 0, sizeof(*rq));
 }
 
-/* Split "path?query" into decoded segments and arguments. */
+/* Split "path?query" into decoded segments and arguments.  Path, query
+ * and the decoded segments share one allocation (rq->mem): this runs
+ * for every request. */
 int
 freq_parse_target(struct freq *rq, const char *target)
 {
 	const char *q = strchr(target, '?');
-	size_t plen = q ? (size_t)(q - target) : strlen(target), dlen;
-	const char *p, *end;
 
-	rq->path = strndup(target, plen);
-	rq->query = strdup(q ? q + 1 : "");
-	if (rq->path == NULL || rq->query == NULL)
+	return freq_parse(rq, target, q ? (size_t)(q - target) : strlen(target),
+	                  q ? q + 1 : "");
+}
+
+int
+freq_parse(struct freq *rq, const char *path, size_t plen, const char *query)
+{
+	size_t qlen = strlen(query), dlen;
+	const char *p, *end;
+	char *segs;
+
+	/* the segments: at most plen bytes and a NUL each, and a segment
+	 * has a byte of the path for its NUL (the '/' before it) or is
+	 * the first */
+	rq->mem = malloc(2 * plen + qlen + 4);
+	if (rq->mem == NULL)
 		return -1;
+	rq->path = rq->mem;
+	memcpy(rq->path, path, plen);
+	rq->path[plen] = '\0';
+	rq->query = rq->path + plen + 1;
+	memcpy(rq->query, query, qlen);
+	rq->query[qlen] = '\0';
+	segs = rq->query + qlen + 1;
 	p = rq->path;
 	while (*p) {
 		while (*p == '/')
 			p++;
 		if (*p == '\0')
 			break;
-		end = strchr(p, '/');
-		if (end == NULL)
-			end = p + strlen(p);
+		for (end = p; *end != '\0' && *end != '/'; end++)
+			;
 		if (rq->n_seg == FAKE_MAX_SEG) {
 			rq->seg_overflow = true;
 			break;
 		}
-		rq->seg[rq->n_seg] = fake_pct_decode_n(p, (size_t)(end - p), false,
-		                                       &dlen);
-		if (rq->seg[rq->n_seg] == NULL)
-			return -1;
-		/* "p%00x" must not be served as "p" */
-		if (dlen != strlen(rq->seg[rq->n_seg]))
+		rq->seg[rq->n_seg] = segs;
+		dlen = fake_pct_decode_into(p, (size_t)(end - p), false, segs);
+		/* "p%00x" must not be served as "p" (only a segment with an
+		 * escape decodes shorter, and only an escape decodes a NUL) */
+		if (dlen < (size_t)(end - p) && dlen != strlen(segs))
 			rq->bad_encoding = true;
+		segs += dlen + 1;
 		rq->n_seg++;
 		p = end;
 	}

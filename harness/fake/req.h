@@ -25,6 +25,8 @@ struct freq {
 	char *path;               /* as received (percent-encoded), no query */
 	char *query;              /* raw query without '?', "" when none */
 	char *seg[FAKE_MAX_SEG];  /* decoded path segments */
+	char *mem;                /* path, query and seg: freq_parse_target's
+	                           * one allocation */
 	size_t n_seg;
 	bool seg_overflow;        /* more segments than FAKE_MAX_SEG */
 	bool bad_encoding;        /* a %00 in the path or the query: 400 */
@@ -91,6 +93,9 @@ struct fresp {
 /* Split "path?query" into decoded segments and arguments; -1 on a
  * target that cannot be one (see req.c). */
 int freq_parse_target(struct freq *rq, const char *target);
+/* The same with the path (plen bytes, no '?') and the raw query apart. */
+int freq_parse(struct freq *rq, const char *path, size_t plen,
+               const char *query);
 void freq_clear(struct freq *rq);
 const char *freq_arg(const struct freq *rq, const char *name);
 const char *freq_header(const struct freq *rq, const char *name);

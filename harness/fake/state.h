@@ -193,6 +193,9 @@ char *fake_pct_decode(const char *s, size_t len, bool plus_space);
 /* The same with the decoded length (a %00 makes it differ from strlen). */
 char *fake_pct_decode_n(const char *s, size_t len, bool plus_space,
                         size_t *out_len);
+/* The same into out (room for len + 1 bytes); the decoded length. */
+size_t fake_pct_decode_into(const char *s, size_t len, bool plus_space,
+                            char *out);
 void fake_now_rfc3339(char *buf, size_t len, bool millis_tz);
 /* Milliseconds: wall clock (stored times, they survive --state) or
  * monotonic (deadlines); fake_ms_precise for durations. */

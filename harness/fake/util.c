@@ -69,15 +69,11 @@ fake_pct_decode(const char *s, size_t len, bool plus_space)
 	return fake_pct_decode_n(s, len, plus_space, NULL);
 }
 
-char *
-fake_pct_decode_n(const char *s, size_t len, bool plus_space,
-                  size_t *out_len)
+size_t
+fake_pct_decode_into(const char *s, size_t len, bool plus_space, char *out)
 {
-	char *out = malloc(len + 1);
 	size_t o = 0;
 
-	if (out == NULL)
-		return NULL;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '%' && i + 2 < len &&
 		    hexval((unsigned char)s[i + 1]) >= 0 &&
@@ -92,6 +88,19 @@ fake_pct_decode_n(const char *s, size_t len, bool plus_space,
 		}
 	}
 	out[o] = '\0';
+	return o;
+}
+
+char *
+fake_pct_decode_n(const char *s, size_t len, bool plus_space,
+                  size_t *out_len)
+{
+	char *out = malloc(len + 1);
+	size_t o;
+
+	if (out == NULL)
+		return NULL;
+	o = fake_pct_decode_into(s, len, plus_space, out);
 	if (out_len != NULL)
 		*out_len = o;
 	return out;

@@ -625,10 +625,126 @@ test_kube_tls_and_watch(void **state)
 	free(ca_path);
 }
 
+/* More headers than the request path keeps inline (16) and a query:
+ * every header reaches the handler and the journal, the query as sent. */
+static void
+test_many_headers(void **state)
+{
+	struct fake *f = start(2, 60);
+	struct curl_slist *h = NULL;
+	struct buf out = {0};
+	char *u, line[64];
+	long status = 0;
+	CURL *c;
+
+	(void)state;
+	h = curl_slist_append(h, "Accept: application/first");
+	for (int i = 0; i < 20; i++) {
+		snprintf(line, sizeof(line), "X-Pad-%d: v%d", i, i);
+		h = curl_slist_append(h, line);
+	}
+	h = curl_slist_append(h, "X-Goog-User-Project: last-one");
+	u = url(f, "/v1/projects/p/locations/l/clusters/none?alt=json&x=a%2Fb");
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, u);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	assert_int_equal(status, 404);
+	assert_contains(out.p, "clusters/none");
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	free(u);
+	free(out.p);
+	u = url(f, "/_fake/journal");
+	{
+		struct get g = {.method = "GET", .url = u};
+		http(&g);
+		assert_int_equal(g.status, 200);
+		assert_contains(g.out.p, "\"path\":\"/v1/projects/p/locations/l/"
+		                "clusters/none\",\"query\":\"alt=json&x=a%2Fb\"");
+		assert_contains(g.out.p, "{\"accept\":\"application/first\","
+		                "\"x-goog-user-project\":\"last-one\"}");
+		free(g.out.p);
+	}
+	free(u);
+	fake_free(f);
+}
+
+/* GET of a cached answer, again and again on one worker thread (which
+ * keeps the last one as a ready response): each answer is its own
+ * resource's, current after a change, and an error answer in between
+ * is not a cached one's. */
+static void
+test_cached_answers(void **state)
+{
+	struct fake *f = start(1, 60);
+	const char *L = "/v1/projects/p/locations/us-west1-b/clusters";
+	const char *names[] = {"c1", "c1", "c2", "c1", "c2", "c2"};
+	char *u;
+
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		for (int i = 1; i <= 2; i++) {
+			char *body = tu_fmt("{\"cluster\":{\"name\":\"c%d\","
+			                    "\"initialNodeCount\":%d}}", i,
+			                    round * 10 + i);
+			struct get g = {.method = "POST", .body = body,
+			                .body_len = strlen(body)};
+			g.url = u = url(f, L);
+			http(&g);
+			assert_int_equal(g.status, 200);
+			free(g.out.p);
+			free(u);
+			free(body);
+		}
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			char *path = tu_fmt("%s/%s", L, names[i]);
+			char *want = tu_fmt("\"initialNodeCount\":%d", round * 10 +
+			                    (names[i][1] - '0'));
+			struct get g = {.method = "GET"};
+			g.url = u = url(f, path);
+			http(&g);
+			assert_int_equal(g.status, 200);
+			assert_contains(g.out.p, want);
+			free(g.out.p);
+			free(u);
+			free(want);
+			free(path);
+		}
+		/* everything goes: the same GETs are 404s now */
+		{
+			struct get g = {.method = "POST", .body = "{}", .body_len = 2};
+			g.url = u = url(f, "/_fake/reset");
+			http(&g);
+			assert_int_equal(g.status, 200);
+			free(g.out.p);
+			free(u);
+		}
+		for (int i = 0; i < 2; i++) {
+			char *path = tu_fmt("%s/c1", L);
+			struct get g = {.method = "GET"};
+			g.url = u = url(f, path);
+			http(&g);
+			assert_int_equal(g.status, 404);
+			assert_contains(g.out.p, "NOT_FOUND");
+			free(g.out.p);
+			free(u);
+			free(path);
+		}
+	}
+	fake_free(f);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cached_answers),
+		cmocka_unit_test(test_many_headers),
 		cmocka_unit_test(test_body_limit),
 		cmocka_unit_test(test_upload_streamed),
 		cmocka_unit_test(test_delay_does_not_hold_a_worker),
