@@ -89,6 +89,13 @@ single_check(struct plan_ctx *ctx, const char *digest, struct step_check *out,
 		if (digest != NULL && (have == NULL || strcmp(have, digest)))
 			step_action(out, "replace instance %s: bundle %.19s → %.19s",
 			            cfg->vm.name, have ? have : "unknown", digest);
+		else if (rec != NULL &&
+		         strcmp(str_or(mv_state_str(rec, "phase"), ""), "created"))
+			/* a run stopped inside the insert: the VM is there, but
+			 * whether its insert succeeded is known only from its
+			 * operation (single_apply waits for it) */
+			step_action(out, "finish the insert of instance %s (an earlier "
+			            "run stopped while it ran)", cfg->vm.name);
 		else if (rec == NULL)
 			step_action(out, "record instance %s in the state", cfg->vm.name);
 		else if (!launch_token_fresh(rec))
@@ -168,6 +175,7 @@ single_apply(struct plan_ctx *ctx, const char *url, const char *digest,
 	const struct mv_config *cfg = ctx->cfg;
 	json_t *rec = single_record(ctx), *live = NULL, *members = NULL;
 	const char *op = mv_state_str(rec, "operation"), *have;
+	bool resend;
 	int got;
 
 	/* Resume an accepted insert. */
@@ -201,13 +209,20 @@ single_apply(struct plan_ctx *ctx, const char *url, const char *digest,
 	 * there but its insert may still run (or fail). Resend it with the
 	 * recorded requestId (Compute answers with the first operation) and
 	 * wait for that, as a rerun after kill -9 must. */
-	if (got == 0 && op == NULL && mv_state_str(rec, "requestId") != NULL &&
-	    strcmp(str_or(mv_state_str(rec, "phase"), ""), "intent") == 0)
+	resend = got == 0 && op == NULL &&
+	         mv_state_str(rec, "requestId") != NULL &&
+	         strcmp(str_or(mv_state_str(rec, "phase"), ""), "intent") == 0;
+	if (resend)
 		got = 1;
 	json_decref(live);
 	if (got == 1 && single_create(ctx, url, digest, deadline, err) != 0)
 		return -1;
 	rec = step_record_put(ctx, "instance", cfg->vm.zone, cfg->vm.name);
+	/* The resent insert made nothing: the VM holds the token the killed
+	 * run minted, whose expiry is not the one just recorded.  Give it a
+	 * token whose expiry the state knows. */
+	if (resend)
+		json_object_del(rec, "tokenExpires");
 	if (!launch_token_fresh(rec)) {
 		char *token = NULL;
 		time_t expires;
