@@ -61,9 +61,9 @@ struct zframes {
 	off_t base;          /* fd's offset of the first frame */
 	uint64_t kicked;     /* bytes handed to writeback so far */
 	bool closed, stop;
-	/* Compressing now, and how many may: one core fewer than the
-	 * machine has while zframes_reserve_core is on. */
-	int busy, ncpu;
+	/* How many may compress at once: one core fewer than the machine
+	 * has while zframes_reserve_core is on. */
+	int ncpu;
 	bool reserved;
 	bool next_probed;    /* the next piece was sampled: compress it */
 	ZSTD_CCtx *probe;    /* the caller's, for zframes_store_file */
@@ -155,6 +155,17 @@ active_cap(const struct zframes *z)
 	return cap < 1 ? 1 : cap;
 }
 
+/* Workers compressing now.  With the lock held. */
+static int
+n_busy(const struct zframes *z)
+{
+	int n = 0;
+
+	for (int i = 0; i < z->nslots; i++)
+		n += z->slots[i].state == S_BUSY;
+	return n;
+}
+
 void
 zframes_reserve_core(struct zframes *z, bool on)
 {
@@ -190,13 +201,12 @@ worker_main(void *arg)
 	pthread_mutex_lock(&z->lock);
 	for (;;) {
 		struct slot *s;
-		while (!z->stop && (z->busy >= active_cap(z) ||
+		while (!z->stop && (n_busy(z) >= active_cap(z) ||
 		                    (s = next_queued(z)) == NULL))
 			pthread_cond_wait(&z->work, &z->lock);
 		if (z->stop)
 			break;
 		s->state = S_BUSY;
-		z->busy++;
 		pthread_mutex_unlock(&z->lock);
 		if (cc == NULL || tmp == NULL)
 			snprintf(s->err, sizeof(s->err), "out of memory");
@@ -204,7 +214,6 @@ worker_main(void *arg)
 			compress_slot(cc, probe, tmp, cap, s);
 		pthread_mutex_lock(&z->lock);
 		s->state = S_DONE;
-		z->busy--;
 		pthread_cond_broadcast(&z->done);
 		pthread_cond_signal(&z->work); /* a capped worker may go on */
 	}
